@@ -1,0 +1,69 @@
+/* memshim: public C API of libmemshim.so.
+ *
+ * Everything here is callable from C, C++ and Python (ctypes) on the preloaded library:
+ *
+ *   import ctypes
+ *   lib = ctypes.CDLL(None)                    # the process, with libmemshim.so preloaded
+ *   v = ctypes.c_uint64()
+ *   lib.memshim_stat(b"heap.live", ctypes.byref(v))
+ *   lib.memshim_trim()
+ */
+#ifndef MEMSHIM_H
+#define MEMSHIM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define MEMSHIM_VERSION_MAJOR 0
+#define MEMSHIM_VERSION_MINOR 1
+#define MEMSHIM_VERSION_PATCH 0
+#define MEMSHIM_VERSION_STRING "0.1.0"
+
+/* "0.1.0": the version of the library actually loaded. */
+const char *memshim_version(void);
+
+/* A snapshot of the process. Fields are appended in later versions, never reordered:
+ * callers pass sizeof(memshim_stats_t) and the library fills what both know. */
+typedef struct memshim_stats {
+  uint64_t heap_live;        /* bytes the program holds (exact: jemalloc's per-thread totals) */
+  uint64_t heap_peak;        /* highest heap_live observed (each stats call and each policy tick) */
+  uint64_t alloc_calls;      /* allocation calls (malloc, calloc, realloc, new, aligned, ...) */
+  uint64_t free_calls;       /* free and delete calls with a non-NULL pointer */
+  uint64_t backend_active;   /* bytes in pages holding live objects */
+  uint64_t backend_resident; /* allocator's resident bytes (0 with the glibc backend) */
+  uint64_t backend_retained; /* freed but still resident: what a purge can give back */
+  uint64_t backend_mapped;   /* bytes mapped by the allocator */
+  uint64_t rss;              /* process resident set size (/proc/self/statm) */
+  uint64_t purges;           /* purges done (policy and memshim_trim) */
+  uint64_t purged_bytes;     /* resident bytes those purges gave back */
+  uint64_t mmap_tracked;     /* bytes of file mappings in the registry */
+  uint64_t mmap_resident;    /* resident bytes of eligible file mappings, last measured */
+  uint64_t mmap_dropped;     /* bytes dropped with MADV_DONTNEED under the cap */
+  uint64_t threads;          /* threads that allocated and are still running */
+} memshim_stats_t;
+
+/* Fill *out (size = sizeof *out as the caller knows it). Returns 0, or -1 on bad arguments. */
+int memshim_stats(memshim_stats_t *out, size_t size);
+
+/* One statistic by name, jemalloc-mallctl style: "heap.live", "heap.peak", "calls.alloc",
+ * "calls.free", "backend.active", "backend.resident", "backend.retained", "backend.mapped",
+ * "rss", "purge.count", "purge.bytes", "mmap.tracked", "mmap.resident", "mmap.dropped",
+ * "threads". Returns 0, or -1 for an unknown name. */
+int memshim_stat(const char *name, uint64_t *value);
+
+/* Give freed heap memory back to the OS now (jemalloc purge or malloc_trim).
+ * Returns the resident bytes given back (0 when none or unknown). */
+uint64_t memshim_trim(void);
+
+/* Backend in use: "jemalloc" or "glibc". */
+const char *memshim_backend(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,22 @@
+# Shared by the scripts: install missing Debian packages by name (needs root and apt-get).
+# Groups: build (compile the library), test (unit + integration tests), bench (benchmarks).
+ms_deps_build=(cmake make gcc g++ pkg-config libjemalloc-dev libjemalloc2 libunwind-dev)
+ms_deps_test=(libcmocka-dev python3 python3-numpy python3-torch python3-psutil prometheus librsvg2-bin file)
+ms_deps_bench=(valgrind heaptrack time hyperfine)
+
+ms_install_deps() {
+  local want=() missing=() g pkg
+  for g in "$@"; do
+    local -n list="ms_deps_$g"
+    want+=("${list[@]}")
+  done
+  for pkg in "${want[@]}"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  echo "memshim: installing missing packages: ${missing[*]}" >&2
+  local sudo=""
+  [ "$(id -u)" -ne 0 ] && sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}

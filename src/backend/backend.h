@@ -1,0 +1,56 @@
+/* The small table every heap backend fills. Backends know nothing of profiling or policy:
+ * policy calls purge(), never the reverse. */
+#ifndef MEMSHIM_BACKEND_H
+#define MEMSHIM_BACKEND_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct {
+  uint64_t live;      /* bytes the application holds (exact) */
+  uint64_t active;    /* bytes in pages that hold live objects */
+  uint64_t resident;  /* bytes of the allocator resident in RAM (0 = unknown) */
+  uint64_t retained;  /* freed but still resident: what a purge could give back */
+  uint64_t mapped;    /* bytes mapped by the allocator */
+  uint64_t metadata;  /* allocator bookkeeping */
+} ms_backend_stats;
+
+typedef struct {
+  const char *name;
+  void *(*malloc)(size_t);
+  void (*free)(void *);
+  void *(*calloc)(size_t, size_t);
+  void *(*realloc)(void *, size_t); /* never called with size 0 or NULL */
+  /* align: power of two >= sizeof(void *); returns NULL on failure. */
+  void *(*aligned)(size_t align, size_t size);
+  void (*free_sized)(void *, size_t size);
+  void (*free_aligned_sized)(void *, size_t align, size_t size);
+  size_t (*usable_size)(void *); /* never called with NULL */
+  /* Give freed pages back to the OS. */
+  void (*purge)(void);
+  int (*stats)(ms_backend_stats *out); /* 0 or -1; may take allocator locks: not on the hot path */
+} ms_backend;
+
+/* The active backend. Statically set to a bootstrap table whose first call selects the
+ * backend (jemalloc or glibc) from the environment without allocating, so every pointer
+ * is served by one allocator for the life of the process. */
+extern ms_backend ms_be;
+
+enum { MS_BE_JEMALLOC = 0, MS_BE_GLIBC = 1 };
+extern int ms_be_kind;
+
+/* Decide the backend (idempotent, no allocation). */
+void ms_backend_select(void);
+/* Switch to the fastest entry points (dlsym); from the constructor, under the guard. */
+void ms_backend_resolve(void);
+
+/* Per-thread exact byte counters of jemalloc (thread.allocatedp / thread.deallocatedp),
+ * or NULLs for backends that have none. */
+void ms_backend_thread_counters(uint64_t **allocatedp, uint64_t **deallocatedp);
+
+/* Filled by backend/jemalloc.c and backend/glibc.c. */
+void ms_backend_jemalloc_early(ms_backend *be);
+void ms_backend_jemalloc_fast(ms_backend *be);
+void ms_backend_glibc(ms_backend *be);
+
+#endif

@@ -1,0 +1,20 @@
+/* The memshim command: its subcommands share these helpers. */
+#ifndef MEMSHIM_CLI_H
+#define MEMSHIM_CLI_H
+
+/* Exit codes of the CLI itself (a wrapped command's own status passes through). */
+enum { MS_EXIT_OK = 0, MS_EXIT_FAIL = 1, MS_EXIT_USAGE = 2, MS_EXIT_NOEXEC = 127 };
+
+/* Path of libmemshim.so: $MEMSHIM_LIBRARY_PATH, next to the executable, ../lib, or the
+ * install libdir. Returns 0 and fills buf, or -1. */
+int ms_cli_find_library(char *buf, unsigned long len);
+/* Prepend lib to LD_PRELOAD in this process's environment. */
+int ms_cli_preload(const char *lib);
+/* Run argv with the library preloaded; returns its exit status (128+signal if killed),
+ * or 127 when it cannot be started. */
+int ms_cli_spawn_wait(char **argv);
+
+int ms_cmd_config(int argc, char **argv);
+int ms_cmd_run(int argc, char **argv);
+
+#endif

@@ -1,0 +1,75 @@
+/* memshim config: the option table with current values and where each came from. */
+#include <stdio.h>
+#include <string.h>
+
+#include "../config/options.h"
+#include "cli.h"
+
+static const char *ms_type_name(ms_opt_type t) {
+  switch (t) {
+    case MS_OPT_BOOL: return "bool";
+    case MS_OPT_INT: return "int";
+    case MS_OPT_SIZE: return "size";
+    case MS_OPT_PERCENT: return "percent";
+    case MS_OPT_DURATION: return "duration";
+    case MS_OPT_ENUM: return "enum";
+    case MS_OPT_LIST: return "list";
+    case MS_OPT_PATH: return "path";
+    case MS_OPT_SIGNAL: return "signal";
+    case MS_OPT_FRACTION: return "fraction|duration";
+  }
+  return "?";
+}
+
+static const char *ms_source_name(ms_opt_source s) {
+  switch (s) {
+    case MS_SRC_DEFAULT: return "default";
+    case MS_SRC_ENV: return "environment";
+    case MS_SRC_INVALID: return "default (bad value in environment)";
+    case MS_SRC_SET: return "set";
+  }
+  return "?";
+}
+
+int ms_cmd_config(int argc, char **argv) {
+  int markdown = 0;
+  for (int i = 1; i < argc; i++) {
+    if (!strcmp(argv[i], "--markdown")) markdown = 1;
+    else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+      printf("usage: memshim config [--markdown]\n"
+             "  Lists every option: environment variable, type, current value, where the value came\n"
+             "  from (default or environment), default and help. --markdown prints the reference\n"
+             "  table of docs/options.md.\n");
+      return MS_EXIT_OK;
+    } else {
+      fprintf(stderr, "memshim config: unknown argument '%s'\n", argv[i]);
+      return MS_EXIT_USAGE;
+    }
+  }
+  if (markdown) {
+    printf("| variable | type | default | meaning |\n|---|---|---|---|\n");
+    for (int i = 0; i < MS_OPT__COUNT; i++) {
+      const ms_option_def *d = ms_option_def_get((ms_option_id)i);
+      char type[96];
+      if (d->choices) snprintf(type, sizeof type, "%s (%s)", ms_type_name(d->type), d->choices);
+      else snprintf(type, sizeof type, "%s", ms_type_name(d->type));
+      for (char *c = type; *c; c++)
+        if (*c == '|') *c = '/';
+      printf("| `%s` | %s | `%s` | %s |\n", d->env, type, *d->default_text ? d->default_text : "\"\"", d->help);
+    }
+    return MS_EXIT_OK;
+  }
+  ms_options_load(NULL); /* bad values are reported here exactly as the library reports them */
+  printf("%-32s %-10s %-14s %-12s %s\n", "VARIABLE", "TYPE", "VALUE", "SOURCE", "HELP");
+  for (int i = 0; i < MS_OPT__COUNT; i++) {
+    const ms_option_def *d = ms_option_def_get((ms_option_id)i);
+    char value[MS_PATH_MAX + 8];
+    ms_option_format((ms_option_id)i, value, sizeof value);
+    if (!*value) snprintf(value, sizeof value, "\"\"");
+    printf("%-32s %-10s %-14s %-12s %s", d->env, ms_type_name(d->type), value,
+           ms_source_name(ms_opt_source_get((ms_option_id)i)), d->help);
+    if (d->choices) printf(" [%s]", d->choices);
+    printf("\n");
+  }
+  return MS_EXIT_OK;
+}

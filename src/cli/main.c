@@ -1,0 +1,41 @@
+/* memshim: the command-line companion of libmemshim.so. It shares the option table with the
+ * library and never touches the allocation path. */
+#include <stdio.h>
+#include <string.h>
+
+#include "../../include/memshim.h"
+#include "cli.h"
+
+static const char ms_usage[] =
+  "usage: memshim <command> [options]\n"
+  "\n"
+  "commands:\n"
+  "  run [--] cmd args...   run a command with libmemshim.so preloaded\n"
+  "  config [--env]         list every option: current value, where it came from, help\n"
+  "  help                   this text\n"
+  "\n"
+  "options:\n"
+  "  -h, --help             this text\n"
+  "  -V, --version          print the version\n"
+  "\n"
+  "Every MEMSHIM_* environment variable is one option; 'memshim config' lists them.\n";
+
+int main(int argc, char **argv) {
+  if (argc < 2) {
+    fputs(ms_usage, stderr);
+    return MS_EXIT_USAGE;
+  }
+  const char *cmd = argv[1];
+  if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help") || !strcmp(cmd, "help")) {
+    fputs(ms_usage, stdout);
+    return MS_EXIT_OK;
+  }
+  if (!strcmp(cmd, "-V") || !strcmp(cmd, "--version")) {
+    printf("memshim %s\n", MEMSHIM_VERSION_STRING);
+    return MS_EXIT_OK;
+  }
+  if (!strcmp(cmd, "config")) return ms_cmd_config(argc - 1, argv + 1);
+  if (!strcmp(cmd, "run")) return ms_cmd_run(argc - 1, argv + 1);
+  fprintf(stderr, "memshim: unknown command '%s' (see 'memshim --help')\n", cmd);
+  return MS_EXIT_USAGE;
+}

@@ -1,0 +1,108 @@
+/* The one option table: every MEMSHIM_* setting is a row in options.c.
+ * Everything else reads parsed values through the accessors below. */
+#ifndef MEMSHIM_OPTIONS_H
+#define MEMSHIM_OPTIONS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef enum {
+  MS_OPT_BOOL,     /* 0/1, true/false, yes/no, on/off */
+  MS_OPT_INT,      /* decimal integer within [min, max] */
+  MS_OPT_SIZE,     /* bytes, K/M/G/T suffix (powers of 1024); "off" or 0 = disabled where allowed */
+  MS_OPT_PERCENT,  /* 0..100, optional trailing % */
+  MS_OPT_DURATION, /* milliseconds; suffix ms, s, m; "off" or 0 = disabled where allowed */
+  MS_OPT_ENUM,     /* one of choices ("a|b|c"); value is the index */
+  MS_OPT_LIST,     /* comma list of choices; value is a bit mask */
+  MS_OPT_PATH,     /* a file path (may hold %p = pid, %t = start time); "" = the default target */
+  MS_OPT_SIGNAL,   /* signal name (SIGUSR2, USR2) or number; "off" or 0 = none */
+  MS_OPT_FRACTION, /* 0 < f < 1 (e.g. 0.25) or a duration (e.g. 30s); see ms_opt_fraction */
+} ms_opt_type;
+
+typedef enum {
+  /* foundation */
+  MS_OPT_ENABLE,
+  MS_OPT_VERBOSE,
+  MS_OPT_LOG,
+  MS_OPT_TOKENIZERS_PARALLELISM,
+  /* memory return */
+  MS_OPT_BACKEND,
+  MS_OPT_RETAINED_MAX,
+  MS_OPT_RSS_SOFT_LIMIT,
+  MS_OPT_PURGE_INTERVAL,
+  MS_OPT_IDLE_PURGE,
+  MS_OPT_MMAP_RESIDENT_MAX,
+  MS_OPT_MMAP_MIN,
+  /* profiler and reports */
+  MS_OPT_PROFILE,
+  MS_OPT_SAMPLE_BYTES,
+  MS_OPT_STACK_DEPTH,
+  MS_OPT_REPORT,
+  MS_OPT_REPORT_PATH,
+  MS_OPT_REPORT_SIGNAL,
+  MS_OPT_REPORT_INTERVAL,
+  MS_OPT_LEAK_CHECK,
+  MS_OPT_LEAK_WARMUP,
+  MS_OPT_SNAPSHOT_INTERVAL,
+  /* fleet metrics */
+  MS_OPT_METRICS_FILE,
+  MS_OPT_METRICS_INTERVAL,
+  MS_OPT__COUNT
+} ms_option_id;
+
+/* Values of enum and list options, by index in their choices string. */
+enum { MS_BACKEND_JEMALLOC = 0, MS_BACKEND_GLIBC = 1 };
+enum { MS_REPORT_TEXT = 1u << 0, MS_REPORT_JSON = 1u << 1, MS_REPORT_COLLAPSED = 1u << 2 };
+
+typedef enum { MS_SRC_DEFAULT, MS_SRC_ENV, MS_SRC_INVALID, MS_SRC_SET } ms_opt_source;
+
+typedef struct {
+  const char *name;        /* short name: "retained_max" */
+  const char *env;         /* "MEMSHIM_RETAINED_MAX" */
+  ms_opt_type type;
+  const char *default_text;/* as a user would write it */
+  const char *choices;     /* enum/list: "jemalloc|glibc" */
+  int64_t min, max;        /* INT range; SIZE/DURATION: max (0 = no limit) */
+  bool off_allowed;        /* SIZE/DURATION/SIGNAL: "off" / 0 means disabled */
+  const char *help;        /* one line */
+} ms_option_def;
+
+#define MS_PATH_MAX 512
+
+/* Parse every option from envp (NULL = environ). Bad values print one line on stderr
+ * and keep the default; unknown MEMSHIM_* names print one warning each. Safe to call
+ * again (tests). Never allocates through the process heap. */
+void ms_options_load(char *const *envp);
+void ms_options_reset(void);
+
+const ms_option_def *ms_option_def_get(ms_option_id id);
+int ms_option_find(const char *name_or_env); /* -1 if unknown */
+
+uint64_t ms_opt_u64(ms_option_id id); /* bool, int, size, percent, duration(ms), enum idx, list mask, signal */
+static inline bool ms_opt_bool(ms_option_id id) { return ms_opt_u64(id) != 0; }
+const char *ms_opt_str(ms_option_id id); /* PATH: "" when unset */
+/* FRACTION: returns true and *fraction when the value is a fraction, else *ms for a duration. */
+bool ms_opt_fraction(ms_option_id id, double *fraction, uint64_t *ms);
+ms_opt_source ms_opt_source_get(ms_option_id id);
+
+/* Set from text: 0 on success, -1 with *why set (the value is unchanged). */
+int ms_option_set(ms_option_id id, const char *text, const char **why);
+/* Current value, formatted as a user would write it. */
+void ms_option_format(ms_option_id id, char *buf, size_t len);
+
+/* The parsers, exposed for unit tests and the CLI. Each returns 0 or -1 with *why. */
+int ms_parse_bool(const char *s, uint64_t *out, const char **why);
+int ms_parse_size(const char *s, bool off_allowed, uint64_t *out, const char **why);
+int ms_parse_duration_ms(const char *s, bool off_allowed, uint64_t *out, const char **why);
+int ms_parse_percent(const char *s, uint64_t *out, const char **why);
+int ms_parse_int(const char *s, int64_t min, int64_t max, uint64_t *out, const char **why);
+int ms_parse_enum(const char *s, const char *choices, uint64_t *out, const char **why);
+int ms_parse_list(const char *s, const char *choices, uint64_t *out, const char **why);
+int ms_parse_signal(const char *s, bool off_allowed, uint64_t *out, const char **why);
+int ms_parse_fraction(const char *s, double *fraction, uint64_t *ms, const char **why);
+
+/* Number of config warnings printed so far (capped to keep a broken environment quiet). */
+unsigned ms_options_warning_count(void);
+
+#endif

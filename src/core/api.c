@@ -1,0 +1,94 @@
+/* The public C API (include/memshim.h). */
+#include <stddef.h>
+#include <string.h>
+
+#include "../../include/memshim.h"
+#include "../backend/backend.h"
+#include "../policy/policy.h"
+#include "../util/proc.h"
+#include "guard.h"
+#include "state.h"
+
+#define MS_EXPORT __attribute__((visibility("default")))
+
+MS_EXPORT const char *memshim_version(void) { return MEMSHIM_VERSION_STRING; }
+
+MS_EXPORT const char *memshim_backend(void) {
+  ms_backend_select();
+  return ms_be.name;
+}
+
+MS_EXPORT int memshim_stats(memshim_stats_t *out, size_t size) {
+  if (!out || size == 0) return -1;
+  memshim_stats_t st;
+  memset(&st, 0, sizeof st);
+  ms_guard_enter();
+  ms_counters c;
+  ms_counters_read(&c);
+  st.heap_live = c.live_bytes;
+  st.alloc_calls = c.alloc_calls;
+  st.free_calls = c.free_calls;
+  st.threads = c.threads;
+  ms_backend_stats bs;
+  if (ms_be.stats(&bs) == 0) {
+    st.backend_active = bs.active;
+    st.backend_resident = bs.resident;
+    st.backend_retained = bs.retained;
+    st.backend_mapped = bs.mapped;
+  }
+  st.rss = ms_proc_rss();
+  ms_policy_note_live(st.heap_live);
+  ms_policy_counters pc;
+  ms_policy_counters_read(&pc);
+  st.heap_peak = pc.heap_peak;
+  st.purges = pc.purges;
+  st.purged_bytes = pc.purged_bytes;
+  st.mmap_tracked = pc.mmap_tracked;
+  st.mmap_resident = pc.mmap_resident;
+  st.mmap_dropped = pc.mmap_dropped;
+  ms_guard_leave();
+  memcpy(out, &st, size < sizeof st ? size : sizeof st);
+  if (size > sizeof st) memset((char *)out + sizeof st, 0, size - sizeof st);
+  return 0;
+}
+
+static const struct {
+  const char *name;
+  size_t offset;
+} ms_stat_names[] = {
+  {"heap.live", offsetof(memshim_stats_t, heap_live)},
+  {"heap.peak", offsetof(memshim_stats_t, heap_peak)},
+  {"calls.alloc", offsetof(memshim_stats_t, alloc_calls)},
+  {"calls.free", offsetof(memshim_stats_t, free_calls)},
+  {"backend.active", offsetof(memshim_stats_t, backend_active)},
+  {"backend.resident", offsetof(memshim_stats_t, backend_resident)},
+  {"backend.retained", offsetof(memshim_stats_t, backend_retained)},
+  {"backend.mapped", offsetof(memshim_stats_t, backend_mapped)},
+  {"rss", offsetof(memshim_stats_t, rss)},
+  {"purge.count", offsetof(memshim_stats_t, purges)},
+  {"purge.bytes", offsetof(memshim_stats_t, purged_bytes)},
+  {"mmap.tracked", offsetof(memshim_stats_t, mmap_tracked)},
+  {"mmap.resident", offsetof(memshim_stats_t, mmap_resident)},
+  {"mmap.dropped", offsetof(memshim_stats_t, mmap_dropped)},
+  {"threads", offsetof(memshim_stats_t, threads)},
+};
+
+MS_EXPORT int memshim_stat(const char *name, uint64_t *value) {
+  if (!name || !value) return -1;
+  for (size_t i = 0; i < sizeof ms_stat_names / sizeof ms_stat_names[0]; i++) {
+    if (strcmp(name, ms_stat_names[i].name) == 0) {
+      memshim_stats_t st;
+      memshim_stats(&st, sizeof st);
+      memcpy(value, (char *)&st + ms_stat_names[i].offset, sizeof *value);
+      return 0;
+    }
+  }
+  return -1;
+}
+
+MS_EXPORT uint64_t memshim_trim(void) {
+  ms_guard_enter();
+  uint64_t r = ms_policy_purge_now("memshim_trim");
+  ms_guard_leave();
+  return r;
+}

@@ -1,0 +1,68 @@
+/* Start-up and exit. The constructor runs at priority 101, before other libraries' and the
+ * program's constructors and before Python imports anything. */
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "../backend/backend.h"
+#include "../config/options.h"
+#include "../profile/profile.h"
+#include "../policy/policy.h"
+#include "log.h"
+#include "state.h"
+
+void ms_state_init_thread_key(void);
+void ms_fork_init(void);
+
+static bool ms_exiting;
+bool ms_in_exit(void) { return ms_exiting; }
+
+static void ms_atfork_prepare(void) {
+  ms_policy_atfork_prepare();
+  ms_profile_atfork_prepare();
+  ms_state_atfork_prepare();
+}
+static void ms_atfork_parent(void) {
+  ms_state_atfork_parent();
+  ms_profile_atfork_parent();
+  ms_policy_atfork_parent();
+}
+static void ms_atfork_child(void) {
+  ms_state_atfork_child();
+  ms_profile_atfork_child();
+  ms_policy_atfork_child();
+  ms_log_after_fork_child();
+}
+
+__attribute__((constructor(101))) void ms_init(void) {
+  if (ms_initialized) return;
+  ms_backend_select();
+  ms_guard_enter();
+  ms_options_load(NULL);
+  ms_log_init();
+  ms_enabled = ms_opt_bool(MS_OPT_ENABLE);
+  /* Before any Python import: HF tokenizers' Rust thread pool is what makes fork after first
+   * use unsafe and its heap grow (seed 000). The user's own value always wins. */
+  if (ms_opt_bool(MS_OPT_TOKENIZERS_PARALLELISM)) setenv("TOKENIZERS_PARALLELISM", "false", 0);
+  ms_backend_resolve();
+  ms_state_init_thread_key();
+  if (ms_enabled) {
+    pthread_atfork(ms_atfork_prepare, ms_atfork_parent, ms_atfork_child);
+    ms_fork_init();
+    ms_profile_init();
+    ms_policy_init();
+  }
+  ms_initialized = true;
+  ms_guard_leave();
+  ms_log_debug("started: backend %s, pid %d", ms_be.name, (int)getpid());
+}
+
+__attribute__((destructor(101))) static void ms_fini(void) {
+  if (!ms_initialized || !ms_enabled) return;
+  ms_exiting = true;
+  ms_guard_enter();
+  ms_profile_at_exit();
+  ms_policy_at_exit();
+  ms_guard_leave();
+}

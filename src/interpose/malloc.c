@@ -1,0 +1,104 @@
+/* The C allocation entry points, nothing else: each checks its arguments the way glibc
+ * documents, forwards to the backend, and updates the per-thread counters. */
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "track.h"
+
+#define MS_EXPORT __attribute__((visibility("default")))
+
+static inline int ms_is_pow2(size_t x) { return x && !(x & (x - 1)); }
+
+static size_t ms_page_size(void) {
+  static size_t page;
+  if (ms_unlikely(!page)) page = (size_t)sysconf(_SC_PAGESIZE);
+  return page;
+}
+
+MS_EXPORT void *malloc(size_t size) {
+  void *p = ms_be.malloc(size);
+  if (ms_unlikely(!p)) { errno = ENOMEM; return NULL; }
+  return ms_track_alloc(p, size);
+}
+
+MS_EXPORT void free(void *p) {
+  if (ms_unlikely(!p)) return;
+  ms_track_free(p);
+  ms_be.free(p);
+}
+
+MS_EXPORT void *calloc(size_t n, size_t size) {
+  size_t total;
+  if (ms_unlikely(__builtin_mul_overflow(n, size, &total))) { errno = ENOMEM; return NULL; }
+  void *p = ms_be.calloc(n, size);
+  if (ms_unlikely(!p)) { errno = ENOMEM; return NULL; }
+  return ms_track_alloc(p, total);
+}
+
+/* realloc(NULL, n) is malloc(n); realloc(p, 0) frees p and returns NULL (glibc). On failure
+ * the old block is untouched and errno is ENOMEM. */
+MS_EXPORT void *realloc(void *p, size_t size) {
+  if (!p) return malloc(size);
+  if (size == 0) { free(p); return NULL; }
+  /* Forget p's sample before the backend may hand its address to another thread. */
+  ms_track_free(p);
+  void *q = ms_be.realloc(p, size);
+  if (ms_unlikely(!q)) { errno = ENOMEM; return NULL; }
+  return ms_track_alloc(q, size);
+}
+
+MS_EXPORT void *reallocarray(void *p, size_t n, size_t size) {
+  size_t total;
+  if (__builtin_mul_overflow(n, size, &total)) { errno = ENOMEM; return NULL; }
+  return realloc(p, total);
+}
+
+static void *ms_aligned_alloc(size_t align, size_t size) {
+  if (align < sizeof(void *)) align = sizeof(void *);
+  void *p = ms_be.aligned(align, size);
+  if (ms_unlikely(!p)) return NULL;
+  return ms_track_alloc(p, size);
+}
+
+MS_EXPORT int posix_memalign(void **out, size_t align, size_t size) {
+  if (!ms_is_pow2(align) || align % sizeof(void *) != 0) return EINVAL;
+  void *p = ms_aligned_alloc(align, size);
+  if (!p) return ENOMEM;
+  *out = p;
+  return 0;
+}
+
+/* glibc accepts any power-of-two alignment here (it does not require size % align == 0). */
+MS_EXPORT void *aligned_alloc(size_t align, size_t size) {
+  if (!ms_is_pow2(align)) { errno = EINVAL; return NULL; }
+  void *p = ms_aligned_alloc(align, size);
+  if (!p) errno = ENOMEM;
+  return p;
+}
+
+/* glibc's memalign rounds a non-power-of-two alignment up to the next power of two. */
+MS_EXPORT void *memalign(size_t align, size_t size) {
+  if (align > SIZE_MAX / 2 + 1) { errno = EINVAL; return NULL; }
+  if (!ms_is_pow2(align)) {
+    size_t a = 1;
+    while (a < align) a <<= 1;
+    align = a;
+  }
+  void *p = ms_aligned_alloc(align, size);
+  if (!p) errno = ENOMEM;
+  return p;
+}
+
+MS_EXPORT void *valloc(size_t size) { return memalign(ms_page_size(), size); }
+
+MS_EXPORT void *pvalloc(size_t size) {
+  size_t page = ms_page_size();
+  if (size > SIZE_MAX - page) { errno = ENOMEM; return NULL; }
+  size = size ? (size + page - 1) & ~(page - 1) : page;
+  return memalign(page, size);
+}
+
+MS_EXPORT size_t malloc_usable_size(void *p) { return p ? ms_be.usable_size(p) : 0; }

@@ -1,0 +1,26 @@
+/* The hot path's bookkeeping, shared by every allocation entry point: two per-thread
+ * counter updates and one unlikely branch that covers every rare event (first use of a
+ * thread, a sample). No locks, no stdio, no allocation. */
+#ifndef MEMSHIM_TRACK_H
+#define MEMSHIM_TRACK_H
+
+#include <stddef.h>
+
+#include "../backend/backend.h"
+#include "../core/state.h"
+#include "../profile/profile.h"
+
+static inline void *ms_track_alloc(void *p, size_t size) {
+  ms_thread *t = &ms_tls_thread;
+  if (ms_unlikely(!p)) return p;
+  t->alloc_calls++;
+  if (ms_unlikely((t->sample_countdown -= (int64_t)size) < 0)) return ms_alloc_slow(p, size);
+  return p;
+}
+
+static inline void ms_track_free(void *p) {
+  ms_tls_thread.free_calls++;
+  if (ms_unlikely(ms_profile_active)) ms_profile_free(p);
+}
+
+#endif

@@ -1,0 +1,14 @@
+/* Small readers of /proc/self, without stdio or allocation. */
+#ifndef MEMSHIM_PROC_H
+#define MEMSHIM_PROC_H
+
+#include <stdint.h>
+
+/* Resident set size in bytes (from /proc/self/statm), 0 if unreadable. */
+uint64_t ms_proc_rss(void);
+/* Number of threads of this process (/proc/self/stat field 20), 0 if unreadable. */
+int ms_proc_threads(void);
+/* Program name (/proc/self/comm) into buf; "" if unreadable. */
+void ms_proc_comm(char *buf, unsigned long len);
+
+#endif

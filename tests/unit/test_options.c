@@ -1,0 +1,302 @@
+/* The option table: every parser, every error path, and the table's own invariants. */
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "config/options.h"
+
+static void size_ok(const char *s, uint64_t want) {
+  uint64_t v = 12345;
+  const char *why = NULL;
+  assert_int_equal(ms_parse_size(s, false, &v, &why), 0);
+  assert_true(v == want);
+}
+
+static void size_bad(const char *s, bool off, const char *why_part) {
+  uint64_t v = 777;
+  const char *why = NULL;
+  assert_int_equal(ms_parse_size(s, off, &v, &why), -1);
+  assert_non_null(why);
+  assert_non_null(strstr(why, why_part));
+  assert_true(v == 777); /* untouched on error */
+}
+
+static void test_size(void **state) {
+  (void)state;
+  size_ok("1", 1);
+  size_ok("4096", 4096);
+  size_ok("64K", 64ull << 10);
+  size_ok("64k", 64ull << 10);
+  size_ok("64M", 64ull << 20);
+  size_ok("64MiB", 64ull << 20);
+  size_ok("2G", 2ull << 30);
+  size_ok("1T", 1ull << 40);
+  size_ok(" 8M ", 8ull << 20);
+  size_ok("3G", 3ull << 30);
+}
+
+static void test_size_edges(void **state) {
+  (void)state;
+  uint64_t v;
+  const char *why;
+  /* 2^64 - 1 parses; one more overflows. */
+  assert_int_equal(ms_parse_size("18446744073709551615", false, &v, &why), 0);
+  assert_true(v == UINT64_MAX);
+  size_bad("18446744073709551616", false, "overflow");
+  size_bad("16777216T", false, "overflow"); /* 2^24 * 2^40 = 2^64 */
+  size_bad("17179869184G", false, "overflow");
+  assert_int_equal(ms_parse_size("16777215T", false, &v, &why), 0);
+  assert_true(v == (16777215ull << 40));
+  size_bad("", false, "not a size");
+  size_bad("M", false, "not a size");
+  size_bad("-1", false, "not a size");
+  size_bad("12Q", false, "suffix");
+  size_bad("12MX", false, "trailing");
+  size_bad("1.5G", false, "suffix");
+  size_bad("0", false, "greater than 0");
+  size_bad("off", false, "not a size");
+  assert_int_equal(ms_parse_size("off", true, &v, &why), 0);
+  assert_true(v == 0);
+  assert_int_equal(ms_parse_size("0", true, &v, &why), 0);
+  assert_true(v == 0);
+}
+
+static void test_duration(void **state) {
+  (void)state;
+  uint64_t v;
+  const char *why;
+  assert_int_equal(ms_parse_duration_ms("200ms", false, &v, &why), 0);
+  assert_true(v == 200);
+  assert_int_equal(ms_parse_duration_ms("200", false, &v, &why), 0);
+  assert_true(v == 200);
+  assert_int_equal(ms_parse_duration_ms("3s", false, &v, &why), 0);
+  assert_true(v == 3000);
+  assert_int_equal(ms_parse_duration_ms("2m", false, &v, &why), 0);
+  assert_true(v == 120000);
+  assert_int_equal(ms_parse_duration_ms("1h", false, &v, &why), 0);
+  assert_true(v == 3600000);
+  assert_int_equal(ms_parse_duration_ms("off", true, &v, &why), 0);
+  assert_true(v == 0);
+  assert_int_equal(ms_parse_duration_ms("off", false, &v, &why), -1);
+  assert_int_equal(ms_parse_duration_ms("0", false, &v, &why), -1);
+  assert_non_null(strstr(why, "greater than 0"));
+  assert_int_equal(ms_parse_duration_ms("5 parsecs", false, &v, &why), -1);
+  assert_non_null(strstr(why, "unit"));
+  assert_int_equal(ms_parse_duration_ms("abc", false, &v, &why), -1);
+  assert_int_equal(ms_parse_duration_ms("99999999999999999999", false, &v, &why), -1);
+  assert_non_null(strstr(why, "overflow"));
+  assert_int_equal(ms_parse_duration_ms("18446744073709552s", false, &v, &why), -1);
+  assert_non_null(strstr(why, "overflow"));
+}
+
+static void test_bool(void **state) {
+  (void)state;
+  const char *yes[] = {"1", "true", "TRUE", "yes", "on"}, *no[] = {"0", "false", "No", "off"};
+  uint64_t v;
+  const char *why;
+  for (size_t i = 0; i < 5; i++) {
+    assert_int_equal(ms_parse_bool(yes[i], &v, &why), 0);
+    assert_true(v == 1);
+  }
+  for (size_t i = 0; i < 4; i++) {
+    assert_int_equal(ms_parse_bool(no[i], &v, &why), 0);
+    assert_true(v == 0);
+  }
+  assert_int_equal(ms_parse_bool("2", &v, &why), -1);
+  assert_int_equal(ms_parse_bool("", &v, &why), -1);
+  assert_int_equal(ms_parse_bool("yess", &v, &why), -1);
+  assert_non_null(strstr(why, "boolean"));
+}
+
+static void test_percent_int(void **state) {
+  (void)state;
+  uint64_t v;
+  const char *why;
+  assert_int_equal(ms_parse_percent("0", &v, &why), 0);
+  assert_true(v == 0);
+  assert_int_equal(ms_parse_percent("85%", &v, &why), 0);
+  assert_true(v == 85);
+  assert_int_equal(ms_parse_percent("100", &v, &why), 0);
+  assert_int_equal(ms_parse_percent("101", &v, &why), -1);
+  assert_non_null(strstr(why, "above 100"));
+  assert_int_equal(ms_parse_percent("5%%", &v, &why), -1);
+  assert_int_equal(ms_parse_percent("x", &v, &why), -1);
+  assert_int_equal(ms_parse_int("32", 1, 128, &v, &why), 0);
+  assert_true(v == 32);
+  assert_int_equal(ms_parse_int("0", 1, 128, &v, &why), -1);
+  assert_non_null(strstr(why, "range"));
+  assert_int_equal(ms_parse_int("129", 1, 128, &v, &why), -1);
+  assert_int_equal(ms_parse_int("99999999999999999999999", 1, 128, &v, &why), -1);
+  assert_int_equal(ms_parse_int("3x", 1, 128, &v, &why), -1);
+  assert_non_null(strstr(why, "integer"));
+}
+
+static void test_enum_list(void **state) {
+  (void)state;
+  uint64_t v;
+  const char *why;
+  assert_int_equal(ms_parse_enum("jemalloc", "jemalloc|glibc", &v, &why), 0);
+  assert_true(v == 0);
+  assert_int_equal(ms_parse_enum("GLIBC", "jemalloc|glibc", &v, &why), 0);
+  assert_true(v == 1);
+  assert_int_equal(ms_parse_enum("tcmalloc", "jemalloc|glibc", &v, &why), -1);
+  assert_int_equal(ms_parse_enum("glib", "jemalloc|glibc", &v, &why), -1);
+  assert_int_equal(ms_parse_enum("", "jemalloc|glibc", &v, &why), -1);
+  assert_int_equal(ms_parse_list("text,json", "text|json|collapsed", &v, &why), 0);
+  assert_true(v == 3);
+  assert_int_equal(ms_parse_list(" collapsed , text ", "text|json|collapsed", &v, &why), 0);
+  assert_true(v == 5);
+  assert_int_equal(ms_parse_list("text,,json", "text|json|collapsed", &v, &why), 0);
+  assert_true(v == 3);
+  assert_int_equal(ms_parse_list("text,pdf", "text|json|collapsed", &v, &why), -1);
+  assert_non_null(strstr(why, "unknown item"));
+  assert_int_equal(ms_parse_list(",", "text|json|collapsed", &v, &why), -1);
+}
+
+static void test_signal_fraction(void **state) {
+  (void)state;
+  uint64_t v;
+  const char *why;
+  assert_int_equal(ms_parse_signal("SIGUSR2", true, &v, &why), 0);
+  assert_true(v == SIGUSR2);
+  assert_int_equal(ms_parse_signal("usr1", true, &v, &why), 0);
+  assert_true(v == SIGUSR1);
+  assert_int_equal(ms_parse_signal("10", true, &v, &why), 0);
+  assert_true(v == 10);
+  assert_int_equal(ms_parse_signal("off", true, &v, &why), 0);
+  assert_true(v == 0);
+  assert_int_equal(ms_parse_signal("SIGKILL", true, &v, &why), -1);
+  assert_int_equal(ms_parse_signal("9", true, &v, &why), -1);
+  assert_int_equal(ms_parse_signal("11", true, &v, &why), -1);
+  assert_int_equal(ms_parse_signal("65", true, &v, &why), -1);
+  assert_int_equal(ms_parse_signal("SIGFOO", true, &v, &why), -1);
+  double f = -1;
+  assert_int_equal(ms_parse_fraction("0.25", &f, &v, &why), 1);
+  assert_true(f == 0.25);
+  assert_int_equal(ms_parse_fraction("30s", &f, &v, &why), 0);
+  assert_true(v == 30000);
+  assert_int_equal(ms_parse_fraction("1.5", &f, &v, &why), -1);
+  assert_int_equal(ms_parse_fraction("-0.1", &f, &v, &why), -1);
+  assert_int_equal(ms_parse_fraction("0.5x", &f, &v, &why), -1);
+  assert_int_equal(ms_parse_fraction("soon", &f, &v, &why), -1);
+}
+
+/* Every row: names agree, defaults parse, help exists, names are unique. */
+static void test_table_rows(void **state) {
+  (void)state;
+  ms_options_reset();
+  for (int i = 0; i < MS_OPT__COUNT; i++) {
+    const ms_option_def *d = ms_option_def_get((ms_option_id)i);
+    assert_non_null(d);
+    assert_non_null(d->name);
+    assert_non_null(d->help);
+    assert_true(strlen(d->help) > 10);
+    assert_int_equal(strncmp(d->env, "MEMSHIM_", 8), 0);
+    char upper[64];
+    size_t n = strlen(d->name);
+    assert_true(n < sizeof upper);
+    for (size_t k = 0; k <= n; k++) upper[k] = (char)(d->name[k] >= 'a' && d->name[k] <= 'z' ? d->name[k] - 32 : d->name[k]);
+    assert_string_equal(upper, d->env + 8);
+    assert_int_equal(ms_option_find(d->env), i);
+    assert_int_equal(ms_option_find(d->name), i);
+    assert_int_equal(ms_opt_source_get((ms_option_id)i), MS_SRC_DEFAULT);
+    for (int j = 0; j < i; j++) assert_string_not_equal(ms_option_def_get((ms_option_id)j)->env, d->env);
+  }
+  assert_int_equal(ms_options_warning_count(), 0);
+  assert_int_equal(ms_option_find("MEMSHIM_NOPE"), -1);
+}
+
+static void test_defaults(void **state) {
+  (void)state;
+  ms_options_reset();
+  assert_true(ms_opt_bool(MS_OPT_ENABLE));
+  assert_true(ms_opt_bool(MS_OPT_TOKENIZERS_PARALLELISM));
+  assert_true(ms_opt_u64(MS_OPT_RETAINED_MAX) == 64ull << 20);
+  assert_true(ms_opt_u64(MS_OPT_PURGE_INTERVAL) == 200);
+  assert_true(ms_opt_u64(MS_OPT_IDLE_PURGE) == 1000);
+  assert_true(ms_opt_u64(MS_OPT_RSS_SOFT_LIMIT) == 0);
+  assert_true(ms_opt_u64(MS_OPT_MMAP_MIN) == 1ull << 20);
+  assert_true(ms_opt_u64(MS_OPT_SAMPLE_BYTES) == 512ull << 10);
+  assert_true(ms_opt_u64(MS_OPT_STACK_DEPTH) == 32);
+  assert_true(ms_opt_u64(MS_OPT_BACKEND) == MS_BACKEND_JEMALLOC);
+  assert_true(ms_opt_u64(MS_OPT_REPORT_SIGNAL) == SIGUSR2);
+  assert_string_equal(ms_opt_str(MS_OPT_REPORT_PATH), "memshim.%p");
+  assert_string_equal(ms_opt_str(MS_OPT_LOG), "");
+}
+
+static void test_load_env(void **state) {
+  (void)state;
+  char *env[] = {"PATH=/bin", "MEMSHIM_RETAINED_MAX=128M", "MEMSHIM_BACKEND=glibc",
+                 "MEMSHIM_PURGE_INTERVAL=fast", "MEMSHIM_NO_SUCH_THING=1", "MEMSHIM_LIBRARY_PATH=/x",
+                 "MEMSHIM_REPORT=json,collapsed", "MEMSHIM_LOG=/tmp/x.%p.log", NULL};
+  ms_options_load(env);
+  assert_true(ms_opt_u64(MS_OPT_RETAINED_MAX) == 128ull << 20);
+  assert_int_equal(ms_opt_source_get(MS_OPT_RETAINED_MAX), MS_SRC_ENV);
+  assert_true(ms_opt_u64(MS_OPT_BACKEND) == MS_BACKEND_GLIBC);
+  /* bad value: default kept, marked invalid */
+  assert_true(ms_opt_u64(MS_OPT_PURGE_INTERVAL) == 200);
+  assert_int_equal(ms_opt_source_get(MS_OPT_PURGE_INTERVAL), MS_SRC_INVALID);
+  assert_true(ms_opt_u64(MS_OPT_REPORT) == (MS_REPORT_JSON | MS_REPORT_COLLAPSED));
+  assert_string_equal(ms_opt_str(MS_OPT_LOG), "/tmp/x.%p.log");
+  /* one warning for the bad value, one for the unknown name; the CLI's own variable is known */
+  assert_int_equal(ms_options_warning_count(), 2);
+  char buf[64];
+  ms_option_format(MS_OPT_RETAINED_MAX, buf, sizeof buf);
+  assert_string_equal(buf, "128M");
+  ms_option_format(MS_OPT_REPORT, buf, sizeof buf);
+  assert_string_equal(buf, "json,collapsed");
+  ms_option_format(MS_OPT_MMAP_RESIDENT_MAX, buf, sizeof buf);
+  assert_string_equal(buf, "off");
+  ms_option_format(MS_OPT_PURGE_INTERVAL, buf, sizeof buf);
+  assert_string_equal(buf, "200ms");
+  ms_option_format(MS_OPT_IDLE_PURGE, buf, sizeof buf);
+  assert_string_equal(buf, "1s");
+}
+
+static void test_set_and_long_path(void **state) {
+  (void)state;
+  ms_options_reset();
+  const char *why = NULL;
+  assert_int_equal(ms_option_set(MS_OPT_STACK_DEPTH, "64", &why), 0);
+  assert_true(ms_opt_u64(MS_OPT_STACK_DEPTH) == 64);
+  assert_int_equal(ms_option_set(MS_OPT_STACK_DEPTH, "0", &why), -1);
+  assert_true(ms_opt_u64(MS_OPT_STACK_DEPTH) == 64);
+  char longpath[MS_PATH_MAX + 10];
+  memset(longpath, 'a', sizeof longpath - 1);
+  longpath[sizeof longpath - 1] = 0;
+  assert_int_equal(ms_option_set(MS_OPT_REPORT_PATH, longpath, &why), -1);
+  assert_non_null(strstr(why, "too long"));
+  assert_string_equal(ms_opt_str(MS_OPT_REPORT_PATH), "memshim.%p");
+}
+
+/* A flood of bad variables prints a bounded number of lines (the count goes on). */
+static void test_warning_cap(void **state) {
+  (void)state;
+  static char bad[40][48];
+  char *env[41];
+  for (int i = 0; i < 40; i++) {
+    snprintf(bad[i], sizeof bad[i], "MEMSHIM_BOGUS_%d=1", i);
+    env[i] = bad[i];
+  }
+  env[40] = NULL;
+  ms_options_load(env);
+  assert_int_equal(ms_options_warning_count(), 40);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+    cmocka_unit_test(test_size_edges), cmocka_unit_test(test_duration), cmocka_unit_test(test_bool),
+    cmocka_unit_test(test_percent_int), cmocka_unit_test(test_enum_list),
+    cmocka_unit_test(test_signal_fraction), cmocka_unit_test(test_table_rows),
+    cmocka_unit_test(test_defaults), cmocka_unit_test(test_load_env),
+    cmocka_unit_test(test_set_and_long_path), cmocka_unit_test(test_warning_cap),
+    cmocka_unit_test(test_size),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
