@@ -21,4 +21,17 @@ void ms_policy_counters_read(ms_policy_counters *out);
 /* Note a heap_live observation for the peak. */
 void ms_policy_note_live(uint64_t live);
 
+/* Events for the timeline (purges, file-mapping drops, soft-limit crossings), kept in a
+ * small ring by the policy; readers poll with the last sequence number they saw. */
+typedef enum { MS_EVENT_PURGE = 1, MS_EVENT_MMAP_DROP = 2, MS_EVENT_RSS_LIMIT = 3 } ms_event_kind;
+typedef struct {
+  uint64_t seq;      /* 1, 2, 3, ... */
+  uint64_t t_ms;     /* ms_monitor_now_ms() */
+  ms_event_kind kind;
+  uint64_t bytes;    /* bytes returned / dropped; RSS at a limit crossing */
+  char trigger[24];  /* "retained", "idle", "rss_soft_limit", "memshim_trim", "mmap_cap" ... */
+} ms_policy_event;
+/* Copy up to n events with seq > after into out (oldest first); returns how many. */
+unsigned ms_policy_events_read(uint64_t after, ms_policy_event *out, unsigned n);
+
 #endif
