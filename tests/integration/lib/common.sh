@@ -1,0 +1,26 @@
+# Sourced by every integration test. ctest sets MEMSHIM_LIB, MEMSHIM_CLI, PROGS, SRC_DIR,
+# BUILD_DIR and PYTHON. Exit codes: 0 pass, 1 fail, 77 skipped (a prerequisite is absent).
+set -euo pipefail
+
+: "${MEMSHIM_LIB:?run through ctest}" "${PROGS:?}" "${PYTHON:=/usr/bin/python3}"
+
+ms_fail() { echo "FAIL: $*" >&2; exit 1; }
+ms_pass() { echo "PASS: $*"; }
+ms_skip() { echo "SKIP: $*" >&2; exit 77; }
+
+# A private temporary directory, removed at exit.
+MS_TMP=$(mktemp -d "${TMPDIR:-/tmp}/memshim-test.XXXXXX")
+trap 'rm -rf "$MS_TMP"' EXIT
+
+# Run a command with libmemshim.so preloaded (extra VAR=value words may precede it).
+ms_preload() { env LD_PRELOAD="$MEMSHIM_LIB" "$@"; }
+
+# Assert that "$1" (a number) compares with "$3" by "$2" (-le, -ge, -eq, ...).
+ms_assert_num() {
+  local a=$1 op=$2 b=$3 what=${4:-value}
+  [ "$a" "$op" "$b" ] || ms_fail "$what: expected $a $op $b"
+}
+
+ms_require_python_module() {
+  "$PYTHON" -c "import $1" 2>/dev/null || ms_skip "python module $1 is not installed (scripts/test.sh installs it)"
+}
