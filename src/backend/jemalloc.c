@@ -4,6 +4,7 @@
  * Until the pointers are resolved, the x-API serves everything (same heap). */
 
 #include <dlfcn.h>
+#include <errno.h>
 #include <jemalloc/jemalloc.h>
 #include <stdbool.h>
 #include <string.h>
@@ -13,14 +14,19 @@
 
 #define MS_ARENAS_ALL "4096" /* MALLCTL_ARENAS_ALL */
 
-static void *je_early_malloc(size_t size) { return mallocx(size ? size : 1, 0); }
+/* The x-API does not set errno; the malloc contract (which the entry points rely on) does. */
+static void *je_enomem(void *p) {
+  if (!p) errno = ENOMEM;
+  return p;
+}
+static void *je_early_malloc(size_t size) { return je_enomem(mallocx(size ? size : 1, 0)); }
 static void je_early_free(void *p) { dallocx(p, 0); }
 static void *je_early_calloc(size_t n, size_t size) {
   size_t total;
-  if (__builtin_mul_overflow(n, size, &total)) return NULL;
-  return mallocx(total ? total : 1, MALLOCX_ZERO);
+  if (__builtin_mul_overflow(n, size, &total)) return je_enomem(NULL);
+  return je_enomem(mallocx(total ? total : 1, MALLOCX_ZERO));
 }
-static void *je_early_realloc(void *p, size_t size) { return rallocx(p, size, 0); }
+static void *je_early_realloc(void *p, size_t size) { return je_enomem(rallocx(p, size, 0)); }
 
 static void *je_aligned(size_t align, size_t size) { return mallocx(size ? size : 1, MALLOCX_ALIGN(align)); }
 static void je_free_sized(void *p, size_t size) { sdallocx(p, size ? size : 1, 0); }

@@ -18,10 +18,16 @@ static size_t ms_page_size(void) {
   return page;
 }
 
-MS_EXPORT void *malloc(size_t size) {
+/* Backends set errno = ENOMEM themselves on failure (jemalloc's and glibc's malloc do; the
+ * bootstrap x-API wrappers do it explicitly), so the common path is a tail call. */
+static __attribute__((noinline)) void *ms_malloc_slow(size_t size) {
   void *p = ms_be.malloc(size);
-  if (ms_unlikely(!p)) { errno = ENOMEM; return NULL; }
-  return ms_track_alloc(p, size);
+  return p ? ms_alloc_slow(p, size) : NULL;
+}
+
+MS_EXPORT void *malloc(size_t size) {
+  if (ms_track_alloc_begin(size)) return ms_malloc_slow(size);
+  return ms_be.malloc(size);
 }
 
 MS_EXPORT void free(void *p) {
@@ -30,12 +36,16 @@ MS_EXPORT void free(void *p) {
   ms_be.free(p);
 }
 
+static __attribute__((noinline)) void *ms_calloc_slow(size_t n, size_t size, size_t total) {
+  void *p = ms_be.calloc(n, size);
+  return p ? ms_alloc_slow(p, total) : NULL;
+}
+
 MS_EXPORT void *calloc(size_t n, size_t size) {
   size_t total;
   if (ms_unlikely(__builtin_mul_overflow(n, size, &total))) { errno = ENOMEM; return NULL; }
-  void *p = ms_be.calloc(n, size);
-  if (ms_unlikely(!p)) { errno = ENOMEM; return NULL; }
-  return ms_track_alloc(p, total);
+  if (ms_track_alloc_begin(total)) return ms_calloc_slow(n, size, total);
+  return ms_be.calloc(n, size);
 }
 
 /* realloc(NULL, n) is malloc(n); realloc(p, 0) frees p and returns NULL (glibc). On failure

@@ -10,11 +10,19 @@
 #include "../core/state.h"
 #include "../profile/profile.h"
 
-static inline void *ms_track_alloc(void *p, size_t size) {
+/* Account an allocation request before it is forwarded, so that the common case can
+ * tail-call the backend with no stack frame. Returns nonzero when the slow path must run
+ * (it then allocates itself and passes the block to ms_alloc_slow). */
+static inline int ms_track_alloc_begin(size_t size) {
   ms_thread *t = &ms_tls_thread;
-  if (ms_unlikely(!p)) return p;
   t->alloc_calls++;
-  if (ms_unlikely((t->sample_countdown -= (int64_t)size) < 0)) return ms_alloc_slow(p, size);
+  return ms_unlikely((t->sample_countdown -= (int64_t)size) < 0);
+}
+
+/* For entry points that must look at the result anyway (realloc, aligned, operator new). */
+static inline void *ms_track_alloc(void *p, size_t size) {
+  if (ms_unlikely(!p)) return p;
+  if (ms_track_alloc_begin(size)) return ms_alloc_slow(p, size);
   return p;
 }
 
