@@ -9,6 +9,7 @@
 #include "../config/options.h"
 #include "../profile/profile.h"
 #include "../policy/policy.h"
+#include "../report/prometheus.h"
 #include "log.h"
 #include "state.h"
 
@@ -52,6 +53,7 @@ __attribute__((constructor(101))) void ms_init(void) {
     ms_fork_init();
     ms_profile_init();
     ms_policy_init();
+    ms_metrics_init();
   }
   ms_initialized = true;
   ms_guard_leave();
@@ -64,5 +66,6 @@ __attribute__((destructor(101))) static void ms_fini(void) {
   ms_guard_enter();
   ms_profile_at_exit();
   ms_policy_at_exit();
+  ms_metrics_at_exit();
   ms_guard_leave();
 }
