@@ -10,15 +10,17 @@ static const char ms_usage[] =
   "usage: memshim <command> [options]\n"
   "\n"
   "commands:\n"
-  "  run [--] cmd args...   run a command with libmemshim.so preloaded\n"
-  "  config [--env]         list every option: current value, where it came from, help\n"
+  "  run [--profile] [--report DIR] [--metrics FILE] [--] cmd args...\n"
+  "                         run a command with libmemshim.so preloaded\n"
+  "  config [--markdown]    list every option: current value, where it came from, help\n"
   "  help                   this text\n"
   "\n"
   "options:\n"
-  "  -h, --help             this text\n"
+  "  -h, --help             this text ('memshim <command> --help' for a command's own)\n"
   "  -V, --version          print the version\n"
   "\n"
-  "Every MEMSHIM_* environment variable is one option; 'memshim config' lists them.\n";
+  "Every MEMSHIM_* environment variable is one option; 'memshim config' lists them.\n"
+  "Exit status: 0 ok, 1 failure, 2 bad arguments; 'run' passes the command's own status through.\n";
 
 int main(int argc, char **argv) {
   if (argc < 2) {
