@@ -1,3 +1,4 @@
 # One line per unit test: the module's sources it needs.
 ms_unit_test(test_options SOURCES ${CMAKE_SOURCE_DIR}/src/config/options.c)
 ms_unit_test(test_counters LIBS memshim)
+ms_unit_test(test_json SOURCES ${CMAKE_SOURCE_DIR}/src/cli/json.c)
