@@ -71,6 +71,9 @@ if not checks: sys.exit(1)
 print(checks[0].replace("\\\n", " "))
 PY
 flags=$(grep -oE -- '--[a-z-]+' "$MS_TMP/check_cmd" | grep -v -- '--iterations' | sort -u)
+if "$cli" check --help 2>&1 | grep -q "unknown command 'check'"; then
+  ms_skip "memshim check is not in this build yet: the workflow's flags are unchecked (everything above passed)"
+fi
 "$cli" check --help >"$MS_TMP/check_help" 2>&1 || ms_fail "memshim check --help failed: $(cat "$MS_TMP/check_help")"
 for f in $flags; do
   grep -q -- "$f" "$MS_TMP/check_help" || ms_fail "the workflow passes $f, which memshim check does not document"

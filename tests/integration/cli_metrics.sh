@@ -47,3 +47,22 @@ env LD_PRELOAD="$lib" MEMSHIM_METRICS_FILE="$dir/odd.prom" "$MS_TMP/we\"ir\\d" 1
 grep -qF 'program="we\"ir\\d"' "$dir/odd.prom" || ms_fail "program label not escaped: $(grep rss "$dir/odd.prom")"
 promtool check metrics <"$dir/odd.prom" >/dev/null 2>&1 || ms_fail "promtool rejects the escaped labels"
 ms_pass "program label escaped: $(grep -o 'program="[^}]*"' "$dir/odd.prom" | head -1)"
+
+# While the program runs: the monitor job rewrites the file every MEMSHIM_METRICS_INTERVAL.
+env LD_PRELOAD="$lib" MEMSHIM_METRICS_FILE="$dir/live.prom" MEMSHIM_METRICS_INTERVAL=100ms \
+  "$PROGS/cli_hold" 24 3 &
+pid=$!
+for _ in $(seq 1 40); do [ -f "$dir/live.prom" ] && break; sleep 0.05; done
+[ -f "$dir/live.prom" ] || { kill $pid; ms_fail "no metrics file within 2 s while the program runs"; }
+kill -0 $pid 2>/dev/null || ms_fail "the program ended before the first periodic write could be checked"
+cp "$dir/live.prom" "$MS_TMP/live1.prom"
+first_mtime=$(stat -c %Y.%y "$dir/live.prom")
+sleep 0.5
+kill -0 $pid 2>/dev/null || ms_fail "the program ended too early"
+[ "$(stat -c %Y.%y "$dir/live.prom")" != "$first_mtime" ] || ms_fail "the metrics file was not rewritten within 0.5 s at a 100 ms interval"
+wait $pid || ms_fail "cli_hold failed with periodic metrics"
+promtool check metrics <"$MS_TMP/live1.prom" >/dev/null 2>&1 || ms_fail "promtool rejects a periodic write"
+live=$(awk '$1 ~ /^memshim_heap_live_bytes[{]/ {print $2}' "$MS_TMP/live1.prom")
+ms_assert_num "$live" -ge $((24 << 20)) "heap live in a periodic write while 24 MiB are held"
+grep -q "pid=\"$pid\"" "$MS_TMP/live1.prom" || ms_fail "periodic write not labelled with pid $pid"
+ms_pass "periodic writes while running (heap live $live), rewritten on the interval"
