@@ -6,7 +6,7 @@
 # the option parser; `memshim run -- cmd` preloads the library and reports a missing command.
 . "$(dirname "$0")/lib/common.sh"
 cli=$MEMSHIM_CLI
-export -n MEMSHIM_LIB MEMSHIM_CLI
+. "$(dirname "$0")/lib/found.sh"
 prog=$PROGS/found_entry
 
 # bad_value VAR=VALUE DEFAULT: one warning line, exactly this format, and a normal run.
@@ -50,16 +50,7 @@ env MEMSHIM_ENABLE=yes MEMSHIM_RETAINED_MAX=128MiB MEMSHIM_PURGE_INTERVAL=1s MEM
 ms_pass "well-formed values are silent"
 
 # MEMSHIM_BACKEND spelled as the option parser accepts it selects glibc.
-cat >"$MS_TMP/backend.c" <<'C'
-#include <dlfcn.h>
-#include <stdio.h>
-int main(void) {
-  const char *(*b)(void) = (const char *(*)(void))dlsym(RTLD_DEFAULT, "memshim_backend");
-  puts(b ? b() : "none");
-  return 0;
-}
-C
-cc -o "$MS_TMP/backend" "$MS_TMP/backend.c" -ldl
+found_backend_prog
 for v in glibc GLIBC Glibc " glibc "; do
   got=$(env MEMSHIM_BACKEND="$v" LD_PRELOAD="$MEMSHIM_LIB" "$MS_TMP/backend" 2>"$MS_TMP/err")
   [ "$got" = glibc ] && [ ! -s "$MS_TMP/err" ] || ms_fail "MEMSHIM_BACKEND='$v' gave $got $(cat "$MS_TMP/err")"

@@ -4,21 +4,12 @@
 # must move memshim's counters by exactly one call (proof that ours was bound, not
 # libstdc++'s or libjemalloc's).
 . "$(dirname "$0")/lib/common.sh"
-export -n MEMSHIM_LIB MEMSHIM_CLI
+. "$(dirname "$0")/lib/found.sh"
 
-run_cxx() { # want-counters description env...
-  local want=$1 what=$2
-  shift 2
-  env "$@" "$PROGS/found_newdelete" >"$MS_TMP/out" 2>"$MS_TMP/err" || ms_fail "$what: $(cat "$MS_TMP/err")"
-  grep -q "0 failed, counters $want\$" "$MS_TMP/out" || ms_fail "$what: $(cat "$MS_TMP/out")"
-  [ ! -s "$MS_TMP/err" ] || ms_fail "$what: unexpected stderr: $(cat "$MS_TMP/err")"
-  ms_pass "$what: $(cat "$MS_TMP/out")"
-}
-
-run_cxx "not loaded" "plain libstdc++" LD_PRELOAD=
-run_cxx checked "memshim, jemalloc backend" LD_PRELOAD="$MEMSHIM_LIB"
-run_cxx checked "memshim, MEMSHIM_BACKEND=glibc" LD_PRELOAD="$MEMSHIM_LIB" MEMSHIM_BACKEND=glibc
-run_cxx checked "memshim, MEMSHIM_ENABLE=0" LD_PRELOAD="$MEMSHIM_LIB" MEMSHIM_ENABLE=0
+found_run_prog found_newdelete "not loaded" "plain libstdc++" LD_PRELOAD=
+found_run_prog found_newdelete checked "memshim, jemalloc backend" LD_PRELOAD="$MEMSHIM_LIB"
+found_run_prog found_newdelete checked "memshim, MEMSHIM_BACKEND=glibc" LD_PRELOAD="$MEMSHIM_LIB" MEMSHIM_BACKEND=glibc
+found_run_prog found_newdelete checked "memshim, MEMSHIM_ENABLE=0" LD_PRELOAD="$MEMSHIM_LIB" MEMSHIM_ENABLE=0
 
 # The program's operator new binds to libmemshim, not to libstdc++ or libjemalloc.
 LD_DEBUG=bindings LD_DEBUG_OUTPUT="$MS_TMP/ld" ms_preload "$PROGS/found_newdelete" >/dev/null 2>&1 ||

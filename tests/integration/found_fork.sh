@@ -4,7 +4,7 @@
 # multi-thread fork warning appears exactly once for three such forks, and never for a
 # single-threaded fork.
 . "$(dirname "$0")/lib/common.sh"
-export -n MEMSHIM_LIB MEMSHIM_CLI
+. "$(dirname "$0")/lib/found.sh"
 
 ms_preload "$PROGS/found_fork" single >"$MS_TMP/out" 2>"$MS_TMP/err" || ms_fail "single: $(cat "$MS_TMP/out" "$MS_TMP/err")"
 grep -q "children exited cleanly" "$MS_TMP/out" || ms_fail "single: $(cat "$MS_TMP/out")"

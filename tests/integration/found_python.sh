@@ -5,7 +5,7 @@
 # Python, a user's own value is kept, and MEMSHIM_TOKENIZERS_PARALLELISM=0 leaves it unset;
 # the glibc backend and MEMSHIM_ENABLE=0 run the same workload.
 . "$(dirname "$0")/lib/common.sh"
-export -n MEMSHIM_LIB MEMSHIM_CLI
+. "$(dirname "$0")/lib/found.sh"
 ms_require_python_module numpy
 ms_require_python_module torch
 

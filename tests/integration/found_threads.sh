@@ -3,7 +3,7 @@
 # must count every call and balance to zero (found_threads.c checks; jemalloc backend exact,
 # glibc backend within mallinfo2's slack).
 . "$(dirname "$0")/lib/common.sh"
-export -n MEMSHIM_LIB MEMSHIM_CLI
+. "$(dirname "$0")/lib/found.sh"
 
 for backend in jemalloc glibc; do
   ms_preload MEMSHIM_BACKEND=$backend "$PROGS/found_threads" 8 1000000 >"$MS_TMP/out" 2>"$MS_TMP/err" ||

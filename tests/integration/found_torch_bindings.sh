@@ -4,7 +4,7 @@
 # to libjemalloc.so.2, libstdc++ or libc; and a torch workload moves memshim's counters
 # (python check in found_python.sh; here the binding side).
 . "$(dirname "$0")/lib/common.sh"
-export -n MEMSHIM_LIB MEMSHIM_CLI
+. "$(dirname "$0")/lib/found.sh"
 ms_require_python_module torch
 
 # No `env` wrapper: its own bindings (to libc) would land in the same pid's output.

@@ -4,49 +4,13 @@
  * point must also move memshim's call counters: that proves it was interposed.
  * Prints "found_entry: N checks, counters checked|not loaded"; exit status 1 on any failure. */
 #define _GNU_SOURCE
-#include <dlfcn.h>
 #include <errno.h>
 #include <malloc.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-static int failures, checks;
-#define CHECK(cond, ...)                                              \
-  do {                                                                \
-    checks++;                                                         \
-    if (!(cond)) {                                                    \
-      failures++;                                                     \
-      fprintf(stderr, "found_entry:%d: check failed: %s: ", __LINE__, #cond); \
-      fprintf(stderr, __VA_ARGS__);                                   \
-      fputc('\n', stderr);                                            \
-    }                                                                 \
-  } while (0)
-
-static int (*stat_fn)(const char *, uint64_t *);
-
-static uint64_t stat_of(const char *name) {
-  uint64_t v = 0;
-  if (stat_fn && stat_fn(name, &v) != 0) {
-    fprintf(stderr, "found_entry: memshim_stat(%s) failed\n", name);
-    exit(1);
-  }
-  return v;
-}
-
-/* Counter deltas around one call: alloc and free calls seen by memshim. */
-static uint64_t a0, f0;
-static void mark(void) { a0 = stat_of("calls.alloc"); f0 = stat_of("calls.free"); }
-static void expect_calls(const char *what, uint64_t allocs, uint64_t frees) {
-  if (!stat_fn) return;
-  uint64_t a = stat_of("calls.alloc") - a0, f = stat_of("calls.free") - f0;
-  CHECK(a == allocs && f == frees, "%s: memshim counted %llu allocs, %llu frees; expected %llu, %llu", what,
-        (unsigned long long)a, (unsigned long long)f, (unsigned long long)allocs, (unsigned long long)frees);
-}
-
-static int aligned_to(void *p, size_t a) { return ((uintptr_t)p & (a - 1)) == 0; }
+#define FOUND_NAME "found_entry"
+#include "found_check.h"
 
 static void fill(unsigned char *p, size_t n, unsigned seed) {
   for (size_t i = 0; i < n; i++) p[i] = (unsigned char)(i * 31 + seed);
@@ -288,13 +252,11 @@ static void test_live_bytes(void) {
 }
 
 int main(void) {
-  stat_fn = (int (*)(const char *, uint64_t *))dlsym(RTLD_DEFAULT, "memshim_stat");
+  found_init();
   test_malloc_free();
   test_calloc();
   test_realloc();
   test_aligned();
   test_live_bytes();
-  printf("found_entry: %d checks, %d failed, counters %s\n", checks, failures,
-         stat_fn ? "checked" : "not loaded");
-  return failures ? 1 : 0;
+  return found_report();
 }

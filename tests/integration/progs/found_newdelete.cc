@@ -4,50 +4,13 @@
 // variant must move memshim's counters by exactly one call: proof that it was interposed
 // and not served by libstdc++'s or libjemalloc's own operator.
 // Prints "found_newdelete: N checks, F failed, counters checked|not loaded".
-#include <dlfcn.h>
-#include <stdint.h>
-#include <stdio.h>
-
-#include <cstdlib>
 #include <map>
 #include <new>
 #include <string>
 #include <vector>
 
-static int failures, checks;
-#define CHECK(cond, ...)                                                              \
-  do {                                                                                \
-    checks++;                                                                         \
-    if (!(cond)) {                                                                    \
-      failures++;                                                                     \
-      fprintf(stderr, "found_newdelete:%d: check failed: %s: ", __LINE__, #cond);     \
-      fprintf(stderr, __VA_ARGS__);                                                   \
-      fputc('\n', stderr);                                                            \
-    }                                                                                 \
-  } while (0)
-
-typedef int (*stat_fn_t)(const char *, uint64_t *);
-static stat_fn_t stat_fn;
-
-static uint64_t stat_of(const char *name) {
-  uint64_t v = 0;
-  if (stat_fn && stat_fn(name, &v) != 0) {
-    fprintf(stderr, "found_newdelete: memshim_stat(%s) failed\n", name);
-    exit(1);
-  }
-  return v;
-}
-
-static uint64_t a0, f0;
-static void mark() { a0 = stat_of("calls.alloc"); f0 = stat_of("calls.free"); }
-static void expect_calls(const char *what, uint64_t allocs, uint64_t frees) {
-  if (!stat_fn) return;
-  uint64_t a = stat_of("calls.alloc") - a0, f = stat_of("calls.free") - f0;
-  CHECK(a == allocs && f == frees, "%s: memshim counted %llu allocs, %llu frees; expected %llu, %llu", what,
-        (unsigned long long)a, (unsigned long long)f, (unsigned long long)allocs, (unsigned long long)frees);
-}
-
-static bool aligned_to(void *p, size_t a) { return ((uintptr_t)p & (a - 1)) == 0; }
+#define FOUND_NAME "found_newdelete"
+#include "found_check.h"
 
 static volatile size_t huge = SIZE_MAX / 2;  // volatile: no compile-time reasoning
 
@@ -61,7 +24,7 @@ struct alignas(256) Wide {
 };
 
 int main() {
-  stat_fn = (stat_fn_t)dlsym(RTLD_DEFAULT, "memshim_stat");
+  found_init();
   const std::align_val_t al64{64}, al4k{4096};
   const std::nothrow_t &nt = std::nothrow;
 
@@ -168,7 +131,5 @@ int main() {
   if (stat_fn) CHECK(live2 <= live0 + slack, "heap.live %llu -> %llu after the map was destroyed",
                      (unsigned long long)live0, (unsigned long long)live2);
 
-  printf("found_newdelete: %d checks, %d failed, counters %s\n", checks, failures,
-         stat_fn ? "checked" : "not loaded");
-  return failures ? 1 : 0;
+  return found_report();
 }
