@@ -16,5 +16,6 @@ int ms_cli_spawn_wait(char **argv);
 
 int ms_cmd_config(int argc, char **argv);
 int ms_cmd_run(int argc, char **argv);
+int ms_cmd_report(int argc, char **argv);
 
 #endif

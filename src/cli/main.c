@@ -10,15 +10,19 @@ static const char ms_usage[] =
   "usage: memshim <command> [options]\n"
   "\n"
   "commands:\n"
-  "  run [--] cmd args...   run a command with libmemshim.so preloaded\n"
-  "  config [--env]         list every option: current value, where it came from, help\n"
+  "  run [--profile] [--report DIR] [--metrics FILE] [--] cmd args...\n"
+  "                         run a command with libmemshim.so preloaded\n"
+  "  config [--markdown]    list every option: current value, where it came from, help\n"
+  "  report FILE.json [--format text|svg|collapsed] [--top N]\n"
+  "                         render a JSON report: call sites, flame graph input, timeline\n"
   "  help                   this text\n"
   "\n"
   "options:\n"
-  "  -h, --help             this text\n"
+  "  -h, --help             this text ('memshim <command> --help' for a command's own)\n"
   "  -V, --version          print the version\n"
   "\n"
-  "Every MEMSHIM_* environment variable is one option; 'memshim config' lists them.\n";
+  "Every MEMSHIM_* environment variable is one option; 'memshim config' lists them.\n"
+  "Exit status: 0 ok, 1 failure, 2 bad arguments; 'run' passes the command's own status through.\n";
 
 int main(int argc, char **argv) {
   if (argc < 2) {
@@ -36,6 +40,7 @@ int main(int argc, char **argv) {
   }
   if (!strcmp(cmd, "config")) return ms_cmd_config(argc - 1, argv + 1);
   if (!strcmp(cmd, "run")) return ms_cmd_run(argc - 1, argv + 1);
+  if (!strcmp(cmd, "report")) return ms_cmd_report(argc - 1, argv + 1);
   fprintf(stderr, "memshim: unknown command '%s' (see 'memshim --help')\n", cmd);
   return MS_EXIT_USAGE;
 }

@@ -90,15 +90,64 @@ int ms_cli_spawn_wait(char **argv) {
   return MS_EXIT_FAIL;
 }
 
+static const char ms_run_usage[] =
+  "usage: memshim run [--profile] [--report DIR] [--metrics FILE] [--] cmd args...\n"
+  "  Runs cmd with libmemshim.so first in LD_PRELOAD. MEMSHIM_* variables configure it\n"
+  "  (see 'memshim config'); these flags set the common ones:\n"
+  "  --profile        record live bytes per call site (MEMSHIM_PROFILE=1)\n"
+  "  --report DIR     profile, and write DIR/memshim.<pid>.json and .txt at exit\n"
+  "                   (MEMSHIM_PROFILE=1, MEMSHIM_REPORT=json,text, MEMSHIM_REPORT_PATH=DIR/memshim.%p);\n"
+  "                   DIR is created if missing\n"
+  "  --metrics FILE   write Prometheus metrics to FILE (MEMSHIM_METRICS_FILE; %p = pid)\n"
+  "  Exits with the command's status (128+N if killed by signal N), 127 if it cannot be run,\n"
+  "  2 for bad arguments.\n";
+
+/* The value of "--name VALUE" or "--name=VALUE" at argv[*i]; NULL when argv[*i] is not --name.
+ * *missing is set when --name has no value. */
+static const char *ms_flag_value(int argc, char **argv, int *i, const char *name, int *missing) {
+  size_t n = strlen(name);
+  if (strncmp(argv[*i], name, n) != 0) return NULL;
+  if (argv[*i][n] == '=') return argv[*i] + n + 1;
+  if (argv[*i][n] != 0) return NULL;
+  if (*i + 1 >= argc) { *missing = 1; return NULL; }
+  return argv[++*i];
+}
+
+/* mkdir -p for the report directory. */
+static int ms_mkdirs(const char *dir) {
+  char path[PATH_MAX];
+  if (snprintf(path, sizeof path, "%s", dir) >= (int)sizeof path) { errno = ENAMETOOLONG; return -1; }
+  for (char *p = path + 1; *p; p++) {
+    if (*p != '/') continue;
+    *p = 0;
+    if (mkdir(path, 0777) != 0 && errno != EEXIST) return -1;
+    *p = '/';
+  }
+  if (mkdir(path, 0777) != 0 && errno != EEXIST) return -1;
+  struct stat st;
+  if (stat(path, &st) != 0) return -1;
+  if (!S_ISDIR(st.st_mode)) { errno = ENOTDIR; return -1; }
+  return 0;
+}
+
 int ms_cmd_run(int argc, char **argv) {
+  const char *report_dir = NULL, *metrics = NULL;
+  int profile = 0;
   int i = 1;
   for (; i < argc; i++) {
+    const char *v;
+    int missing = 0;
     if (!strcmp(argv[i], "--")) { i++; break; }
     if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-      printf("usage: memshim run [--] cmd args...\n"
-             "  Runs cmd with libmemshim.so first in LD_PRELOAD. MEMSHIM_* variables configure it\n"
-             "  (see 'memshim config'). Exits with the command's status (128+N if killed by signal N).\n");
+      fputs(ms_run_usage, stdout);
       return MS_EXIT_OK;
+    }
+    if (!strcmp(argv[i], "--profile")) { profile = 1; continue; }
+    if ((v = ms_flag_value(argc, argv, &i, "--report", &missing))) { report_dir = v; continue; }
+    if ((v = ms_flag_value(argc, argv, &i, "--metrics", &missing))) { metrics = v; continue; }
+    if (missing) {
+      fprintf(stderr, "memshim run: %s needs a value (see 'memshim run --help')\n", argv[i]);
+      return MS_EXIT_USAGE;
     }
     if (argv[i][0] == '-') {
       fprintf(stderr, "memshim run: unknown option '%s' (see 'memshim run --help')\n", argv[i]);
@@ -107,9 +156,29 @@ int ms_cmd_run(int argc, char **argv) {
     break;
   }
   if (i >= argc) {
-    fprintf(stderr, "memshim run: no command given (usage: memshim run [--] cmd args...)\n");
+    fprintf(stderr, "memshim run: no command given (usage: memshim run [options] [--] cmd args...)\n");
     return MS_EXIT_USAGE;
   }
+  if ((report_dir && !*report_dir) || (metrics && !*metrics)) {
+    fprintf(stderr, "memshim run: empty value for --%s\n", report_dir && !*report_dir ? "report" : "metrics");
+    return MS_EXIT_USAGE;
+  }
+  if (report_dir) {
+    char prefix[PATH_MAX];
+    if (ms_mkdirs(report_dir) != 0) {
+      fprintf(stderr, "memshim run: cannot create report directory '%s': %s\n", report_dir, strerror(errno));
+      return MS_EXIT_FAIL;
+    }
+    if (snprintf(prefix, sizeof prefix, "%s/memshim.%%p", report_dir) >= (int)sizeof prefix) {
+      fprintf(stderr, "memshim run: report directory path too long\n");
+      return MS_EXIT_USAGE;
+    }
+    profile = 1; /* the reports are the profiler's */
+    setenv("MEMSHIM_REPORT_PATH", prefix, 1);
+    setenv("MEMSHIM_REPORT", "json,text", 1);
+  }
+  if (profile) setenv("MEMSHIM_PROFILE", "1", 1);
+  if (metrics) setenv("MEMSHIM_METRICS_FILE", metrics, 1);
   char lib[PATH_MAX];
   if (ms_cli_find_library(lib, sizeof lib) != 0) {
     fprintf(stderr, "memshim: libmemshim.so not found next to this program, in ../lib, or in %s "

@@ -9,6 +9,7 @@
 
 #include "../core/log.h"
 #include "../core/state.h"
+#include "../policy/monitor.h"
 #include "../util/proc.h"
 
 #define MS_EXPORT __attribute__((visibility("default")))
@@ -21,7 +22,7 @@ void ms_fork_init(void) { ms_real_fork = (pid_t(*)(void))dlsym(RTLD_NEXT, "fork"
 
 MS_EXPORT pid_t fork(void) {
   if (ms_enabled && ms_initialized && !__atomic_load_n(&ms_fork_warned, __ATOMIC_RELAXED)) {
-    int threads = ms_proc_threads();
+    int threads = ms_proc_threads() - ms_monitor_running();
     if (threads > 1 && !__atomic_exchange_n(&ms_fork_warned, 1, __ATOMIC_RELAXED))
       ms_log_error("fork() while %d threads run: thread pools started before fork (HF tokenizers, "
                    "OpenMP) are broken in the child; set TOKENIZERS_PARALLELISM=false or fork before "

@@ -19,6 +19,8 @@ void ms_monitor_start(void);
 void ms_monitor_wake(void);
 /* Stop and join (at exit). Jobs do not run after this returns. */
 void ms_monitor_stop(void);
+/* 1 while the monitor thread exists, else 0 (the fork warning does not count our own thread). */
+int ms_monitor_running(void);
 /* Monotonic milliseconds, the clock jobs are given. */
 uint64_t ms_monitor_now_ms(void);
 

@@ -2,3 +2,5 @@
 ms_unit_test(test_options SOURCES ${CMAKE_SOURCE_DIR}/src/config/options.c)
 ms_unit_test(test_counters LIBS memshim)
 ms_unit_test(test_json SOURCES ${CMAKE_SOURCE_DIR}/src/cli/json.c)
+ms_unit_test(test_monitor SOURCES ${CMAKE_SOURCE_DIR}/src/policy/monitor.c ${CMAKE_SOURCE_DIR}/src/core/log.c
+  ${CMAKE_SOURCE_DIR}/src/config/options.c)

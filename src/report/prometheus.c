@@ -1,0 +1,162 @@
+/* Prometheus textfile writer (see prometheus.h). Runs on the monitor thread or in the destructor,
+ * under the recursion guard; nothing here allocates. */
+#include "prometheus.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../config/options.h"
+#include "../core/guard.h"
+#include "../core/log.h"
+#include "../policy/monitor.h"
+#include "../util/proc.h"
+
+/* One row per metric: the exposition is generated from this table, docs/metrics.md lists it. */
+typedef struct {
+  const char *name;
+  const char *type; /* "gauge" or "counter" */
+  size_t offset;    /* in memshim_stats_t */
+  const char *help;
+} ms_metric_def;
+
+#define MS_STAT(field) offsetof(memshim_stats_t, field)
+static const ms_metric_def ms_metric_table[] = {
+  {"memshim_heap_live_bytes", "gauge", MS_STAT(heap_live), "Heap bytes the program holds (allocated, not freed)."},
+  {"memshim_heap_peak_bytes", "gauge", MS_STAT(heap_peak), "Highest heap_live observed."},
+  {"memshim_heap_retained_bytes", "gauge", MS_STAT(backend_retained),
+   "Heap bytes freed by the program but still resident: what a purge can give back."},
+  {"memshim_heap_resident_bytes", "gauge", MS_STAT(backend_resident), "Resident bytes of the heap allocator (0 with the glibc backend)."},
+  {"memshim_rss_bytes", "gauge", MS_STAT(rss), "Process resident set size."},
+  {"memshim_mmap_tracked_bytes", "gauge", MS_STAT(mmap_tracked), "Bytes of file mappings memshim tracks."},
+  {"memshim_mmap_resident_bytes", "gauge", MS_STAT(mmap_resident), "Resident bytes of tracked file mappings, last measured."},
+  {"memshim_mmap_dropped_bytes_total", "counter", MS_STAT(mmap_dropped), "File-mapped bytes dropped under MEMSHIM_MMAP_RESIDENT_MAX."},
+  {"memshim_purges_total", "counter", MS_STAT(purges), "Heap purges done (policy and memshim_trim)."},
+  {"memshim_purge_returned_bytes_total", "counter", MS_STAT(purged_bytes), "Resident bytes heap purges gave back to the OS."},
+  {"memshim_alloc_calls_total", "counter", MS_STAT(alloc_calls), "Allocation calls."},
+  {"memshim_free_calls_total", "counter", MS_STAT(free_calls), "Free calls with a non-NULL pointer."},
+  {"memshim_threads", "gauge", MS_STAT(threads), "Threads that allocated and are still running."},
+};
+
+typedef struct {
+  char *buf;
+  size_t len, used;
+  int overflow;
+} ms_out;
+
+static void ms_out_printf(ms_out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void ms_out_printf(ms_out *o, const char *fmt, ...) {
+  if (o->overflow) return;
+  va_list ap;
+  va_start(ap, fmt);
+  int n = vsnprintf(o->buf + o->used, o->len - o->used, fmt, ap);
+  va_end(ap);
+  if (n < 0 || (size_t)n >= o->len - o->used) { o->overflow = 1; return; }
+  o->used += (size_t)n;
+}
+
+/* A label value: backslash, double quote and newline escaped, as the format requires. */
+static void ms_escape_label(char *dst, size_t len, const char *src) {
+  size_t n = 0;
+  for (; *src && n + 3 < len; src++) {
+    if (*src == '\\' || *src == '"') { dst[n++] = '\\'; dst[n++] = *src; }
+    else if (*src == '\n') { dst[n++] = '\\'; dst[n++] = 'n'; }
+    else dst[n++] = *src;
+  }
+  dst[n] = 0;
+}
+
+int ms_prometheus_format(char *buf, size_t len, const memshim_stats_t *st, const ms_metrics_labels *lb) {
+  ms_out o = {buf, len, 0, 0};
+  char program[64];
+  ms_escape_label(program, sizeof program, lb->program ? lb->program : "");
+  char labels[128];
+  snprintf(labels, sizeof labels, "pid=\"%d\",program=\"%s\"", lb->pid, program);
+  for (size_t i = 0; i < sizeof ms_metric_table / sizeof ms_metric_table[0]; i++) {
+    const ms_metric_def *m = &ms_metric_table[i];
+    uint64_t v;
+    memcpy(&v, (const char *)st + m->offset, sizeof v);
+    ms_out_printf(&o, "# HELP %s %s\n# TYPE %s %s\n%s{%s} %llu\n", m->name, m->help, m->name, m->type, m->name,
+                  labels, (unsigned long long)v);
+  }
+  ms_out_printf(&o, "# HELP memshim_info memshim version and heap backend of this process.\n"
+                    "# TYPE memshim_info gauge\nmemshim_info{%s,version=\"%s\",backend=\"%s\"} 1\n",
+                labels, memshim_version(), memshim_backend());
+  if (o.overflow) return -1;
+  return (int)o.used;
+}
+
+static int ms_write_all(int fd, const char *p, size_t n) {
+  while (n) {
+    ssize_t w = write(fd, p, n);
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      return -1;
+    }
+    p += w;
+    n -= (size_t)w;
+  }
+  return 0;
+}
+
+int ms_metrics_write_file(const char *path) {
+  memshim_stats_t st;
+  memshim_stats(&st, sizeof st);
+  char program[32];
+  ms_proc_comm(program, sizeof program);
+  ms_metrics_labels lb = {(int)getpid(), program};
+  char text[8192];
+  int n = ms_prometheus_format(text, sizeof text, &st, &lb);
+  if (n < 0) { errno = ENOBUFS; return -1; }
+  /* The temporary name does not end in .prom, so the textfile collector never reads it half
+   * written; rename() within one directory replaces the old file atomically. */
+  char tmp[MS_PATH_MAX + 64];
+  if (snprintf(tmp, sizeof tmp, "%s.%d.tmp", path, (int)getpid()) >= (int)sizeof tmp) {
+    errno = ENAMETOOLONG;
+    return -1;
+  }
+  int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+  if (fd < 0) return -1;
+  int rc = ms_write_all(fd, text, (size_t)n);
+  int saved = errno;
+  if (close(fd) != 0 && rc == 0) { rc = -1; saved = errno; }
+  if (rc == 0 && rename(tmp, path) != 0) { rc = -1; saved = errno; }
+  if (rc != 0) unlink(tmp);
+  errno = saved;
+  return rc;
+}
+
+static int ms_metrics_failed; /* log a failing path once, not every interval */
+
+static void ms_metrics_write_now(void) {
+  const char *tmpl = ms_opt_str(MS_OPT_METRICS_FILE);
+  if (!*tmpl) return;
+  char path[MS_PATH_MAX + 32];
+  if (ms_path_expand(tmpl, path, sizeof path) != 0) {
+    if (!ms_metrics_failed++) ms_log_error("MEMSHIM_METRICS_FILE=%s: path too long; no metrics", tmpl);
+    return;
+  }
+  ms_guard_enter();
+  if (ms_metrics_write_file(path) != 0) {
+    if (!ms_metrics_failed++) ms_log_error("metrics file %s: %s", path, strerror(errno));
+  } else {
+    ms_metrics_failed = 0;
+  }
+  ms_guard_leave();
+}
+
+static void ms_metrics_job(uint64_t now_ms) {
+  (void)now_ms;
+  ms_metrics_write_now();
+}
+
+void ms_metrics_init(void) {
+  if (!*ms_opt_str(MS_OPT_METRICS_FILE)) return;
+  if (ms_monitor_add_job("metrics", ms_opt_u64(MS_OPT_METRICS_INTERVAL), ms_metrics_job) != 0)
+    ms_log_error("metrics: no monitor job slot left; the metrics file is written at exit only");
+}
+
+void ms_metrics_at_exit(void) { ms_metrics_write_now(); }

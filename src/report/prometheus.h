@@ -1,0 +1,30 @@
+/* Fleet metrics: MEMSHIM_METRICS_FILE in the Prometheus text exposition format, for
+ * node_exporter's textfile collector. Written every MEMSHIM_METRICS_INTERVAL by a monitor job and
+ * once at exit, atomically (temp file in the same directory + rename), without allocating:
+ * formatted into a stack buffer, written with write(2). */
+#ifndef MEMSHIM_PROMETHEUS_H
+#define MEMSHIM_PROMETHEUS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../../include/memshim.h"
+
+/* What one exposition holds beyond memshim_stats_t. */
+typedef struct {
+  int pid;
+  const char *program; /* /proc/self/comm; escaped as a label value */
+} ms_metrics_labels;
+
+/* Format the exposition into buf. Returns its length, or -1 when it does not fit. */
+int ms_prometheus_format(char *buf, size_t len, const memshim_stats_t *st, const ms_metrics_labels *lb);
+
+/* Write the current metrics to path (already expanded) atomically. Returns 0 or -1 (errno set). */
+int ms_metrics_write_file(const char *path);
+
+/* Constructor: when MEMSHIM_METRICS_FILE is set, schedule the periodic write. */
+void ms_metrics_init(void);
+/* Destructor: the final write. */
+void ms_metrics_at_exit(void);
+
+#endif

@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# MEMSHIM_METRICS_FILE: the exit-time file is valid Prometheus text (promtool check metrics), its
+# name expands %p, its numbers are the process's (heap held at exit, RSS), labelled with pid and
+# program; a write that cannot succeed never harms the program.
+. "$(dirname "$0")/lib/common.sh"
+command -v promtool >/dev/null || ms_skip "promtool is not installed (Debian package prometheus)"
+
+# ctest's own MEMSHIM_LIB/MEMSHIM_CLI would each add an "unknown option" line to the program's stderr.
+lib=$MEMSHIM_LIB
+unset MEMSHIM_LIB MEMSHIM_CLI
+dir=$MS_TMP/textfile
+mkdir -p "$dir"
+env LD_PRELOAD="$lib" MEMSHIM_METRICS_FILE="$dir/worker-%p.prom" "$PROGS/cli_hold" 48 0 &
+pid=$!
+wait $pid || ms_fail "cli_hold failed under the metrics writer"
+file=$dir/worker-$pid.prom
+[ -f "$file" ] || ms_fail "no metrics file $file (have: $(ls "$dir"))"
+[ -z "$(ls "$dir" | grep -v '\.prom$')" ] || ms_fail "temporary file left behind: $(ls "$dir")"
+promtool check metrics <"$file" >"$MS_TMP/promtool.out" 2>&1 || { cat "$MS_TMP/promtool.out"; ms_fail "promtool rejects $file"; }
+ms_pass "promtool check metrics accepts $file"
+
+value() { awk -v m="$1" '$1 ~ "^"m"[{]" {print $2}' "$file"; }
+for m in heap_live_bytes heap_retained_bytes rss_bytes mmap_resident_bytes purges_total purge_returned_bytes_total; do
+  grep -q "^# TYPE memshim_$m " "$file" || ms_fail "no TYPE line for memshim_$m"
+  grep -q "^# HELP memshim_$m " "$file" || ms_fail "no HELP line for memshim_$m"
+  [ -n "$(value memshim_$m)" ] || ms_fail "no sample for memshim_$m"
+done
+grep -q "^memshim_rss_bytes{pid=\"$pid\",program=\"cli_hold\"} " "$file" || ms_fail "labels are not pid=$pid program=cli_hold"
+live=$(value memshim_heap_live_bytes)
+ms_assert_num "$live" -ge $((48 << 20)) "heap live at exit (48 MiB held)"
+ms_assert_num "$live" -le $((52 << 20)) "heap live at exit (48 MiB held)"
+rss=$(value memshim_rss_bytes)
+ms_assert_num "$rss" -ge $((48 << 20)) "RSS at exit (48 MiB touched)"
+grep -qi gpu "$file" && ms_fail "GPU metrics must not be emitted (no GPU tracking exists)"
+ms_pass "exit-time metrics: heap live $live, RSS $rss, labels pid/program"
+
+# Unwritable target: one memshim: line, the program's own exit status and output are untouched.
+out=$(env LD_PRELOAD="$lib" MEMSHIM_METRICS_FILE="$MS_TMP/no/such/dir/m.prom" "$PROGS/cli_hold" 1 0 2>&1) \
+  || ms_fail "program failed when the metrics file cannot be written"
+[ "$(grep -c 'memshim' <<<"$out")" -eq 1 ] || ms_fail "expected one memshim line, got: $out"
+grep -q 'no/such/dir/m.prom' <<<"$out" || ms_fail "the error does not name the path: $out"
+ms_pass "unwritable metrics path: one error line, program unharmed"
+
+# A program name that needs escaping in a label value (comm holds a double quote and a backslash).
+cp "$PROGS/cli_hold" "$MS_TMP/we\"ir\\d"
+env LD_PRELOAD="$lib" MEMSHIM_METRICS_FILE="$dir/odd.prom" "$MS_TMP/we\"ir\\d" 1 0 || ms_fail "odd-named program failed"
+grep -qF 'program="we\"ir\\d"' "$dir/odd.prom" || ms_fail "program label not escaped: $(grep rss "$dir/odd.prom")"
+promtool check metrics <"$dir/odd.prom" >/dev/null 2>&1 || ms_fail "promtool rejects the escaped labels"
+ms_pass "program label escaped: $(grep -o 'program="[^}]*"' "$dir/odd.prom" | head -1)"
+
+# While the program runs: the monitor job rewrites the file every MEMSHIM_METRICS_INTERVAL.
+env LD_PRELOAD="$lib" MEMSHIM_METRICS_FILE="$dir/live.prom" MEMSHIM_METRICS_INTERVAL=100ms \
+  "$PROGS/cli_hold" 24 3 &
+pid=$!
+for _ in $(seq 1 40); do [ -f "$dir/live.prom" ] && break; sleep 0.05; done
+[ -f "$dir/live.prom" ] || { kill $pid; ms_fail "no metrics file within 2 s while the program runs"; }
+kill -0 $pid 2>/dev/null || ms_fail "the program ended before the first periodic write could be checked"
+cp "$dir/live.prom" "$MS_TMP/live1.prom"
+first_mtime=$(stat -c %Y.%y "$dir/live.prom")
+sleep 0.5
+kill -0 $pid 2>/dev/null || ms_fail "the program ended too early"
+[ "$(stat -c %Y.%y "$dir/live.prom")" != "$first_mtime" ] || ms_fail "the metrics file was not rewritten within 0.5 s at a 100 ms interval"
+wait $pid || ms_fail "cli_hold failed with periodic metrics"
+promtool check metrics <"$MS_TMP/live1.prom" >/dev/null 2>&1 || ms_fail "promtool rejects a periodic write"
+live=$(awk '$1 ~ /^memshim_heap_live_bytes[{]/ {print $2}' "$MS_TMP/live1.prom")
+ms_assert_num "$live" -ge $((24 << 20)) "heap live in a periodic write while 24 MiB are held"
+grep -q "pid=\"$pid\"" "$MS_TMP/live1.prom" || ms_fail "periodic write not labelled with pid $pid"
+ms_pass "periodic writes while running (heap live $live), rewritten on the interval"
