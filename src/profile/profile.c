@@ -187,7 +187,6 @@ void ms_profile_init(void) {
   /* The current thread (the constructor's) starts sampling with a fresh countdown. */
   ms_tls_thread.sample_countdown = 0;
   ms_profile_active = true;
-  ms_monitor_start();
   ms_log_debug("profiler on: one sample per %llu bytes, %u frames", (unsigned long long)ms_sample_mean, ms_depth);
 }
 
@@ -223,5 +222,4 @@ void ms_profile_atfork_child(void) {
   ms_report_requested = 0;
   ms_exit_done = false;
   ms_profile_reset_clock();
-  ms_monitor_atfork_child();
 }
