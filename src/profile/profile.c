@@ -113,8 +113,18 @@ void ms_profile_free(void *p) {
 
 /* ---- periodic work: snapshots, timeline, signal and interval reports ---- */
 
+static void ms_profile_on_exit(int status, void *arg);
+
 static void ms_profile_snapshot_job(uint64_t now_ms) {
   (void)now_ms;
+  /* Registered here, not in the constructor: handlers run in reverse order of registration,
+   * and ours must run before the loader's (registered by the program's start-up code, after
+   * preloaded constructors), which runs our destructor and would not know the exit status. */
+  static bool on_exit_registered;
+  if (!on_exit_registered) {
+    on_exit_registered = true;
+    on_exit(ms_profile_on_exit, NULL);
+  }
   uint64_t t = ms_profile_now_ms();
   ms_leak_store_take(t, false);
   ms_timeline_tick(t, ms_t0_ms);
@@ -135,9 +145,9 @@ static void ms_profile_on_signal(int sig) {
   ms_monitor_wake();
 }
 
-/* Exit: on_exit runs after the program's own atexit handlers and C++ static destructors (they
- * were registered later), and it is told the exit status, so a failed leak check can turn a
- * successful exit into status 1. */
+/* Exit: on_exit handlers are told the exit status, so a failed leak check can turn a
+ * successful exit into status 1. A run shorter than one snapshot interval gets its report from
+ * the destructor instead (status unknown, unchanged). */
 static void ms_profile_on_exit(int status, void *arg) {
   (void)arg;
   if (!ms_profile_active || ms_exit_done) return;
@@ -183,7 +193,6 @@ void ms_profile_init(void) {
     sigemptyset(&sa.sa_mask);
     if (sigaction(sig, &sa, NULL) != 0) ms_log_error("profiler: cannot install the report signal handler");
   }
-  on_exit(ms_profile_on_exit, NULL);
   /* The current thread (the constructor's) starts sampling with a fresh countdown. */
   ms_tls_thread.sample_countdown = 0;
   ms_profile_active = true;
