@@ -337,16 +337,7 @@ int ms_cmd_check(int argc, char **argv) {
   setenv("MEMSHIM_SAMPLE_BYTES", MS_CHECK_SAMPLE_BYTES, 0);
   setenv("MEMSHIM_REPORT_INTERVAL", MS_CHECK_REPORT_INTERVAL, 0);
   unsetenv("MEMSHIM_LEAK_CHECK"); /* the verdict is ours; the library must not change statuses */
-  char lib[PATH_MAX];
-  if (ms_cli_find_library(lib, sizeof lib) != 0) {
-    fprintf(stderr, "memshim: libmemshim.so not found next to this program, in ../lib, or in %s "
-                    "(set MEMSHIM_LIBRARY_PATH)\n", MEMSHIM_LIBDIR);
-    return MS_EXIT_FAIL;
-  }
-  if (ms_cli_preload(lib) != 0) {
-    fprintf(stderr, "memshim: cannot set LD_PRELOAD\n");
-    return MS_EXIT_FAIL;
-  }
+  if (ms_cli_use_library() != 0) return MS_EXIT_FAIL;
   prog.tty = isatty(2);
   clock_gettime(CLOCK_MONOTONIC, &prog.t0);
   int status = ms_cli_spawn_wait_tick(argv + i, ms_check_tick, &prog);

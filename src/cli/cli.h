@@ -10,6 +10,8 @@ enum { MS_EXIT_OK = 0, MS_EXIT_FAIL = 1, MS_EXIT_USAGE = 2, MS_EXIT_NOEXEC = 127
 int ms_cli_find_library(char *buf, unsigned long len);
 /* Prepend lib to LD_PRELOAD in this process's environment. */
 int ms_cli_preload(const char *lib);
+/* Find the library and preload it, printing why not; 0 or -1. */
+int ms_cli_use_library(void);
 /* Run argv with the library preloaded; returns its exit status (128+signal if killed),
  * or 127 when it cannot be started. */
 int ms_cli_spawn_wait(char **argv);

@@ -68,6 +68,20 @@ int ms_cli_preload(const char *lib) {
   return rc;
 }
 
+int ms_cli_use_library(void) {
+  char lib[PATH_MAX];
+  if (ms_cli_find_library(lib, sizeof lib) != 0) {
+    fprintf(stderr, "memshim: libmemshim.so not found next to this program, in ../lib, or in %s "
+                    "(set MEMSHIM_LIBRARY_PATH)\n", MEMSHIM_LIBDIR);
+    return -1;
+  }
+  if (ms_cli_preload(lib) != 0) {
+    fprintf(stderr, "memshim: cannot set LD_PRELOAD\n");
+    return -1;
+  }
+  return 0;
+}
+
 int ms_cli_spawn_wait(char **argv) { return ms_cli_spawn_wait_tick(argv, NULL, NULL); }
 
 int ms_cli_spawn_wait_tick(char **argv, void (*tick)(int pid, void *arg), void *arg) {
@@ -189,15 +203,6 @@ int ms_cmd_run(int argc, char **argv) {
   }
   if (profile) setenv("MEMSHIM_PROFILE", "1", 1);
   if (metrics) setenv("MEMSHIM_METRICS_FILE", metrics, 1);
-  char lib[PATH_MAX];
-  if (ms_cli_find_library(lib, sizeof lib) != 0) {
-    fprintf(stderr, "memshim: libmemshim.so not found next to this program, in ../lib, or in %s "
-                    "(set MEMSHIM_LIBRARY_PATH)\n", MEMSHIM_LIBDIR);
-    return MS_EXIT_FAIL;
-  }
-  if (ms_cli_preload(lib) != 0) {
-    fprintf(stderr, "memshim: cannot set LD_PRELOAD\n");
-    return MS_EXIT_FAIL;
-  }
+  if (ms_cli_use_library() != 0) return MS_EXIT_FAIL;
   return ms_cli_spawn_wait(argv + i);
 }

@@ -21,14 +21,10 @@ static void ms_json_frames(ms_jw *w, const ms_report_site *s) {
     ms_symbol sym;
     ms_symbolize(s->frames[i] - 1, &sym);
     ms_jw_object(w);
-    ms_jw_key(w, "kind");
-    ms_jw_str(w, "native");
-    ms_jw_key(w, "function");
-    ms_jw_str(w, sym.function);
-    ms_jw_key(w, "module");
-    ms_jw_str(w, sym.module);
-    ms_jw_key(w, "offset");
-    ms_jw_hex(w, sym.offset);
+    ms_jw_kv_str(w, "kind", "native");
+    ms_jw_kv_str(w, "function", sym.function);
+    ms_jw_kv_str(w, "module", sym.module);
+    ms_jw_kv_hex(w, "offset", sym.offset);
     ms_jw_object_end(w);
   }
   ms_jw_array_end(w);
@@ -38,19 +34,13 @@ static void ms_json_heap(ms_jw *w, int64_t live, int64_t count, uint64_t ab, uin
                          const int64_t *growth) {
   ms_jw_key(w, "heap");
   ms_jw_object(w);
-  ms_jw_key(w, "live_bytes");
-  ms_jw_i64(w, live);
-  ms_jw_key(w, "live_count");
-  ms_jw_i64(w, count);
-  ms_jw_key(w, "allocated_bytes");
-  ms_jw_u64(w, ab);
-  ms_jw_key(w, "allocated_count");
-  ms_jw_u64(w, ac);
-  ms_jw_key(w, "peak_live_bytes");
-  ms_jw_u64(w, peak);
+  ms_jw_kv_i64(w, "live_bytes", live);
+  ms_jw_kv_i64(w, "live_count", count);
+  ms_jw_kv_u64(w, "allocated_bytes", ab);
+  ms_jw_kv_u64(w, "allocated_count", ac);
+  ms_jw_kv_u64(w, "peak_live_bytes", peak);
   if (growth) {
-    ms_jw_key(w, "growth_bytes");
-    ms_jw_i64(w, *growth);
+    ms_jw_kv_i64(w, "growth_bytes", *growth);
   }
   ms_jw_object_end(w);
 }
@@ -59,41 +49,27 @@ void ms_report_write_json(const ms_report *r, ms_out *o) {
   ms_jw jw, *w = &jw;
   ms_jw_init(w, o);
   ms_jw_object(w);
-  ms_jw_key(w, "format");
-  ms_jw_str(w, "memshim-report");
-  ms_jw_key(w, "version");
-  ms_jw_u64(w, 1);
-  ms_jw_key(w, "reason");
-  ms_jw_str(w, r->reason);
-  ms_jw_key(w, "time_ms");
-  ms_jw_u64(w, r->time_ms);
+  ms_jw_kv_str(w, "format", "memshim-report");
+  ms_jw_kv_u64(w, "version", 1);
+  ms_jw_kv_str(w, "reason", r->reason);
+  ms_jw_kv_u64(w, "time_ms", r->time_ms);
 
   ms_jw_key(w, "process");
   ms_jw_object(w);
-  ms_jw_key(w, "pid");
-  ms_jw_i64(w, r->pid);
-  ms_jw_key(w, "ppid");
-  ms_jw_i64(w, r->ppid);
-  ms_jw_key(w, "command");
-  ms_jw_str(w, r->comm);
-  ms_jw_key(w, "start_time");
-  ms_jw_i64(w, r->start_time);
-  ms_jw_key(w, "backend");
-  ms_jw_str(w, r->backend);
-  ms_jw_key(w, "memshim_version");
-  ms_jw_str(w, "0.1.0");
+  ms_jw_kv_i64(w, "pid", r->pid);
+  ms_jw_kv_i64(w, "ppid", r->ppid);
+  ms_jw_kv_str(w, "command", r->comm);
+  ms_jw_kv_i64(w, "start_time", r->start_time);
+  ms_jw_kv_str(w, "backend", r->backend);
+  ms_jw_kv_str(w, "memshim_version", "0.1.0");
   ms_jw_object_end(w);
 
   ms_jw_key(w, "profile");
   ms_jw_object(w);
-  ms_jw_key(w, "sample_bytes");
-  ms_jw_u64(w, r->sample_bytes);
-  ms_jw_key(w, "exact");
-  ms_jw_bool(w, r->sample_bytes <= 1);
-  ms_jw_key(w, "stack_depth");
-  ms_jw_u64(w, r->stack_depth);
-  ms_jw_key(w, "sites_count");
-  ms_jw_u64(w, r->sites_count);
+  ms_jw_kv_u64(w, "sample_bytes", r->sample_bytes);
+  ms_jw_kv_bool(w, "exact", r->sample_bytes <= 1);
+  ms_jw_kv_u64(w, "stack_depth", r->stack_depth);
+  ms_jw_kv_u64(w, "sites_count", r->sites_count);
   ms_jw_key(w, "totals");
   ms_jw_object(w);
   ms_json_heap(w, r->live_bytes, r->live_count, r->alloc_bytes, r->alloc_count, r->peak_bytes, NULL);
@@ -105,8 +81,7 @@ void ms_report_write_json(const ms_report *r, ms_out *o) {
   for (uint32_t i = 0; i < r->nsites; i++) {
     const ms_report_site *s = &r->sites[i];
     ms_jw_object(w);
-    ms_jw_key(w, "id");
-    ms_jw_u64(w, s->id);
+    ms_jw_kv_u64(w, "id", s->id);
     ms_jw_key(w, "memory");
     ms_jw_object(w);
     ms_json_heap(w, s->live_bytes, s->live_count, s->alloc_bytes, s->alloc_count, s->peak_bytes, &s->growth);
@@ -118,23 +93,17 @@ void ms_report_write_json(const ms_report *r, ms_out *o) {
 
   ms_jw_key(w, "timeline");
   ms_jw_object(w);
-  ms_jw_key(w, "interval_ms");
-  ms_jw_u64(w, r->interval_ms);
+  ms_jw_kv_u64(w, "interval_ms", r->interval_ms);
   ms_jw_key(w, "points");
   ms_jw_array(w);
   for (unsigned i = 0; i < r->npoints; i++) {
     const ms_timeline_point *p = &r->points[i];
     ms_jw_object(w);
-    ms_jw_key(w, "t_ms");
-    ms_jw_u64(w, p->t_ms);
-    ms_jw_key(w, "rss");
-    ms_jw_u64(w, p->rss);
-    ms_jw_key(w, "heap_live");
-    ms_jw_u64(w, p->heap_live);
-    ms_jw_key(w, "heap_retained");
-    ms_jw_u64(w, p->heap_retained);
-    ms_jw_key(w, "mmap_resident");
-    ms_jw_u64(w, p->mmap_resident);
+    ms_jw_kv_u64(w, "t_ms", p->t_ms);
+    ms_jw_kv_u64(w, "rss", p->rss);
+    ms_jw_kv_u64(w, "heap_live", p->heap_live);
+    ms_jw_kv_u64(w, "heap_retained", p->heap_retained);
+    ms_jw_kv_u64(w, "mmap_resident", p->mmap_resident);
     ms_jw_object_end(w);
   }
   ms_jw_array_end(w);
@@ -145,14 +114,10 @@ void ms_report_write_json(const ms_report *r, ms_out *o) {
     char trig[sizeof e->trigger + 1];
     snprintf(trig, sizeof trig, "%.*s", (int)sizeof e->trigger, e->trigger);
     ms_jw_object(w);
-    ms_jw_key(w, "t_ms");
-    ms_jw_u64(w, e->t_ms);
-    ms_jw_key(w, "kind");
-    ms_jw_str(w, ms_event_kind_name(e->kind));
-    ms_jw_key(w, "bytes");
-    ms_jw_u64(w, e->bytes);
-    ms_jw_key(w, "trigger");
-    ms_jw_str(w, trig);
+    ms_jw_kv_u64(w, "t_ms", e->t_ms);
+    ms_jw_kv_str(w, "kind", ms_event_kind_name(e->kind));
+    ms_jw_kv_u64(w, "bytes", e->bytes);
+    ms_jw_kv_str(w, "trigger", trig);
     ms_jw_object_end(w);
   }
   ms_jw_array_end(w);
@@ -160,37 +125,28 @@ void ms_report_write_json(const ms_report *r, ms_out *o) {
 
   ms_jw_key(w, "leak");
   ms_jw_object(w);
-  ms_jw_key(w, "checked");
-  ms_jw_bool(w, r->leak.checked);
-  ms_jw_key(w, "warmup_ms");
-  ms_jw_u64(w, r->leak.warmup_ms);
+  ms_jw_kv_bool(w, "checked", r->leak.checked);
+  ms_jw_kv_u64(w, "warmup_ms", r->leak.warmup_ms);
   ms_jw_key(w, "window_ms");
   ms_jw_array(w);
   ms_jw_u64(w, r->leak.from_ms);
   ms_jw_u64(w, r->leak.to_ms);
   ms_jw_array_end(w);
-  ms_jw_key(w, "snapshots");
-  ms_jw_u64(w, r->leak.snapshots);
+  ms_jw_kv_u64(w, "snapshots", r->leak.snapshots);
   ms_jw_key(w, "limit_bytes");
   if (r->has_limit) ms_jw_u64(w, r->limit_bytes);
   else ms_jw_null(w);
-  ms_jw_key(w, "growth_bytes");
-  ms_jw_i64(w, r->leak.growth);
-  ms_jw_key(w, "verdict");
-  ms_jw_str(w, ms_report_verdict(r));
+  ms_jw_kv_i64(w, "growth_bytes", r->leak.growth);
+  ms_jw_kv_str(w, "verdict", ms_report_verdict(r));
   ms_jw_key(w, "sites");
   ms_jw_array(w);
   for (unsigned i = 0; i < r->leak.nsites; i++) {
     const ms_leak_site *l = &r->leak_sites[i];
     ms_jw_object(w);
-    ms_jw_key(w, "id");
-    ms_jw_u64(w, l->id);
-    ms_jw_key(w, "growth_bytes");
-    ms_jw_i64(w, l->growth);
-    ms_jw_key(w, "late_growth_bytes");
-    ms_jw_i64(w, l->late_growth);
-    ms_jw_key(w, "steady");
-    ms_jw_bool(w, l->steady);
+    ms_jw_kv_u64(w, "id", l->id);
+    ms_jw_kv_i64(w, "growth_bytes", l->growth);
+    ms_jw_kv_i64(w, "late_growth_bytes", l->late_growth);
+    ms_jw_kv_bool(w, "steady", l->steady);
     ms_jw_object_end(w);
   }
   ms_jw_array_end(w);

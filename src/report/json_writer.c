@@ -93,3 +93,28 @@ void ms_jw_hex(ms_jw *w, uint64_t v) {
   ms_jw_sep(w);
   ms_out_printf(w->o, "\"0x%llx\"", (unsigned long long)v);
 }
+
+void ms_jw_kv_str(ms_jw *w, const char *k, const char *v) {
+  ms_jw_key(w, k);
+  ms_jw_str(w, v);
+}
+
+void ms_jw_kv_u64(ms_jw *w, const char *k, uint64_t v) {
+  ms_jw_key(w, k);
+  ms_jw_u64(w, v);
+}
+
+void ms_jw_kv_i64(ms_jw *w, const char *k, int64_t v) {
+  ms_jw_key(w, k);
+  ms_jw_i64(w, v);
+}
+
+void ms_jw_kv_bool(ms_jw *w, const char *k, bool v) {
+  ms_jw_key(w, k);
+  ms_jw_bool(w, v);
+}
+
+void ms_jw_kv_hex(ms_jw *w, const char *k, uint64_t v) {
+  ms_jw_key(w, k);
+  ms_jw_hex(w, v);
+}

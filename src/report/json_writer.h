@@ -28,5 +28,11 @@ void ms_jw_i64(ms_jw *w, int64_t v);
 void ms_jw_bool(ms_jw *w, bool v);
 void ms_jw_null(ms_jw *w);
 void ms_jw_hex(ms_jw *w, uint64_t v); /* "0x1a2b" */
+/* A member and its value in one call. */
+void ms_jw_kv_str(ms_jw *w, const char *k, const char *v);
+void ms_jw_kv_u64(ms_jw *w, const char *k, uint64_t v);
+void ms_jw_kv_i64(ms_jw *w, const char *k, int64_t v);
+void ms_jw_kv_bool(ms_jw *w, const char *k, bool v);
+void ms_jw_kv_hex(ms_jw *w, const char *k, uint64_t v);
 
 #endif
