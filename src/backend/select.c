@@ -45,8 +45,16 @@ static const char *env_value(const char *entry, const char *name) {
   return strncmp(entry, name, n) == 0 && entry[n] == '=' ? entry + n + 1 : NULL;
 }
 
+/* Same rule as the option parser (ms_parse_enum): case-insensitive, surrounding blanks
+ * ignored. ASCII only: this can run before libc's locale tables exist. */
 static int backend_from_value(const char *v) {
-  return (strcmp(v, "glibc") == 0 || strcmp(v, "GLIBC") == 0) ? MS_BE_GLIBC : MS_BE_JEMALLOC;
+  static const char want[] = "glibc";
+  while (*v == ' ' || *v == '\t') v++;
+  size_t i = 0;
+  for (; want[i]; i++)
+    if ((v[i] | 0x20) != want[i]) return MS_BE_JEMALLOC;
+  while (v[i] == ' ' || v[i] == '\t') i++;
+  return v[i] == 0 ? MS_BE_GLIBC : MS_BE_JEMALLOC;
 }
 
 /* Scan /proc/self/environ with raw syscalls: no libc state, no allocation. */

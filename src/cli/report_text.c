@@ -20,7 +20,8 @@ int ms_report_text(FILE *out, const ms_json *doc, unsigned top) {
   fprintf(out, "heap: %s live in %llu allocations (peak %s); %s allocated in total\n", live,
           (unsigned long long)ms_json_u64(ms_json_get(totals, "live_count"), 0), peak, alloc);
   const ms_json *profile = ms_json_get(doc, "profile");
-  if (ms_json_bool(ms_json_get(profile, "exact"), false)) fprintf(out, "exact: every allocation recorded\n");
+  if (!ms_json_u64(ms_json_get(profile, "sample_bytes"), 0)) fprintf(out, "no profile in this report\n");
+  else if (ms_json_bool(ms_json_get(profile, "exact"), false)) fprintf(out, "exact: every allocation recorded\n");
   else fprintf(out, "sampled: one sample per %llu bytes on average; per-site figures are estimates\n",
                (unsigned long long)ms_json_u64(ms_json_get(profile, "sample_bytes"), 0));
 

@@ -12,6 +12,7 @@
 #include "../config/options.h"
 #include "../core/guard.h"
 #include "../core/log.h"
+#include "../policy/monitor.h"
 #include "../util/proc.h"
 
 /* One row per metric: the exposition is generated from this table, docs/metrics.md lists it. */
@@ -147,6 +148,15 @@ static void ms_metrics_write_now(void) {
   ms_guard_leave();
 }
 
-void ms_metrics_init(void) {}
+static void ms_metrics_job(uint64_t now_ms) {
+  (void)now_ms;
+  ms_metrics_write_now();
+}
+
+void ms_metrics_init(void) {
+  if (!*ms_opt_str(MS_OPT_METRICS_FILE)) return;
+  if (ms_monitor_add_job("metrics", ms_opt_u64(MS_OPT_METRICS_INTERVAL), ms_metrics_job) != 0)
+    ms_log_error("metrics: no monitor job slot left; the metrics file is written at exit only");
+}
 
 void ms_metrics_at_exit(void) { ms_metrics_write_now(); }

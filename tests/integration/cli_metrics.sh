@@ -47,3 +47,46 @@ env LD_PRELOAD="$lib" MEMSHIM_METRICS_FILE="$dir/odd.prom" "$MS_TMP/we\"ir\\d" 1
 grep -qF 'program="we\"ir\\d"' "$dir/odd.prom" || ms_fail "program label not escaped: $(grep rss "$dir/odd.prom")"
 promtool check metrics <"$dir/odd.prom" >/dev/null 2>&1 || ms_fail "promtool rejects the escaped labels"
 ms_pass "program label escaped: $(grep -o 'program="[^}]*"' "$dir/odd.prom" | head -1)"
+
+# While the program runs: the monitor job rewrites the file every MEMSHIM_METRICS_INTERVAL.
+env LD_PRELOAD="$lib" MEMSHIM_METRICS_FILE="$dir/live.prom" MEMSHIM_METRICS_INTERVAL=100ms \
+  "$PROGS/cli_hold" 24 3 &
+pid=$!
+for _ in $(seq 1 40); do [ -f "$dir/live.prom" ] && break; sleep 0.05; done
+[ -f "$dir/live.prom" ] || { kill $pid; ms_fail "no metrics file within 2 s while the program runs"; }
+kill -0 $pid 2>/dev/null || ms_fail "the program ended before the first periodic write could be checked"
+cp "$dir/live.prom" "$MS_TMP/live1.prom"
+first_mtime=$(stat -c %Y.%y "$dir/live.prom")
+sleep 0.5
+kill -0 $pid 2>/dev/null || ms_fail "the program ended too early"
+[ "$(stat -c %Y.%y "$dir/live.prom")" != "$first_mtime" ] || ms_fail "the metrics file was not rewritten within 0.5 s at a 100 ms interval"
+wait $pid || ms_fail "cli_hold failed with periodic metrics"
+promtool check metrics <"$MS_TMP/live1.prom" >/dev/null 2>&1 || ms_fail "promtool rejects a periodic write"
+live=$(awk '$1 ~ /^memshim_heap_live_bytes[{]/ {print $2}' "$MS_TMP/live1.prom")
+ms_assert_num "$live" -ge $((24 << 20)) "heap live in a periodic write while 24 MiB are held"
+grep -q "pid=\"$pid\"" "$MS_TMP/live1.prom" || ms_fail "periodic write not labelled with pid $pid"
+ms_pass "periodic writes while running (heap live $live), rewritten on the interval"
+
+# The alerting rules shipped in examples/ are valid and use the metric names written above.
+promtool check rules "$SRC_DIR/examples/prometheus/memshim-alerts.yml" >"$MS_TMP/rules.out" 2>&1 \
+  || { cat "$MS_TMP/rules.out"; ms_fail "promtool rejects examples/prometheus/memshim-alerts.yml"; }
+for m in $(grep -oE 'memshim_[a-z_]+' "$SRC_DIR/examples/prometheus/memshim-alerts.yml" | sort -u); do
+  grep -q "^# TYPE $m " "$file" || ms_fail "alert rules use $m, which the writer does not emit"
+done
+ms_pass "examples/prometheus/memshim-alerts.yml: valid rules over emitted metrics"
+
+# A forked child (the monitor restarts in it) writes its own file while it runs when the name holds %p.
+mkdir -p "$MS_TMP/fork"
+env LD_PRELOAD="$lib" MEMSHIM_METRICS_FILE="$MS_TMP/fork/w-%p.prom" MEMSHIM_METRICS_INTERVAL=100ms "$PYTHON" -c '
+import os, sys, time
+pid = os.fork()
+if pid == 0:
+    time.sleep(0.8)
+    os._exit(0 if os.path.exists(sys.argv[1] + "/w-%d.prom" % os.getpid()) else 3)
+_, status = os.waitpid(pid, 0)
+print(pid)
+sys.exit(os.waitstatus_to_exitcode(status))
+' "$MS_TMP/fork" >"$MS_TMP/childpid" || ms_fail "the forked child saw no metrics file of its own while running"
+child=$(cat "$MS_TMP/childpid")
+grep -q "pid=\"$child\"" "$MS_TMP/fork/w-$child.prom" || ms_fail "child's file not labelled with its pid"
+ms_pass "forked child writes w-$child.prom while it runs"

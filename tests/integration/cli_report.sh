@@ -98,6 +98,15 @@ print("%d points x 4 series, %d events, %d sites checked" % (len(points), len(ma
 PY
 ms_pass "svg: renders to PNG, vertices/legend/events/sites match the JSON"
 
+# --- a report with nothing in it (no points, events or sites) still renders
+cat >"$MS_TMP/empty.json" <<'J'
+{"format": "memshim-report", "version": 1, "reason": "signal", "time_ms": 0, "process": {"pid": 1, "command": "x"},
+ "profile": {}, "sites": [], "timeline": {"interval_ms": 100, "points": [], "events": []}, "leak": {"checked": false}}
+J
+for f in text collapsed svg; do expect_status 0 "empty report as $f" "$cli" report "$MS_TMP/empty.json" --format $f; done
+rsvg-convert "$MS_TMP/out" -o "$MS_TMP/empty.png" || ms_fail "the SVG of an empty report does not render"
+ms_pass "empty report renders in all formats"
+
 # --- errors
 expect_status 2 "report without a file" "$cli" report
 grep -q 'no report given' "$MS_TMP/err" || ms_fail "no file: $(cat "$MS_TMP/err")"

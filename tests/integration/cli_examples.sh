@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# examples/ cannot be built here (no Docker), so check them by reading: every MEMSHIM_* name they use
+# is an option of the table, every value they set parses (memshim config reports it as coming from
+# the environment, with no warning), each Dockerfile has one ENV LD_PRELOAD line naming the path
+# where its install step really puts the library, COPY sources exist, the Python stand-ins compile
+# and the GitHub Actions workflow is valid YAML whose leak gate uses flags `memshim check` accepts.
+. "$(dirname "$0")/lib/common.sh"
+cli=${MEMSHIM_CLI:?}
+unset MEMSHIM_LIB MEMSHIM_CLI
+ex=$SRC_DIR/examples
+[ -f "$ex/encode-worker/Dockerfile" ] && [ -f "$ex/tts-server/Dockerfile" ] && [ -f "$ex/ci/github-actions.yml" ] \
+  || ms_fail "an example is missing"
+
+"$cli" config >"$MS_TMP/config" 2>/dev/null
+# CMake's -DMEMSHIM_BUILD_TESTS=OFF is a build option, not an environment variable.
+names=$(cat "$ex"/*/Dockerfile "$ex"/*/*.yml "$ex"/*/*.py | sed 's/-DMEMSHIM_[A-Z_]*=[^ ]*//g' | grep -oE 'MEMSHIM_[A-Z_]+' | sort -u)
+[ -n "$names" ] || ms_fail "no MEMSHIM_* names found in examples/"
+for n in $names; do
+  grep -qE "^$n " "$MS_TMP/config" || ms_fail "examples use $n, which is not in the option table"
+done
+ms_pass "all $(wc -w <<<"$names") MEMSHIM_* names in examples/ are options: $(echo $names)"
+
+# Every assignment outside comments: Dockerfile ENV lines (NAME=value) and workflow env (NAME: value).
+assignments=$(cat "$ex"/*/Dockerfile | grep -v '^ *#' | grep -oE '(^| )MEMSHIM_[A-Z_]+=[^ \\"]+'
+  grep -hoE 'MEMSHIM_[A-Z_]+: *[^ #]+' "$ex"/ci/*.yml | sed 's/: */=/')
+count=0
+for a in $assignments; do
+  n=${a%%=*} v=${a#*=}
+  env "$n=$v" "$cli" config >"$MS_TMP/c1" 2>"$MS_TMP/c1.err" || ms_fail "memshim config failed on $a"
+  [ ! -s "$MS_TMP/c1.err" ] || ms_fail "$a is not a valid value: $(cat "$MS_TMP/c1.err")"
+  grep -qE "^$n +[^ ]+ +[^ ]+ +environment " "$MS_TMP/c1" || ms_fail "$a: not taken from the environment: $(grep "^$n " "$MS_TMP/c1")"
+  count=$((count + 1))
+done
+ms_assert_num "$count" -ge 10 "MEMSHIM_* assignments checked"
+ms_pass "$count MEMSHIM_* values in examples/ parse without warnings"
+
+# One ENV LD_PRELOAD per Dockerfile, naming the library where that Dockerfile installs it.
+pkg=$MS_TMP/pkg
+for df in "$ex"/*/Dockerfile; do
+  name=$(basename "$(dirname "$df")")
+  [ "$(grep -c '^ENV LD_PRELOAD=' "$df")" -eq 1 ] || ms_fail "$name: want exactly one ENV LD_PRELOAD line"
+  lib=$(sed -n 's/^ENV LD_PRELOAD=//p' "$df")
+  if grep -q 'cpack -G DEB' "$df"; then
+    if [ ! -d "$pkg" ]; then
+      cpack -G DEB --config "$BUILD_DIR/CPackConfig.cmake" -B "$pkg" >/dev/null 2>&1 || ms_fail "cpack -G DEB"
+    fi
+    contents=$(dpkg-deb -c "$pkg"/*.deb)
+    grep -qE " \.$lib( |$)" <<<"$contents" || ms_fail "$name: LD_PRELOAD=$lib is not a file of the .deb"
+  else
+    prefix=$(sed -n 's/.*cmake --install [^ ]* --prefix \([^ ]*\).*/\1/p' "$df")
+    [ -n "$prefix" ] || ms_fail "$name: installs memshim neither from the .deb nor with cmake --install --prefix"
+    case $lib in "$prefix"/*) ;; *) ms_fail "$name: LD_PRELOAD=$lib is outside the install prefix $prefix" ;; esac
+    cmake --install "$BUILD_DIR" --prefix "$MS_TMP/root$prefix" >/dev/null || ms_fail "cmake --install"
+    [ -e "$MS_TMP/root$lib" ] || ms_fail "$name: cmake --install --prefix $prefix does not create $lib"
+  fi
+  grep -oE '^COPY [^-][^ ]* ' "$df" | awk '{print $2}' | while read -r src; do
+    [ "$src" = . ] || [ -e "$SRC_DIR/$src" ] || ms_fail "$name: COPY source $src does not exist in the source tree"
+  done
+  ms_pass "$name: one ENV LD_PRELOAD=$lib, present where the Dockerfile installs memshim"
+done
+
+for py in "$ex"/*/*.py; do
+  "$PYTHON" -c 'import sys; compile(open(sys.argv[1]).read(), sys.argv[1], "exec")' "$py" 2>"$MS_TMP/py.err" || ms_fail "$py does not compile: $(cat "$MS_TMP/py.err")"
+done
+"$PYTHON" - "$ex/ci/github-actions.yml" >"$MS_TMP/check_cmd" <<'PY' || ms_fail "the workflow is not valid or has no memshim check step"
+import sys, yaml
+wf = yaml.safe_load(open(sys.argv[1]))
+runs = [s.get("run", "") for job in wf["jobs"].values() for s in job["steps"]]
+checks = [r for r in runs if "memshim check" in r]
+if not checks: sys.exit(1)
+print(checks[0].replace("\\\n", " "))
+PY
+flags=$(grep -oE -- '--[a-z-]+' "$MS_TMP/check_cmd" | grep -v -- '--iterations' | sort -u)
+check_help=$("$cli" check --help 2>&1 || true)
+if grep -q "unknown command 'check'" <<<"$check_help"; then
+  ms_skip "memshim check is not in this build yet: the workflow's flags are unchecked (everything above passed)"
+fi
+"$cli" check --help >"$MS_TMP/check_help" 2>&1 || ms_fail "memshim check --help failed: $(cat "$MS_TMP/check_help")"
+for f in $flags; do
+  grep -q -- "$f" "$MS_TMP/check_help" || ms_fail "the workflow passes $f, which memshim check does not document"
+done
+ms_pass "workflow: valid YAML, leak gate runs memshim check with known flags ($(echo $flags))"
