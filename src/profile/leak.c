@@ -1,5 +1,6 @@
 #include "leak.h"
 
+#include <math.h>
 #include <pthread.h>
 #include <string.h>
 
@@ -35,7 +36,17 @@ static bool ms_leak_before(const ms_leak_site *a, const ms_leak_site *b) {
   return a->growth > b->growth;
 }
 
-void ms_leak_analyze(const ms_leak_snap *snaps, unsigned n, uint64_t warmup_end_ms, int64_t noise_floor,
+/* Sampling noise of a site's live-bytes estimate: with one sample per R bytes its standard
+ * deviation is about sqrt(live * R). Growth below twice that (and below two samples' worth) is
+ * not told from noise. Exact mode (R = 1) has no sampling noise. */
+static int64_t ms_noise_floor(int64_t level, uint64_t sample_bytes) {
+  if (sample_bytes <= 1) return 0;
+  double sd = sqrt((double)(level > 0 ? level : 0) * (double)sample_bytes);
+  int64_t floor = (int64_t)(2.0 * sd);
+  return floor > 2 * (int64_t)sample_bytes ? floor : 2 * (int64_t)sample_bytes;
+}
+
+void ms_leak_analyze(const ms_leak_snap *snaps, unsigned n, uint64_t warmup_end_ms, uint64_t sample_bytes,
                      ms_leak_site *sites, unsigned cap, ms_leak_result *out) {
   memset(out, 0, sizeof *out);
   out->warmup_ms = warmup_end_ms;
@@ -61,7 +72,7 @@ void ms_leak_analyze(const ms_leak_snap *snaps, unsigned n, uint64_t warmup_end_
     int64_t growth = m4 - m1;
     if (growth <= 0) continue;
     ms_leak_site s = {.id = id, .growth = growth, .late_growth = m4 - m2};
-    s.steady = growth > noise_floor && s.late_growth * 3 >= growth;
+    s.steady = growth > ms_noise_floor(m4, sample_bytes) && s.late_growth * 3 >= growth;
     if (s.steady) {
       out->growth += growth;
       out->nsteady++;
@@ -141,12 +152,12 @@ uint64_t ms_leak_warmup_end(uint64_t now_ms) {
   return start + ms;
 }
 
-void ms_leak_store_analyze(uint64_t warmup_end_ms, int64_t noise_floor, ms_leak_site *sites, unsigned cap,
+void ms_leak_store_analyze(uint64_t warmup_end_ms, uint64_t sample_bytes, ms_leak_site *sites, unsigned cap,
                            ms_leak_result *out) {
   ms_leak_snap v[MS_SNAP_MAX];
   pthread_mutex_lock(&ms_store_mu);
   for (unsigned i = 0; i < ms_nsnaps; i++) v[i] = (ms_leak_snap){ms_snaps[i].t_ms, ms_snaps[i].n, ms_snaps[i].live};
-  ms_leak_analyze(v, ms_nsnaps, warmup_end_ms, noise_floor, sites, cap, out);
+  ms_leak_analyze(v, ms_nsnaps, warmup_end_ms, sample_bytes, sites, cap, out);
   pthread_mutex_unlock(&ms_store_mu);
 }
 

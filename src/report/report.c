@@ -31,17 +31,6 @@
 static pthread_mutex_t ms_report_mu = PTHREAD_MUTEX_INITIALIZER;
 static bool ms_report_created[3]; /* text, json, collapsed: this process created the file */
 
-const char *ms_report_verdict(const ms_report *r) {
-  if (!r->has_limit || !r->leak.checked) return "none";
-  return r->leak.growth > (int64_t)r->limit_bytes ? "fail" : "pass";
-}
-
-const ms_report_site *ms_report_find_site(const ms_report *r, uint32_t id) {
-  for (uint32_t i = 0; i < r->nsites; i++)
-    if (r->sites[i].id == id) return &r->sites[i];
-  return NULL;
-}
-
 static int ms_site_by_live(const void *a, const void *b) {
   const ms_report_site *x = a, *y = b;
   if (x->live_bytes != y->live_bytes) return x->live_bytes > y->live_bytes ? -1 : 1;
@@ -95,8 +84,7 @@ static int ms_report_collect(ms_report *r, const char *reason) {
     r->nsites++;
   }
   qsort(r->sites, r->nsites, sizeof *r->sites, ms_site_by_live);
-  int64_t floor = r->sample_bytes <= 1 ? 0 : 2 * (int64_t)r->sample_bytes;
-  ms_leak_store_analyze(warm, floor, r->leak_sites, MS_LEAK_TOP, &r->leak);
+  ms_leak_store_analyze(warm, r->sample_bytes, r->leak_sites, MS_LEAK_TOP, &r->leak);
   r->npoints = ms_timeline_copy(r->points, MS_TIMELINE_CAP, r->events, MS_TIMELINE_EVENTS_CAP, &r->nevents);
   return 0;
 }
