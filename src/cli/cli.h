@@ -10,12 +10,22 @@ enum { MS_EXIT_OK = 0, MS_EXIT_FAIL = 1, MS_EXIT_USAGE = 2, MS_EXIT_NOEXEC = 127
 int ms_cli_find_library(char *buf, unsigned long len);
 /* Prepend lib to LD_PRELOAD in this process's environment. */
 int ms_cli_preload(const char *lib);
+/* Find the library and preload it, printing why not; 0 or -1. */
+int ms_cli_use_library(void);
 /* Run argv with the library preloaded; returns its exit status (128+signal if killed),
  * or 127 when it cannot be started. */
 int ms_cli_spawn_wait(char **argv);
+/* The same, calling tick(pid, arg) about every 100 ms while the command runs (progress). */
+int ms_cli_spawn_wait_tick(char **argv, void (*tick)(int pid, void *arg), void *arg);
+/* The value of "--name VALUE" or "--name=VALUE" at argv[*i]; NULL when argv[*i] is not --name.
+ * *missing is set when --name has no value. */
+const char *ms_cli_flag_value(int argc, char **argv, int *i, const char *name, int *missing);
+/* mkdir -p. */
+int ms_cli_mkdirs(const char *dir);
 
 int ms_cmd_config(int argc, char **argv);
 int ms_cmd_run(int argc, char **argv);
 int ms_cmd_report(int argc, char **argv);
+int ms_cmd_check(int argc, char **argv);
 
 #endif

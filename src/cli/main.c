@@ -12,6 +12,9 @@ static const char ms_usage[] =
   "commands:\n"
   "  run [--profile] [--report DIR] [--metrics FILE] [--] cmd args...\n"
   "                         run a command with libmemshim.so preloaded\n"
+  "  check [--max-growth SIZE] [--warmup FRACTION|DURATION] [--report DIR] [--] cmd args...\n"
+  "                         leak gate: fail (exit 1) when live heap keeps growing after warm-up,\n"
+  "                         naming the call sites that grow\n"
   "  config [--markdown]    list every option: current value, where it came from, help\n"
   "  report FILE.json [--format text|svg|collapsed] [--top N]\n"
   "                         render a JSON report: call sites, flame graph input, timeline\n"
@@ -40,6 +43,7 @@ int main(int argc, char **argv) {
   }
   if (!strcmp(cmd, "config")) return ms_cmd_config(argc - 1, argv + 1);
   if (!strcmp(cmd, "run")) return ms_cmd_run(argc - 1, argv + 1);
+  if (!strcmp(cmd, "check")) return ms_cmd_check(argc - 1, argv + 1);
   if (!strcmp(cmd, "report")) return ms_cmd_report(argc - 1, argv + 1);
   fprintf(stderr, "memshim: unknown command '%s' (see 'memshim --help')\n", cmd);
   return MS_EXIT_USAGE;

@@ -1,9 +1,46 @@
 /* memshim report: the text and collapsed-stack renderings. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "report.h"
 
 static unsigned ms_limit(size_t n, unsigned top) { return top && top < n ? top : (unsigned)n; }
+
+static const ms_json *ms_growth_sites; /* for the qsort comparator */
+static int64_t ms_site_growth(const ms_json *site) {
+  return ms_json_i64(ms_json_get(ms_report_site_heap(site), "growth_bytes"), 0);
+}
+static int ms_growth_cmp(const void *a, const void *b) {
+  int64_t ga = ms_site_growth(ms_json_index(ms_growth_sites, *(const size_t *)a));
+  int64_t gb = ms_site_growth(ms_json_index(ms_growth_sites, *(const size_t *)b));
+  return ga < gb ? 1 : ga > gb ? -1 : 0;
+}
+
+/* The sites that grew since the warm-up, largest growth first, with their innermost frames. */
+static void ms_report_text_growth(FILE *out, const ms_json *sites, unsigned top) {
+  size_t n = ms_json_count(sites), ngrew = 0;
+  size_t *order = malloc((n ? n : 1) * sizeof *order);
+  if (!order) return;
+  for (size_t i = 0; i < n; i++)
+    if (ms_site_growth(ms_json_index(sites, i)) > 0) order[ngrew++] = i;
+  ms_growth_sites = sites;
+  qsort(order, ngrew, sizeof *order, ms_growth_cmp);
+  unsigned shown = ms_limit(ngrew, top);
+  fprintf(out, "\ntop %u of %zu call sites by growth since the warm-up:\n", shown, ngrew);
+  for (unsigned i = 0; i < shown; i++) {
+    const ms_json *site = ms_json_index(sites, order[i]);
+    char g[32], name[512];
+    ms_report_fmt_bytes(g, sizeof g, (double)ms_site_growth(site));
+    fprintf(out, "+%s  site %lld:", g, (long long)ms_json_i64(ms_json_get(site, "id"), -1));
+    const ms_json *frames = ms_json_get(site, "frames");
+    for (size_t f = 0; f < ms_json_count(frames) && f < 4; f++) {
+      ms_report_frame_name(ms_json_index(frames, f), name, sizeof name);
+      fprintf(out, "%s%s", f ? " <- " : " ", name);
+    }
+    fprintf(out, "%s\n", ms_json_count(frames) > 4 ? " <- ..." : "");
+  }
+  free(order);
+}
 
 int ms_report_text(FILE *out, const ms_json *doc, unsigned top) {
   const ms_json *proc = ms_json_get(doc, "process");
@@ -20,7 +57,8 @@ int ms_report_text(FILE *out, const ms_json *doc, unsigned top) {
   fprintf(out, "heap: %s live in %llu allocations (peak %s); %s allocated in total\n", live,
           (unsigned long long)ms_json_u64(ms_json_get(totals, "live_count"), 0), peak, alloc);
   const ms_json *profile = ms_json_get(doc, "profile");
-  if (ms_json_bool(ms_json_get(profile, "exact"), false)) fprintf(out, "exact: every allocation recorded\n");
+  if (!ms_json_u64(ms_json_get(profile, "sample_bytes"), 0)) fprintf(out, "no profile in this report\n");
+  else if (ms_json_bool(ms_json_get(profile, "exact"), false)) fprintf(out, "exact: every allocation recorded\n");
   else fprintf(out, "sampled: one sample per %llu bytes on average; per-site figures are estimates\n",
                (unsigned long long)ms_json_u64(ms_json_get(profile, "sample_bytes"), 0));
 
@@ -48,6 +86,8 @@ int ms_report_text(FILE *out, const ms_json *doc, unsigned top) {
       else fprintf(out, "      %s\n", fn);
     }
   }
+
+  ms_report_text_growth(out, sites, top);
 
   const ms_json *leak = ms_json_get(doc, "leak");
   if (ms_json_bool(ms_json_get(leak, "checked"), false)) {

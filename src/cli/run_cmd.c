@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -67,7 +68,23 @@ int ms_cli_preload(const char *lib) {
   return rc;
 }
 
-int ms_cli_spawn_wait(char **argv) {
+int ms_cli_use_library(void) {
+  char lib[PATH_MAX];
+  if (ms_cli_find_library(lib, sizeof lib) != 0) {
+    fprintf(stderr, "memshim: libmemshim.so not found next to this program, in ../lib, or in %s "
+                    "(set MEMSHIM_LIBRARY_PATH)\n", MEMSHIM_LIBDIR);
+    return -1;
+  }
+  if (ms_cli_preload(lib) != 0) {
+    fprintf(stderr, "memshim: cannot set LD_PRELOAD\n");
+    return -1;
+  }
+  return 0;
+}
+
+int ms_cli_spawn_wait(char **argv) { return ms_cli_spawn_wait_tick(argv, NULL, NULL); }
+
+int ms_cli_spawn_wait_tick(char **argv, void (*tick)(int pid, void *arg), void *arg) {
   pid_t pid = fork();
   if (pid < 0) {
     fprintf(stderr, "memshim: fork: %s\n", strerror(errno));
@@ -82,8 +99,15 @@ int ms_cli_spawn_wait(char **argv) {
   signal(SIGINT, SIG_IGN);
   signal(SIGQUIT, SIG_IGN);
   int status;
-  while (waitpid(pid, &status, 0) < 0) {
-    if (errno != EINTR) return MS_EXIT_FAIL;
+  for (;;) {
+    pid_t w = waitpid(pid, &status, tick ? WNOHANG : 0);
+    if (w == pid) break;
+    if (w < 0 && errno != EINTR) return MS_EXIT_FAIL;
+    if (w == 0) { /* still running: report progress, look again in 100 ms */
+      tick((int)pid, arg);
+      struct timespec d = {0, 100000000};
+      nanosleep(&d, NULL);
+    }
   }
   if (WIFEXITED(status)) return WEXITSTATUS(status);
   if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
@@ -104,7 +128,7 @@ static const char ms_run_usage[] =
 
 /* The value of "--name VALUE" or "--name=VALUE" at argv[*i]; NULL when argv[*i] is not --name.
  * *missing is set when --name has no value. */
-static const char *ms_flag_value(int argc, char **argv, int *i, const char *name, int *missing) {
+const char *ms_cli_flag_value(int argc, char **argv, int *i, const char *name, int *missing) {
   size_t n = strlen(name);
   if (strncmp(argv[*i], name, n) != 0) return NULL;
   if (argv[*i][n] == '=') return argv[*i] + n + 1;
@@ -114,7 +138,7 @@ static const char *ms_flag_value(int argc, char **argv, int *i, const char *name
 }
 
 /* mkdir -p for the report directory. */
-static int ms_mkdirs(const char *dir) {
+int ms_cli_mkdirs(const char *dir) {
   char path[PATH_MAX];
   if (snprintf(path, sizeof path, "%s", dir) >= (int)sizeof path) { errno = ENAMETOOLONG; return -1; }
   for (char *p = path + 1; *p; p++) {
@@ -143,8 +167,8 @@ int ms_cmd_run(int argc, char **argv) {
       return MS_EXIT_OK;
     }
     if (!strcmp(argv[i], "--profile")) { profile = 1; continue; }
-    if ((v = ms_flag_value(argc, argv, &i, "--report", &missing))) { report_dir = v; continue; }
-    if ((v = ms_flag_value(argc, argv, &i, "--metrics", &missing))) { metrics = v; continue; }
+    if ((v = ms_cli_flag_value(argc, argv, &i, "--report", &missing))) { report_dir = v; continue; }
+    if ((v = ms_cli_flag_value(argc, argv, &i, "--metrics", &missing))) { metrics = v; continue; }
     if (missing) {
       fprintf(stderr, "memshim run: %s needs a value (see 'memshim run --help')\n", argv[i]);
       return MS_EXIT_USAGE;
@@ -165,7 +189,7 @@ int ms_cmd_run(int argc, char **argv) {
   }
   if (report_dir) {
     char prefix[PATH_MAX];
-    if (ms_mkdirs(report_dir) != 0) {
+    if (ms_cli_mkdirs(report_dir) != 0) {
       fprintf(stderr, "memshim run: cannot create report directory '%s': %s\n", report_dir, strerror(errno));
       return MS_EXIT_FAIL;
     }
@@ -179,15 +203,6 @@ int ms_cmd_run(int argc, char **argv) {
   }
   if (profile) setenv("MEMSHIM_PROFILE", "1", 1);
   if (metrics) setenv("MEMSHIM_METRICS_FILE", metrics, 1);
-  char lib[PATH_MAX];
-  if (ms_cli_find_library(lib, sizeof lib) != 0) {
-    fprintf(stderr, "memshim: libmemshim.so not found next to this program, in ../lib, or in %s "
-                    "(set MEMSHIM_LIBRARY_PATH)\n", MEMSHIM_LIBDIR);
-    return MS_EXIT_FAIL;
-  }
-  if (ms_cli_preload(lib) != 0) {
-    fprintf(stderr, "memshim: cannot set LD_PRELOAD\n");
-    return MS_EXIT_FAIL;
-  }
+  if (ms_cli_use_library() != 0) return MS_EXIT_FAIL;
   return ms_cli_spawn_wait(argv + i);
 }

@@ -89,7 +89,11 @@ void *ms_alloc_slow(void *p, uint64_t size) {
     if (ms_guard_held()) { t->sample_countdown = 0; return p; }
     ms_thread_register(t);
   }
-  if (ms_profile_active && ms_initialized) return ms_profile_sample(p, size, t);
+  if (ms_profile_active) {
+    if (ms_initialized) return ms_profile_sample(p, size, t);
+    t->sample_countdown = 0; /* still starting: decide at the first allocation after init */
+    return p;
+  }
   /* Not profiling: come back only after a very long time (re-registration after exit). */
   t->sample_countdown = INT64_MAX / 2;
   return p;

@@ -13,6 +13,9 @@
 #include "../core/guard.h"
 #include "../core/log.h"
 #include "../policy/monitor.h"
+#include "../profile/leak.h"
+#include "../profile/profile.h"
+#include "../profile/profile_internal.h"
 #include "../util/proc.h"
 
 /* One row per metric: the exposition is generated from this table, docs/metrics.md lists it. */
@@ -69,7 +72,8 @@ static void ms_escape_label(char *dst, size_t len, const char *src) {
   dst[n] = 0;
 }
 
-int ms_prometheus_format(char *buf, size_t len, const memshim_stats_t *st, const ms_metrics_labels *lb) {
+int ms_prometheus_format(char *buf, size_t len, const memshim_stats_t *st, const ms_metrics_labels *lb,
+                         const ms_metrics_leak *leak) {
   ms_out o = {buf, len, 0, 0};
   char program[64];
   ms_escape_label(program, sizeof program, lb->program ? lb->program : "");
@@ -81,6 +85,14 @@ int ms_prometheus_format(char *buf, size_t len, const memshim_stats_t *st, const
     memcpy(&v, (const char *)st + m->offset, sizeof v);
     ms_out_printf(&o, "# HELP %s %s\n# TYPE %s %s\n%s{%s} %llu\n", m->name, m->help, m->name, m->type, m->name,
                   labels, (unsigned long long)v);
+  }
+  if (leak) {
+    ms_out_printf(&o, "# HELP memshim_leak_growth_bytes Steady growth of live heap bytes since the warm-up "
+                      "(profiler's leak gate, summed over growing call sites).\n"
+                      "# TYPE memshim_leak_growth_bytes gauge\nmemshim_leak_growth_bytes{%s} %lld\n"
+                      "# HELP memshim_leak_growing_sites Call sites whose live bytes grow steadily since the warm-up.\n"
+                      "# TYPE memshim_leak_growing_sites gauge\nmemshim_leak_growing_sites{%s} %u\n",
+                  labels, (long long)leak->growth, labels, leak->steady_sites);
   }
   ms_out_printf(&o, "# HELP memshim_info memshim version and heap backend of this process.\n"
                     "# TYPE memshim_info gauge\nmemshim_info{%s,version=\"%s\",backend=\"%s\"} 1\n",
@@ -102,14 +114,28 @@ static int ms_write_all(int fd, const char *p, size_t n) {
   return 0;
 }
 
+/* The profiler's growth analysis over its snapshots (the same the exit report uses). Returns 0
+ * when there is no verdict yet: profiling off, or too few snapshots after the warm-up. */
+static int ms_metrics_leak_read(ms_metrics_leak *out) {
+  if (!ms_profile_active) return 0;
+  ms_leak_result res;
+  ms_leak_store_analyze(ms_leak_warmup_end(ms_profile_now_ms()), ms_profile_sample_bytes(), NULL, 0, &res);
+  if (!res.checked) return 0;
+  out->growth = res.growth;
+  out->steady_sites = res.nsteady;
+  return 1;
+}
+
 int ms_metrics_write_file(const char *path) {
   memshim_stats_t st;
   memshim_stats(&st, sizeof st);
   char program[32];
   ms_proc_comm(program, sizeof program);
   ms_metrics_labels lb = {(int)getpid(), program};
+  ms_metrics_leak leak;
+  int has_leak = ms_metrics_leak_read(&leak);
   char text[8192];
-  int n = ms_prometheus_format(text, sizeof text, &st, &lb);
+  int n = ms_prometheus_format(text, sizeof text, &st, &lb, has_leak ? &leak : NULL);
   if (n < 0) { errno = ENOBUFS; return -1; }
   /* The temporary name does not end in .prom, so the textfile collector never reads it half
    * written; rename() within one directory replaces the old file atomically. */

@@ -16,8 +16,16 @@ typedef struct {
   const char *program; /* /proc/self/comm; escaped as a label value */
 } ms_metrics_labels;
 
-/* Format the exposition into buf. Returns its length, or -1 when it does not fit. */
-int ms_prometheus_format(char *buf, size_t len, const memshim_stats_t *st, const ms_metrics_labels *lb);
+/* The leak gate's running verdict, when the profiler is on and has snapshots past the warm-up. */
+typedef struct {
+  int64_t growth;        /* steady growth of live bytes since the warm-up, summed over sites */
+  unsigned steady_sites; /* call sites counted in it */
+} ms_metrics_leak;
+
+/* Format the exposition into buf (leak NULL: no leak metrics). Returns its length, or -1 when it
+ * does not fit. */
+int ms_prometheus_format(char *buf, size_t len, const memshim_stats_t *st, const ms_metrics_labels *lb,
+                         const ms_metrics_leak *leak);
 
 /* Write the current metrics to path (already expanded) atomically. Returns 0 or -1 (errno set). */
 int ms_metrics_write_file(const char *path);

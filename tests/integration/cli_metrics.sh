@@ -90,3 +90,17 @@ sys.exit(os.waitstatus_to_exitcode(status))
 child=$(cat "$MS_TMP/childpid")
 grep -q "pid=\"$child\"" "$MS_TMP/fork/w-$child.prom" || ms_fail "child's file not labelled with its pid"
 ms_pass "forked child writes w-$child.prom while it runs"
+
+# Leak growth: only with the profiler on, and equal to the exit report's leak.growth_bytes (both
+# are the profiler's analysis at exit). Without the profiler there is no such metric at all.
+grep -q '^memshim_leak' "$file" && ms_fail "leak metrics written without the profiler"
+env LD_PRELOAD="$lib" MEMSHIM_PROFILE=1 MEMSHIM_SAMPLE_BYTES=64K MEMSHIM_REPORT=json \
+  MEMSHIM_REPORT_PATH="$MS_TMP/leaky.%p" MEMSHIM_METRICS_FILE="$dir/leaky.prom" "$PROGS/prof_leaky" 2.5 >/dev/null \
+  || ms_fail "prof_leaky failed"
+promtool check metrics <"$dir/leaky.prom" >/dev/null 2>&1 || ms_fail "promtool rejects the file with leak metrics"
+got=$(awk '$1 ~ /^memshim_leak_growth_bytes[{]/ {print $2}' "$dir/leaky.prom")
+[ -n "$got" ] || ms_fail "no memshim_leak_growth_bytes with the profiler on"
+want=$("$PYTHON" -c 'import json,glob,sys; print(json.load(open(glob.glob(sys.argv[1])[0]))["leak"]["growth_bytes"])' "$MS_TMP/leaky.*.json")
+[ "$got" = "$want" ] || ms_fail "memshim_leak_growth_bytes $got, the exit report says $want"
+ms_assert_num "$got" -gt 0 "leak growth of a program leaking 64 KiB per step"
+ms_pass "memshim_leak_growth_bytes $got = the exit report's leak.growth_bytes"

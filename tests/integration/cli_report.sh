@@ -51,52 +51,17 @@ svg=$MS_TMP/timeline.svg
 cp "$MS_TMP/out" "$svg"
 rsvg-convert "$svg" -o "$MS_TMP/timeline.png" || ms_fail "rsvg-convert cannot render the SVG"
 file "$MS_TMP/timeline.png" | grep -q 'PNG image data, 1000 x' || ms_fail "not a 1000-wide PNG: $(file "$MS_TMP/timeline.png")"
-"$PYTHON" - "$json" "$svg" <<'PY' || ms_fail "SVG does not match the JSON"
-import json, re, sys
-import xml.etree.ElementTree as ET
-doc = json.load(open(sys.argv[1]))
-text = open(sys.argv[2]).read()
-root = ET.fromstring(text)  # well-formed XML, or this raises
-ns = {"s": "http://www.w3.org/2000/svg"}
-plot = root.find(".//s:g[@id='plot']", ns)
-x0, y0, w, h = (float(plot.get(k)) for k in ("data-x0", "data-y0", "data-width", "data-height"))
-tmax, ymax = float(plot.get("data-t-max-ms")), float(plot.get("data-y-max-bytes"))
-points = doc["timeline"]["points"]
-fail = []
-def fmt(b):
-    units = ["B", "KiB", "MiB", "GiB", "TiB"]; u = 0
-    while abs(b) >= 1024 and u < 4: b /= 1024; u += 1
-    return "%.0f B" % b if u == 0 else "%.1f %s" % (b, units[u])
-for key in ("rss", "heap_live", "heap_retained", "mmap_resident"):
-    lines = plot.findall("s:polyline[@data-series='%s']" % key, ns)
-    if len(lines) != 1: fail.append("series %s: %d polylines" % (key, len(lines))); continue
-    verts = [tuple(map(float, p.split(","))) for p in lines[0].get("points").split()]
-    if len(verts) != len(points): fail.append("%s: %d vertices for %d points" % (key, len(verts), len(points))); continue
-    for (x, y), p in zip(verts, points):
-        t = (x - x0) / w * tmax
-        v = (y0 + h - y) / h * ymax
-        if abs(t - p["t_ms"]) > tmax / w / 50 + 1 or abs(v - p[key]) > ymax / h / 50 + 1:
-            fail.append("%s at t=%d: plotted (%.0f, %.0f), JSON %d" % (key, p["t_ms"], t, v, p[key])); break
-    legend = root.find(".//s:text[@data-series='%s']" % key, ns).text
-    vals = [p[key] for p in points]
-    if "peak %s, last %s" % (fmt(max(vals)), fmt(vals[-1])) not in legend:
-        fail.append("legend %s: %r, want peak %s last %s" % (key, legend, fmt(max(vals)), fmt(vals[-1])))
-events = doc["timeline"]["events"]
-marks = plot.findall("s:g[@class='event']", ns)
-if sorted((m.get("data-kind"), int(m.get("data-t-ms"))) for m in marks) != sorted((e["kind"], e["t_ms"]) for e in events):
-    fail.append("event marks differ from the JSON's events")
-for m, e in zip(marks, events):
-    if fmt(e["bytes"]) not in m.find("s:title", ns).text: fail.append("event tooltip lacks %s" % fmt(e["bytes"]))
-sites = root.findall(".//s:g[@class='site']", ns)
-want = [(s["id"], s["memory"]["heap"]["live_bytes"]) for s in doc["sites"][:3]]
-got = [(int(s.get("data-id")), int(s.get("data-live-bytes"))) for s in sites]
-if got != want: fail.append("listed sites %s, want %s" % (got, want))
-if "cache_insert" not in text or "std::vector&lt;float" not in text: fail.append("site names missing or unescaped")
-if re.search(r"gpu|device", text, re.I): fail.append("the SVG mentions GPU/device data, which the report does not have")
-if fail: print("\n".join(fail)); sys.exit(1)
-print("%d points x 4 series, %d events, %d sites checked" % (len(points), len(marks), len(sites)))
-PY
+"$PYTHON" "$(dirname "$0")/lib/cli_svg_check.py" "$json" "$svg" 3 || ms_fail "SVG does not match the JSON"
 ms_pass "svg: renders to PNG, vertices/legend/events/sites match the JSON"
+
+# --- a report with nothing in it (no points, events or sites) still renders
+cat >"$MS_TMP/empty.json" <<'J'
+{"format": "memshim-report", "version": 1, "reason": "signal", "time_ms": 0, "process": {"pid": 1, "command": "x"},
+ "profile": {}, "sites": [], "timeline": {"interval_ms": 100, "points": [], "events": []}, "leak": {"checked": false}}
+J
+for f in text collapsed svg; do expect_status 0 "empty report as $f" "$cli" report "$MS_TMP/empty.json" --format $f; done
+rsvg-convert "$MS_TMP/out" -o "$MS_TMP/empty.png" || ms_fail "the SVG of an empty report does not render"
+ms_pass "empty report renders in all formats"
 
 # --- errors
 expect_status 2 "report without a file" "$cli" report

@@ -1,0 +1,388 @@
+/* memshim check: the leak gate. Runs a command under the library with profiling on, then reads
+ * every process's JSON report (forked workers write their own, pid in the name), adds up the
+ * steady growth of live bytes per call site after the warm-up, and exits 0 (within the limit),
+ * 1 (leak: the top growing call sites are printed with function names) or the command's own
+ * status when it failed. The growth method is the library's (src/profile/leak.h). */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../config/options.h"
+#include "cli.h"
+#include "json.h"
+
+/* Finer than the library's default: a gate wants small leaks seen; the cost is a CI run's. */
+#define MS_CHECK_SAMPLE_BYTES "64K"
+#define MS_CHECK_DEFAULT_LIMIT (1ull << 20)
+/* Periodic reports, so workers that end with _exit (Python multiprocessing) still leave one. */
+#define MS_CHECK_REPORT_INTERVAL "2s"
+#define MS_CHECK_TOP 5
+
+static const char ms_check_usage[] =
+  "usage: memshim check [--max-growth SIZE] [--warmup FRACTION|DURATION] [--report DIR] [--] cmd args...\n"
+  "  Runs cmd under libmemshim.so with profiling on and fails when live heap bytes keep growing\n"
+  "  after the warm-up. Growth is measured per call site on periodic snapshots; a site counts\n"
+  "  only when it still grows in the second half of the run (a cache that fills and then stays\n"
+  "  flat does not). Forked children are profiled too and their growth is added up.\n"
+  "  --max-growth SIZE  allowed steady growth after warm-up, summed over processes (default 1M)\n"
+  "  --warmup F|D       ignore the first fraction of each process's run (0.25) or a duration (30s)\n"
+  "                     (default: MEMSHIM_LEAK_WARMUP, 0.25)\n"
+  "  --report DIR       keep the per-process reports (memshim.<pid>.json/.txt) in DIR\n"
+  "  Profiling uses MEMSHIM_SAMPLE_BYTES=" MS_CHECK_SAMPLE_BYTES " unless that variable is set.\n"
+  "  Exit status: 0 within the limit, 1 leak (top growing call sites printed), the command's own\n"
+  "  status when it fails (128+N when killed by signal N), 2 bad arguments.\n";
+
+typedef struct {
+  char *key;        /* module+offset of every frame: the same stack in every process */
+  char *where;      /* "function (module+0xoff)" of the allocating frame */
+  char *callers;    /* "< f2 < f3" */
+  int64_t growth, late;
+  bool steady;
+  unsigned procs;
+} ms_check_site;
+
+typedef struct {
+  ms_check_site *v;
+  size_t n, cap;
+  int64_t total;
+  unsigned reports, checked;
+} ms_check_agg;
+
+/* ---- progress on a terminal ---- */
+
+typedef struct {
+  bool tty;
+  struct timespec t0;
+  double last_print;
+  double warm_fraction; /* < 0: warm-up is a duration */
+  double warm_s;
+  double samples_t[4096];
+  uint64_t samples_rss[4096];
+  unsigned nsamples;
+  bool printed;
+} ms_check_progress;
+
+static double ms_elapsed(const struct timespec *t0) {
+  struct timespec now;
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  return (double)(now.tv_sec - t0->tv_sec) + (double)(now.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+static void ms_fmt_bytes(char *buf, size_t len, double b) {
+  const char *sign = b < 0 ? "-" : "";
+  double a = b < 0 ? -b : b;
+  if (a >= 1024.0 * 1024 * 1024) snprintf(buf, len, "%s%.2f GiB", sign, a / (1024.0 * 1024 * 1024));
+  else if (a >= 1024.0 * 1024) snprintf(buf, len, "%s%.1f MiB", sign, a / (1024.0 * 1024));
+  else if (a >= 1024.0) snprintf(buf, len, "%s%.1f KiB", sign, a / 1024.0);
+  else snprintf(buf, len, "%s%.0f B", sign, a);
+}
+
+static uint64_t ms_pid_rss(int pid) {
+  char path[64], buf[128];
+  snprintf(path, sizeof path, "/proc/%d/statm", pid);
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return 0;
+  ssize_t n = read(fd, buf, sizeof buf - 1);
+  close(fd);
+  if (n <= 0) return 0;
+  buf[n] = 0;
+  unsigned long long size = 0, res = 0;
+  if (sscanf(buf, "%llu %llu", &size, &res) != 2) return 0;
+  return res * (uint64_t)sysconf(_SC_PAGESIZE);
+}
+
+static void ms_check_tick(int pid, void *arg) {
+  ms_check_progress *p = arg;
+  double t = ms_elapsed(&p->t0);
+  if (t - p->last_print < 1.0) return;
+  p->last_print = t;
+  uint64_t rss = ms_pid_rss(pid);
+  if (p->nsamples < sizeof p->samples_t / sizeof p->samples_t[0]) {
+    p->samples_t[p->nsamples] = t;
+    p->samples_rss[p->nsamples++] = rss;
+  }
+  if (!p->tty) return;
+  double warm = p->warm_fraction >= 0 ? t * p->warm_fraction : p->warm_s;
+  char r[32], g[32];
+  ms_fmt_bytes(r, sizeof r, (double)rss);
+  /* growth so far: the main process's RSS now against its RSS at the end of the warm-up */
+  uint64_t base = 0;
+  for (unsigned i = 0; i < p->nsamples; i++)
+    if (p->samples_t[i] >= warm) { base = p->samples_rss[i]; break; }
+  if (base && t > warm) {
+    ms_fmt_bytes(g, sizeof g, (double)rss - (double)base);
+    fprintf(stderr, "\rmemshim check: %.0f s, RSS %s, growth since warm-up %s   ", t, r, g);
+  } else {
+    fprintf(stderr, "\rmemshim check: %.0f s, RSS %s, warming up   ", t, r);
+  }
+  p->printed = true;
+}
+
+/* ---- reading the reports ---- */
+
+static char *ms_frame_text(const ms_json *f, bool with_where) {
+  char buf[1024];
+  const char *fn = ms_json_string(ms_json_get(f, "function"), "??");
+  const char *mod = ms_json_string(ms_json_get(f, "module"), "?");
+  const char *off = ms_json_string(ms_json_get(f, "offset"), "?");
+  if (with_where) snprintf(buf, sizeof buf, "%s (%s+%s)", fn, mod, off);
+  else snprintf(buf, sizeof buf, "%s", fn);
+  return strdup(buf);
+}
+
+static const ms_json *ms_site_by_id(const ms_json *sites, uint64_t id) {
+  for (size_t i = 0; i < ms_json_count(sites); i++)
+    if (ms_json_u64(ms_json_get(ms_json_index(sites, i), "id"), 0) == id) return ms_json_index(sites, i);
+  return NULL;
+}
+
+static void ms_check_add(ms_check_agg *agg, const ms_json *site, const ms_json *leak_site) {
+  const ms_json *frames = ms_json_get(site, "frames");
+  size_t klen = 1;
+  for (size_t i = 0; i < ms_json_count(frames); i++) {
+    const ms_json *f = ms_json_index(frames, i);
+    klen += strlen(ms_json_string(ms_json_get(f, "module"), "")) + strlen(ms_json_string(ms_json_get(f, "offset"), "")) + 2;
+  }
+  char *key = malloc(klen);
+  if (!key) return;
+  key[0] = 0;
+  for (size_t i = 0; i < ms_json_count(frames); i++) {
+    const ms_json *f = ms_json_index(frames, i);
+    strcat(key, ms_json_string(ms_json_get(f, "module"), ""));
+    strcat(key, "+");
+    strcat(key, ms_json_string(ms_json_get(f, "offset"), ""));
+    strcat(key, ";");
+  }
+  int64_t growth = ms_json_i64(ms_json_get(leak_site, "growth_bytes"), 0);
+  int64_t late = ms_json_i64(ms_json_get(leak_site, "late_growth_bytes"), 0);
+  bool steady = ms_json_bool(ms_json_get(leak_site, "steady"), false);
+  for (size_t i = 0; i < agg->n; i++) {
+    ms_check_site *s = &agg->v[i];
+    if (strcmp(s->key, key) != 0 || s->steady != steady) continue;
+    s->growth += growth;
+    s->late += late;
+    s->procs++;
+    free(key);
+    return;
+  }
+  if (agg->n == agg->cap) {
+    size_t cap = agg->cap ? agg->cap * 2 : 32;
+    ms_check_site *v = realloc(agg->v, cap * sizeof *v);
+    if (!v) { free(key); return; }
+    agg->v = v;
+    agg->cap = cap;
+  }
+  ms_check_site *s = &agg->v[agg->n++];
+  memset(s, 0, sizeof *s);
+  s->key = key;
+  s->growth = growth;
+  s->late = late;
+  s->steady = steady;
+  s->procs = 1;
+  s->where = ms_json_count(frames) ? ms_frame_text(ms_json_index(frames, 0), true) : strdup("[no stack]");
+  char callers[512] = "";
+  for (size_t i = 1; i < ms_json_count(frames) && i < 4; i++) {
+    char *t = ms_frame_text(ms_json_index(frames, i), false);
+    size_t used = strlen(callers);
+    snprintf(callers + used, sizeof callers - used, "%s< %s", i > 1 ? " " : "", t ? t : "??");
+    free(t);
+  }
+  s->callers = strdup(callers);
+}
+
+static int ms_check_read_dir(const char *dir, ms_check_agg *agg) {
+  DIR *d = opendir(dir);
+  if (!d) return -1;
+  struct dirent *e;
+  while ((e = readdir(d))) {
+    size_t n = strlen(e->d_name);
+    if (strncmp(e->d_name, "memshim.", 8) != 0 || n < 13 || strcmp(e->d_name + n - 5, ".json") != 0) continue;
+    char path[PATH_MAX + 256], err[PATH_MAX + 512];
+    snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+    ms_json *doc = ms_json_parse_file(path, err, sizeof err);
+    if (!doc) {
+      fprintf(stderr, "memshim check: skipping unreadable report %s\n", err);
+      continue;
+    }
+    if (strcmp(ms_json_string(ms_json_get(doc, "format"), ""), "memshim-report") != 0) {
+      ms_json_free(doc);
+      continue;
+    }
+    agg->reports++;
+    const ms_json *leak = ms_json_get(doc, "leak");
+    if (ms_json_bool(ms_json_get(leak, "checked"), false)) {
+      agg->checked++;
+      agg->total += ms_json_i64(ms_json_get(leak, "growth_bytes"), 0);
+      const ms_json *ls = ms_json_get(leak, "sites"), *sites = ms_json_get(doc, "sites");
+      for (size_t i = 0; i < ms_json_count(ls); i++) {
+        const ms_json *l = ms_json_index(ls, i);
+        const ms_json *site = ms_site_by_id(sites, ms_json_u64(ms_json_get(l, "id"), 0));
+        if (site) ms_check_add(agg, site, l);
+      }
+    }
+    ms_json_free(doc);
+  }
+  closedir(d);
+  return 0;
+}
+
+static int ms_check_site_cmp(const void *a, const void *b) {
+  const ms_check_site *x = a, *y = b;
+  if (x->steady != y->steady) return x->steady ? -1 : 1;
+  return x->growth > y->growth ? -1 : x->growth < y->growth ? 1 : 0;
+}
+
+static void ms_check_free(ms_check_agg *agg) {
+  for (size_t i = 0; i < agg->n; i++) {
+    free(agg->v[i].key);
+    free(agg->v[i].where);
+    free(agg->v[i].callers);
+  }
+  free(agg->v);
+}
+
+/* Remove the reports of a temporary directory, then the directory. */
+static void ms_check_cleanup(const char *dir) {
+  DIR *d = opendir(dir);
+  if (!d) return;
+  struct dirent *e;
+  while ((e = readdir(d))) {
+    if (strncmp(e->d_name, "memshim.", 8) != 0) continue;
+    char path[PATH_MAX + 256];
+    snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+    unlink(path);
+  }
+  closedir(d);
+  rmdir(dir);
+}
+
+int ms_cmd_check(int argc, char **argv) {
+  const char *max_text = NULL, *warm_text = NULL, *report_dir = NULL;
+  int i = 1;
+  for (; i < argc; i++) {
+    const char *v;
+    int missing = 0;
+    if (!strcmp(argv[i], "--")) { i++; break; }
+    if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+      fputs(ms_check_usage, stdout);
+      return MS_EXIT_OK;
+    }
+    if ((v = ms_cli_flag_value(argc, argv, &i, "--max-growth", &missing))) { max_text = v; continue; }
+    if ((v = ms_cli_flag_value(argc, argv, &i, "--warmup", &missing))) { warm_text = v; continue; }
+    if ((v = ms_cli_flag_value(argc, argv, &i, "--report", &missing))) { report_dir = v; continue; }
+    if (missing) {
+      fprintf(stderr, "memshim check: %s needs a value (see 'memshim check --help')\n", argv[i]);
+      return MS_EXIT_USAGE;
+    }
+    if (argv[i][0] == '-') {
+      fprintf(stderr, "memshim check: unknown option '%s' (see 'memshim check --help')\n", argv[i]);
+      return MS_EXIT_USAGE;
+    }
+    break;
+  }
+  if (i >= argc) {
+    fprintf(stderr, "memshim check: no command given (usage: memshim check [options] [--] cmd args...)\n");
+    return MS_EXIT_USAGE;
+  }
+  uint64_t limit = MS_CHECK_DEFAULT_LIMIT;
+  const char *why = NULL;
+  if (max_text && ms_parse_size(max_text, false, &limit, &why) != 0) {
+    fprintf(stderr, "memshim check: --max-growth %s: %s\n", max_text, why);
+    return MS_EXIT_USAGE;
+  }
+  ms_check_progress prog;
+  memset(&prog, 0, sizeof prog);
+  prog.warm_fraction = 0.25;
+  if (!warm_text) warm_text = getenv("MEMSHIM_LEAK_WARMUP");
+  if (warm_text) {
+    double f;
+    uint64_t ms;
+    int rc = ms_parse_fraction(warm_text, &f, &ms, &why);
+    if (rc < 0) {
+      fprintf(stderr, "memshim check: --warmup %s: %s\n", warm_text, why);
+      return MS_EXIT_USAGE;
+    }
+    prog.warm_fraction = rc == 1 ? f : -1;
+    prog.warm_s = (double)ms / 1000.0;
+    setenv("MEMSHIM_LEAK_WARMUP", warm_text, 1);
+  }
+  char dir[PATH_MAX];
+  bool temp_dir = !report_dir;
+  if (report_dir) {
+    if (ms_cli_mkdirs(report_dir) != 0) {
+      fprintf(stderr, "memshim check: cannot create report directory '%s': %s\n", report_dir, strerror(errno));
+      return MS_EXIT_FAIL;
+    }
+    snprintf(dir, sizeof dir, "%s", report_dir);
+  } else {
+    const char *tmp = getenv("TMPDIR");
+    snprintf(dir, sizeof dir, "%s/memshim-check.XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    if (!mkdtemp(dir)) {
+      fprintf(stderr, "memshim check: cannot create a temporary directory: %s\n", strerror(errno));
+      return MS_EXIT_FAIL;
+    }
+  }
+  char prefix[PATH_MAX + 16];
+  snprintf(prefix, sizeof prefix, "%s/memshim.%%p", dir);
+  setenv("MEMSHIM_PROFILE", "1", 1);
+  setenv("MEMSHIM_REPORT", "json,text", 1);
+  setenv("MEMSHIM_REPORT_PATH", prefix, 1);
+  setenv("MEMSHIM_SAMPLE_BYTES", MS_CHECK_SAMPLE_BYTES, 0);
+  setenv("MEMSHIM_REPORT_INTERVAL", MS_CHECK_REPORT_INTERVAL, 0);
+  unsetenv("MEMSHIM_LEAK_CHECK"); /* the verdict is ours; the library must not change statuses */
+  if (ms_cli_use_library() != 0) return MS_EXIT_FAIL;
+  prog.tty = isatty(2);
+  clock_gettime(CLOCK_MONOTONIC, &prog.t0);
+  int status = ms_cli_spawn_wait_tick(argv + i, ms_check_tick, &prog);
+  if (prog.printed) fputs("\r\033[K", stderr);
+  if (status != 0) {
+    fprintf(stderr, "memshim check: the command failed (exit status %d): no leak verdict\n", status);
+    if (temp_dir) ms_check_cleanup(dir);
+    return status;
+  }
+  ms_check_agg agg;
+  memset(&agg, 0, sizeof agg);
+  ms_check_read_dir(dir, &agg);
+  int rc;
+  char g[32], l[32];
+  ms_fmt_bytes(g, sizeof g, (double)agg.total);
+  ms_fmt_bytes(l, sizeof l, (double)limit);
+  if (!agg.reports) {
+    fprintf(stderr, "memshim check: no report was written in %s: was the command run under the library "
+                    "(a static or setuid program is not)?\n", dir);
+    rc = MS_EXIT_FAIL;
+  } else if (!agg.checked) {
+    fprintf(stderr, "memshim check: the run was too short for a verdict (fewer than two snapshots after "
+                    "the warm-up); pass\n");
+    rc = MS_EXIT_OK;
+  } else if (agg.total > (int64_t)limit) {
+    qsort(agg.v, agg.n, sizeof *agg.v, ms_check_site_cmp);
+    fprintf(stderr, "memshim check: FAIL: live heap grew by %s after warm-up (limit %s; %u process%s)\n", g, l,
+            agg.checked, agg.checked == 1 ? "" : "es");
+    fprintf(stderr, "top growing call sites:\n");
+    for (size_t k = 0; k < agg.n && k < MS_CHECK_TOP && agg.v[k].steady; k++) {
+      char b[32];
+      ms_fmt_bytes(b, sizeof b, (double)agg.v[k].growth);
+      fprintf(stderr, "  +%-10s %s\n", b, agg.v[k].where);
+      if (agg.v[k].callers && *agg.v[k].callers) fprintf(stderr, "              %s\n", agg.v[k].callers);
+      if (agg.v[k].procs > 1) fprintf(stderr, "              (in %u processes)\n", agg.v[k].procs);
+    }
+    if (!temp_dir) fprintf(stderr, "reports: %s/memshim.<pid>.txt and .json\n", dir);
+    else fprintf(stderr, "(use --report DIR to keep the full reports)\n");
+    rc = MS_EXIT_FAIL;
+  } else {
+    fprintf(stderr, "memshim check: pass: steady growth %s after warm-up (limit %s; %u process%s)\n", g, l,
+            agg.checked, agg.checked == 1 ? "" : "es");
+    rc = MS_EXIT_OK;
+  }
+  ms_check_free(&agg);
+  if (temp_dir) ms_check_cleanup(dir);
+  return rc;
+}

@@ -1,0 +1,174 @@
+#include "leak.h"
+
+#include <math.h>
+#include <pthread.h>
+#include <string.h>
+
+#include "../config/options.h"
+#include "raw_mem.h"
+#include "stack_table.h"
+
+/* ---- analysis ---- */
+
+#define MS_LEAK_MAX_QUARTER 64
+
+static int64_t ms_median(int64_t *v, unsigned n) {
+  for (unsigned i = 1; i < n; i++) { /* insertion sort: n <= 64 */
+    int64_t x = v[i];
+    unsigned j = i;
+    while (j > 0 && v[j - 1] > x) { v[j] = v[j - 1]; j--; }
+    v[j] = x;
+  }
+  return n ? (n % 2 ? v[n / 2] : v[n / 2 - 1] / 2 + v[n / 2] / 2) : 0;
+}
+
+static int64_t ms_snap_live(const ms_leak_snap *s, uint32_t id) { return id <= s->n ? s->live[id - 1] : 0; }
+
+static int64_t ms_group_median(const ms_leak_snap *w, unsigned from, unsigned to, uint32_t id) {
+  int64_t v[MS_LEAK_MAX_QUARTER];
+  unsigned k = 0;
+  for (unsigned i = from; i < to && k < MS_LEAK_MAX_QUARTER; i++) v[k++] = ms_snap_live(&w[i], id);
+  return ms_median(v, k);
+}
+
+static bool ms_leak_before(const ms_leak_site *a, const ms_leak_site *b) {
+  if (a->steady != b->steady) return a->steady;
+  return a->growth > b->growth;
+}
+
+/* Sampling noise of a site's live-bytes estimate: with one sample per R bytes its standard
+ * deviation is about sqrt(live * R). Growth below twice that (and below two samples' worth) is
+ * not told from noise. Exact mode (R = 1) has no sampling noise. */
+static int64_t ms_noise_floor(int64_t level, uint64_t sample_bytes) {
+  if (sample_bytes <= 1) return 0;
+  double sd = sqrt((double)(level > 0 ? level : 0) * (double)sample_bytes);
+  int64_t floor = (int64_t)(2.0 * sd);
+  return floor > 2 * (int64_t)sample_bytes ? floor : 2 * (int64_t)sample_bytes;
+}
+
+void ms_leak_analyze(const ms_leak_snap *snaps, unsigned n, uint64_t warmup_end_ms, uint64_t sample_bytes,
+                     ms_leak_site *sites, unsigned cap, ms_leak_result *out) {
+  memset(out, 0, sizeof *out);
+  out->warmup_ms = warmup_end_ms;
+  unsigned first = 0;
+  while (first < n && snaps[first].t_ms < warmup_end_ms) first++;
+  const ms_leak_snap *w = snaps + first;
+  unsigned k = n - first;
+  out->snapshots = k;
+  if (k < 2) return;
+  out->checked = true;
+  out->from_ms = w[0].t_ms;
+  out->to_ms = w[k - 1].t_ms;
+  uint32_t maxid = 0;
+  for (unsigned i = 0; i < k; i++)
+    if (w[i].n > maxid) maxid = w[i].n;
+  /* quarters by order; with fewer than 4 snapshots the shape cannot be told: first vs last */
+  bool quarters = k >= 4;
+  unsigned b1 = quarters ? k / 4 : 1, b2 = k / 2, a4 = quarters ? k - k / 4 : k - 1;
+  for (uint32_t id = 1; id <= maxid; id++) {
+    int64_t m1 = ms_group_median(w, 0, b1, id);
+    int64_t m4 = ms_group_median(w, a4, k, id);
+    int64_t m2 = quarters ? ms_group_median(w, b1, b2, id) : m1;
+    int64_t growth = m4 - m1;
+    if (growth <= 0) continue;
+    ms_leak_site s = {.id = id, .growth = growth, .late_growth = m4 - m2};
+    s.steady = growth > ms_noise_floor(m4, sample_bytes) && s.late_growth * 3 >= growth;
+    if (s.steady) {
+      out->growth += growth;
+      out->nsteady++;
+    }
+    /* keep the top `cap` in sites[] (insertion into a sorted buffer) */
+    unsigned len = out->nsites < cap ? out->nsites : cap;
+    out->nsites++;
+    if (!cap) continue;
+    if (len == cap && !ms_leak_before(&s, &sites[cap - 1])) continue;
+    unsigned j = len == cap ? cap - 1 : len;
+    while (j > 0 && ms_leak_before(&s, &sites[j - 1])) { sites[j] = sites[j - 1]; j--; }
+    sites[j] = s;
+  }
+  if (out->nsites > cap) out->nsites = cap;
+}
+
+/* ---- the store ---- */
+
+#define MS_SNAP_MAX 64
+
+typedef struct {
+  uint64_t t_ms;
+  uint32_t n;
+  int64_t *live;
+  size_t bytes;
+} ms_snapshot;
+
+static pthread_mutex_t ms_store_mu = PTHREAD_MUTEX_INITIALIZER;
+static ms_snapshot ms_snaps[MS_SNAP_MAX];
+static unsigned ms_nsnaps, ms_stride = 1, ms_ticks;
+static uint64_t ms_store_start_ms;
+
+void ms_leak_store_lock(void) { pthread_mutex_lock(&ms_store_mu); }
+void ms_leak_store_unlock(void) { pthread_mutex_unlock(&ms_store_mu); }
+void ms_leak_store_atfork_child(void) { pthread_mutex_init(&ms_store_mu, NULL); }
+uint64_t ms_leak_store_start(void) { return ms_store_start_ms; }
+
+void ms_leak_store_reset(uint64_t start_ms) {
+  pthread_mutex_lock(&ms_store_mu);
+  for (unsigned i = 0; i < ms_nsnaps; i++) ms_raw_free(ms_snaps[i].live, ms_snaps[i].bytes);
+  ms_nsnaps = 0;
+  ms_stride = 1;
+  ms_ticks = 0;
+  ms_store_start_ms = start_ms;
+  pthread_mutex_unlock(&ms_store_mu);
+}
+
+static void ms_store_thin_locked(void) {
+  unsigned j = 0;
+  for (unsigned i = 0; i < ms_nsnaps; i++) {
+    if (i % 2 == 0 || i == ms_nsnaps - 1) ms_snaps[j++] = ms_snaps[i];
+    else ms_raw_free(ms_snaps[i].live, ms_snaps[i].bytes);
+  }
+  ms_nsnaps = j;
+  ms_stride *= 2;
+}
+
+void ms_leak_store_take(uint64_t t_ms, bool force) {
+  pthread_mutex_lock(&ms_store_mu);
+  if (!force && ms_ticks++ % ms_stride != 0) goto out;
+  uint32_t n = ms_stacks_count();
+  size_t bytes = ((size_t)(n ? n : 1) * sizeof(int64_t) + 4095) & ~(size_t)4095;
+  int64_t *live = ms_raw_alloc(bytes);
+  if (!live) goto out;
+  for (uint32_t id = 1; id <= n; id++) live[id - 1] = __atomic_load_n(&ms_stacks_site(id)->live_bytes, __ATOMIC_RELAXED);
+  if (ms_nsnaps == MS_SNAP_MAX) ms_store_thin_locked();
+  ms_snaps[ms_nsnaps++] = (ms_snapshot){.t_ms = t_ms, .n = n, .live = live, .bytes = bytes};
+out:
+  pthread_mutex_unlock(&ms_store_mu);
+}
+
+uint64_t ms_leak_warmup_end(uint64_t now_ms) {
+  double f;
+  uint64_t ms;
+  uint64_t start = ms_store_start_ms, run = now_ms > start ? now_ms - start : 0;
+  if (ms_opt_fraction(MS_OPT_LEAK_WARMUP, &f, &ms)) return start + (uint64_t)((double)run * f);
+  return start + ms;
+}
+
+void ms_leak_store_analyze(uint64_t warmup_end_ms, uint64_t sample_bytes, ms_leak_site *sites, unsigned cap,
+                           ms_leak_result *out) {
+  ms_leak_snap v[MS_SNAP_MAX];
+  pthread_mutex_lock(&ms_store_mu);
+  for (unsigned i = 0; i < ms_nsnaps; i++) v[i] = (ms_leak_snap){ms_snaps[i].t_ms, ms_snaps[i].n, ms_snaps[i].live};
+  ms_leak_analyze(v, ms_nsnaps, warmup_end_ms, sample_bytes, sites, cap, out);
+  pthread_mutex_unlock(&ms_store_mu);
+}
+
+int64_t ms_leak_store_live_at(uint32_t id, uint64_t t_ms) {
+  int64_t v = 0;
+  pthread_mutex_lock(&ms_store_mu);
+  for (unsigned i = 0; i < ms_nsnaps; i++)
+    if (ms_snaps[i].t_ms >= t_ms) {
+      v = id <= ms_snaps[i].n ? ms_snaps[i].live[id - 1] : 0;
+      break;
+    }
+  pthread_mutex_unlock(&ms_store_mu);
+  return v;
+}

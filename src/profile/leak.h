@@ -1,0 +1,61 @@
+/* The leak gate's data: periodic snapshots of every site's live bytes, and the analysis that
+ * turns them into growth per site after the warm-up, telling steady growth from a plateau.
+ *
+ * Method (docs/profiling.md): the snapshots after the warm-up are split in four quarters (by
+ * order); for each site m1, m2, m4 are the medians of its live bytes in quarters 1, 2 and 4.
+ * growth = m4 - m1; late growth = m4 - m2. A site grows steadily when growth exceeds the noise
+ * floor (sampling noise: 2 * sqrt(live * R), at least two samples' worth 2R; 0 in exact mode)
+ * and late growth is at least a third of it (steady linear growth gives two thirds; a
+ * cache that filled and then stayed flat gives about zero). Medians make one odd snapshot
+ * (a transient buffer, memory freed by exit handlers) count for nothing. */
+#ifndef MEMSHIM_LEAK_H
+#define MEMSHIM_LEAK_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+typedef struct {
+  uint64_t t_ms;
+  uint32_t n;          /* sites 1..n */
+  const int64_t *live; /* live[id - 1] */
+} ms_leak_snap;
+
+typedef struct {
+  uint32_t id;
+  int64_t growth, late_growth;
+  bool steady;
+} ms_leak_site;
+
+typedef struct {
+  bool checked;       /* at least two snapshots in the window */
+  uint64_t warmup_ms; /* end of warm-up */
+  uint64_t from_ms, to_ms;
+  unsigned snapshots; /* in the window */
+  int64_t growth;     /* sum over steady sites */
+  unsigned nsites;    /* sites that grew, the top ones in the caller's buffer */
+  unsigned nsteady;
+} ms_leak_result;
+
+/* Pure: no allocation, no locks. sites/cap: the caller's buffer for the top growing sites
+ * (sorted by growth, steady ones first). */
+void ms_leak_analyze(const ms_leak_snap *snaps, unsigned n, uint64_t warmup_end_ms, uint64_t sample_bytes,
+                     ms_leak_site *sites, unsigned cap, ms_leak_result *out);
+
+/* The snapshot store (bounded: when full, every other snapshot is dropped and the stride
+ * doubles). */
+void ms_leak_store_reset(uint64_t start_ms);
+/* Record the sites' live bytes now. force: ignore the stride (exit, reports). */
+void ms_leak_store_take(uint64_t t_ms, bool force);
+/* End of the warm-up for a run from the store's start to now_ms (MEMSHIM_LEAK_WARMUP). */
+uint64_t ms_leak_warmup_end(uint64_t now_ms);
+/* Analyse the stored snapshots under the store's lock. */
+void ms_leak_store_analyze(uint64_t warmup_end_ms, uint64_t sample_bytes, ms_leak_site *sites, unsigned cap,
+                           ms_leak_result *out);
+/* Live bytes of site id in the first snapshot at or after t_ms (0 if none). */
+int64_t ms_leak_store_live_at(uint32_t id, uint64_t t_ms);
+uint64_t ms_leak_store_start(void);
+void ms_leak_store_lock(void);
+void ms_leak_store_unlock(void);
+void ms_leak_store_atfork_child(void);
+
+#endif

@@ -1,0 +1,20 @@
+/* What the profiler's parts share beyond profile.h (for report/ and leak.c). */
+#ifndef MEMSHIM_PROFILE_INTERNAL_H
+#define MEMSHIM_PROFILE_INTERNAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/* Milliseconds since the profiler started in this process (a fork child restarts at its fork). */
+uint64_t ms_profile_now_ms(void);
+/* The monotonic clock's value at that start, for converting other clocks' stamps. */
+uint64_t ms_profile_t0_ms(void);
+uint64_t ms_profile_sample_bytes(void);
+unsigned ms_profile_stack_depth(void);
+/* Highest estimated live bytes of all sites together. */
+uint64_t ms_profile_peak_bytes(void);
+uint64_t ms_profile_snapshot_interval_ms(void);
+/* MEMSHIM_LEAK_CHECK: true and *limit when set. */
+bool ms_profile_leak_limit(uint64_t *limit);
+
+#endif

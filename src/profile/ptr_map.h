@@ -1,0 +1,49 @@
+/* The sampled pointers, so that a free can take back what its allocation added. Only sampled
+ * pointers are kept, so this grows with samples, not with live allocations. A counting filter
+ * indexed by a hash of the pointer answers "certainly not sampled" with one relaxed load, before
+ * any lock: that is the cost of free for the (many) pointers that were not sampled. */
+#ifndef MEMSHIM_PTR_MAP_H
+#define MEMSHIM_PTR_MAP_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+typedef struct {
+  uintptr_t ptr;
+  uint64_t bytes; /* weighted bytes added to the site */
+  uint32_t site;
+  uint32_t count; /* weighted count added to the site */
+} ms_ptr_entry;
+
+#define MS_FILTER_BITS 16
+extern uint16_t ms_ptr_filter[1u << MS_FILTER_BITS];
+
+static inline uint64_t ms_ptr_hash(uintptr_t p) {
+  uint64_t h = (uint64_t)p >> 4;
+  h *= 0x9E3779B97F4A7C15ull;
+  return h ^ (h >> 32);
+}
+/* The filter's slot: three cheap operations, since every free computes it. Small blocks are
+ * 16-byte granular (>> 4 spreads neighbours over slots); page-aligned ones get their slot from
+ * the higher bits (>> 16). */
+static inline uint32_t ms_ptr_filter_slot(uintptr_t p) {
+  return (uint32_t)((p >> 4) ^ (p >> 16)) & ((1u << MS_FILTER_BITS) - 1);
+}
+/* True when p may have been sampled (false positives possible, no false negatives). */
+static inline bool ms_ptr_maybe_sampled(const void *p) {
+  return __atomic_load_n(&ms_ptr_filter[ms_ptr_filter_slot((uintptr_t)p)], __ATOMIC_RELAXED) != 0;
+}
+
+/* Remember a sampled pointer; -1 when out of memory (the sample is then not counted).
+ * A pointer already present is replaced (its old entry returned in *old, and 1 returned). */
+int ms_ptrs_insert(const ms_ptr_entry *e, ms_ptr_entry *old);
+/* Forget p; true (and the entry) when it was sampled. */
+bool ms_ptrs_remove(const void *p, ms_ptr_entry *out);
+uint64_t ms_ptrs_count(void);
+uint64_t ms_ptrs_memory(void);
+
+void ms_ptrs_lock_all(void);
+void ms_ptrs_unlock_all(void);
+void ms_ptrs_atfork_child(void);
+
+#endif

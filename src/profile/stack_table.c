@@ -1,0 +1,140 @@
+#include "stack_table.h"
+
+#include <pthread.h>
+#include <string.h>
+
+#include "raw_mem.h"
+
+#define MS_SITE_CHUNK_SHIFT 12 /* 4096 sites per chunk */
+#define MS_SITE_CHUNK (1u << MS_SITE_CHUNK_SHIFT)
+#define MS_SITE_CHUNKS 1024    /* up to 4M distinct stacks */
+#define MS_ARENA_CHUNK (1u << 20)
+
+static pthread_mutex_t ms_stacks_mu = PTHREAD_MUTEX_INITIALIZER;
+static ms_site *ms_site_chunks[MS_SITE_CHUNKS];
+static uint32_t ms_sites_n; /* published with release after a site is complete */
+/* Open-addressing index of site ids (0 = empty), capacity a power of two, load <= 1/2. */
+static uint32_t *ms_index;
+static uint32_t ms_index_cap;
+/* Bump arena for frame arrays. */
+static char *ms_arena;
+static size_t ms_arena_used, ms_arena_cap;
+static uint64_t ms_mem_bytes;
+
+static uint64_t ms_stack_hash(const uintptr_t *f, unsigned depth) {
+  uint64_t h = 0xcbf29ce484222325ull ^ depth;
+  for (unsigned i = 0; i < depth; i++) {
+    h ^= (uint64_t)f[i];
+    h *= 0x100000001b3ull;
+    h ^= h >> 29;
+  }
+  return h ? h : 1;
+}
+
+void ms_stacks_init(void) {}
+
+ms_site *ms_stacks_site(uint32_t id) {
+  uint32_t n = __atomic_load_n(&ms_sites_n, __ATOMIC_ACQUIRE);
+  if (id == 0 || id > n) return NULL;
+  uint32_t i = id - 1;
+  return &ms_site_chunks[i >> MS_SITE_CHUNK_SHIFT][i & (MS_SITE_CHUNK - 1)];
+}
+
+uint32_t ms_stacks_count(void) { return __atomic_load_n(&ms_sites_n, __ATOMIC_ACQUIRE); }
+uint64_t ms_stacks_memory(void) { return __atomic_load_n(&ms_mem_bytes, __ATOMIC_RELAXED); }
+
+static int ms_index_grow_locked(void) {
+  uint32_t cap = ms_index_cap ? ms_index_cap * 2 : 1024;
+  uint32_t *idx = ms_raw_alloc((size_t)cap * sizeof *idx);
+  if (!idx) return -1;
+  for (uint32_t i = 0; i < ms_index_cap; i++) {
+    uint32_t id = ms_index[i];
+    if (!id) continue;
+    const ms_site *s = &ms_site_chunks[(id - 1) >> MS_SITE_CHUNK_SHIFT][(id - 1) & (MS_SITE_CHUNK - 1)];
+    uint32_t j = (uint32_t)s->hash & (cap - 1);
+    while (idx[j]) j = (j + 1) & (cap - 1);
+    idx[j] = id;
+  }
+  ms_raw_free(ms_index, (size_t)ms_index_cap * sizeof *ms_index);
+  ms_mem_bytes += (uint64_t)(cap - ms_index_cap) * sizeof *idx;
+  ms_index = idx;
+  ms_index_cap = cap;
+  return 0;
+}
+
+static uintptr_t *ms_arena_frames_locked(unsigned depth) {
+  size_t bytes = (size_t)depth * sizeof(uintptr_t);
+  if (ms_arena_used + bytes > ms_arena_cap) {
+    char *a = ms_raw_alloc(MS_ARENA_CHUNK);
+    if (!a) return NULL;
+    ms_mem_bytes += MS_ARENA_CHUNK;
+    ms_arena = a;
+    ms_arena_used = 0;
+    ms_arena_cap = MS_ARENA_CHUNK;
+  }
+  uintptr_t *f = (uintptr_t *)(ms_arena + ms_arena_used);
+  ms_arena_used += bytes;
+  return f;
+}
+
+uint32_t ms_stacks_intern(const uintptr_t *frames, unsigned depth) {
+  if (depth > MS_MAX_DEPTH) depth = MS_MAX_DEPTH;
+  uint64_t h = ms_stack_hash(frames, depth);
+  uint32_t id = 0;
+  pthread_mutex_lock(&ms_stacks_mu);
+  if (ms_index_cap == 0 && ms_index_grow_locked() != 0) goto out;
+  uint32_t j = (uint32_t)h & (ms_index_cap - 1);
+  for (;; j = (j + 1) & (ms_index_cap - 1)) {
+    uint32_t cand = ms_index[j];
+    if (!cand) break;
+    const ms_site *s = &ms_site_chunks[(cand - 1) >> MS_SITE_CHUNK_SHIFT][(cand - 1) & (MS_SITE_CHUNK - 1)];
+    if (s->hash == h && s->depth == depth && memcmp(s->frames, frames, depth * sizeof *frames) == 0) {
+      id = cand;
+      goto out;
+    }
+  }
+  /* New site. */
+  uint32_t n = ms_sites_n;
+  if (n >= MS_SITE_CHUNKS * MS_SITE_CHUNK) goto out;
+  ms_site **chunk = &ms_site_chunks[n >> MS_SITE_CHUNK_SHIFT];
+  if (!*chunk) {
+    *chunk = ms_raw_alloc(MS_SITE_CHUNK * sizeof(ms_site));
+    if (!*chunk) goto out;
+    ms_mem_bytes += MS_SITE_CHUNK * sizeof(ms_site);
+  }
+  uintptr_t *f = ms_arena_frames_locked(depth ? depth : 1);
+  if (!f) goto out;
+  memcpy(f, frames, depth * sizeof *frames);
+  ms_site *s = &(*chunk)[n & (MS_SITE_CHUNK - 1)];
+  s->hash = h;
+  s->frames = f;
+  s->depth = depth;
+  s->id = n + 1;
+  ms_index[j] = n + 1;
+  __atomic_store_n(&ms_sites_n, n + 1, __ATOMIC_RELEASE);
+  id = n + 1;
+  if ((uint64_t)(n + 1) * 2 > ms_index_cap) ms_index_grow_locked(); /* failure: keeps working, fuller */
+out:
+  pthread_mutex_unlock(&ms_stacks_mu);
+  return id;
+}
+
+void ms_site_alloc(ms_site *s, uint64_t bytes, uint32_t count) {
+  int64_t live = __atomic_add_fetch(&s->live_bytes, (int64_t)bytes, __ATOMIC_RELAXED);
+  __atomic_add_fetch(&s->live_count, (int64_t)count, __ATOMIC_RELAXED);
+  __atomic_add_fetch(&s->alloc_bytes, bytes, __ATOMIC_RELAXED);
+  __atomic_add_fetch(&s->alloc_count, count, __ATOMIC_RELAXED);
+  uint64_t peak = __atomic_load_n(&s->peak_bytes, __ATOMIC_RELAXED);
+  while (live > 0 && (uint64_t)live > peak &&
+         !__atomic_compare_exchange_n(&s->peak_bytes, &peak, (uint64_t)live, 1, __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
+  }
+}
+
+void ms_site_free(ms_site *s, uint64_t bytes, uint32_t count) {
+  __atomic_sub_fetch(&s->live_bytes, (int64_t)bytes, __ATOMIC_RELAXED);
+  __atomic_sub_fetch(&s->live_count, (int64_t)count, __ATOMIC_RELAXED);
+}
+
+void ms_stacks_lock(void) { pthread_mutex_lock(&ms_stacks_mu); }
+void ms_stacks_unlock(void) { pthread_mutex_unlock(&ms_stacks_mu); }
+void ms_stacks_atfork_child(void) { pthread_mutex_init(&ms_stacks_mu, NULL); }

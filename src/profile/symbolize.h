@@ -1,0 +1,24 @@
+/* Report-time symbolization: which module holds an address, at which offset, and the name of
+ * the function there, read from the module's ELF .symtab (so static functions of executables
+ * are named) and .dynsym. Allocates (run it under the recursion guard); not thread-safe: the
+ * report writer serialises its callers. Symbol tables are cached for the life of the process. */
+#ifndef MEMSHIM_SYMBOLIZE_H
+#define MEMSHIM_SYMBOLIZE_H
+
+#include <stdint.h>
+
+typedef struct {
+  const char *function; /* "??" when unknown; valid until the next ms_symbolize_begin */
+  const char *module;   /* "[unknown]" when no loaded module holds the address */
+  uintptr_t offset;     /* address in the module's ELF address space (for addr2line) */
+} ms_symbol;
+
+/* Take a fresh list of loaded modules (call once per report). */
+void ms_symbolize_begin(void);
+/* addr: a code address (for a return address pass return address - 1). */
+void ms_symbolize(uintptr_t addr, ms_symbol *out);
+
+/* Function name at an ELF virtual address of the file at path, or NULL (for tests and tools). */
+const char *ms_symbolize_file(const char *path, uintptr_t vaddr);
+
+#endif

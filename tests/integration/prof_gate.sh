@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# The leak gate (memshim check): fails the leaky C and C++ programs naming the leaking function
+# first (a static C function, a C++ member function), passes clean high-churn and bounded-cache
+# programs, passes a command's failure through, and MEMSHIM_LEAK_CHECK does the same without the CLI.
+. "$(dirname "$0")/lib/common.sh"
+: "${MEMSHIM_CLI:?}"
+
+# run_check EXPECTED_RC OUT [check options] -- cmd...: run the gate, keep its stderr in OUT
+run_check() {
+  local want=$1 out=$2; shift 2
+  local rc=0
+  "$MEMSHIM_CLI" check "$@" >"$out.stdout" 2>"$out" || rc=$?
+  cat "$out"
+  [ "$rc" -eq "$want" ] || ms_fail "memshim check $*: exit $rc, expected $want"
+}
+
+# First growing site named in the verdict: the line after "top growing call sites:".
+first_site() { sed -n '/^top growing call sites:/{n;p;q}' "$1"; }
+
+run_check 1 "$MS_TMP/c" -- "$PROGS/prof_leaky" 2
+first_site "$MS_TMP/c" | grep -q ' remember_forever (' || ms_fail "C leak: first site is not remember_forever (static)"
+grep -q 'FAIL: live heap grew by' "$MS_TMP/c" || ms_fail "C leak: no FAIL line"
+ms_pass "leaky C program fails, static function remember_forever named first"
+
+run_check 1 "$MS_TMP/cxx" -- "$PROGS/prof_leaky_cxx" 2
+first_site "$MS_TMP/cxx" | grep -q 'SessionRegistry::register_session' ||
+  ms_fail "C++ leak: first site is not SessionRegistry::register_session"
+ms_pass "leaky C++ program fails, SessionRegistry::register_session named first"
+
+run_check 0 "$MS_TMP/churn" -- "$PROGS/prof_churn" 2
+grep -q 'memshim check: pass' "$MS_TMP/churn" || ms_fail "churn: no pass line"
+ms_pass "clean high-churn program (2 threads) passes"
+
+run_check 0 "$MS_TMP/cache" -- "$PROGS/prof_cache" 2.5
+ms_pass "clean program with a bounded cache plateau (12 MiB filled at start-up) passes"
+
+# a bigger limit lets the C leak through; a tiny one makes the C++ program fail sooner
+run_check 0 "$MS_TMP/lim" --max-growth 512M -- "$PROGS/prof_leaky" 1.5
+ms_pass "--max-growth raises the limit"
+
+# the command's own failure is passed through and said
+run_check 3 "$MS_TMP/fail" -- sh -c 'exit 3'
+grep -q 'the command failed (exit status 3)' "$MS_TMP/fail" || ms_fail "failing command not reported"
+ms_pass "a failing command's status passes through"
+
+# bad arguments
+rc=0; "$MEMSHIM_CLI" check --max-growth lots -- true 2>/dev/null || rc=$?
+ms_assert_num "$rc" -eq 2 "bad --max-growth exit status"
+rc=0; "$MEMSHIM_CLI" check 2>/dev/null || rc=$?
+ms_assert_num "$rc" -eq 2 "missing command exit status"
+
+# --report DIR keeps the reports; the JSON says the same as the verdict
+run_check 1 "$MS_TMP/keep" --report "$MS_TMP/reports" -- "$PROGS/prof_leaky" 1.5
+ls "$MS_TMP"/reports/memshim.*.json >/dev/null || ms_fail "--report DIR: no JSON report kept"
+"$PYTHON" - "$MS_TMP"/reports/memshim.*.json <<'PY' || ms_fail "kept report does not show the leak"
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["format"] == "memshim-report" and d["version"] == 1
+leak = d["leak"]
+assert leak["checked"] and leak["growth_bytes"] > 1 << 20, leak
+top = leak["sites"][0]
+site = next(s for s in d["sites"] if s["id"] == top["id"])
+assert top["steady"] and site["frames"][0]["function"] == "remember_forever", site["frames"][0]
+PY
+ms_pass "--report DIR keeps a JSON report naming the leak"
+
+# MEMSHIM_LEAK_CHECK: the library itself turns a clean exit into status 1 on a leak
+rc=0
+ms_preload MEMSHIM_LEAK_CHECK=1M MEMSHIM_SAMPLE_BYTES=64K MEMSHIM_REPORT=text MEMSHIM_REPORT_PATH="$MS_TMP/lc" \
+  "$PROGS/prof_leaky" 1.5 >/dev/null 2>"$MS_TMP/lc.err" || rc=$?
+cat "$MS_TMP/lc.err"
+ms_assert_num "$rc" -eq 1 "MEMSHIM_LEAK_CHECK exit status on a leak"
+grep -q 'leak check failed' "$MS_TMP/lc.err" || ms_fail "MEMSHIM_LEAK_CHECK: no failure message"
+grep -q 'remember_forever' "$MS_TMP/lc.err" || ms_fail "MEMSHIM_LEAK_CHECK: leaking function not named"
+rc=0
+ms_preload MEMSHIM_LEAK_CHECK=1M MEMSHIM_SAMPLE_BYTES=64K MEMSHIM_REPORT=text MEMSHIM_REPORT_PATH="$MS_TMP/lc2" \
+  "$PROGS/prof_cache" 2 >/dev/null || rc=$?
+ms_assert_num "$rc" -eq 0 "MEMSHIM_LEAK_CHECK exit status on a clean program"
+ms_pass "MEMSHIM_LEAK_CHECK fails a leaky run (status 1) and passes a clean one"

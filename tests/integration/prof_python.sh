@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# A Python program leaking through a C extension called with ctypes: the gate fails and names
+# the extension's function first (not libffi, not the interpreter). A clean Python program with
+# churn passes.
+. "$(dirname "$0")/lib/common.sh"
+: "${MEMSHIM_CLI:?}"
+command -v cc >/dev/null || ms_skip "no C compiler to build the extension"
+
+cat >"$MS_TMP/ext.c" <<'C'
+#include <stdlib.h>
+#include <string.h>
+static void *kept[1 << 16];
+static unsigned nkept;
+/* The leak: every call keeps 64 KiB forever. */
+__attribute__((noinline)) void ext_cache_tensor(int i) {
+  void *p = malloc(65536);
+  memset(p, i, 256);
+  if (nkept < (1u << 16)) kept[nkept++] = p;
+}
+void *ext_kept(unsigned i) { return i < nkept ? kept[i] : 0; }
+/* Clean: allocate and free. */
+int ext_scratch(int n) {
+  char *p = malloc((size_t)n);
+  memset(p, 1, (size_t)n);
+  int r = p[n / 2];
+  free(p);
+  return r;
+}
+C
+cc -shared -fPIC -O1 -g -fno-builtin -o "$MS_TMP/libext.so" "$MS_TMP/ext.c" || ms_fail "cannot build the extension"
+
+cat >"$MS_TMP/leak.py" <<'PY'
+import ctypes, sys, time
+ext = ctypes.CDLL(sys.argv[1])
+leak = sys.argv[2] == "1"
+t0 = time.monotonic()
+i = 0
+while time.monotonic() - t0 < 2.0:
+    ext.ext_scratch(1000 + i % 5000)
+    junk = [str(k) * 10 for k in range(200)]  # Python-side churn
+    if leak and i % 2 == 0:
+        ext.ext_cache_tensor(i)
+    i += 1
+    time.sleep(0.002)
+print("iterations", i)
+PY
+
+rc=0
+"$MEMSHIM_CLI" check -- "$PYTHON" "$MS_TMP/leak.py" "$MS_TMP/libext.so" 1 >/dev/null 2>"$MS_TMP/leak.err" || rc=$?
+cat "$MS_TMP/leak.err"
+ms_assert_num "$rc" -eq 1 "leaky Python program: gate exit status"
+sed -n '/^top growing call sites:/{n;p;q}' "$MS_TMP/leak.err" | grep -q " ext_cache_tensor ($MS_TMP/libext.so+" ||
+  ms_fail "first growing site is not ext_cache_tensor in libext.so"
+ms_pass "Python leaking through a ctypes-called extension fails, ext_cache_tensor named first"
+
+rc=0
+"$MEMSHIM_CLI" check -- "$PYTHON" "$MS_TMP/leak.py" "$MS_TMP/libext.so" 0 >/dev/null 2>"$MS_TMP/clean.err" || rc=$?
+cat "$MS_TMP/clean.err"
+ms_assert_num "$rc" -eq 0 "clean Python program: gate exit status"
+ms_pass "clean Python program (ctypes + list churn) passes"

@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# Report triggers and files: the signal report appears while the program runs (and the handler
+# only sets a flag: the program keeps running), periodic reports replace their file atomically,
+# files are mode 0600, a symlink at the report path is not followed (and the program is not
+# hurt), text and collapsed formats are written.
+. "$(dirname "$0")/lib/common.sh"
+
+# --- signal report while running (env, not a shell function, so that $! is the program) ---
+env LD_PRELOAD="$MEMSHIM_LIB" MEMSHIM_PROFILE=1 MEMSHIM_SAMPLE_BYTES=1 MEMSHIM_REPORT=json,text,collapsed \
+  MEMSHIM_REPORT_PATH="$MS_TMP/sig.%p" "$PROGS/prof_known" 5000 30 >"$MS_TMP/sig.out" &
+pid=$!
+for _ in $(seq 50); do grep -q '^live' "$MS_TMP/sig.out" 2>/dev/null && break; sleep 0.1; done
+[ -e "$MS_TMP/sig.$pid.json" ] && ms_fail "a report exists before the signal"
+kill -USR2 "$pid"
+for _ in $(seq 50); do [ -s "$MS_TMP/sig.$pid.json" ] && break; sleep 0.1; done
+[ -s "$MS_TMP/sig.$pid.json" ] || { kill "$pid"; ms_fail "no report 5 s after SIGUSR2"; }
+kill -0 "$pid" 2>/dev/null || ms_fail "the program died of the report signal"
+"$PYTHON" - "$MS_TMP/sig.$pid.json" "$MS_TMP/sig.out" <<'PY' || { kill "$pid"; ms_fail "signal report content"; }
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["reason"] == "signal", d["reason"]
+live = int(open(sys.argv[2]).readline().split()[1])
+got = sum(s["memory"]["heap"]["live_bytes"] for s in d["sites"] if s["frames"][0]["function"] == "hold_blocks")
+assert got == live, (got, live)
+PY
+mode=$(stat -c %a "$MS_TMP/sig.$pid.json")
+[ "$mode" = 600 ] || ms_fail "report mode is $mode, not 600"
+grep -q 'hold_blocks' "$MS_TMP/sig.$pid.txt" || ms_fail "text report lacks the site"
+grep -q ';hold_blocks [0-9]*$' "$MS_TMP/sig.$pid.collapsed" || ms_fail "collapsed report lacks 'main;...;hold_blocks BYTES'"
+# a second signal replaces the file (rename over it), then exit replaces it again
+ino1=$(stat -c %i "$MS_TMP/sig.$pid.json")
+kill -USR2 "$pid"
+for _ in $(seq 50); do [ "$(stat -c %i "$MS_TMP/sig.$pid.json")" != "$ino1" ] && break; sleep 0.1; done
+[ "$(stat -c %i "$MS_TMP/sig.$pid.json")" != "$ino1" ] || ms_fail "second signal did not replace the report"
+kill -TERM "$pid"; wait "$pid" || true
+ls "$MS_TMP"/sig.*.tmp.* 2>/dev/null && ms_fail "temporary files left behind"
+ms_pass "SIGUSR2 writes a report while the program runs (0600, replaced atomically on the next one)"
+
+# --- periodic reports ---
+env LD_PRELOAD="$MEMSHIM_LIB" MEMSHIM_PROFILE=1 MEMSHIM_REPORT=json MEMSHIM_REPORT_INTERVAL=200ms \
+  MEMSHIM_REPORT_PATH="$MS_TMP/per.%p" "$PROGS/prof_known" 2000 2 >/dev/null &
+pid=$!
+for _ in $(seq 30); do [ -s "$MS_TMP/per.$pid.json" ] && break; sleep 0.1; done
+[ -s "$MS_TMP/per.$pid.json" ] || ms_fail "no periodic report after 3 s"
+"$PYTHON" -c "import json,sys; assert json.load(open(sys.argv[1]))['reason']=='interval'" "$MS_TMP/per.$pid.json" ||
+  ms_fail "periodic report reason"
+wait "$pid"
+"$PYTHON" -c "import json,sys; assert json.load(open(sys.argv[1]))['reason']=='exit'" "$MS_TMP/per.$pid.json" ||
+  ms_fail "exit report did not replace the periodic one"
+ms_pass "MEMSHIM_REPORT_INTERVAL writes periodic reports; the exit report replaces them"
+
+# --- a symlink at the report path is not followed ---
+echo "precious" >"$MS_TMP/victim"
+ln -s "$MS_TMP/victim" "$MS_TMP/fixed.txt"
+rc=0
+ms_preload MEMSHIM_PROFILE=1 MEMSHIM_REPORT=text MEMSHIM_REPORT_PATH="$MS_TMP/fixed" \
+  "$PROGS/prof_known" 1000 >/dev/null 2>"$MS_TMP/sym.err" || rc=$?
+ms_assert_num "$rc" -eq 0 "exit status with a symlink at the report path"
+[ "$(cat "$MS_TMP/victim")" = precious ] || ms_fail "the symlink target was written"
+[ -L "$MS_TMP/fixed.txt" ] || ms_fail "the symlink was replaced"
+grep -q 'cannot create .*fixed.txt' "$MS_TMP/sym.err" || ms_fail "the failure was not logged"
+ms_pass "a symlink at the report path is not followed; the failure is logged, the program unharmed"
+
+# --- an unwritable directory: logged, never fatal ---
+rc=0
+ms_preload MEMSHIM_PROFILE=1 MEMSHIM_REPORT=json MEMSHIM_REPORT_PATH=/nonexistent/dir/r \
+  "$PROGS/prof_known" 1000 >/dev/null 2>"$MS_TMP/nodir.err" || rc=$?
+ms_assert_num "$rc" -eq 0 "exit status when the report cannot be written"
+grep -q 'cannot create /nonexistent/dir/r.json' "$MS_TMP/nodir.err" || ms_fail "unwritable path not logged"
+ms_pass "an unwritable report path is logged and not fatal"

@@ -1,0 +1,192 @@
+/* The profiler's parts that need no process around them: the sampler's distribution and
+ * weights, stack dedup, the sampled-pointer map and its filter, the leak analysis. */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "profile/leak.h"
+#include "profile/ptr_map.h"
+#include "profile/sampler.h"
+#include "profile/stack_table.h"
+
+/* Intervals are exponential with mean R: mean within 1%, P(X > R) = 1/e within 0.01. */
+static void test_sampler_interval_distribution(void **state) {
+  (void)state;
+  uint64_t prng = 12345;
+  const uint64_t R = 512 * 1024;
+  const int n = 400000;
+  double sum = 0;
+  int above = 0;
+  for (int i = 0; i < n; i++) {
+    int64_t d = ms_sample_next_countdown(&prng, R);
+    assert_true(d >= 0);
+    sum += (double)d;
+    above += (uint64_t)d > R;
+  }
+  double mean = sum / n;
+  printf("mean interval %.0f (R %llu), P(>R) %.4f (1/e = 0.3679)\n", mean, (unsigned long long)R, (double)above / n);
+  assert_true(fabs(mean / (double)R - 1.0) < 0.01);
+  assert_true(fabs((double)above / n - exp(-1.0)) < 0.01);
+  assert_int_equal(ms_sample_next_countdown(&prng, 1), -1); /* exact mode */
+}
+
+/* Run the hot path's countdown over a known stream of sizes and check that the weighted
+ * samples estimate the true bytes and count without bias. */
+static void test_sampler_unbiased(void **state) {
+  (void)state;
+  const uint64_t R = 64 * 1024;
+  uint64_t prng = 777, sizes = 99;
+  int64_t countdown = ms_sample_next_countdown(&prng, R);
+  double true_bytes = 0, est_bytes = 0, true_n = 0, est_n = 0, small_true = 0, small_est = 0;
+  for (int i = 0; i < 2000000; i++) {
+    uint64_t r = ms_prng_next(&sizes);
+    uint64_t size = r % 10 == 0 ? 8192 + r % 200000 : 8 + r % 256;
+    true_bytes += (double)size;
+    true_n += 1;
+    if (size < 512) small_true += (double)size;
+    if ((countdown -= (int64_t)size) < 0) {
+      ms_sample_weight w = ms_sample_weigh(size, R);
+      est_bytes += (double)w.bytes;
+      est_n += w.count;
+      if (size < 512) small_est += (double)w.bytes;
+      countdown = ms_sample_next_countdown(&prng, R);
+    }
+  }
+  printf("bytes: true %.0f est %.0f; count: true %.0f est %.0f; small: %.0f vs %.0f\n", true_bytes, est_bytes,
+         true_n, est_n, small_true, small_est);
+  assert_true(fabs(est_bytes / true_bytes - 1) < 0.02);
+  assert_true(fabs(est_n / true_n - 1) < 0.05);
+  assert_true(fabs(small_est / small_true - 1) < 0.05); /* small sizes are not under-counted */
+  ms_sample_weight w = ms_sample_weigh(100, 1);
+  assert_true(w.bytes == 100 && w.count == 1);
+}
+
+static void test_stack_dedup(void **state) {
+  (void)state;
+  uintptr_t a[3] = {0x1000, 0x2000, 0x3000}, b[3] = {0x1000, 0x2000, 0x3001};
+  uint32_t ia = ms_stacks_intern(a, 3), ib = ms_stacks_intern(b, 3);
+  assert_true(ia != 0 && ib != 0 && ia != ib);
+  assert_int_equal(ms_stacks_intern(a, 3), ia);
+  assert_int_equal(ms_stacks_intern(a, 2), ms_stacks_intern(a, 2)); /* a prefix is its own stack */
+  assert_true(ms_stacks_intern(a, 2) != ia);
+  uint32_t before = ms_stacks_count();
+  /* many distinct stacks: the index grows, every id stays findable and stable */
+  uintptr_t f[4];
+  for (uint32_t i = 0; i < 20000; i++) {
+    f[0] = 0x400000 + i;
+    f[1] = f[2] = f[3] = i * 7;
+    assert_int_equal(ms_stacks_intern(f, 4), before + i + 1);
+  }
+  for (uint32_t i = 0; i < 20000; i += 997) {
+    f[0] = 0x400000 + i;
+    f[1] = f[2] = f[3] = i * 7;
+    assert_int_equal(ms_stacks_intern(f, 4), before + i + 1);
+    const ms_site *s = ms_stacks_site(before + i + 1);
+    assert_int_equal(s->depth, 4);
+    assert_true(s->frames[0] == 0x400000 + i);
+  }
+  assert_int_equal(ms_stacks_count(), before + 20000);
+  assert_null(ms_stacks_site(0));
+  assert_null(ms_stacks_site(before + 20001));
+  ms_site *s = ms_stacks_site(ia);
+  ms_site_alloc(s, 1000, 2);
+  ms_site_alloc(s, 500, 1);
+  ms_site_free(s, 1000, 2);
+  assert_true(s->live_bytes == 500 && s->live_count == 1 && s->alloc_bytes == 1500 && s->alloc_count == 3);
+  assert_true(s->peak_bytes == 1500);
+}
+
+static void test_ptr_map(void **state) {
+  (void)state;
+  enum { N = 50000 };
+  static char blocks[N * 16];
+  for (int i = 0; i < N; i++) {
+    ms_ptr_entry e = {.ptr = (uintptr_t)&blocks[i * 16], .bytes = (uint64_t)i, .site = 1, .count = 1}, old;
+    assert_int_equal(ms_ptrs_insert(&e, &old), 0);
+  }
+  assert_true(ms_ptrs_count() == N);
+  for (int i = 0; i < N; i++) assert_true(ms_ptr_maybe_sampled(&blocks[i * 16]));
+  ms_ptr_entry e;
+  for (int i = 0; i < N; i += 2) {
+    assert_true(ms_ptrs_remove(&blocks[i * 16], &e));
+    assert_true(e.bytes == (uint64_t)i);
+  }
+  assert_false(ms_ptrs_remove(&blocks[0], &e)); /* already gone */
+  for (int i = 1; i < N; i += 2) { /* backward-shift deletion kept the others findable */
+    assert_true(ms_ptrs_remove(&blocks[i * 16], &e));
+    assert_true(e.bytes == (uint64_t)i);
+  }
+  assert_true(ms_ptrs_count() == 0);
+  /* the counting filter is back to all-zero: free of an unsampled pointer costs one load */
+  for (unsigned i = 0; i < (1u << MS_FILTER_BITS); i++) assert_int_equal(ms_ptr_filter[i], 0);
+  /* replacing: the same address twice returns the old entry */
+  ms_ptr_entry a = {.ptr = 0x1230, .bytes = 5, .site = 2, .count = 1}, b = a, old;
+  b.bytes = 7;
+  assert_int_equal(ms_ptrs_insert(&a, &old), 0);
+  assert_int_equal(ms_ptrs_insert(&b, &old), 1);
+  assert_true(old.bytes == 5);
+  assert_true(ms_ptrs_remove((void *)0x1230, &e) && e.bytes == 7);
+}
+
+/* snapshots: site 1 grows linearly, site 2 fills in the first tenth then stays flat, site 3 is
+ * noise around a level, site 4 grows only during the warm-up. */
+static void test_leak_shapes(void **state) {
+  (void)state;
+  enum { N = 40 };
+  static int64_t live[N][4];
+  ms_leak_snap snaps[N];
+  for (int i = 0; i < N; i++) {
+    live[i][0] = (int64_t)i * 100000;
+    live[i][1] = i < 4 ? (int64_t)i * 2000000 : 8000000;
+    live[i][2] = 5000000 + ((i * 7919) % 11 - 5) * 100000;
+    live[i][3] = i < 10 ? (int64_t)i * 1000000 : 10000000;
+    snaps[i] = (ms_leak_snap){.t_ms = (uint64_t)i * 100, .n = 4, .live = live[i]};
+  }
+  ms_leak_site sites[8];
+  ms_leak_result r;
+  ms_leak_analyze(snaps, N, 1000, 1, sites, 8, &r);
+  assert_true(r.checked);
+  assert_int_equal(r.snapshots, 30);
+  assert_int_equal(r.nsteady, 1);
+  assert_int_equal(sites[0].id, 1);
+  assert_true(sites[0].steady);
+  /* growth of the medians of the first and last quarters: (33.5 - 11.5) * 100000 */
+  assert_true(sites[0].growth == r.growth && r.growth > 2000000 && r.growth < 2500000);
+  for (unsigned i = 1; i < r.nsites; i++) assert_false(sites[i].steady); /* noise only, never counted */
+  /* sampled at 64 KiB, site 3's noise (+-500 KB around 5 MB) is below its floor 2*sqrt(5M*64K) */
+  ms_leak_analyze(snaps, N, 1000, 65536, sites, 8, &r);
+  assert_int_equal(r.nsteady, 1);
+  /* a plateau reached after the warm-up still is a plateau: move site 2's fill into the window */
+  for (int i = 0; i < N; i++) live[i][1] = i < 14 ? (int64_t)i * 600000 : 8400000;
+  ms_leak_analyze(snaps, N, 1000, 1, sites, 8, &r);
+  assert_int_equal(r.nsteady, 1);
+  assert_int_equal(sites[0].id, 1);
+  bool seen_plateau = false;
+  for (unsigned i = 0; i < r.nsites; i++)
+    if (sites[i].id == 2) { seen_plateau = true; assert_false(sites[i].steady); }
+  assert_true(seen_plateau);
+  /* too few snapshots after the warm-up: not checked */
+  ms_leak_analyze(snaps, N, 3950, 1, sites, 8, &r);
+  assert_false(r.checked);
+  /* a tiny buffer keeps the biggest steady one */
+  ms_leak_analyze(snaps, N, 1000, 1, sites, 1, &r);
+  assert_int_equal(r.nsites, 1);
+  assert_int_equal(sites[0].id, 1);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+    cmocka_unit_test(test_sampler_interval_distribution),
+    cmocka_unit_test(test_sampler_unbiased),
+    cmocka_unit_test(test_stack_dedup),
+    cmocka_unit_test(test_ptr_map),
+    cmocka_unit_test(test_leak_shapes),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
