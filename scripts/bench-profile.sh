@@ -94,7 +94,8 @@ for spec in "${WORK[@]}"; do
 done
 awk -v i="$geo_i" -v m="$geo_m" -v c="$geo_c" -v n="$n" 'BEGIN {
   printf "geomean instructions: memshim (profiling off) %.3f, profiling on %.3f x jemalloc (target <= 1.08); cpu time profiling on %.3f\n",
-    exp(m / n), exp(i / n), exp(c / n) }'
+    exp(m / n), exp(i / n), exp(c / n);
+  printf "what profiling itself adds (profiling on / off, instructions): %.3f\n", exp((i - m) / n) }'
 
 echo
 echo "== 2. exact mode vs heaptrack: added wall time over each tool's baseline allocator"
