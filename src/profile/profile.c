@@ -4,6 +4,7 @@
 
 #include <pthread.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -102,8 +103,7 @@ void *ms_profile_sample(void *p, uint64_t size, struct ms_thread *t) {
   return p;
 }
 
-void ms_profile_free(void *p) {
-  if (!ms_ptr_maybe_sampled(p)) return;
+void ms_profile_free_maybe(void *p) {
   ms_ptr_entry e;
   if (!ms_ptrs_remove(p, &e)) return;
   ms_site *s = ms_stacks_site(e.site);
@@ -158,6 +158,7 @@ static void ms_profile_on_exit(int status, void *arg) {
   ms_guard_leave();
   if (failed && status == 0) {
     ms_log_error("MEMSHIM_LEAK_CHECK: exit status 1 (the program itself exited with 0)");
+    fflush(NULL); /* exit() would flush the program's stdio after the handlers; _exit does not */
     _exit(1);
   }
 }

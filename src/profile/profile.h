@@ -5,18 +5,25 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "../core/guard.h"
+#include "ptr_map.h"
+
 struct ms_thread;
 
 /* True when MEMSHIM_PROFILE=1; read-only after the constructor. */
-extern bool ms_profile_active;
+extern MS_HIDDEN bool ms_profile_active;
 
 /* Constructor: read options, prepare tables. */
 void ms_profile_init(void);
 /* The thread's countdown crossed zero: record p if this is a sample, and set the next
  * countdown. Returns p. */
 void *ms_profile_sample(void *p, uint64_t size, struct ms_thread *t);
-/* Every free while profiling: forget p if it was sampled. Must be cheap when it was not. */
-void ms_profile_free(void *p);
+/* Every free while profiling: forget p if it was sampled. Cheap when it was not: one relaxed
+ * load of a counting filter slot, inlined into free; the lookup runs only on a filter hit. */
+void ms_profile_free_maybe(void *p);
+static inline void ms_profile_free(void *p) {
+  if (ms_unlikely(ms_ptr_maybe_sampled(p))) ms_profile_free_maybe(p);
+}
 void ms_profile_at_exit(void);
 void ms_profile_atfork_prepare(void);
 void ms_profile_atfork_parent(void);

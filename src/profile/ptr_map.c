@@ -22,16 +22,16 @@ typedef struct {
 static ms_shard ms_shards[MS_SHARDS] = {[0 ... MS_SHARDS - 1] = {.mu = PTHREAD_MUTEX_INITIALIZER}};
 static uint64_t ms_ptrs_n, ms_ptrs_mem;
 
-static void ms_filter_inc(uint64_t h) {
-  uint16_t *c = &ms_ptr_filter[h & ((1u << MS_FILTER_BITS) - 1)];
+static void ms_filter_inc(uintptr_t p) {
+  uint16_t *c = &ms_ptr_filter[ms_ptr_filter_slot(p)];
   uint16_t v = __atomic_load_n(c, __ATOMIC_RELAXED);
   /* saturates: a full counter stays non-zero forever (only costs false positives) */
   while (v != UINT16_MAX && !__atomic_compare_exchange_n(c, &v, (uint16_t)(v + 1), 1, __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
   }
 }
 
-static void ms_filter_dec(uint64_t h) {
-  uint16_t *c = &ms_ptr_filter[h & ((1u << MS_FILTER_BITS) - 1)];
+static void ms_filter_dec(uintptr_t p) {
+  uint16_t *c = &ms_ptr_filter[ms_ptr_filter_slot(p)];
   uint16_t v = __atomic_load_n(c, __ATOMIC_RELAXED);
   while (v != UINT16_MAX && v != 0 &&
          !__atomic_compare_exchange_n(c, &v, (uint16_t)(v - 1), 1, __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
@@ -78,7 +78,7 @@ int ms_ptrs_insert(const ms_ptr_entry *e, ms_ptr_entry *old) {
   s->slots[j] = *e;
   s->n++;
   __atomic_add_fetch(&ms_ptrs_n, 1, __ATOMIC_RELAXED);
-  ms_filter_inc(h);
+  ms_filter_inc(e->ptr);
 out:
   pthread_mutex_unlock(&s->mu);
   return rc;
@@ -110,7 +110,7 @@ bool ms_ptrs_remove(const void *p, ms_ptr_entry *out) {
   s->slots[hole].ptr = 0;
   s->n--;
   __atomic_sub_fetch(&ms_ptrs_n, 1, __ATOMIC_RELAXED);
-  ms_filter_dec(h);
+  ms_filter_dec(key);
 out:
   pthread_mutex_unlock(&s->mu);
   return found;

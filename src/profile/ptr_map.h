@@ -16,17 +16,22 @@ typedef struct {
 } ms_ptr_entry;
 
 #define MS_FILTER_BITS 16
-extern uint16_t ms_ptr_filter[1u << MS_FILTER_BITS];
+extern __attribute__((visibility("hidden"))) uint16_t ms_ptr_filter[1u << MS_FILTER_BITS];
 
 static inline uint64_t ms_ptr_hash(uintptr_t p) {
   uint64_t h = (uint64_t)p >> 4;
   h *= 0x9E3779B97F4A7C15ull;
   return h ^ (h >> 32);
 }
+/* The filter's slot: three cheap operations, since every free computes it. Small blocks are
+ * 16-byte granular (>> 4 spreads neighbours over slots); page-aligned ones get their slot from
+ * the higher bits (>> 16). */
+static inline uint32_t ms_ptr_filter_slot(uintptr_t p) {
+  return (uint32_t)((p >> 4) ^ (p >> 16)) & ((1u << MS_FILTER_BITS) - 1);
+}
 /* True when p may have been sampled (false positives possible, no false negatives). */
 static inline bool ms_ptr_maybe_sampled(const void *p) {
-  uint64_t h = ms_ptr_hash((uintptr_t)p);
-  return __atomic_load_n(&ms_ptr_filter[h & ((1u << MS_FILTER_BITS) - 1)], __ATOMIC_RELAXED) != 0;
+  return __atomic_load_n(&ms_ptr_filter[ms_ptr_filter_slot((uintptr_t)p)], __ATOMIC_RELAXED) != 0;
 }
 
 /* Remember a sampled pointer; -1 when out of memory (the sample is then not counted).

@@ -3,6 +3,7 @@
 #include <pthread.h>
 #include <string.h>
 
+#include "../core/guard.h"
 #include "raw_mem.h"
 
 #define MS_SITE_CHUNK_SHIFT 12 /* 4096 sites per chunk */
@@ -20,6 +21,8 @@ static uint32_t ms_index_cap;
 static char *ms_arena;
 static size_t ms_arena_used, ms_arena_cap;
 static uint64_t ms_mem_bytes;
+
+static uint32_t ms_stacks_intern_locked(const uintptr_t *frames, unsigned depth, uint64_t h);
 
 static uint64_t ms_stack_hash(const uintptr_t *f, unsigned depth) {
   uint64_t h = 0xcbf29ce484222325ull ^ depth;
@@ -77,9 +80,31 @@ static uintptr_t *ms_arena_frames_locked(unsigned depth) {
   return f;
 }
 
+/* Per-thread cache of recently seen stacks: a thread that allocates from the same places again
+ * finds its site without the table lock (sites never move or change their frames). */
+#define MS_STACK_CACHE 64
+static MS_TLS struct {
+  uint64_t hash;
+  uint32_t id;
+} ms_tls_stack_cache[MS_STACK_CACHE];
+
 uint32_t ms_stacks_intern(const uintptr_t *frames, unsigned depth) {
   if (depth > MS_MAX_DEPTH) depth = MS_MAX_DEPTH;
   uint64_t h = ms_stack_hash(frames, depth);
+  unsigned slot = (unsigned)(h >> 7) & (MS_STACK_CACHE - 1);
+  if (ms_tls_stack_cache[slot].hash == h) {
+    const ms_site *s = ms_stacks_site(ms_tls_stack_cache[slot].id);
+    if (s && s->depth == depth && memcmp(s->frames, frames, depth * sizeof *frames) == 0) return s->id;
+  }
+  uint32_t id = ms_stacks_intern_locked(frames, depth, h);
+  if (id) {
+    ms_tls_stack_cache[slot].hash = h;
+    ms_tls_stack_cache[slot].id = id;
+  }
+  return id;
+}
+
+static uint32_t ms_stacks_intern_locked(const uintptr_t *frames, unsigned depth, uint64_t h) {
   uint32_t id = 0;
   pthread_mutex_lock(&ms_stacks_mu);
   if (ms_index_cap == 0 && ms_index_grow_locked() != 0) goto out;

@@ -165,7 +165,18 @@ static int ms_collect_module(struct dl_phdr_info *info, size_t size, void *arg) 
   return 0;
 }
 
+/* Addresses repeat across a report's stacks (main, the start-up frames, shared callers): a
+ * direct-mapped cache of resolved addresses, emptied when the module list is refreshed. */
+#define MS_SYM_CACHE (1u << 14)
+typedef struct {
+  uintptr_t addr; /* 0 = empty */
+  ms_symbol sym;
+} ms_sym_cache_entry;
+static ms_sym_cache_entry *ms_sym_cache;
+
 void ms_symbolize_begin(void) {
+  if (!ms_sym_cache) ms_sym_cache = malloc(MS_SYM_CACHE * sizeof *ms_sym_cache);
+  if (ms_sym_cache) memset(ms_sym_cache, 0, MS_SYM_CACHE * sizeof *ms_sym_cache);
   for (size_t i = 0; i < ms_nmodules; i++) free(ms_modules[i].path);
   ms_nmodules = 0;
   ssize_t n = readlink("/proc/self/exe", ms_exe_path, sizeof ms_exe_path - 1);
@@ -173,7 +184,7 @@ void ms_symbolize_begin(void) {
   dl_iterate_phdr(ms_collect_module, NULL);
 }
 
-void ms_symbolize(uintptr_t addr, ms_symbol *out) {
+static void ms_symbolize_uncached(uintptr_t addr, ms_symbol *out) {
   out->function = "??";
   out->module = "[unknown]";
   out->offset = addr;
@@ -182,12 +193,29 @@ void ms_symbolize(uintptr_t addr, ms_symbol *out) {
     if (addr < m->lo || addr >= m->hi) continue;
     out->module = m->path;
     out->offset = addr - m->bias;
-    const char *fn = m->path[0] == '/' ? ms_elf_lookup(ms_elf_load(m->path), out->offset) : NULL;
-    if (!fn) { /* not on disk (vdso) or stripped: the dynamic linker's view */
+    ms_elf_file *f = m->path[0] == '/' ? ms_elf_load(m->path) : NULL;
+    const char *fn = ms_elf_lookup(f, out->offset);
+    if (!fn && (!f || !f->nsyms)) { /* not on disk (vdso) or no symbols: the dynamic linker's view */
       Dl_info di;
       if (dladdr((void *)addr, &di) && di.dli_sname) fn = di.dli_sname;
     }
     if (fn) out->function = fn;
     return;
+  }
+}
+
+void ms_symbolize(uintptr_t addr, ms_symbol *out) {
+  ms_sym_cache_entry *e = NULL;
+  if (ms_sym_cache && addr) {
+    e = &ms_sym_cache[(addr ^ (addr >> 14)) & (MS_SYM_CACHE - 1)];
+    if (e->addr == addr) {
+      *out = e->sym;
+      return;
+    }
+  }
+  ms_symbolize_uncached(addr, out);
+  if (e) {
+    e->addr = addr;
+    e->sym = *out;
   }
 }

@@ -27,6 +27,11 @@ static void ms_out_drain(ms_out *o) {
 }
 
 void ms_out_write(ms_out *o, const char *s, size_t n) {
+  if (n <= sizeof o->buf - o->len) { /* the common case: it fits */
+    memcpy(o->buf + o->len, s, n);
+    o->len += n;
+    return;
+  }
   while (n) {
     if (o->len == sizeof o->buf) ms_out_drain(o);
     size_t k = sizeof o->buf - o->len;

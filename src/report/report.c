@@ -37,6 +37,29 @@ static int ms_site_by_live(const void *a, const void *b) {
   return x->id < y->id ? -1 : 1;
 }
 
+static int ms_site_by_allocated(const void *a, const void *b) {
+  const ms_report_site *x = a, *y = b;
+  if (x->alloc_bytes != y->alloc_bytes) return x->alloc_bytes > y->alloc_bytes ? -1 : 1;
+  return x->id < y->id ? -1 : 1;
+}
+
+/* The report lists the sites that hold live bytes, that grew since the warm-up, that the leak
+ * analysis names, and the top MS_REPORT_ALLOC_TOP by bytes allocated: at exit a churning
+ * program has thousands of stacks whose blocks are all freed, and listing them all made the
+ * exit report cost more than the profiling itself. Totals still count every site. */
+#define MS_REPORT_ALLOC_TOP 256
+static void ms_report_keep_interesting(ms_report *r) {
+  qsort(r->sites, r->nsites, sizeof *r->sites, ms_site_by_allocated);
+  uint32_t kept = 0;
+  for (uint32_t i = 0; i < r->nsites; i++) {
+    const ms_report_site *s = &r->sites[i];
+    bool keep = i < MS_REPORT_ALLOC_TOP || s->live_bytes != 0 || s->growth > 0;
+    for (unsigned k = 0; !keep && k < r->leak.nsites; k++) keep = r->leak_sites[k].id == s->id;
+    if (keep) r->sites[kept++] = *s;
+  }
+  r->nsites = kept;
+}
+
 /* Copy the profiler's state. Site counters are read lock-free; the snapshot store and the
  * timeline are copied under their own locks into memory allocated before taking them. */
 static int ms_report_collect(ms_report *r, const char *reason) {
@@ -83,8 +106,9 @@ static int ms_report_collect(ms_report *r, const char *reason) {
     r->alloc_count += o->alloc_count;
     r->nsites++;
   }
-  qsort(r->sites, r->nsites, sizeof *r->sites, ms_site_by_live);
   ms_leak_store_analyze(warm, r->sample_bytes, r->leak_sites, MS_LEAK_TOP, &r->leak);
+  ms_report_keep_interesting(r);
+  qsort(r->sites, r->nsites, sizeof *r->sites, ms_site_by_live);
   r->npoints = ms_timeline_copy(r->points, MS_TIMELINE_CAP, r->events, MS_TIMELINE_EVENTS_CAP, &r->nevents);
   return 0;
 }

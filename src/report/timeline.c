@@ -18,7 +18,6 @@ static ms_policy_event ms_events[MS_EVENTS_MAX];
 static unsigned ms_nevents; /* total seen; the ring keeps the latest MS_EVENTS_MAX */
 static uint64_t ms_events_seq;
 
-unsigned ms_policy_events_read(uint64_t after, ms_policy_event *out, unsigned n) __attribute__((weak));
 
 void ms_timeline_reset(void) {
   pthread_mutex_lock(&ms_tl_mu);
@@ -40,7 +39,7 @@ void ms_timeline_tick(uint64_t t_ms, uint64_t event_base_ms) {
   ms_policy_counters_read(&pc);
   p.mmap_resident = pc.mmap_resident;
   ms_policy_event ev[32];
-  unsigned nev = ms_policy_events_read ? ms_policy_events_read(ms_events_seq, ev, 32) : 0;
+  unsigned nev = ms_policy_events_read(ms_events_seq, ev, 32);
   pthread_mutex_lock(&ms_tl_mu);
   if (ms_tl_ticks++ % ms_tl_stride == 0) {
     if (ms_npoints == MS_TIMELINE_MAX) { /* keep every other point, double the stride */

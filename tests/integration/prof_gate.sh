@@ -77,3 +77,14 @@ ms_preload MEMSHIM_LEAK_CHECK=1M MEMSHIM_SAMPLE_BYTES=64K MEMSHIM_REPORT=text ME
   "$PROGS/prof_cache" 2 >/dev/null || rc=$?
 ms_assert_num "$rc" -eq 0 "MEMSHIM_LEAK_CHECK exit status on a clean program"
 ms_pass "MEMSHIM_LEAK_CHECK fails a leaky run (status 1) and passes a clean one"
+
+# progress: on a terminal (a pty from script(1)) a long run shows elapsed time, RSS and growth;
+# not on a pipe (every run above wrote to a file)
+grep -q 'RSS' "$MS_TMP/c" && ms_fail "progress printed although stderr is not a terminal"
+command -v script >/dev/null || ms_fail "script(1) (bsdutils) is missing"
+script -qec "'$MEMSHIM_CLI' check -- '$PROGS/prof_leaky' 2.5" /dev/null >"$MS_TMP/tty.out" 2>&1 || true
+tr '\r' '\n' <"$MS_TMP/tty.out" | grep -E 'memshim check: [0-9]+ s, RSS [0-9.]+ [KMG]iB, (growth since warm-up|warming up)' ||
+  ms_fail "no progress line on a terminal"
+tr '\r' '\n' <"$MS_TMP/tty.out" | grep -q 'growth since warm-up' || ms_fail "progress never showed growth"
+grep -q 'FAIL: live heap grew' "$MS_TMP/tty.out" || ms_fail "verdict missing on a terminal"
+ms_pass "progress on a terminal (elapsed, RSS, growth), quiet on a pipe"

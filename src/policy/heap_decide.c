@@ -1,0 +1,56 @@
+/* When to purge the heap (policy_internal.h). Pure: the monitor job feeds it observations and
+ * does what it says, the unit tests feed it made-up ones. */
+#include "policy_internal.h"
+
+void ms_heap_state_init(ms_heap_state *st, uint64_t now_ms, uint64_t live) {
+  *st = (ms_heap_state){.last_live = live, .last_large_free_ms = now_ms};
+}
+
+ms_heap_decision ms_heap_decide(const ms_heap_cfg *cfg, ms_heap_state *st, const ms_heap_obs *obs) {
+  ms_heap_decision d = {MS_TRIGGER_NONE, 0};
+  bool large_free = obs->live + MS_LARGE_FREE_BYTES <= st->last_live;
+  /* An unload: live fell by retained_max or more over consecutive looks, and has stopped falling. */
+  bool unload_done = false;
+  if (large_free) {
+    st->last_large_free_ms = obs->now_ms;
+    st->idle_done = false;
+    st->falling_bytes += st->last_live - obs->live;
+  } else {
+    unload_done = cfg->retained_max && st->falling_bytes >= cfg->retained_max;
+    st->falling_bytes = 0;
+  }
+  st->last_live = obs->live;
+  if (obs->retained < st->retained_floor) st->retained_floor = obs->retained; /* reused since */
+  uint64_t returnable = obs->retained - st->retained_floor;
+
+  if (cfg->rss_soft_limit && obs->rss > cfg->rss_soft_limit) {
+    if (!st->over_limit) d.crossed = 1;
+    st->over_limit = true;
+    if (returnable >= MS_PURGE_MIN_BYTES) d.trigger = MS_TRIGGER_RSS;
+  } else if (st->over_limit) {
+    st->over_limit = false;
+    d.crossed = -1;
+  }
+  if (d.trigger == MS_TRIGGER_NONE && cfg->retained_max && returnable >= cfg->retained_max)
+    d.trigger = MS_TRIGGER_RETAINED;
+  if (d.trigger == MS_TRIGGER_NONE && unload_done && returnable >= MS_PURGE_MIN_BYTES)
+    d.trigger = MS_TRIGGER_UNLOAD;
+  if (d.trigger == MS_TRIGGER_NONE && cfg->idle_ms && !st->idle_done &&
+      obs->now_ms - st->last_large_free_ms >= cfg->idle_ms && returnable >= MS_PURGE_MIN_BYTES) {
+    d.trigger = MS_TRIGGER_IDLE;
+    st->idle_done = true;
+  }
+  return d;
+}
+
+void ms_heap_after_purge(ms_heap_state *st, uint64_t retained_after) { st->retained_floor = retained_after; }
+
+const char *ms_heap_trigger_name(ms_heap_trigger t) {
+  switch (t) {
+  case MS_TRIGGER_RETAINED: return "retained";
+  case MS_TRIGGER_IDLE: return "idle";
+  case MS_TRIGGER_RSS: return "rss_soft_limit";
+  case MS_TRIGGER_UNLOAD: return "unload";
+  default: return "none";
+  }
+}

@@ -1,0 +1,60 @@
+/* Registry of file-backed mappings and the residency cap on them.
+ *
+ * The mmap entry points (interpose/mmap.c) hold the registry lock around their syscall and
+ * the registry update, so the registry always matches the kernel for every range it lists,
+ * and the cap (which drops pages with the same lock held) can never touch a range that was
+ * just unmapped and reused. The registry's memory is its own (raw mmap), never the heap. */
+#ifndef MEMSHIM_MMAP_REGISTRY_H
+#define MEMSHIM_MMAP_REGISTRY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* What a new mapping is to us. */
+typedef enum {
+  MS_MAP_IGNORE = 0,   /* anonymous, or smaller than MEMSHIM_MMAP_MIN: not tracked */
+  MS_MAP_KEEP = 1,     /* tracked, never dropped: private writable (copy-on-write data lives only here) */
+  MS_MAP_ELIGIBLE = 2, /* tracked and droppable: read-only or MAP_SHARED, the file holds the data */
+} ms_map_class;
+ms_map_class ms_mmap_classify(size_t len, int prot, int flags, int fd, uint64_t min_bytes);
+
+/* Set the size floor (MEMSHIM_MMAP_MIN); until then nothing is tracked. */
+void ms_mmap_registry_configure(uint64_t min_bytes);
+
+/* True when at least one mapping is tracked: entry points skip the lock otherwise. */
+bool ms_mmap_registry_busy(void);
+/* True when a new mapping of this kind would be tracked. */
+bool ms_mmap_registry_wants(size_t len, int prot, int flags, int fd);
+
+void ms_mmap_lock(void);
+void ms_mmap_unlock(void);
+/* With the lock held, after the syscall succeeded. */
+void ms_mmap_note_map_locked(uintptr_t addr, size_t len, int prot, int flags, int fd);
+void ms_mmap_note_unmap_locked(uintptr_t addr, size_t len);
+void ms_mmap_note_remap_locked(uintptr_t old_addr, size_t old_len, uintptr_t new_addr, size_t new_len);
+void ms_mmap_note_protect_locked(uintptr_t addr, size_t len, int prot);
+
+/* Measure the resident pages of eligible mappings (/proc/self/pagemap); when they pass
+ * limit_bytes, drop the least recently grown 2 MiB chunks with MADV_DONTNEED until they are at
+ * most target_bytes (<= limit_bytes). Chunks that hold any anonymous page (copy-on-write data)
+ * are never dropped. Returns bytes dropped; *resident gets the resident bytes after dropping.
+ * limit_bytes = UINT64_MAX only measures. */
+uint64_t ms_mmap_enforce(uint64_t limit_bytes, uint64_t target_bytes, uint64_t *resident);
+
+typedef struct {
+  uint64_t tracked_bytes, tracked_count, resident_bytes, dropped_bytes, untracked_full;
+} ms_mmap_counters;
+void ms_mmap_counters_read(ms_mmap_counters *out);
+
+/* For tests: visit the entries (start, end, class). */
+typedef void (*ms_mmap_visit_fn)(uintptr_t start, uintptr_t end, ms_map_class cls, void *arg);
+void ms_mmap_registry_visit(ms_mmap_visit_fn fn, void *arg);
+/* For tests: forget every entry (keeps the configuration). */
+void ms_mmap_registry_clear(void);
+
+void ms_mmap_atfork_prepare(void);
+void ms_mmap_atfork_parent(void);
+void ms_mmap_atfork_child(void);
+
+#endif

@@ -1,0 +1,52 @@
+/* Between the files of src/policy/. */
+#ifndef MEMSHIM_POLICY_INTERNAL_H
+#define MEMSHIM_POLICY_INTERNAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "policy.h"
+
+/* events.c */
+void ms_policy_event_push(ms_event_kind kind, uint64_t bytes, const char *trigger);
+void ms_policy_events_atfork_prepare(void);
+void ms_policy_events_atfork_parent(void);
+void ms_policy_events_atfork_child(void);
+
+/* heap_decide.c: when to purge the heap, as a pure function of what the policy saw. */
+#define MS_LARGE_FREE_BYTES (1ull << 20) /* heap live fell by this much between looks: "a large free" */
+#define MS_PURGE_MIN_BYTES (1ull << 20)  /* idle and soft-limit purges skip less than this */
+
+typedef struct {
+  uint64_t retained_max;   /* 0 = off */
+  uint64_t idle_ms;        /* 0 = off */
+  uint64_t rss_soft_limit; /* 0 = off */
+} ms_heap_cfg;
+
+typedef struct {
+  uint64_t last_live;          /* heap live at the previous look */
+  uint64_t last_large_free_ms; /* when live last fell by MS_LARGE_FREE_BYTES or more */
+  uint64_t falling_bytes;      /* how far live fell over the current run of large frees */
+  uint64_t retained_floor;     /* retained a purge could not return (glibc's free chunks stay counted) */
+  bool idle_done;              /* the idle purge ran since the last large free */
+  bool over_limit;             /* RSS is above the soft limit */
+} ms_heap_state;
+
+typedef struct {
+  uint64_t now_ms, live, retained, rss;
+} ms_heap_obs;
+
+typedef enum { MS_TRIGGER_NONE = 0, MS_TRIGGER_RETAINED, MS_TRIGGER_IDLE, MS_TRIGGER_RSS, MS_TRIGGER_UNLOAD } ms_heap_trigger;
+
+typedef struct {
+  ms_heap_trigger trigger;
+  int crossed; /* +1 RSS went above the soft limit, -1 came back below, 0 neither */
+} ms_heap_decision;
+
+void ms_heap_state_init(ms_heap_state *st, uint64_t now_ms, uint64_t live);
+ms_heap_decision ms_heap_decide(const ms_heap_cfg *cfg, ms_heap_state *st, const ms_heap_obs *obs);
+/* After a purge: what is still counted as retained cannot be returned. */
+void ms_heap_after_purge(ms_heap_state *st, uint64_t retained_after);
+const char *ms_heap_trigger_name(ms_heap_trigger t);
+
+#endif

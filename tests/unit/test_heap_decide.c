@@ -1,0 +1,148 @@
+/* The heap-return decision (policy/heap_decide.c) and the option rows it reads. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <cmocka.h>
+
+#include "config/options.h"
+#include "policy/policy_internal.h"
+
+#define MB (1ull << 20)
+
+static ms_heap_decision look(const ms_heap_cfg *cfg, ms_heap_state *st, uint64_t now, uint64_t live,
+                             uint64_t retained, uint64_t rss) {
+  ms_heap_obs obs = {.now_ms = now, .live = live, .retained = retained, .rss = rss};
+  return ms_heap_decide(cfg, st, &obs);
+}
+
+static void test_retained(void **state) {
+  (void)state;
+  ms_heap_cfg cfg = {.retained_max = 64 * MB};
+  ms_heap_state st;
+  ms_heap_state_init(&st, 0, 100 * MB);
+  assert_int_equal(look(&cfg, &st, 200, 100 * MB, 63 * MB, 0).trigger, MS_TRIGGER_NONE);
+  assert_int_equal(look(&cfg, &st, 400, 100 * MB, 64 * MB, 0).trigger, MS_TRIGGER_RETAINED);
+  /* glibc: free chunks stay counted after malloc_trim. What a purge could not return is not
+   * asked for again; only new growth past the floor is. */
+  ms_heap_after_purge(&st, 60 * MB);
+  assert_int_equal(look(&cfg, &st, 600, 100 * MB, 100 * MB, 0).trigger, MS_TRIGGER_NONE);
+  assert_int_equal(look(&cfg, &st, 800, 100 * MB, 124 * MB, 0).trigger, MS_TRIGGER_RETAINED);
+  ms_heap_after_purge(&st, 60 * MB);
+  /* Reuse lowers the floor. */
+  assert_int_equal(look(&cfg, &st, 1000, 100 * MB, 10 * MB, 0).trigger, MS_TRIGGER_NONE);
+  assert_int_equal(look(&cfg, &st, 1200, 100 * MB, 74 * MB, 0).trigger, MS_TRIGGER_RETAINED);
+  /* Off means off. */
+  ms_heap_cfg off = {0};
+  ms_heap_state_init(&st, 0, 100 * MB);
+  assert_int_equal(look(&off, &st, 200, 100 * MB, 10000 * MB, 0).trigger, MS_TRIGGER_NONE);
+}
+
+static void test_unload(void **state) {
+  (void)state;
+  ms_heap_cfg cfg = {.retained_max = 64 * MB};
+  ms_heap_state st;
+  ms_heap_state_init(&st, 0, 700 * MB);
+  /* A model unload over two looks (600 MB), then quiet: purge once, below retained_max. */
+  assert_int_equal(look(&cfg, &st, 200, 400 * MB, 10 * MB, 0).trigger, MS_TRIGGER_NONE);
+  assert_int_equal(look(&cfg, &st, 400, 100 * MB, 30 * MB, 0).trigger, MS_TRIGGER_NONE);
+  assert_int_equal(look(&cfg, &st, 600, 100 * MB, 30 * MB, 0).trigger, MS_TRIGGER_UNLOAD);
+  ms_heap_after_purge(&st, 0);
+  assert_int_equal(look(&cfg, &st, 800, 100 * MB, 1 * MB, 0).trigger, MS_TRIGGER_NONE);
+  /* Small frees never add up to an unload. */
+  ms_heap_state_init(&st, 0, 100 * MB);
+  for (uint64_t t = 200, live = 100 * MB; t < 2000; t += 200, live -= MB / 2)
+    assert_int_equal(look(&cfg, &st, t, live, 30 * MB, 0).trigger, MS_TRIGGER_NONE);
+}
+
+static void test_idle(void **state) {
+  (void)state;
+  ms_heap_cfg cfg = {.idle_ms = 1000};
+  ms_heap_state st;
+  ms_heap_state_init(&st, 0, 100 * MB);
+  assert_int_equal(look(&cfg, &st, 200, 90 * MB, 10 * MB, 0).trigger, MS_TRIGGER_NONE); /* a large free */
+  assert_int_equal(look(&cfg, &st, 1000, 90 * MB, 10 * MB, 0).trigger, MS_TRIGGER_NONE);
+  assert_int_equal(look(&cfg, &st, 1200, 90 * MB, 10 * MB, 0).trigger, MS_TRIGGER_IDLE);
+  ms_heap_after_purge(&st, 0);
+  /* Once per idle period. */
+  assert_int_equal(look(&cfg, &st, 1400, 90 * MB, 5 * MB, 0).trigger, MS_TRIGGER_NONE);
+  assert_int_equal(look(&cfg, &st, 5000, 90 * MB, 5 * MB, 0).trigger, MS_TRIGGER_NONE);
+  /* The next large free starts a new one. */
+  assert_int_equal(look(&cfg, &st, 5200, 80 * MB, 15 * MB, 0).trigger, MS_TRIGGER_NONE);
+  assert_int_equal(look(&cfg, &st, 6200, 80 * MB, 15 * MB, 0).trigger, MS_TRIGGER_IDLE);
+  /* Nothing worth returning: no purge. */
+  ms_heap_state_init(&st, 0, 100 * MB);
+  assert_int_equal(look(&cfg, &st, 5000, 100 * MB, MB / 2, 0).trigger, MS_TRIGGER_NONE);
+}
+
+static void test_rss_soft_limit(void **state) {
+  (void)state;
+  ms_heap_cfg cfg = {.rss_soft_limit = 500 * MB};
+  ms_heap_state st;
+  ms_heap_state_init(&st, 0, 100 * MB);
+  ms_heap_decision d = look(&cfg, &st, 200, 100 * MB, 10 * MB, 400 * MB);
+  assert_int_equal(d.crossed, 0);
+  d = look(&cfg, &st, 400, 100 * MB, 10 * MB, 600 * MB);
+  assert_int_equal(d.crossed, 1); /* logged once */
+  assert_int_equal(d.trigger, MS_TRIGGER_RSS);
+  ms_heap_after_purge(&st, 0);
+  d = look(&cfg, &st, 600, 100 * MB, 0, 550 * MB);
+  assert_int_equal(d.crossed, 0); /* still above: no second log, nothing to purge */
+  assert_int_equal(d.trigger, MS_TRIGGER_NONE);
+  d = look(&cfg, &st, 800, 100 * MB, 0, 450 * MB);
+  assert_int_equal(d.crossed, -1);
+  d = look(&cfg, &st, 1000, 100 * MB, 0, 650 * MB);
+  assert_int_equal(d.crossed, 1); /* a new crossing */
+}
+
+static uint64_t load_one(const char *assignment, ms_option_id id) {
+  char buf[128];
+  snprintf(buf, sizeof buf, "%s", assignment);
+  char *envp[] = {buf, NULL};
+  ms_options_reset();
+  ms_options_load(envp);
+  return ms_opt_u64(id);
+}
+
+static void test_option_rows(void **state) {
+  (void)state;
+  char *none[] = {NULL};
+  ms_options_reset();
+  ms_options_load(none);
+  assert_true(ms_opt_u64(MS_OPT_BACKEND) == MS_BACKEND_JEMALLOC);
+  assert_true(ms_opt_u64(MS_OPT_RETAINED_MAX) == 64 * MB);
+  assert_true(ms_opt_u64(MS_OPT_RSS_SOFT_LIMIT) == 0);
+  assert_true(ms_opt_u64(MS_OPT_PURGE_INTERVAL) == 200);
+  assert_true(ms_opt_u64(MS_OPT_IDLE_PURGE) == 1000);
+  assert_true(ms_opt_u64(MS_OPT_MMAP_RESIDENT_MAX) == 0);
+  assert_true(ms_opt_u64(MS_OPT_MMAP_MIN) == 1 * MB);
+
+  assert_true(load_one("MEMSHIM_BACKEND=glibc", MS_OPT_BACKEND) == MS_BACKEND_GLIBC);
+  assert_true(load_one("MEMSHIM_BACKEND=tcmalloc", MS_OPT_BACKEND) == MS_BACKEND_JEMALLOC);
+  assert_true(load_one("MEMSHIM_RETAINED_MAX=128M", MS_OPT_RETAINED_MAX) == 128 * MB);
+  assert_true(load_one("MEMSHIM_RETAINED_MAX=off", MS_OPT_RETAINED_MAX) == 0);
+  assert_true(load_one("MEMSHIM_RETAINED_MAX=lots", MS_OPT_RETAINED_MAX) == 64 * MB);
+  assert_true(load_one("MEMSHIM_RSS_SOFT_LIMIT=2G", MS_OPT_RSS_SOFT_LIMIT) == 2048 * MB);
+  assert_true(load_one("MEMSHIM_PURGE_INTERVAL=50ms", MS_OPT_PURGE_INTERVAL) == 50);
+  assert_true(load_one("MEMSHIM_PURGE_INTERVAL=2s", MS_OPT_PURGE_INTERVAL) == 2000);
+  assert_true(load_one("MEMSHIM_PURGE_INTERVAL=0", MS_OPT_PURGE_INTERVAL) == 200); /* must look at all */
+  assert_true(load_one("MEMSHIM_PURGE_INTERVAL=off", MS_OPT_PURGE_INTERVAL) == 200);
+  assert_true(load_one("MEMSHIM_IDLE_PURGE=off", MS_OPT_IDLE_PURGE) == 0);
+  assert_true(load_one("MEMSHIM_IDLE_PURGE=5s", MS_OPT_IDLE_PURGE) == 5000);
+  assert_true(load_one("MEMSHIM_MMAP_RESIDENT_MAX=64M", MS_OPT_MMAP_RESIDENT_MAX) == 64 * MB);
+  assert_true(load_one("MEMSHIM_MMAP_MIN=4M", MS_OPT_MMAP_MIN) == 4 * MB);
+  assert_true(load_one("MEMSHIM_MMAP_MIN=off", MS_OPT_MMAP_MIN) == 1 * MB);
+  ms_options_reset();
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+    cmocka_unit_test(test_retained),
+    cmocka_unit_test(test_unload),
+    cmocka_unit_test(test_idle),
+    cmocka_unit_test(test_rss_soft_limit),
+    cmocka_unit_test(test_option_rows),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
