@@ -2,7 +2,8 @@
  * Holds N blocks allocated in hold_blocks() (sizes drawn from a fixed generator: 16..65536
  * bytes, mixed small/large), frees every third one, prints "live BYTES COUNT" and
  * "allocated BYTES COUNT" for that function, then (if asked) waits for SIGTERM.
- * Args: N (default 20000), wait seconds (default 0). */
+ * Args: N (default 20000), wait seconds (default 0), churn (1: free every block right away,
+ * so that a large N allocates much but holds little; "live" is then 0). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,7 @@ static __attribute__((noinline)) void *hold_blocks(size_t n) { return malloc(n);
 int main(int argc, char **argv) {
   size_t n = argc > 1 ? (size_t)atol(argv[1]) : 20000;
   int wait_s = argc > 2 ? atoi(argv[2]) : 0;
+  int churn = argc > 3 && atoi(argv[3]) == 1;
   void **v = calloc(n, sizeof *v);
   size_t *sz = calloc(n, sizeof *sz);
   unsigned long long live = 0, live_n = 0, alloc = 0;
@@ -24,8 +26,10 @@ int main(int argc, char **argv) {
     v[i] = hold_blocks(sz[i]);
     memset(v[i], 1, 16);
     alloc += sz[i];
+    if (churn) { free(v[i]); v[i] = NULL; }
   }
   for (size_t i = 0; i < n; i++) {
+    if (churn) continue;
     if (i % 3 == 0) { free(v[i]); v[i] = NULL; }
     else { live += sz[i]; live_n++; }
   }
