@@ -23,6 +23,9 @@ while [ $# -gt 0 ]; do
   esac
 done
 
+. "$ROOT/scripts/lib/deps.sh"
+ms_install_deps build test
+
 LIB=${MEMSHIM_LIB:-$ROOT/build/libmemshim.so}
 if [ ! -e "$LIB" ]; then
   cmake -S "$ROOT" -B "$ROOT/build" >/dev/null && cmake --build "$ROOT/build" -j2 --target memshim >/dev/null
