@@ -23,13 +23,21 @@ typedef struct {
   void *(*realloc)(void *, size_t); /* never called with size 0 or NULL */
   /* align: power of two >= sizeof(void *); returns NULL on failure. */
   void *(*aligned)(size_t align, size_t size);
-  void (*free_sized)(void *, size_t size);
+  /* C++ operator new(size_t): never NULL; on failure it calls the new-handler and throws
+   * std::bad_alloc. jemalloc's own exported operator once resolved (it keeps jemalloc's
+   * fast path), else ms_op_new_generic. */
+  void *(*op_new)(size_t);
+  void (*free_sized)(void *, size_t size); /* size as given to the allocation */
   void (*free_aligned_sized)(void *, size_t align, size_t size);
   size_t (*usable_size)(void *); /* never called with NULL */
   /* Give freed pages back to the OS. */
   void (*purge)(void);
   int (*stats)(ms_backend_stats *out); /* 0 or -1; may take allocator locks: not on the hot path */
 } ms_backend;
+
+/* The hot path reads these on every call: declared hidden so that the compiler addresses
+ * them PC-relative, without a GOT load. */
+#pragma GCC visibility push(hidden)
 
 /* The active backend. Statically set to a bootstrap table whose first call selects the
  * backend (jemalloc or glibc) from the environment without allocating, so every pointer
@@ -52,5 +60,11 @@ void ms_backend_thread_counters(uint64_t **allocatedp, uint64_t **deallocatedp);
 void ms_backend_jemalloc_early(ms_backend *be);
 void ms_backend_jemalloc_fast(ms_backend *be);
 void ms_backend_glibc(ms_backend *be);
+
+/* operator new for backends without one of their own (interpose/new_delete.c): malloc, then
+ * the standard's new-handler loop and std::bad_alloc. */
+void *ms_op_new_generic(size_t size);
+
+#pragma GCC visibility pop
 
 #endif

@@ -88,6 +88,13 @@ void ms_backend_jemalloc_fast(ms_backend *be) {
     be->realloc = (void *(*)(void *, size_t))r;
     __atomic_store_n(&be->free, (void (*)(void *))f, __ATOMIC_RELEASE);
   }
+  /* jemalloc's own C++ operators: new with its fast path and its new-handler/bad_alloc
+   * handling, sized delete without the x-API's flag checks. Same heap as above. */
+  void *op_new = dlsym(h, "_Znwm"), *op_delete_sized = dlsym(h, "_ZdlPvm");
+  if (op_new && op_delete_sized) {
+    be->op_new = (void *(*)(size_t))op_new;
+    be->free_sized = (void (*)(void *, size_t))op_delete_sized;
+  }
   dlclose(h);
 }
 

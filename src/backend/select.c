@@ -18,6 +18,7 @@ static void boot_free(void *p);
 static void *boot_calloc(size_t n, size_t size);
 static void *boot_realloc(void *p, size_t size);
 static void *boot_aligned(size_t align, size_t size);
+static void *boot_op_new(size_t size);
 static void boot_free_sized(void *p, size_t size);
 static void boot_free_aligned_sized(void *p, size_t align, size_t size);
 static size_t boot_usable_size(void *p);
@@ -31,6 +32,7 @@ ms_backend ms_be = {
   .calloc = boot_calloc,
   .realloc = boot_realloc,
   .aligned = boot_aligned,
+  .op_new = boot_op_new,
   .free_sized = boot_free_sized,
   .free_aligned_sized = boot_free_aligned_sized,
   .usable_size = boot_usable_size,
@@ -106,6 +108,7 @@ void ms_backend_select(void) {
   ms_backend tmp;
   if (kind == MS_BE_GLIBC) ms_backend_glibc(&tmp);
   else ms_backend_jemalloc_early(&tmp);
+  if (!tmp.op_new) tmp.op_new = ms_op_new_generic;
   ms_be = tmp;
   __atomic_store_n(&ms_be_kind, kind, __ATOMIC_RELEASE);
 }
@@ -120,6 +123,7 @@ static void boot_free(void *p) { ms_backend_select(); ms_be.free(p); }
 static void *boot_calloc(size_t n, size_t size) { ms_backend_select(); return ms_be.calloc(n, size); }
 static void *boot_realloc(void *p, size_t size) { ms_backend_select(); return ms_be.realloc(p, size); }
 static void *boot_aligned(size_t align, size_t size) { ms_backend_select(); return ms_be.aligned(align, size); }
+static void *boot_op_new(size_t size) { ms_backend_select(); return ms_be.op_new(size); }
 static void boot_free_sized(void *p, size_t size) { ms_backend_select(); ms_be.free_sized(p, size); }
 static void boot_free_aligned_sized(void *p, size_t align, size_t size) {
   ms_backend_select();

@@ -23,11 +23,11 @@ typedef struct ms_thread {
   uint8_t registered;
 } ms_thread;
 
-extern MS_TLS ms_thread ms_tls_thread;
+extern MS_HIDDEN MS_TLS ms_thread ms_tls_thread;
 
 /* Read-only after the constructor. */
-extern bool ms_enabled;        /* MEMSHIM_ENABLE */
-extern bool ms_initialized;    /* constructor done */
+extern MS_HIDDEN bool ms_enabled;        /* MEMSHIM_ENABLE */
+extern MS_HIDDEN bool ms_initialized;    /* constructor done */
 
 /* The rare part of the allocation path: first allocation of a thread, or a sample. */
 void *ms_alloc_slow(void *p, uint64_t size);

@@ -33,8 +33,9 @@ __attribute__((noreturn)) static void ms_throw_bad_alloc(void) {
   abort();
 }
 
-/* Slow path after a failed allocation: returns memory, or NULL/throws as the form demands. */
-static __attribute__((noinline)) void *ms_new_retry(size_t size, size_t align, int nothrow) {
+/* The standard's failure loop: call the new-handler until an allocation succeeds or there is
+ * no handler; then NULL (nothrow forms) or std::bad_alloc. Untracked: callers count. */
+static __attribute__((noinline)) void *ms_new_handler_loop(size_t size, size_t align, int nothrow) {
   for (;;) {
     ms_new_handler h = ms_get_new_handler();
     if (!h) {
@@ -43,26 +44,37 @@ static __attribute__((noinline)) void *ms_new_retry(size_t size, size_t align, i
     }
     h();
     void *p = align ? ms_be.aligned(align, size) : ms_be.malloc(size);
-    if (p) return ms_track_alloc(p, size);
+    if (p) return p;
   }
 }
 
-static inline void *ms_new(size_t size) {
+void *ms_op_new_generic(size_t size) {
   void *p = ms_be.malloc(size);
-  if (ms_unlikely(!p)) return ms_new_retry(size, 0, 0);
-  return ms_track_alloc(p, size);
+  return ms_likely(p != NULL) ? p : ms_new_handler_loop(size, 0, 0);
+}
+
+/* Plain new: count, then tail-call the backend's operator new (jemalloc's own, with its fast
+ * path and its new-handler/bad_alloc handling). A sample takes the slow path. */
+static __attribute__((noinline)) void *ms_new_slow(size_t size) {
+  void *p = ms_be.op_new(size);
+  return ms_alloc_slow(p, size);
+}
+
+static inline void *ms_new(size_t size) {
+  if (ms_track_alloc_begin(size)) return ms_new_slow(size);
+  return ms_be.op_new(size);
 }
 
 static inline void *ms_new_nothrow(size_t size) {
   void *p = ms_be.malloc(size);
-  if (ms_unlikely(!p)) return ms_new_retry(size, 0, 1);
+  if (ms_unlikely(!p)) p = ms_new_handler_loop(size, 0, 1);
   return ms_track_alloc(p, size);
 }
 
 static inline void *ms_new_aligned(size_t size, size_t align, int nothrow) {
   if (align < sizeof(void *)) align = sizeof(void *);
   void *p = ms_be.aligned(align, size);
-  if (ms_unlikely(!p)) return ms_new_retry(size, align, nothrow);
+  if (ms_unlikely(!p)) p = ms_new_handler_loop(size, align, nothrow);
   return ms_track_alloc(p, size);
 }
 

@@ -11,7 +11,7 @@
 struct ms_thread;
 
 /* True when MEMSHIM_PROFILE=1; read-only after the constructor. */
-extern bool ms_profile_active;
+extern MS_HIDDEN bool ms_profile_active;
 
 /* Constructor: read options, prepare tables. */
 void ms_profile_init(void);

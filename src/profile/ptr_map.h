@@ -16,7 +16,7 @@ typedef struct {
 } ms_ptr_entry;
 
 #define MS_FILTER_BITS 16
-extern uint16_t ms_ptr_filter[1u << MS_FILTER_BITS];
+extern __attribute__((visibility("hidden"))) uint16_t ms_ptr_filter[1u << MS_FILTER_BITS];
 
 static inline uint64_t ms_ptr_hash(uintptr_t p) {
   uint64_t h = (uint64_t)p >> 4;

@@ -24,11 +24,12 @@ ms_assert_num "$total_new" -ge 20 "libraries binding _Znwm"
 # Every binding goes to libmemshim, or to the executable's own PLT slot (an executable that
 # takes a function's address owns the canonical address; its slot binds to libmemshim).
 # The only exception is memshim's own dlsym through jemalloc's handle (jemalloc -> jemalloc),
-# which is how the backend finds jemalloc's malloc/free/calloc/realloc.
+# which is how the backend finds jemalloc's malloc/free/calloc/realloc, operator new and sized
+# delete (src/backend/jemalloc.c).
 exe=$(readlink -f "$PYTHON")
 je=libjemalloc.so.2
 wrong=$(grep -v -e " to $MEMSHIM_LIB \[0\]" -e " to $exe \[0\]" -e " to $PYTHON \[0\]" \
-  -e "binding file [^ ]*/$je \[0\] to [^ ]*/$je \[0\]: normal symbol \`\(malloc\|free\|calloc\|realloc\)'" \
+  -e "binding file [^ ]*/$je \[0\] to [^ ]*/$je \[0\]: normal symbol \`\(malloc\|free\|calloc\|realloc\|_Znwm\|_ZdlPvm\)'" \
   "$MS_TMP/alloc" || true)
 [ -z "$wrong" ] || ms_fail "allocation symbols bound elsewhere:
 $(head -20 <<<"$wrong")"

@@ -1,0 +1,103 @@
+# Shared by the benchmark scripts (bench.sh, bench-rss.sh, bench-profile.sh): statistics,
+# the two cost measures (callgrind instruction counts, CPU time), program builds and the
+# libraries under test. Source it; every function prints its result on stdout.
+
+# bench_median N...: the median (mean of the middle two for an even count).
+bench_median() {
+  printf '%s\n' "$@" | sort -g | awk '{v[NR] = $1} END {
+    if (NR == 0) exit 1
+    if (NR % 2) printf "%.10g\n", v[(NR + 1) / 2]; else printf "%.10g\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
+# bench_geomean R...: the geometric mean of positive ratios.
+bench_geomean() {
+  printf '%s\n' "$@" | awk '{s += log($1); n++} END { if (n == 0) exit 1; printf "%.6f\n", exp(s / n) }'
+}
+
+# bench_ratio A B: A / B.
+bench_ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b == 0) exit 1; printf "%.6f\n", a / b }'; }
+
+# bench_split_env WORD... -- CMD...: sets BENCH_ENV (the VAR=value words before --) and
+# BENCH_CMD (the rest). Without --, everything is the command.
+bench_split_env() {
+  BENCH_ENV=()
+  BENCH_CMD=()
+  local w seen=0
+  for w in "$@"; do
+    if [ $seen -eq 0 ] && [ "$w" = "--" ]; then seen=1; continue; fi
+    if [ $seen -eq 0 ]; then BENCH_ENV+=("$w"); else BENCH_CMD+=("$w"); fi
+  done
+  if [ $seen -eq 0 ]; then BENCH_CMD=("${BENCH_ENV[@]}"); BENCH_ENV=(); fi
+}
+
+# bench_callgrind_count [VAR=value...] -- CMD...: instructions the command executes (all its
+# threads; not its children), counted by callgrind. The environment goes to the measured
+# process only, so a preloaded library is measured, valgrind itself is not. Repeatable to
+# about 7 digits for single-threaded programs.
+bench_callgrind_count() {
+  bench_split_env "$@"
+  local log
+  log=$(mktemp)
+  env "${BENCH_ENV[@]}" valgrind --tool=callgrind --callgrind-out-file=/dev/null \
+    "${BENCH_CMD[@]}" >/dev/null 2>"$log" || { echo "bench: callgrind run failed: ${BENCH_CMD[*]}" >&2; cat "$log" >&2; rm -f "$log"; return 1; }
+  sed -n 's/^==[0-9]*== Collected : \([0-9]*\)$/\1/p' "$log" | tail -1
+  rm -f "$log"
+}
+
+# bench_cpu_time [VAR=value...] -- CMD...: user+system CPU seconds of one run (all threads).
+bench_cpu_time() {
+  bench_split_env "$@"
+  local out
+  out=$(mktemp)
+  env "${BENCH_ENV[@]}" /usr/bin/time -f '%U %S' -o "$out" "${BENCH_CMD[@]}" >/dev/null 2>&1 ||
+    { echo "bench: run failed: ${BENCH_CMD[*]}" >&2; rm -f "$out"; return 1; }
+  awk 'END { printf "%.3f\n", $1 + $2 }' "$out"
+  rm -f "$out"
+}
+
+# bench_max_rss_kb [VAR=value...] -- CMD...: peak resident set of one run, in KiB.
+bench_max_rss_kb() {
+  bench_split_env "$@"
+  local out
+  out=$(mktemp)
+  env "${BENCH_ENV[@]}" /usr/bin/time -f '%M' -o "$out" "${BENCH_CMD[@]}" >/dev/null 2>&1 ||
+    { echo "bench: run failed: ${BENCH_CMD[*]}" >&2; rm -f "$out"; return 1; }
+  tail -1 "$out"
+  rm -f "$out"
+}
+
+# bench_build_progs SRC_DIR OUT_DIR: every *.c (cc -O2) and *.cc (c++ -O2) in SRC_DIR into
+# OUT_DIR, rebuilt when the source is newer.
+bench_build_progs() {
+  local src=$1 out=$2 f name
+  mkdir -p "$out"
+  for f in "$src"/*.c "$src"/*.cc; do
+    [ -e "$f" ] || continue
+    name=$(basename "${f%.*}")
+    [ "$out/$name" -nt "$f" ] && continue
+    case $f in
+      *.cc) c++ -O2 -g -o "$out/$name" "$f" -lpthread ;;
+      *) cc -O2 -g -o "$out/$name" "$f" -lpthread ;;
+    esac || { echo "bench: cannot build $f" >&2; return 1; }
+  done
+}
+
+# bench_jemalloc_lib: path of Debian's libjemalloc.so.2.
+bench_jemalloc_lib() {
+  local p
+  for p in /usr/lib/x86_64-linux-gnu/libjemalloc.so.2 /usr/lib/*/libjemalloc.so.2 /usr/lib/libjemalloc.so.2; do
+    [ -e "$p" ] && { echo "$p"; return 0; }
+  done
+  echo "bench: libjemalloc.so.2 not found (apt-get install libjemalloc2)" >&2
+  return 1
+}
+
+# bench_build_memshim SRC BUILD: configure and build memshim (Release-like flags, as shipped);
+# prints the library's path.
+bench_build_memshim() {
+  local src=$1 build=$2
+  cmake -S "$src" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null &&
+    cmake --build "$build" -j"$(nproc)" --target memshim memshim_cli >/dev/null ||
+    { echo "bench: memshim build failed" >&2; return 1; }
+  echo "$build/libmemshim.so"
+}
