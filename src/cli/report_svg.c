@@ -171,7 +171,7 @@ int ms_report_svg(FILE *out, const ms_json *doc, unsigned top) {
                    "opacity=\"0.6\"><title>leak window: steady growth %s, verdict %s</title></rect>\n"
                    "<text x=\"%.2f\" y=\"%d\" fill=\"#8a6d00\">leak window: growth %s, %s</text>\n",
               X_OF(from), MS_PLOT_Y, X_OF(to) - X_OF(from), MS_PLOT_H, buf,
-              ms_json_string(ms_json_get(leak, "verdict"), "none"), X_OF(from) + 4, MS_PLOT_Y + 14, buf,
+              ms_json_string(ms_json_get(leak, "verdict"), "none"), X_OF(from) + 4, MS_PLOT_Y + MS_PLOT_H - 8, buf,
               ms_json_string(ms_json_get(leak, "verdict"), "none"));
     }
   }

@@ -76,3 +76,10 @@ for f in $flags; do
   grep -q -- "$f" "$MS_TMP/check_help" || ms_fail "the workflow passes $f, which memshim check does not document"
 done
 ms_pass "workflow: valid YAML, leak gate runs memshim check with known flags ($(echo $flags))"
+
+# The tokenizer stand-in whose figures docs/recipes.md quotes builds cleanly and runs.
+cc -O2 -Wall -Wextra -Werror -pthread -o "$MS_TMP/tokenizer_pool" "$SRC_DIR/examples/workloads/tokenizer_pool.c" \
+  || ms_fail "examples/workloads/tokenizer_pool.c does not build"
+out=$("$MS_TMP/tokenizer_pool" 2 3 0) || ms_fail "tokenizer_pool failed"
+grep -qE '^peak [0-9.]+ MB, end of work [0-9.]+ MB, after 0.0 s idle [0-9.]+ MB$' <<<"$out" || ms_fail "tokenizer_pool printed: $out"
+ms_pass "examples/workloads/tokenizer_pool.c builds with -Wall -Wextra -Werror and runs"
