@@ -42,7 +42,6 @@ static uint64_t ms_mono_ms(void) {
 }
 
 uint64_t ms_profile_now_ms(void) { return ms_mono_ms() - ms_t0_ms; }
-uint64_t ms_profile_t0_ms(void) { return ms_t0_ms; }
 uint64_t ms_profile_sample_bytes(void) { return ms_sample_mean; }
 unsigned ms_profile_stack_depth(void) { return ms_depth; }
 uint64_t ms_profile_snapshot_interval_ms(void) { return ms_snapshot_ms; }
@@ -164,7 +163,6 @@ void ms_profile_init(void) {
   if (ms_depth > MS_MAX_DEPTH) ms_depth = MS_MAX_DEPTH;
   ms_snapshot_ms = ms_opt_u64(MS_OPT_SNAPSHOT_INTERVAL);
   ms_interval_ms = ms_opt_u64(MS_OPT_REPORT_INTERVAL);
-  ms_stacks_init();
   ms_unwind_init();
   ms_profile_reset_clock();
   if (ms_monitor_add_job("profile_snapshot", ms_snapshot_ms, ms_profile_snapshot_job) != 0)
