@@ -41,7 +41,8 @@ typedef struct memshim_stats {
   uint64_t purges;           /* purges done (policy and memshim_trim) */
   uint64_t purged_bytes;     /* resident bytes those purges gave back */
   uint64_t mmap_tracked;     /* bytes of file mappings in the registry */
-  uint64_t mmap_resident;    /* resident bytes of eligible file mappings, last measured */
+  uint64_t mmap_resident;    /* resident bytes of eligible file mappings, last measured (measured only
+                                when MEMSHIM_MMAP_RESIDENT_MAX or MEMSHIM_RSS_SOFT_LIMIT is set) */
   uint64_t mmap_dropped;     /* bytes dropped with MADV_DONTNEED under the cap */
   uint64_t threads;          /* threads that allocated and are still running */
 } memshim_stats_t;

@@ -4,6 +4,7 @@
  * The plot group carries its geometry as data-* attributes so a test can map every vertex
  * back to bytes and milliseconds and compare with the JSON. */
 #include <math.h>
+#include <stdbool.h>
 #include <string.h>
 
 #include "report.h"
@@ -18,13 +19,15 @@ typedef struct {
   const char *key;   /* member of a timeline point */
   const char *label;
   const char *color;
+  bool zero_unmeasured; /* all zero can mean "not measured": draw nothing then, say so */
 } ms_series;
 
 static const ms_series ms_series_table[] = {
-  {"rss", "RSS", "#d62728"},
-  {"heap_live", "heap live", "#1f77b4"},
-  {"heap_retained", "heap retained", "#ff7f0e"},
-  {"mmap_resident", "file-mapped resident", "#2ca02c"},
+  {"rss", "RSS", "#d62728", false},
+  {"heap_live", "heap live", "#1f77b4", false},
+  {"heap_retained", "heap retained", "#ff7f0e", false},
+  /* The library measures file-mapped residency only with a cap or an RSS soft limit. */
+  {"mmap_resident", "file-mapped resident", "#2ca02c", true},
 };
 #define MS_NSERIES (sizeof ms_series_table / sizeof ms_series_table[0])
 
@@ -178,6 +181,7 @@ int ms_report_svg(FILE *out, const ms_json *doc, unsigned top) {
 
   /* Series: one polyline each, every point of the JSON timeline. */
   for (size_t s = 0; s < MS_NSERIES; s++) {
+    if (ms_series_table[s].zero_unmeasured && peak[s] == 0) continue;
     fprintf(out, "<polyline data-series=\"%s\" fill=\"none\" stroke=\"%s\" stroke-width=\"1.8\" points=\"",
             ms_series_table[s].key, ms_series_table[s].color);
     for (size_t i = 0; i < np; i++) {
@@ -212,9 +216,15 @@ int ms_report_svg(FILE *out, const ms_json *doc, unsigned top) {
 
   /* Legend: each series with its peak and last value; the event kinds present. */
   for (size_t s = 0; s < MS_NSERIES; s++) {
-    int x = 20 + (int)(s % 2) * 480, y = legend_y + (int)(s / 2) * 20;
+    int x = 20 + (int)(s % 2) * 450, y = legend_y + (int)(s / 2) * 20;
     ms_report_fmt_bytes(buf, sizeof buf, peak[s]);
     ms_report_fmt_bytes(buf2, sizeof buf2, last[s]);
+    if (ms_series_table[s].zero_unmeasured && peak[s] == 0) {
+      fprintf(out, "<text class=\"legend\" data-series=\"%s\" x=\"%d\" y=\"%d\" fill=\"#666\">%s: not measured or 0 "
+                   "(needs MEMSHIM_MMAP_RESIDENT_MAX)</text>\n",
+              ms_series_table[s].key, x, y, ms_series_table[s].label);
+      continue;
+    }
     fprintf(out, "<rect x=\"%d\" y=\"%d\" width=\"18\" height=\"4\" fill=\"%s\"/>"
                  "<text class=\"legend\" data-series=\"%s\" x=\"%d\" y=\"%d\">%s: peak %s, last %s</text>\n",
             x, y - 6, ms_series_table[s].color, ms_series_table[s].key, x + 26, y, ms_series_table[s].label, buf,

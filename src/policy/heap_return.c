@@ -70,22 +70,41 @@ uint64_t ms_policy_purge_now(const char *trigger) {
   return ms_purge(trigger, &retained_after);
 }
 
-/* Drop file-mapping pages when they pass limit, down to target. */
-static void ms_policy_mmap_drop(const char *trigger, uint64_t limit, uint64_t target) {
+/* Drop file-mapping pages when they pass limit, down to target; returns the resident bytes left. */
+static uint64_t ms_policy_mmap_drop(const char *trigger, uint64_t limit, uint64_t target) {
   struct timespec t0;
   clock_gettime(CLOCK_MONOTONIC, &t0);
   uint64_t resident;
   uint64_t dropped = ms_mmap_enforce(limit, target, &resident);
-  if (!dropped) return;
+  if (!dropped) return resident;
   ms_log_info("drop (%s): MADV_DONTNEED on %llu bytes of file mappings in %.3f ms, %llu resident now",
               trigger, (unsigned long long)dropped, ms_elapsed_ms(&t0), (unsigned long long)resident);
   ms_policy_event_push(MS_EVENT_MMAP_DROP, dropped, trigger);
+  return resident;
+}
+
+/* The residency cap reacts faster than the heap policy: a scan reading at several GB/s passes a
+ * 64 MB cap in milliseconds. Every MS_MMAP_LOOK_MS it reads statm's file-backed resident bytes
+ * (one small read) and estimates the tracked resident bytes as the last measure plus the growth
+ * since; the full measure (pagemap, about 1 ms per GiB mapped) runs when that estimate passes the
+ * cap, or once per MEMSHIM_PURGE_INTERVAL. */
+#define MS_MMAP_LOOK_MS 5
+static uint64_t ms_mmap_last_shared, ms_mmap_last_resident, ms_mmap_last_scan_ms, ms_purge_interval_ms;
+
+static void ms_policy_mmap_tick(uint64_t now_ms) {
+  if (!ms_mmap_registry_busy()) return;
+  uint64_t shared = ms_proc_rss_shared();
+  if (shared < ms_mmap_last_shared) ms_mmap_last_shared = shared;
+  if (ms_mmap_last_resident + (shared - ms_mmap_last_shared) <= ms_mmap_cap &&
+      now_ms - ms_mmap_last_scan_ms < ms_purge_interval_ms)
+    return;
+  /* A quarter of slack below the cap: no drop on every look. */
+  ms_mmap_last_resident = ms_policy_mmap_drop("mmap_cap", ms_mmap_cap, ms_mmap_cap - ms_mmap_cap / 4);
+  ms_mmap_last_shared = ms_proc_rss_shared();
+  ms_mmap_last_scan_ms = now_ms;
 }
 
 static void ms_policy_tick(uint64_t now_ms) {
-  if (ms_mmap_cap && ms_mmap_registry_busy()) /* a quarter of slack: no drop on every look */
-    ms_policy_mmap_drop("mmap_cap", ms_mmap_cap, ms_mmap_cap - ms_mmap_cap / 4);
-
   ms_counters c;
   ms_counters_read(&c);
   ms_policy_note_live(c.live_bytes);
@@ -126,9 +145,13 @@ void ms_policy_init(void) {
     .rss_soft_limit = ms_opt_u64(MS_OPT_RSS_SOFT_LIMIT),
   };
   ms_mmap_cap = ms_opt_u64(MS_OPT_MMAP_RESIDENT_MAX);
+  ms_purge_interval_ms = ms_opt_u64(MS_OPT_PURGE_INTERVAL);
   ms_mmap_registry_configure(ms_opt_u64(MS_OPT_MMAP_MIN));
-  if (ms_cfg.retained_max || ms_cfg.idle_ms || ms_cfg.rss_soft_limit || ms_mmap_cap)
-    ms_monitor_add_job("memory_return", ms_opt_u64(MS_OPT_PURGE_INTERVAL), ms_policy_tick);
+  if (ms_cfg.retained_max || ms_cfg.idle_ms || ms_cfg.rss_soft_limit)
+    ms_monitor_add_job("memory_return", ms_purge_interval_ms, ms_policy_tick);
+  if (ms_mmap_cap)
+    ms_monitor_add_job("mmap_cap", ms_purge_interval_ms < MS_MMAP_LOOK_MS ? ms_purge_interval_ms : MS_MMAP_LOOK_MS,
+                       ms_policy_mmap_tick);
 }
 
 void ms_policy_at_exit(void) {

@@ -161,23 +161,9 @@ void ms_mmap_note_protect_locked(uintptr_t addr, size_t len, int prot) {
   }
 }
 
-/* Present and anonymous pages of [start, start+npages pages). -1 if pagemap is unreadable. */
-static int ms_pagemap_count(uintptr_t start, uint32_t npages, uint32_t *present, uint32_t *anon) {
-  static uint64_t buf[MS_CHUNK_BYTES / MS_PAGE]; /* used with the registry lock held */
-  size_t want = (size_t)npages * sizeof(uint64_t);
-  ssize_t got = pread(ms_pagemap_fd, buf, want, (off_t)(start / MS_PAGE * sizeof(uint64_t)));
-  if (got != (ssize_t)want) return -1;
-  uint32_t p = 0, an = 0;
-  for (uint32_t i = 0; i < npages; i++) {
-    if (buf[i] & MS_PM_PRESENT) {
-      p++;
-      if (!(buf[i] & MS_PM_FILE_OR_SHARED)) an++;
-    }
-  }
-  *present = p;
-  *anon = an;
-  return 0;
-}
+/* Pagemap entries of a run of chunks, read in one pread (used with the registry lock held). */
+#define MS_PM_BATCH_CHUNKS 64
+static uint64_t ms_pm_buf[MS_PM_BATCH_CHUNKS * (MS_CHUNK_BYTES / MS_PAGE)];
 
 static uint32_t ms_chunk_pages(const ms_entry *e, uint32_t c) {
   uintptr_t lo = e->start + (uintptr_t)c * MS_CHUNK_BYTES;
@@ -194,15 +180,29 @@ static uint64_t ms_entry_measure(ms_entry *e) {
     e->nchunks = n;
   }
   uint64_t pages = 0;
-  for (uint32_t c = 0; c < e->nchunks; c++) {
-    ms_chunk *ch = &e->chunks[c];
-    uint32_t present, anon;
-    if (ms_pagemap_count(e->start + (uintptr_t)c * MS_CHUNK_BYTES, ms_chunk_pages(e, c), &present, &anon) != 0)
+  for (uint32_t c0 = 0; c0 < e->nchunks; c0 += MS_PM_BATCH_CHUNKS) {
+    uint32_t c1 = c0 + MS_PM_BATCH_CHUNKS < e->nchunks ? c0 + MS_PM_BATCH_CHUNKS : e->nchunks;
+    uintptr_t lo = e->start + (uintptr_t)c0 * MS_CHUNK_BYTES;
+    size_t npages = (size_t)(c1 - c0 - 1) * (MS_CHUNK_BYTES / MS_PAGE) + ms_chunk_pages(e, c1 - 1);
+    size_t want = npages * sizeof(uint64_t);
+    if (pread(ms_pagemap_fd, ms_pm_buf, want, (off_t)(lo / MS_PAGE * sizeof(uint64_t))) != (ssize_t)want)
       return pages;
-    if (present > ch->resident) ch->touched = ms_tick;
-    ch->resident = present;
-    ch->anon = anon;
-    pages += present;
+    const uint64_t *pm = ms_pm_buf;
+    for (uint32_t c = c0; c < c1; c++) {
+      ms_chunk *ch = &e->chunks[c];
+      uint32_t n = ms_chunk_pages(e, c), present = 0, anon = 0;
+      for (uint32_t i = 0; i < n; i++) {
+        if (pm[i] & MS_PM_PRESENT) {
+          present++;
+          if (!(pm[i] & MS_PM_FILE_OR_SHARED)) anon++;
+        }
+      }
+      pm += n;
+      if (present > ch->resident) ch->touched = ms_tick;
+      ch->resident = present;
+      ch->anon = anon;
+      pages += present;
+    }
   }
   return pages;
 }

@@ -104,6 +104,9 @@ static pthread_mutex_t ms_store_mu = PTHREAD_MUTEX_INITIALIZER;
 static ms_snapshot ms_snaps[MS_SNAP_MAX];
 static unsigned ms_nsnaps, ms_stride = 1, ms_ticks;
 static uint64_t ms_store_start_ms;
+static uint64_t ms_total_peak; /* highest sum of sites' live bytes in any snapshot */
+
+uint64_t ms_profile_peak_bytes(void) { return __atomic_load_n(&ms_total_peak, __ATOMIC_RELAXED); }
 
 void ms_leak_store_lock(void) { pthread_mutex_lock(&ms_store_mu); }
 void ms_leak_store_unlock(void) { pthread_mutex_unlock(&ms_store_mu); }
@@ -137,7 +140,12 @@ void ms_leak_store_take(uint64_t t_ms, bool force) {
   size_t bytes = ((size_t)(n ? n : 1) * sizeof(int64_t) + 4095) & ~(size_t)4095;
   int64_t *live = ms_raw_alloc(bytes);
   if (!live) goto out;
-  for (uint32_t id = 1; id <= n; id++) live[id - 1] = __atomic_load_n(&ms_stacks_site(id)->live_bytes, __ATOMIC_RELAXED);
+  int64_t total = 0;
+  for (uint32_t id = 1; id <= n; id++) {
+    live[id - 1] = __atomic_load_n(&ms_stacks_site(id)->live_bytes, __ATOMIC_RELAXED);
+    total += live[id - 1];
+  }
+  if (total > 0 && (uint64_t)total > ms_total_peak) __atomic_store_n(&ms_total_peak, (uint64_t)total, __ATOMIC_RELAXED);
   if (ms_nsnaps == MS_SNAP_MAX) ms_store_thin_locked();
   ms_snaps[ms_nsnaps++] = (ms_snapshot){.t_ms = t_ms, .n = n, .live = live, .bytes = bytes};
 out:

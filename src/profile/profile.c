@@ -30,8 +30,6 @@ static unsigned ms_depth;
 static uint64_t ms_t0_ms;
 static uint64_t ms_snapshot_ms, ms_interval_ms;
 static uint64_t ms_leak_limit;
-static int64_t ms_total_live;
-static uint64_t ms_total_peak;
 static volatile sig_atomic_t ms_report_requested;
 static bool ms_exit_done;
 
@@ -44,10 +42,8 @@ static uint64_t ms_mono_ms(void) {
 }
 
 uint64_t ms_profile_now_ms(void) { return ms_mono_ms() - ms_t0_ms; }
-uint64_t ms_profile_t0_ms(void) { return ms_t0_ms; }
 uint64_t ms_profile_sample_bytes(void) { return ms_sample_mean; }
 unsigned ms_profile_stack_depth(void) { return ms_depth; }
-uint64_t ms_profile_peak_bytes(void) { return __atomic_load_n(&ms_total_peak, __ATOMIC_RELAXED); }
 uint64_t ms_profile_snapshot_interval_ms(void) { return ms_snapshot_ms; }
 bool ms_profile_leak_limit(uint64_t *limit) {
   *limit = ms_leak_limit;
@@ -55,14 +51,6 @@ bool ms_profile_leak_limit(uint64_t *limit) {
 }
 
 /* ---- hot-path hooks ---- */
-
-static void ms_total_add(int64_t bytes) {
-  int64_t live = __atomic_add_fetch(&ms_total_live, bytes, __ATOMIC_RELAXED);
-  uint64_t peak = __atomic_load_n(&ms_total_peak, __ATOMIC_RELAXED);
-  while (live > 0 && (uint64_t)live > peak &&
-         !__atomic_compare_exchange_n(&ms_total_peak, &peak, (uint64_t)live, 1, __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
-  }
-}
 
 static void ms_record(void *p, uint64_t size) {
   uintptr_t frames[MS_MAX_DEPTH];
@@ -75,10 +63,8 @@ static void ms_record(void *p, uint64_t size) {
   if (rc < 0) return;
   if (rc == 1) { /* the address came back without a free we saw (e.g. freed by a raw path) */
     ms_site_free(ms_stacks_site(old.site), old.bytes, old.count);
-    ms_total_add(-(int64_t)old.bytes);
   }
   ms_site_alloc(ms_stacks_site(id), w.bytes, w.count);
-  ms_total_add((int64_t)w.bytes);
 }
 
 void *ms_profile_sample(void *p, uint64_t size, struct ms_thread *t) {
@@ -108,7 +94,6 @@ void ms_profile_free_maybe(void *p) {
   if (!ms_ptrs_remove(p, &e)) return;
   ms_site *s = ms_stacks_site(e.site);
   if (s) ms_site_free(s, e.bytes, e.count);
-  ms_total_add(-(int64_t)e.bytes);
 }
 
 /* ---- periodic work: snapshots, timeline, signal and interval reports ---- */
@@ -178,7 +163,6 @@ void ms_profile_init(void) {
   if (ms_depth > MS_MAX_DEPTH) ms_depth = MS_MAX_DEPTH;
   ms_snapshot_ms = ms_opt_u64(MS_OPT_SNAPSHOT_INTERVAL);
   ms_interval_ms = ms_opt_u64(MS_OPT_REPORT_INTERVAL);
-  ms_stacks_init();
   ms_unwind_init();
   ms_profile_reset_clock();
   if (ms_monitor_add_job("profile_snapshot", ms_snapshot_ms, ms_profile_snapshot_job) != 0)

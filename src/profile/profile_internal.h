@@ -7,11 +7,10 @@
 
 /* Milliseconds since the profiler started in this process (a fork child restarts at its fork). */
 uint64_t ms_profile_now_ms(void);
-/* The monotonic clock's value at that start, for converting other clocks' stamps. */
-uint64_t ms_profile_t0_ms(void);
 uint64_t ms_profile_sample_bytes(void);
 unsigned ms_profile_stack_depth(void);
-/* Highest estimated live bytes of all sites together. */
+/* Highest estimated live bytes of all sites together, as seen by the snapshots (leak.c): no
+ * process-wide counter is touched per sample. */
 uint64_t ms_profile_peak_bytes(void);
 uint64_t ms_profile_snapshot_interval_ms(void);
 /* MEMSHIM_LEAK_CHECK: true and *limit when set. */

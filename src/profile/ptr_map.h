@@ -23,12 +23,10 @@ static inline uint64_t ms_ptr_hash(uintptr_t p) {
   h *= 0x9E3779B97F4A7C15ull;
   return h ^ (h >> 32);
 }
-/* The filter's slot: three cheap operations, since every free computes it. Small blocks are
- * 16-byte granular (>> 4 spreads neighbours over slots); page-aligned ones get their slot from
- * the higher bits (>> 16). */
-static inline uint32_t ms_ptr_filter_slot(uintptr_t p) {
-  return (uint32_t)((p >> 4) ^ (p >> 16)) & ((1u << MS_FILTER_BITS) - 1);
-}
+/* The filter's slot: one shift, since every free computes it. 64-byte granules: neighbouring
+ * small blocks share a slot (a false positive only costs the locked lookup), and page-aligned
+ * large blocks still spread over 1024 slots. */
+static inline uint32_t ms_ptr_filter_slot(uintptr_t p) { return (uint32_t)(p >> 6) & ((1u << MS_FILTER_BITS) - 1); }
 /* True when p may have been sampled (false positives possible, no false negatives). */
 static inline bool ms_ptr_maybe_sampled(const void *p) {
   return __atomic_load_n(&ms_ptr_filter[ms_ptr_filter_slot((uintptr_t)p)], __ATOMIC_RELAXED) != 0;

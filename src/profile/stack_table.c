@@ -34,8 +34,6 @@ static uint64_t ms_stack_hash(const uintptr_t *f, unsigned depth) {
   return h ? h : 1;
 }
 
-void ms_stacks_init(void) {}
-
 ms_site *ms_stacks_site(uint32_t id) {
   uint32_t n = __atomic_load_n(&ms_sites_n, __ATOMIC_ACQUIRE);
   if (id == 0 || id > n) return NULL;

@@ -21,7 +21,6 @@ typedef struct ms_site {
   uint64_t peak_bytes;
 } ms_site;
 
-void ms_stacks_init(void);
 /* The id of this stack, created if new; 0 when the table is out of memory. */
 uint32_t ms_stacks_intern(const uintptr_t *frames, unsigned depth);
 /* Site by id (1..ms_stacks_count()), NULL otherwise. Lock-free. */

@@ -70,6 +70,8 @@ void ms_report_write_json(const ms_report *r, ms_out *o) {
   ms_jw_kv_bool(w, "exact", r->sample_bytes <= 1);
   ms_jw_kv_u64(w, "stack_depth", r->stack_depth);
   ms_jw_kv_u64(w, "sites_count", r->sites_count);
+  ms_jw_kv_u64(w, "sampled_live", r->sampled_live);
+  ms_jw_kv_u64(w, "memory_bytes", r->memory_bytes);
   ms_jw_key(w, "totals");
   ms_jw_object(w);
   ms_json_heap(w, r->live_bytes, r->live_count, r->alloc_bytes, r->alloc_count, r->peak_bytes, NULL);

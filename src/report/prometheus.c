@@ -72,7 +72,7 @@ static void ms_escape_label(char *dst, size_t len, const char *src) {
   dst[n] = 0;
 }
 
-int ms_prometheus_format(char *buf, size_t len, const memshim_stats_t *st, const ms_metrics_labels *lb,
+int ms_prometheus_format(char *buf, size_t len, const memshim_stats_t *st, const ms_metrics_process *lb,
                          const ms_metrics_leak *leak) {
   ms_out o = {buf, len, 0, 0};
   char program[64];
@@ -81,6 +81,7 @@ int ms_prometheus_format(char *buf, size_t len, const memshim_stats_t *st, const
   snprintf(labels, sizeof labels, "pid=\"%d\",program=\"%s\"", lb->pid, program);
   for (size_t i = 0; i < sizeof ms_metric_table / sizeof ms_metric_table[0]; i++) {
     const ms_metric_def *m = &ms_metric_table[i];
+    if (m->offset == MS_STAT(mmap_resident) && !lb->mmap_resident_known) continue; /* no fake 0 */
     uint64_t v;
     memcpy(&v, (const char *)st + m->offset, sizeof v);
     ms_out_printf(&o, "# HELP %s %s\n# TYPE %s %s\n%s{%s} %llu\n", m->name, m->help, m->name, m->type, m->name,
@@ -131,7 +132,8 @@ int ms_metrics_write_file(const char *path) {
   memshim_stats(&st, sizeof st);
   char program[32];
   ms_proc_comm(program, sizeof program);
-  ms_metrics_labels lb = {(int)getpid(), program};
+  ms_metrics_process lb = {(int)getpid(), program,
+                           ms_opt_u64(MS_OPT_MMAP_RESIDENT_MAX) != 0 || ms_opt_u64(MS_OPT_RSS_SOFT_LIMIT) != 0};
   ms_metrics_leak leak;
   int has_leak = ms_metrics_leak_read(&leak);
   char text[8192];

@@ -5,16 +5,18 @@
 #ifndef MEMSHIM_PROMETHEUS_H
 #define MEMSHIM_PROMETHEUS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "../../include/memshim.h"
 
-/* What one exposition holds beyond memshim_stats_t. */
+/* What one exposition needs beyond memshim_stats_t. */
 typedef struct {
   int pid;
-  const char *program; /* /proc/self/comm; escaped as a label value */
-} ms_metrics_labels;
+  const char *program;      /* /proc/self/comm; escaped as a label value */
+  bool mmap_resident_known; /* file-mapped residency is measured only with a cap or soft limit */
+} ms_metrics_process;
 
 /* The leak gate's running verdict, when the profiler is on and has snapshots past the warm-up. */
 typedef struct {
@@ -24,7 +26,7 @@ typedef struct {
 
 /* Format the exposition into buf (leak NULL: no leak metrics). Returns its length, or -1 when it
  * does not fit. */
-int ms_prometheus_format(char *buf, size_t len, const memshim_stats_t *st, const ms_metrics_labels *lb,
+int ms_prometheus_format(char *buf, size_t len, const memshim_stats_t *st, const ms_metrics_process *lb,
                          const ms_metrics_leak *leak);
 
 /* Write the current metrics to path (already expanded) atomically. Returns 0 or -1 (errno set). */

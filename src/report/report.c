@@ -21,6 +21,7 @@
 #include "../core/log.h"
 #include "../profile/leak.h"
 #include "../profile/profile_internal.h"
+#include "../profile/ptr_map.h"
 #include "../profile/stack_table.h"
 #include "../profile/symbolize.h"
 #include "../util/proc.h"
@@ -82,6 +83,8 @@ static int ms_report_collect(ms_report *r, const char *reason) {
   uint64_t warm = ms_leak_warmup_end(now);
   uint32_t n = ms_stacks_count();
   r->sites_count = n;
+  r->sampled_live = ms_ptrs_count();
+  r->memory_bytes = ms_stacks_memory() + ms_ptrs_memory();
   r->sites = malloc((n ? n : 1) * sizeof *r->sites);
   r->leak_sites = malloc(MS_LEAK_TOP * sizeof *r->leak_sites);
   r->points = malloc(MS_TIMELINE_CAP * sizeof *r->points);

@@ -29,6 +29,8 @@ typedef struct {
   uint64_t sample_bytes;
   unsigned stack_depth;
   uint32_t sites_count;
+  uint64_t sampled_live; /* sampled pointers remembered now */
+  uint64_t memory_bytes; /* the profiler's own tables (stack table + pointer map + filter) */
   ms_report_site *sites; /* sorted by live bytes, descending */
   uint32_t nsites;
   int64_t live_bytes, live_count;

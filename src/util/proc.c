@@ -14,16 +14,22 @@ static long ms_read_small(const char *path, char *buf, unsigned long len) {
   return n;
 }
 
-uint64_t ms_proc_rss(void) {
+/* Field `field` (0-based) of /proc/self/statm, in bytes. */
+static uint64_t ms_statm_bytes(int field) {
   char buf[128];
   if (ms_read_small("/proc/self/statm", buf, sizeof buf) <= 0) return 0;
   const char *p = buf;
-  while (*p && *p != ' ') p++; /* skip size */
-  while (*p == ' ') p++;
+  for (int f = 0; f < field; f++) {
+    while (*p && *p != ' ') p++;
+    while (*p == ' ') p++;
+  }
   uint64_t pages = 0;
   while (*p >= '0' && *p <= '9') pages = pages * 10 + (uint64_t)(*p++ - '0');
   return pages * (uint64_t)sysconf(_SC_PAGESIZE);
 }
+
+uint64_t ms_proc_rss(void) { return ms_statm_bytes(1); }
+uint64_t ms_proc_rss_shared(void) { return ms_statm_bytes(2); }
 
 int ms_proc_threads(void) {
   char buf[1024];

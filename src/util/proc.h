@@ -6,6 +6,8 @@
 
 /* Resident set size in bytes (from /proc/self/statm), 0 if unreadable. */
 uint64_t ms_proc_rss(void);
+/* File-backed and shared resident bytes (RssFile + RssShmem, /proc/self/statm field 3), 0 if unreadable. */
+uint64_t ms_proc_rss_shared(void);
 /* Number of threads of this process (/proc/self/stat field 20), 0 if unreadable. */
 int ms_proc_threads(void);
 /* Program name (/proc/self/comm) into buf; "" if unreadable. */

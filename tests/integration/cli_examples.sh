@@ -76,3 +76,18 @@ for f in $flags; do
   grep -q -- "$f" "$MS_TMP/check_help" || ms_fail "the workflow passes $f, which memshim check does not document"
 done
 ms_pass "workflow: valid YAML, leak gate runs memshim check with known flags ($(echo $flags))"
+
+# The tokenizer stand-in whose figures docs/recipes.md quotes builds cleanly and runs.
+cc -O2 -Wall -Wextra -Werror -pthread -o "$MS_TMP/tokenizer_pool" "$SRC_DIR/examples/workloads/tokenizer_pool.c" \
+  || ms_fail "examples/workloads/tokenizer_pool.c does not build"
+out=$("$MS_TMP/tokenizer_pool" 2 3 0) || ms_fail "tokenizer_pool failed"
+grep -qE '^peak [0-9.]+ MB, end of work [0-9.]+ MB, after 0.0 s idle [0-9.]+ MB$' <<<"$out" || ms_fail "tokenizer_pool printed: $out"
+ms_pass "examples/workloads/tokenizer_pool.c builds with -Wall -Wextra -Werror and runs"
+
+# The Dockerfiles configure with -DMEMSHIM_BUILD_TESTS=OFF and install no test packages (cmocka):
+# that configuration must stand on its own (configure only; the build is the same as ours).
+grep -q -- '-DMEMSHIM_BUILD_TESTS=OFF' "$ex/encode-worker/Dockerfile" || ms_fail "encode-worker no longer builds without tests"
+cmake -S "$SRC_DIR" -B "$MS_TMP/notests" -DMEMSHIM_BUILD_TESTS=OFF >"$MS_TMP/notests.log" 2>&1 \
+  || { cat "$MS_TMP/notests.log"; ms_fail "cmake -DMEMSHIM_BUILD_TESTS=OFF does not configure"; }
+grep -qi cmocka "$MS_TMP/notests/CMakeCache.txt" && ms_fail "the build without tests still looks for cmocka"
+ms_pass "-DMEMSHIM_BUILD_TESTS=OFF configures without test dependencies"

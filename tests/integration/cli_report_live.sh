@@ -32,3 +32,15 @@ ms_pass "text and collapsed name the leaking function remember_forever"
 rsvg-convert "$MS_TMP/live.svg" -o "$MS_TMP/live.png" || ms_fail "rsvg-convert cannot render the SVG of a real report"
 "$PYTHON" "$(dirname "$0")/lib/cli_svg_check.py" "$json" "$MS_TMP/live.svg" 10 || ms_fail "SVG does not match the real JSON"
 ms_pass "svg of a real report renders and matches its JSON"
+
+# A real report with memory-return events: 96 MiB held, freed, then 1.5 s for the policy to act.
+"$cli" run --report "$MS_TMP/purge" -- "$PROGS/cli_hold" 96 0.5 1 1.5 >/dev/null 2>"$MS_TMP/run.err" \
+  || ms_fail "memshim run --report cli_hold failed: $(cat "$MS_TMP/run.err")"
+json=$(ls "$MS_TMP"/purge/memshim.*.json | head -1)
+npurge=$("$PYTHON" -c 'import json,sys; print(sum(e["kind"] == "purge" for e in json.load(open(sys.argv[1]))["timeline"]["events"]))' "$json")
+ms_assert_num "$npurge" -ge 1 "purge events in the report after freeing 96 MiB"
+"$cli" report "$json" --format svg >"$MS_TMP/purge.svg" || ms_fail "report --format svg failed"
+rsvg-convert "$MS_TMP/purge.svg" -o "$MS_TMP/purge.png" || ms_fail "rsvg-convert cannot render the SVG with events"
+"$PYTHON" "$(dirname "$0")/lib/cli_svg_check.py" "$json" "$MS_TMP/purge.svg" 10 || ms_fail "SVG with events does not match its JSON"
+grep -q 'purge &#215; ' "$MS_TMP/purge.svg" || ms_fail "the legend does not list the purge events"
+ms_pass "svg of a real report with $npurge purge event(s): marks and legend match the JSON"

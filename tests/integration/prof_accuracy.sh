@@ -27,6 +27,9 @@ for k in ("live", "allocated"):
             assert have == want, f"{k} {what}: {have} != {want}"
         else:
             assert err <= tol, f"{k} {what}: {err*100:.1f}% off (> {tol*100:.0f}%)"
+if tol == 0:  # exact mode remembers every live block (the program's and a few of libc's)
+    assert d["profile"]["exact"] and d["profile"]["sampled_live"] >= truth["live"][1], d["profile"]
+    assert d["profile"]["memory_bytes"] > 24 * truth["live"][1], d["profile"]
 PY
 }
 

@@ -10,6 +10,7 @@
 
 #include <cmocka.h>
 
+#include "config/options.h"
 #include "profile/leak.h"
 #include "profile/ptr_map.h"
 #include "profile/sampler.h"
@@ -180,6 +181,34 @@ static void test_leak_shapes(void **state) {
   assert_int_equal(sites[0].id, 1);
 }
 
+/* The snapshot store stays bounded on a long run and keeps its first and latest snapshots;
+ * the warm-up is a fraction of the run or a duration. */
+static void test_leak_store(void **state) {
+  (void)state;
+  uintptr_t f[1] = {0xabc};
+  ms_site *s = ms_stacks_site(ms_stacks_intern(f, 1));
+  ms_leak_store_reset(0);
+  for (uint64_t t = 0; t < 1000; t++) {
+    ms_site_alloc(s, 100, 1);
+    ms_leak_store_take(t * 10, false);
+  }
+  ms_leak_site sites[4];
+  ms_leak_result r;
+  ms_leak_store_analyze(0, 1, sites, 4, &r);
+  printf("1000 ticks kept %u snapshots, window %llu..%llu ms\n", r.snapshots, (unsigned long long)r.from_ms,
+         (unsigned long long)r.to_ms);
+  assert_true(r.snapshots <= 64 && r.snapshots >= 32);
+  assert_true(r.from_ms == 0);
+  assert_true(r.to_ms >= 9990 - 10 * 32); /* the latest stride, at most */
+  assert_true(r.nsteady >= 1 && sites[0].steady); /* the site grew all along */
+  assert_true(ms_leak_store_live_at(s->id, 0) == 100);
+  const char *why;
+  assert_int_equal(ms_option_set(MS_OPT_LEAK_WARMUP, "0.25", &why), 0);
+  assert_true(ms_leak_warmup_end(100000) == 25000);
+  assert_int_equal(ms_option_set(MS_OPT_LEAK_WARMUP, "30s", &why), 0);
+  assert_true(ms_leak_warmup_end(100000) == 30000);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_sampler_interval_distribution),
@@ -187,6 +216,7 @@ int main(void) {
     cmocka_unit_test(test_stack_dedup),
     cmocka_unit_test(test_ptr_map),
     cmocka_unit_test(test_leak_shapes),
+    cmocka_unit_test(test_leak_store),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

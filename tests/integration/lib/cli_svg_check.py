@@ -20,6 +20,11 @@ def fmt(b):
     return "%.0f B" % b if u == 0 else "%.1f %s" % (b, units[u])
 for key in ("rss", "heap_live", "heap_retained", "mmap_resident"):
     lines = plot.findall("s:polyline[@data-series='%s']" % key, ns)
+    if key == "mmap_resident" and not any(p[key] for p in points):
+        # all zero may mean "not measured": no line, and the legend says so
+        legend = root.find(".//s:text[@data-series='%s']" % key, ns).text
+        if lines or "not measured" not in legend: fail.append("mmap_resident all zero: %d lines, legend %r" % (len(lines), legend))
+        continue
     if len(lines) != 1: fail.append("series %s: %d polylines" % (key, len(lines))); continue
     verts = [tuple(map(float, p.split(","))) for p in lines[0].get("points").split()]
     if len(verts) != len(points): fail.append("%s: %d vertices for %d points" % (key, len(verts), len(points))); continue
