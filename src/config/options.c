@@ -21,7 +21,7 @@ extern char **environ;
 /* One row per option: name, environment variable, type, default, choices, range, help. */
 static const ms_option_def ms_option_table[MS_OPT__COUNT] = {
   [MS_OPT_ENABLE] = {"enable", "MEMSHIM_ENABLE", MS_OPT_BOOL, "1", NULL, 0, 0, false,
-    "0 = pure pass-through to the backend: no counters, no policy, no profiler"},
+    "0 = pass-through to the backend: no policy, profiler, reports or fork hook (call counters stay)"},
   [MS_OPT_VERBOSE] = {"verbose", "MEMSHIM_VERBOSE", MS_OPT_INT, "0", NULL, 0, 3, false,
     "log level: 0 errors only, 1 events (purges, reports), 2 debug, 3 trace"},
   [MS_OPT_LOG] = {"log", "MEMSHIM_LOG", MS_OPT_PATH, "", NULL, 0, 0, false,
