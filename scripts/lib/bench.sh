@@ -34,14 +34,33 @@ bench_split_env() {
 # threads; not its children), counted by callgrind. The environment goes to the measured
 # process only, so a preloaded library is measured, valgrind itself is not. Repeatable to
 # about 7 digits for single-threaded programs.
+# BENCH_CG_EXCLUDE_FN=function: leave out the threads that ran this function (memshim's
+# monitor thread, whose timer-driven work grows with callgrind's 50x slowdown); their
+# instructions are appended to the file named by BENCH_CG_EXCLUDED_OUT, when set.
 bench_callgrind_count() {
   bench_split_env "$@"
-  local log
-  log=$(mktemp)
-  env "${BENCH_ENV[@]}" valgrind --tool=callgrind --callgrind-out-file=/dev/null \
-    "${BENCH_CMD[@]}" >/dev/null 2>"$log" || { echo "bench: callgrind run failed: ${BENCH_CMD[*]}" >&2; cat "$log" >&2; rm -f "$log"; return 1; }
-  sed -n 's/^==[0-9]*== Collected : \([0-9]*\)$/\1/p' "$log" | tail -1
-  rm -f "$log"
+  local dir
+  dir=$(mktemp -d)
+  if ! env "${BENCH_ENV[@]}" valgrind --tool=callgrind --callgrind-out-file="$dir/cg.out" \
+    ${BENCH_CG_EXCLUDE_FN:+--separate-threads=yes} "${BENCH_CMD[@]}" >/dev/null 2>"$dir/log"; then
+    echo "bench: callgrind run failed: ${BENCH_CMD[*]}" >&2
+    cat "$dir/log" >&2
+    rm -rf "$dir"
+    return 1
+  fi
+  if [ -z "${BENCH_CG_EXCLUDE_FN:-}" ]; then
+    sed -n 's/^==[0-9]*== Collected : \([0-9]*\)$/\1/p' "$dir/log" | tail -1
+  else
+    local f kept=0 excluded=0 n
+    for f in "$dir"/cg.out*; do
+      n=$(sed -n 's/^totals: \([0-9]*\).*/\1/p' "$f" | head -1)
+      [ -n "$n" ] || continue
+      if grep -q "$BENCH_CG_EXCLUDE_FN" "$f"; then excluded=$((excluded + n)); else kept=$((kept + n)); fi
+    done
+    [ -n "${BENCH_CG_EXCLUDED_OUT:-}" ] && echo "$excluded" >>"$BENCH_CG_EXCLUDED_OUT"
+    echo "$kept"
+  fi
+  rm -rf "$dir"
 }
 
 # bench_cpu_time [VAR=value...] -- CMD...: user+system CPU seconds of one run (all threads).

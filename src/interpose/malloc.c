@@ -48,16 +48,36 @@ MS_EXPORT void *calloc(size_t n, size_t size) {
   return ms_be.calloc(n, size);
 }
 
-/* realloc(NULL, n) is malloc(n); realloc(p, 0) frees p and returns NULL (glibc). On failure
- * the old block is untouched and errno is ENOMEM. */
-MS_EXPORT void *realloc(void *p, size_t size) {
-  if (!p) return malloc(size);
-  if (size == 0) { free(p); return NULL; }
-  /* Forget p's sample before the backend may hand its address to another thread. */
-  ms_track_free(p);
+/* Sizes no allocator can serve (4 EiB and up). jemalloc's realloc returns NULL for them
+ * without setting errno, so they are refused here, before the tail call. */
+#define MS_SIZE_IMPOSSIBLE ((size_t)1 << 62)
+
+/* Profiling (p's sample must be forgotten first) or a sample due: out of line, so that the
+ * common path needs no stack frame. counted = the call counters were already updated. */
+static __attribute__((noinline)) void *ms_realloc_slow(void *p, size_t size, int counted) {
+  if (!counted) {
+    /* Forget p's sample before the backend may hand its address to another thread. */
+    ms_track_free(p);
+    if (!ms_track_alloc_begin(size)) return ms_be.realloc(p, size);
+  }
   void *q = ms_be.realloc(p, size);
-  if (ms_unlikely(!q)) { errno = ENOMEM; return NULL; }
-  return ms_track_alloc(q, size);
+  return q ? ms_alloc_slow(q, size) : NULL;
+}
+
+/* realloc(NULL, n) is malloc(n); realloc(p, 0) frees p and returns NULL (glibc). On failure
+ * the old block is untouched and errno is ENOMEM (set by the backend for real exhaustion).
+ * The common case tail-calls the backend, as malloc does. */
+MS_EXPORT void *realloc(void *p, size_t size) {
+  if (ms_unlikely(!p)) return malloc(size);
+  if (ms_unlikely(size - 1 >= MS_SIZE_IMPOSSIBLE - 1)) { /* size 0 or impossible */
+    if (size) { errno = ENOMEM; return NULL; }
+    free(p);
+    return NULL;
+  }
+  if (ms_unlikely(ms_profile_active)) return ms_realloc_slow(p, size, 0);
+  ms_tls_thread.free_calls++;
+  if (ms_track_alloc_begin(size)) return ms_realloc_slow(p, size, 1);
+  return ms_be.realloc(p, size);
 }
 
 MS_EXPORT void *reallocarray(void *p, size_t n, size_t size) {
