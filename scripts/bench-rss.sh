@@ -6,7 +6,7 @@
 #
 #   scripts/bench-rss.sh [--cycles N] [--size-mb MB] [--file-mb MB] [--quick]
 #
-# Uses $MEMSHIM_LIB or build/libmemshim.so (built when missing), /usr/bin/python3, and a
+# Uses $LIBMEMSHIM or build/libmemshim.so (built when missing), /usr/bin/python3, and a
 # temporary directory (removed at exit) for the 1 GiB file and the state dict.
 set -euo pipefail
 
@@ -26,7 +26,7 @@ done
 . "$ROOT/scripts/lib/deps.sh"
 ms_install_deps build test
 
-LIB=${MEMSHIM_LIB:-$ROOT/build/libmemshim.so}
+LIB=${LIBMEMSHIM:-$ROOT/build/libmemshim.so}
 if [ ! -e "$LIB" ]; then
   cmake -S "$ROOT" -B "$ROOT/build" >/dev/null && cmake --build "$ROOT/build" -j2 --target memshim >/dev/null
 fi
@@ -51,7 +51,7 @@ CONFIGS=(
 run() { # env-words -- command...: prints the workload's JSON
   local envw=$1; shift
   # shellcheck disable=SC2086
-  env -u MEMSHIM_LIB $envw "$@" | sed -n 's/^memshim-workload: //p' | tail -1
+  env -u LIBMEMSHIM $envw "$@" | sed -n 's/^memshim-workload: //p' | tail -1
 }
 
 echo "== torch load/unload: ${SIZE_MB} MB state dict, $CYCLES cycles (RSS read 0.6 s after each unload) =="

@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
-# Regenerate docs/options.md from the option table (src/config/options.c) through
-# `memshim config --markdown`. With --check, write nothing and fail (exit 1, with a diff) when
-# docs/options.md differs from what the table gives.
+# Regenerate docs/options.md, and the table between the options markers of README.md, from
+# the option table (src/config/options.c) through `memshim config --markdown`. With --check,
+# write nothing and fail (exit 1, with a diff) when either differs from what the table gives.
 #   scripts/gen-docs.sh [--check] [--cli PATH/TO/memshim]   (default: build/memshim)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 check=0
-cli=${MEMSHIM_CLI:-build/memshim}
+cli=${CLI_BIN:-build/memshim}
 while [ $# -gt 0 ]; do
   case $1 in
     --check) check=1 ;;
@@ -18,7 +18,17 @@ done
 [ -x "$cli" ] || { echo "gen-docs: $cli not found: build first (cmake --build build)" >&2; exit 2; }
 
 out=$(mktemp)
-trap 'rm -f "$out"' EXIT
+readme=$(mktemp)
+table=$(mktemp)
+trap 'rm -f "$out" "$readme" "$table"' EXIT
+"$cli" config --markdown >"$table"
+# README.md: replace what stands between <!-- options:begin --> and <!-- options:end -->.
+grep -q '^<!-- options:begin -->$' README.md && grep -q '^<!-- options:end -->$' README.md \
+  || { echo "gen-docs: README.md lacks the <!-- options:begin/end --> markers" >&2; exit 1; }
+awk -v table="$table" '
+  /^<!-- options:begin -->$/ { print; while ((getline line < table) > 0) print line; skip = 1; next }
+  /^<!-- options:end -->$/ { skip = 0 }
+  !skip { print }' README.md >"$readme"
 {
   cat <<'MD'
 # Configuration reference
@@ -46,15 +56,16 @@ Value syntax by type:
 - **fraction/duration**: a fraction of the run (`0.25`) or a duration (`30s`).
 
 MD
-  "$cli" config --markdown
+  cat "$table"
 } >"$out"
 
 if [ $check -eq 1 ]; then
-  if ! diff -u docs/options.md "$out"; then
-    echo "gen-docs: docs/options.md is out of date with the option table; run scripts/gen-docs.sh" >&2
-    exit 1
-  fi
-  exit 0
+  rc=0
+  diff -u docs/options.md "$out" || rc=1
+  diff -u README.md "$readme" || rc=1
+  [ $rc -eq 0 ] || echo "gen-docs: docs/options.md or README.md is out of date with the option table; run scripts/gen-docs.sh" >&2
+  exit $rc
 fi
 cp "$out" docs/options.md
-echo "wrote docs/options.md"
+cp "$readme" README.md
+echo "wrote docs/options.md and the option table of README.md"

@@ -5,8 +5,7 @@
 # where its install step really puts the library, COPY sources exist, the Python stand-ins compile
 # and the GitHub Actions workflow is valid YAML whose leak gate uses flags `memshim check` accepts.
 . "$(dirname "$0")/lib/common.sh"
-cli=${MEMSHIM_CLI:?}
-unset MEMSHIM_LIB MEMSHIM_CLI
+cli=${MS_TEST_CLI:?}
 ex=$SRC_DIR/examples
 [ -f "$ex/encode-worker/Dockerfile" ] && [ -f "$ex/tts-server/Dockerfile" ] && [ -f "$ex/ci/github-actions.yml" ] \
   || ms_fail "an example is missing"

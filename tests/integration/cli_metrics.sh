@@ -5,9 +5,8 @@
 . "$(dirname "$0")/lib/common.sh"
 command -v promtool >/dev/null || ms_skip "promtool is not installed (Debian package prometheus)"
 
-# ctest's own MEMSHIM_LIB/MEMSHIM_CLI would each add an "unknown option" line to the program's stderr.
-lib=$MEMSHIM_LIB
-unset MEMSHIM_LIB MEMSHIM_CLI
+# ctest's own MS_TEST_LIB/MS_TEST_CLI would each add an "unknown option" line to the program's stderr.
+lib=$MS_TEST_LIB
 dir=$MS_TMP/textfile
 mkdir -p "$dir"
 env LD_PRELOAD="$lib" MEMSHIM_METRICS_FILE="$dir/worker-%p.prom" "$PROGS/cli_hold" 48 0 &

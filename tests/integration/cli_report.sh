@@ -5,7 +5,7 @@
 # every plotted vertex, legend figure, event mark and listed site maps back to the JSON; bad
 # arguments exit 2, unreadable or invalid reports exit 1 with a message naming the file.
 . "$(dirname "$0")/lib/common.sh"
-cli=${MEMSHIM_CLI:?}
+cli=${MS_TEST_CLI:?}
 json=$SRC_DIR/tests/integration/data/cli_report_sample.json
 command -v rsvg-convert >/dev/null || ms_skip "rsvg-convert is not installed (Debian package librsvg2-bin)"
 

@@ -4,10 +4,10 @@
 # stacks end in it, and the SVG timeline's every vertex, legend figure, event and listed site
 # match the JSON (tests/integration/lib/cli_svg_check.py).
 . "$(dirname "$0")/lib/common.sh"
-cli=${MEMSHIM_CLI:?}
+cli=${MS_TEST_CLI:?}
 command -v rsvg-convert >/dev/null || ms_skip "rsvg-convert is not installed (Debian package librsvg2-bin)"
-export MEMSHIM_LIBRARY_PATH=$MEMSHIM_LIB
-unset MEMSHIM_LIB MEMSHIM_CLI
+export MEMSHIM_LIBRARY_PATH=$MS_TEST_LIB
+unset MS_TEST_LIB MS_TEST_CLI
 
 dir=$MS_TMP/reports
 "$cli" run --report "$dir" -- "$PROGS/prof_leaky" 1.5 >"$MS_TMP/run.out" 2>"$MS_TMP/run.err" \

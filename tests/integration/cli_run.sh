@@ -3,9 +3,8 @@
 # bad arguments, a missing or unrunnable command and the command's own status, and `config`
 # showing where each value came from.
 . "$(dirname "$0")/lib/common.sh"
-cli=${MEMSHIM_CLI:?}
-MEMSHIM_LIB_SAVED=$MEMSHIM_LIB
-unset MEMSHIM_LIB MEMSHIM_CLI # ctest's, not options
+cli=${MS_TEST_CLI:?}
+MEMSHIM_LIB_SAVED=$MS_TEST_LIB
 export MEMSHIM_LIBRARY_PATH=$MEMSHIM_LIB_SAVED
 
 # expect_status WANT DESCRIPTION cmd...: run, capture stdout/stderr, check the exit status.

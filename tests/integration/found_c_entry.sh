@@ -7,9 +7,9 @@
 . "$(dirname "$0")/lib/found.sh"
 
 found_run_prog found_entry "not loaded" "plain glibc" LD_PRELOAD=
-found_run_prog found_entry checked "memshim, jemalloc backend" LD_PRELOAD="$MEMSHIM_LIB"
-found_run_prog found_entry checked "memshim, MEMSHIM_BACKEND=glibc" LD_PRELOAD="$MEMSHIM_LIB" MEMSHIM_BACKEND=glibc
-found_run_prog found_entry checked "memshim, MEMSHIM_ENABLE=0" LD_PRELOAD="$MEMSHIM_LIB" MEMSHIM_ENABLE=0
+found_run_prog found_entry checked "memshim, jemalloc backend" LD_PRELOAD="$MS_TEST_LIB"
+found_run_prog found_entry checked "memshim, MEMSHIM_BACKEND=glibc" LD_PRELOAD="$MS_TEST_LIB" MEMSHIM_BACKEND=glibc
+found_run_prog found_entry checked "memshim, MEMSHIM_ENABLE=0" LD_PRELOAD="$MS_TEST_LIB" MEMSHIM_ENABLE=0
 
 # The backend is the one asked for.
 found_backend_prog

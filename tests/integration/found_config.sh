@@ -5,14 +5,14 @@
 # current value and source; MEMSHIM_BACKEND is read the same way by the bootstrap selector and
 # the option parser; `memshim run -- cmd` preloads the library and reports a missing command.
 . "$(dirname "$0")/lib/common.sh"
-cli=$MEMSHIM_CLI
+cli=$MS_TEST_CLI
 . "$(dirname "$0")/lib/found.sh"
 prog=$PROGS/found_entry
 
 # bad_value VAR=VALUE DEFAULT: one warning line, exactly this format, and a normal run.
 bad_value() {
   local assign=$1 default=$2
-  env "$assign" LD_PRELOAD="$MEMSHIM_LIB" "$prog" >"$MS_TMP/out" 2>"$MS_TMP/err" ||
+  env "$assign" LD_PRELOAD="$MS_TEST_LIB" "$prog" >"$MS_TMP/out" 2>"$MS_TMP/err" ||
     ms_fail "$assign: the program failed: $(cat "$MS_TMP/err")"
   grep -q "0 failed, counters checked" "$MS_TMP/out" || ms_fail "$assign: $(cat "$MS_TMP/out")"
   [ "$(wc -l <"$MS_TMP/err")" -eq 1 ] || ms_fail "$assign: want one stderr line, got: $(cat "$MS_TMP/err")"
@@ -36,7 +36,7 @@ bad_value MEMSHIM_LEAK_WARMUP=1.5 0.25           # fraction
 ms_pass "malformed values of every type: one 'memshim: VAR=value: why; using default' line, program runs"
 
 # Two bad values: two lines, in any order; the unknown variable: one line.
-env MEMSHIM_ENABLE=x MEMSHIM_FROBNICATE=1 LD_PRELOAD="$MEMSHIM_LIB" "$prog" >"$MS_TMP/out" 2>"$MS_TMP/err" ||
+env MEMSHIM_ENABLE=x MEMSHIM_FROBNICATE=1 LD_PRELOAD="$MS_TEST_LIB" "$prog" >"$MS_TMP/out" 2>"$MS_TMP/err" ||
   ms_fail "unknown variable: the program failed"
 [ "$(grep -c 'MEMSHIM_FROBNICATE' "$MS_TMP/err")" -eq 1 ] || ms_fail "unknown variable: $(cat "$MS_TMP/err")"
 grep -q '^memshim: MEMSHIM_FROBNICATE: unknown option' "$MS_TMP/err" || ms_fail "unknown variable: $(cat "$MS_TMP/err")"
@@ -45,14 +45,14 @@ ms_pass "an unknown MEMSHIM_* variable warns exactly once"
 
 # Good values are silent.
 env MEMSHIM_ENABLE=yes MEMSHIM_RETAINED_MAX=128MiB MEMSHIM_PURGE_INTERVAL=1s MEMSHIM_BACKEND=jemalloc \
-  LD_PRELOAD="$MEMSHIM_LIB" "$prog" >"$MS_TMP/out" 2>"$MS_TMP/err" || ms_fail "good values: program failed"
+  LD_PRELOAD="$MS_TEST_LIB" "$prog" >"$MS_TMP/out" 2>"$MS_TMP/err" || ms_fail "good values: program failed"
 [ ! -s "$MS_TMP/err" ] || ms_fail "good values warned: $(cat "$MS_TMP/err")"
 ms_pass "well-formed values are silent"
 
 # MEMSHIM_BACKEND spelled as the option parser accepts it selects glibc.
 found_backend_prog
 for v in glibc GLIBC Glibc " glibc "; do
-  got=$(env MEMSHIM_BACKEND="$v" LD_PRELOAD="$MEMSHIM_LIB" "$MS_TMP/backend" 2>"$MS_TMP/err")
+  got=$(env MEMSHIM_BACKEND="$v" LD_PRELOAD="$MS_TEST_LIB" "$MS_TMP/backend" 2>"$MS_TMP/err")
   [ "$got" = glibc ] && [ ! -s "$MS_TMP/err" ] || ms_fail "MEMSHIM_BACKEND='$v' gave $got $(cat "$MS_TMP/err")"
 done
 ms_pass "MEMSHIM_BACKEND is case-insensitive and blank-tolerant, like the option table"
@@ -73,16 +73,16 @@ grep -qE '^MEMSHIM_ENABLE +bool +1 +default ' "$MS_TMP/out" || ms_fail "config: 
 ms_pass "memshim config lists all $(wc -l <"$MS_TMP/table") options with value and source"
 
 # memshim run: preloads the library (the program sees memshim's counters), passes the status.
-MEMSHIM_LIBRARY_PATH=$MEMSHIM_LIB "$cli" run -- "$prog" >"$MS_TMP/out" 2>"$MS_TMP/err" || ms_fail "run: $(cat "$MS_TMP/err")"
+MEMSHIM_LIBRARY_PATH=$MS_TEST_LIB "$cli" run -- "$prog" >"$MS_TMP/out" 2>"$MS_TMP/err" || ms_fail "run: $(cat "$MS_TMP/err")"
 grep -q "0 failed, counters checked" "$MS_TMP/out" || ms_fail "run did not preload: $(cat "$MS_TMP/out")"
 [ ! -s "$MS_TMP/err" ] || ms_fail "run: unexpected stderr: $(cat "$MS_TMP/err")"
 # Found next to the CLI binary, without MEMSHIM_LIBRARY_PATH, when both sit in one directory.
-if [ "$(dirname "$cli")" = "$(dirname "$MEMSHIM_LIB")" ]; then
+if [ "$(dirname "$cli")" = "$(dirname "$MS_TEST_LIB")" ]; then
   env -u MEMSHIM_LIBRARY_PATH "$cli" run -- "$prog" >"$MS_TMP/out" 2>&1 || ms_fail "run (library next to cli): $(cat "$MS_TMP/out")"
   grep -q "counters checked" "$MS_TMP/out" || ms_fail "run (library next to cli): $(cat "$MS_TMP/out")"
 fi
 rc=0
-MEMSHIM_LIBRARY_PATH=$MEMSHIM_LIB "$cli" run -- "$MS_TMP/no-such-command" >"$MS_TMP/out" 2>"$MS_TMP/err" || rc=$?
+MEMSHIM_LIBRARY_PATH=$MS_TEST_LIB "$cli" run -- "$MS_TMP/no-such-command" >"$MS_TMP/out" 2>"$MS_TMP/err" || rc=$?
 [ "$rc" -eq 127 ] || ms_fail "missing command: exit $rc, want 127"
 grep -q "cannot run '$MS_TMP/no-such-command': No such file or directory" "$MS_TMP/err" ||
   ms_fail "missing command: unclear message: $(cat "$MS_TMP/err")"

@@ -12,7 +12,7 @@ grep -q "children exited cleanly" "$MS_TMP/out" || ms_fail "single: $(cat "$MS_T
 ms_pass "single-threaded fork: child allocated and exited 0, no warning"
 
 for backend in jemalloc glibc; do
-  timeout 120 env LD_PRELOAD="$MEMSHIM_LIB" MEMSHIM_BACKEND=$backend "$PROGS/found_fork" threads \
+  timeout 120 env LD_PRELOAD="$MS_TEST_LIB" MEMSHIM_BACKEND=$backend "$PROGS/found_fork" threads \
     >"$MS_TMP/out" 2>"$MS_TMP/err" || ms_fail "threads ($backend): $(cat "$MS_TMP/out" "$MS_TMP/err")"
   grep -q "children exited cleanly" "$MS_TMP/out" || ms_fail "threads ($backend): $(cat "$MS_TMP/out")"
   n=$(grep -c '^memshim\[[0-9]*\]: fork() while [0-9]* threads run' "$MS_TMP/err" || true)

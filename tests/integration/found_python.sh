@@ -80,22 +80,22 @@ env -u TOKENIZERS_PARALLELISM LD_PRELOAD= "$PYTHON" -c 'import os; print(os.envi
   grep -qx '<unset>' || ms_fail "TOKENIZERS_PARALLELISM is set without the shim"
 
 for backend in jemalloc glibc; do
-  run_py "memshim $backend" -u TOKENIZERS_PARALLELISM LD_PRELOAD="$MEMSHIM_LIB" MEMSHIM_BACKEND=$backend
+  run_py "memshim $backend" -u TOKENIZERS_PARALLELISM LD_PRELOAD="$MS_TEST_LIB" MEMSHIM_BACKEND=$backend
   [ "$(head -1 "$MS_TMP/out")" = "$baseline" ] || ms_fail "$backend: results differ: $(head -1 "$MS_TMP/out") vs $baseline"
   grep -qx "TOKENIZERS_PARALLELISM false" "$MS_TMP/out" || ms_fail "$backend: $(grep TOKENIZERS "$MS_TMP/out")"
   grep -qx "counters moved $backend" "$MS_TMP/out" || ms_fail "$backend: $(cat "$MS_TMP/out")"
   ms_pass "python3 + numpy + torch under memshim ($backend): same results, counters moved, TOKENIZERS_PARALLELISM=false"
 done
 
-run_py "user value kept" LD_PRELOAD="$MEMSHIM_LIB" TOKENIZERS_PARALLELISM=true
+run_py "user value kept" LD_PRELOAD="$MS_TEST_LIB" TOKENIZERS_PARALLELISM=true
 grep -qx "TOKENIZERS_PARALLELISM true" "$MS_TMP/out" || ms_fail "user value: $(grep TOKENIZERS "$MS_TMP/out")"
-run_py "user empty value kept" LD_PRELOAD="$MEMSHIM_LIB" TOKENIZERS_PARALLELISM=
+run_py "user empty value kept" LD_PRELOAD="$MS_TEST_LIB" TOKENIZERS_PARALLELISM=
 grep -qx "TOKENIZERS_PARALLELISM " "$MS_TMP/out" || ms_fail "user empty value: $(grep TOKENIZERS "$MS_TMP/out")"
-run_py "MEMSHIM_TOKENIZERS_PARALLELISM=0" -u TOKENIZERS_PARALLELISM LD_PRELOAD="$MEMSHIM_LIB" MEMSHIM_TOKENIZERS_PARALLELISM=0
+run_py "MEMSHIM_TOKENIZERS_PARALLELISM=0" -u TOKENIZERS_PARALLELISM LD_PRELOAD="$MS_TEST_LIB" MEMSHIM_TOKENIZERS_PARALLELISM=0
 grep -qx "TOKENIZERS_PARALLELISM <unset>" "$MS_TMP/out" || ms_fail "opt-out: $(grep TOKENIZERS "$MS_TMP/out")"
 ms_pass "TOKENIZERS_PARALLELISM: user's value (true, empty) kept; MEMSHIM_TOKENIZERS_PARALLELISM=0 leaves it unset"
 
-run_py "MEMSHIM_ENABLE=0" -u TOKENIZERS_PARALLELISM LD_PRELOAD="$MEMSHIM_LIB" MEMSHIM_ENABLE=0
+run_py "MEMSHIM_ENABLE=0" -u TOKENIZERS_PARALLELISM LD_PRELOAD="$MS_TEST_LIB" MEMSHIM_ENABLE=0
 [ "$(head -1 "$MS_TMP/out")" = "$baseline" ] || ms_fail "ENABLE=0: results differ"
 grep -q "^counters moved jemalloc" "$MS_TMP/out" || ms_fail "ENABLE=0: $(cat "$MS_TMP/out")"
 ms_pass "MEMSHIM_ENABLE=0: same results, heap still served by jemalloc"

@@ -3,10 +3,10 @@
 # pool's per-process reports and names the function the workers leak in; a clean pool passes;
 # forking while several threads run prints the tokenizers warning once.
 . "$(dirname "$0")/lib/common.sh"
-: "${MEMSHIM_CLI:?}"
+: "${MS_TEST_CLI:?}"
 
 rc=0
-"$MEMSHIM_CLI" check --report "$MS_TMP/pool" -- "$PROGS/prof_pool" 1 3 1.5 >/dev/null 2>"$MS_TMP/pool.err" || rc=$?
+"$MS_TEST_CLI" check --report "$MS_TMP/pool" -- "$PROGS/prof_pool" 1 3 1.5 >/dev/null 2>"$MS_TMP/pool.err" || rc=$?
 cat "$MS_TMP/pool.err"
 ms_assert_num "$rc" -eq 1 "leaky pool: gate exit status"
 n=$(ls "$MS_TMP"/pool/memshim.*.json | wc -l)
@@ -32,7 +32,7 @@ PY
 ms_pass "forked pool: 4 per-pid reports, growth summed, worker_leak named first"
 
 rc=0
-"$MEMSHIM_CLI" check -- "$PROGS/prof_pool" 0 3 1.5 >/dev/null 2>"$MS_TMP/clean.err" || rc=$?
+"$MS_TEST_CLI" check -- "$PROGS/prof_pool" 0 3 1.5 >/dev/null 2>"$MS_TMP/clean.err" || rc=$?
 cat "$MS_TMP/clean.err"
 ms_assert_num "$rc" -eq 0 "clean pool: gate exit status"
 ms_pass "clean forked pool passes"

@@ -3,13 +3,13 @@
 # first (a static C function, a C++ member function), passes clean high-churn and bounded-cache
 # programs, passes a command's failure through, and MEMSHIM_LEAK_CHECK does the same without the CLI.
 . "$(dirname "$0")/lib/common.sh"
-: "${MEMSHIM_CLI:?}"
+: "${MS_TEST_CLI:?}"
 
 # run_check EXPECTED_RC OUT [check options] -- cmd...: run the gate, keep its stderr in OUT
 run_check() {
   local want=$1 out=$2; shift 2
   local rc=0
-  "$MEMSHIM_CLI" check "$@" >"$out.stdout" 2>"$out" || rc=$?
+  "$MS_TEST_CLI" check "$@" >"$out.stdout" 2>"$out" || rc=$?
   cat "$out"
   [ "$rc" -eq "$want" ] || ms_fail "memshim check $*: exit $rc, expected $want"
 }
@@ -44,9 +44,9 @@ grep -q 'the command failed (exit status 3)' "$MS_TMP/fail" || ms_fail "failing 
 ms_pass "a failing command's status passes through"
 
 # bad arguments
-rc=0; "$MEMSHIM_CLI" check --max-growth lots -- true 2>/dev/null || rc=$?
+rc=0; "$MS_TEST_CLI" check --max-growth lots -- true 2>/dev/null || rc=$?
 ms_assert_num "$rc" -eq 2 "bad --max-growth exit status"
-rc=0; "$MEMSHIM_CLI" check 2>/dev/null || rc=$?
+rc=0; "$MS_TEST_CLI" check 2>/dev/null || rc=$?
 ms_assert_num "$rc" -eq 2 "missing command exit status"
 
 # --report DIR keeps the reports; the JSON says the same as the verdict
@@ -82,7 +82,7 @@ ms_pass "MEMSHIM_LEAK_CHECK fails a leaky run (status 1) and passes a clean one"
 # not on a pipe (every run above wrote to a file)
 grep -q 'RSS' "$MS_TMP/c" && ms_fail "progress printed although stderr is not a terminal"
 command -v script >/dev/null || ms_fail "script(1) (bsdutils) is missing"
-script -qec "'$MEMSHIM_CLI' check -- '$PROGS/prof_leaky' 2.5" /dev/null >"$MS_TMP/tty.out" 2>&1 || true
+script -qec "'$MS_TEST_CLI' check -- '$PROGS/prof_leaky' 2.5" /dev/null >"$MS_TMP/tty.out" 2>&1 || true
 tr '\r' '\n' <"$MS_TMP/tty.out" | grep -E 'memshim check: [0-9]+ s, RSS [0-9.]+ [KMG]iB, (growth since warm-up|warming up)' ||
   ms_fail "no progress line on a terminal"
 tr '\r' '\n' <"$MS_TMP/tty.out" | grep -q 'growth since warm-up' || ms_fail "progress never showed growth"

@@ -3,7 +3,7 @@
 # the extension's function first (not libffi, not the interpreter). A clean Python program with
 # churn passes.
 . "$(dirname "$0")/lib/common.sh"
-: "${MEMSHIM_CLI:?}"
+: "${MS_TEST_CLI:?}"
 command -v cc >/dev/null || ms_skip "no C compiler to build the extension"
 
 cat >"$MS_TMP/ext.c" <<'C'
@@ -46,7 +46,7 @@ print("iterations", i)
 PY
 
 rc=0
-"$MEMSHIM_CLI" check -- "$PYTHON" "$MS_TMP/leak.py" "$MS_TMP/libext.so" 1 >/dev/null 2>"$MS_TMP/leak.err" || rc=$?
+"$MS_TEST_CLI" check -- "$PYTHON" "$MS_TMP/leak.py" "$MS_TMP/libext.so" 1 >/dev/null 2>"$MS_TMP/leak.err" || rc=$?
 cat "$MS_TMP/leak.err"
 ms_assert_num "$rc" -eq 1 "leaky Python program: gate exit status"
 sed -n '/^top growing call sites:/{n;p;q}' "$MS_TMP/leak.err" | grep -q " ext_cache_tensor ($MS_TMP/libext.so+" ||
@@ -54,7 +54,7 @@ sed -n '/^top growing call sites:/{n;p;q}' "$MS_TMP/leak.err" | grep -q " ext_ca
 ms_pass "Python leaking through a ctypes-called extension fails, ext_cache_tensor named first"
 
 rc=0
-"$MEMSHIM_CLI" check -- "$PYTHON" "$MS_TMP/leak.py" "$MS_TMP/libext.so" 0 >/dev/null 2>"$MS_TMP/clean.err" || rc=$?
+"$MS_TEST_CLI" check -- "$PYTHON" "$MS_TMP/leak.py" "$MS_TMP/libext.so" 0 >/dev/null 2>"$MS_TMP/clean.err" || rc=$?
 cat "$MS_TMP/clean.err"
 ms_assert_num "$rc" -eq 0 "clean Python program: gate exit status"
 ms_pass "clean Python program (ctypes + list churn) passes"

@@ -6,7 +6,7 @@
 . "$(dirname "$0")/lib/common.sh"
 
 # --- signal report while running (env, not a shell function, so that $! is the program) ---
-env LD_PRELOAD="$MEMSHIM_LIB" MEMSHIM_PROFILE=1 MEMSHIM_SAMPLE_BYTES=1 MEMSHIM_REPORT=json,text,collapsed \
+env LD_PRELOAD="$MS_TEST_LIB" MEMSHIM_PROFILE=1 MEMSHIM_SAMPLE_BYTES=1 MEMSHIM_REPORT=json,text,collapsed \
   MEMSHIM_REPORT_PATH="$MS_TMP/sig.%p" "$PROGS/prof_known" 5000 30 >"$MS_TMP/sig.out" &
 pid=$!
 for _ in $(seq 50); do grep -q '^live' "$MS_TMP/sig.out" 2>/dev/null && break; sleep 0.1; done
@@ -37,7 +37,7 @@ ls "$MS_TMP"/sig.*.tmp.* 2>/dev/null && ms_fail "temporary files left behind"
 ms_pass "SIGUSR2 writes a report while the program runs (0600, replaced atomically on the next one)"
 
 # --- periodic reports ---
-env LD_PRELOAD="$MEMSHIM_LIB" MEMSHIM_PROFILE=1 MEMSHIM_REPORT=json MEMSHIM_REPORT_INTERVAL=200ms \
+env LD_PRELOAD="$MS_TEST_LIB" MEMSHIM_PROFILE=1 MEMSHIM_REPORT=json MEMSHIM_REPORT_INTERVAL=200ms \
   MEMSHIM_REPORT_PATH="$MS_TMP/per.%p" "$PROGS/prof_known" 2000 2 >/dev/null &
 pid=$!
 for _ in $(seq 30); do [ -s "$MS_TMP/per.$pid.json" ] && break; sleep 0.1; done

@@ -1,8 +1,8 @@
-# Sourced by every integration test. ctest sets MEMSHIM_LIB, MEMSHIM_CLI, PROGS, SRC_DIR,
+# Sourced by every integration test. ctest sets MS_TEST_LIB, MS_TEST_CLI, PROGS, SRC_DIR,
 # BUILD_DIR and PYTHON. Exit codes: 0 pass, 1 fail, 77 skipped (a prerequisite is absent).
 set -euo pipefail
 
-: "${MEMSHIM_LIB:?run through ctest}" "${PROGS:?}" "${PYTHON:=/usr/bin/python3}"
+: "${MS_TEST_LIB:?run through ctest}" "${PROGS:?}" "${PYTHON:=/usr/bin/python3}"
 
 ms_fail() { echo "FAIL: $*" >&2; exit 1; }
 ms_pass() { echo "PASS: $*"; }
@@ -13,7 +13,7 @@ MS_TMP=$(mktemp -d "${TMPDIR:-/tmp}/memshim-test.XXXXXX")
 trap 'rm -rf "$MS_TMP"' EXIT
 
 # Run a command with libmemshim.so preloaded (extra VAR=value words may precede it).
-ms_preload() { env LD_PRELOAD="$MEMSHIM_LIB" "$@"; }
+ms_preload() { env LD_PRELOAD="$MS_TEST_LIB" "$@"; }
 
 # Assert that "$1" (a number) compares with "$3" by "$2" (-le, -ge, -eq, ...).
 ms_assert_num() {

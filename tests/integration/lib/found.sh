@@ -1,5 +1,5 @@
 # Sourced by the found_* tests after common.sh.
-export -n MEMSHIM_LIB MEMSHIM_CLI # ctest's paths, not options for the library
+export -n MS_TEST_LIB MS_TEST_CLI # ctest's paths, not options for the library
 
 # found_run_prog PROG WANT DESCRIPTION [VAR=value...]: run a found_* checker program with the
 # given environment; it must exit 0, print "0 failed, counters WANT" and nothing on stderr.
