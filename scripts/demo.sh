@@ -5,8 +5,9 @@
 #   glibc     no preload (what a stock python3 does)
 #   jemalloc  LD_PRELOAD=libjemalloc.so.2 (the usual advice)
 #   memshim   LD_PRELOAD=libmemshim.so, with the MEMSHIM_* settings shown in the table
-# Every workload takes --path FILE (a data file it generates with --make-only) and prints a
-# last line `memshim-workload: {json}` with peak_rss_mb, final_rss_mb and seconds. A workload
+# Every workload prints a last line `memshim-workload: {json}` with peak_rss_mb, final_rss_mb
+# and seconds; one that takes --path FILE gets a data file in a temp dir, made first with
+# --make-only when it takes that too. A workload
 # may name its demo settings in comment lines `# memshim-demo-env: VAR=value ...` and
 # `# memshim-demo-args: --flag value ...`; otherwise the table below applies.
 # Usage: scripts/demo.sh [workload-name...]     Takes about 2-4 minutes.
@@ -44,7 +45,8 @@ import json, sys
 d = json.loads(sys.argv[1].split("memshim-workload: ", 1)[1])
 m = d.get("memshim") or {}
 purged = m.get("purge.bytes")
-print(d.get("peak_rss_mb", "?"), d.get("final_rss_mb", "?"), d.get("seconds", "?"),
+final = next((d[k] for k in ("final_rss_mb", "rss_after_idle_mb", "rss_at_end_of_work_mb") if k in d), "?")
+print(d.get("peak_rss_mb", "?"), final, d.get("seconds", "?"),
       "-" if purged is None else round(purged / 2**20, 1))' "$1"
 }
 
@@ -65,9 +67,15 @@ for f in "${workloads[@]}"; do
   own_args=$(sed -n 's/^# memshim-demo-args: *//p' "$f" | head -1)
   [ -n "$own_env" ] && env_set=$own_env
   [ -n "$own_args" ] && args=$own_args
-  path=$DATA/$name.data
-  # shellcheck disable=SC2086 # args is a word list
-  "$PYTHON" "$f" --path "$path" $args --make-only >/dev/null
+  # --path / --make-only only for workloads that take them (their --help lists them).
+  help=$("$PYTHON" "$f" --help 2>/dev/null || true)
+  path_arg=()
+  grep -q -- '--path' <<<"$help" && path_arg=(--path "$DATA/$name.data")
+  if grep -q -- '--make-only' <<<"$help"; then
+    # shellcheck disable=SC2086 # args is a word list
+    "$PYTHON" "$f" "${path_arg[@]}" $args --make-only >/dev/null 2>"$DATA/err" ||
+      { echo "demo: $name: making its data failed: $(tail -2 "$DATA/err")" >&2; rows+=("$name|-|-|failed|-|-|-"); continue; }
+  fi
   for cfg in glibc jemalloc memshim; do
     case $cfg in
       glibc) pre=(); settings="-" ;;
@@ -76,7 +84,7 @@ for f in "${workloads[@]}"; do
     esac
     echo "running $name under $cfg ..." >&2
     # shellcheck disable=SC2086
-    line=$(env "${pre[@]}" "$PYTHON" "$f" --path "$path" $args 2>"$DATA/err" | grep '^memshim-workload: ' | tail -1) || true
+    line=$(env "${pre[@]}" "$PYTHON" "$f" "${path_arg[@]}" $args 2>"$DATA/err" | grep '^memshim-workload: ' | tail -1) || true
     if [ -z "$line" ]; then
       echo "demo: $name under $cfg printed no result line:" >&2
       tail -5 "$DATA/err" >&2
