@@ -265,32 +265,11 @@ static void ms_check_cleanup(const char *dir) {
 
 int ms_cmd_check(int argc, char **argv) {
   const char *max_text = NULL, *warm_text = NULL, *report_dir = NULL;
-  int i = 1;
-  for (; i < argc; i++) {
-    const char *v;
-    int missing = 0;
-    if (!strcmp(argv[i], "--")) { i++; break; }
-    if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-      fputs(ms_check_usage, stdout);
-      return MS_EXIT_OK;
-    }
-    if ((v = ms_cli_flag_value(argc, argv, &i, "--max-growth", &missing))) { max_text = v; continue; }
-    if ((v = ms_cli_flag_value(argc, argv, &i, "--warmup", &missing))) { warm_text = v; continue; }
-    if ((v = ms_cli_flag_value(argc, argv, &i, "--report", &missing))) { report_dir = v; continue; }
-    if (missing) {
-      fprintf(stderr, "memshim check: %s needs a value (see 'memshim check --help')\n", argv[i]);
-      return MS_EXIT_USAGE;
-    }
-    if (argv[i][0] == '-') {
-      fprintf(stderr, "memshim check: unknown option '%s' (see 'memshim check --help')\n", argv[i]);
-      return MS_EXIT_USAGE;
-    }
-    break;
-  }
-  if (i >= argc) {
-    fprintf(stderr, "memshim check: no command given (usage: memshim check [options] [--] cmd args...)\n");
-    return MS_EXIT_USAGE;
-  }
+  int i;
+  const ms_cli_flag flags[] = {
+    {"--max-growth", &max_text, NULL}, {"--warmup", &warm_text, NULL}, {"--report", &report_dir, NULL}, {0}};
+  int parsed = ms_cli_parse_flags("check", argc, argv, ms_check_usage, flags, &i);
+  if (parsed >= 0) return parsed;
   uint64_t limit = MS_CHECK_DEFAULT_LIMIT;
   const char *why = NULL;
   if (max_text && ms_parse_size(max_text, false, &limit, &why) != 0) {

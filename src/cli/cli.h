@@ -17,9 +17,18 @@ int ms_cli_use_library(void);
 int ms_cli_spawn_wait(char **argv);
 /* The same, calling tick(pid, arg) about every 100 ms while the command runs (progress). */
 int ms_cli_spawn_wait_tick(char **argv, void (*tick)(int pid, void *arg), void *arg);
-/* The value of "--name VALUE" or "--name=VALUE" at argv[*i]; NULL when argv[*i] is not --name.
- * *missing is set when --name has no value. */
-const char *ms_cli_flag_value(int argc, char **argv, int *i, const char *name, int *missing);
+/* A flag of a command that runs another command (run, check). With `value` set it takes a
+ * value ("--name VALUE" or "--name=VALUE"); otherwise it is a switch that sets *on = 1. */
+typedef struct {
+  const char *name;
+  const char **value;
+  int *on;
+} ms_cli_flag;
+/* Parse the flags in front of the wrapped command: -h/--help prints usage; "--" ends the flags.
+ * Returns -1 with *cmd_index at the command, or the exit status to return (0 after help, 2 on a
+ * bad or missing flag value, an unknown option, or no command), having said why on stderr. */
+int ms_cli_parse_flags(const char *cmd, int argc, char **argv, const char *usage,
+                       const ms_cli_flag *flags, int *cmd_index);
 /* mkdir -p. */
 int ms_cli_mkdirs(const char *dir);
 

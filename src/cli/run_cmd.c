@@ -128,13 +128,52 @@ static const char ms_run_usage[] =
 
 /* The value of "--name VALUE" or "--name=VALUE" at argv[*i]; NULL when argv[*i] is not --name.
  * *missing is set when --name has no value. */
-const char *ms_cli_flag_value(int argc, char **argv, int *i, const char *name, int *missing) {
+/* The value of "--name VALUE" or "--name=VALUE" at argv[*i]; NULL when argv[*i] is not --name.
+ * *missing is set when --name has no value. */
+static const char *ms_cli_flag_value(int argc, char **argv, int *i, const char *name, int *missing) {
   size_t n = strlen(name);
   if (strncmp(argv[*i], name, n) != 0) return NULL;
   if (argv[*i][n] == '=') return argv[*i] + n + 1;
   if (argv[*i][n] != 0) return NULL;
   if (*i + 1 >= argc) { *missing = 1; return NULL; }
   return argv[++*i];
+}
+
+int ms_cli_parse_flags(const char *cmd, int argc, char **argv, const char *usage,
+                       const ms_cli_flag *flags, int *cmd_index) {
+  int i = 1;
+  for (; i < argc; i++) {
+    if (!strcmp(argv[i], "--")) { i++; break; }
+    if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+      fputs(usage, stdout);
+      return MS_EXIT_OK;
+    }
+    int matched = 0, missing = 0;
+    for (const ms_cli_flag *f = flags; f->name && !matched && !missing; f++) {
+      if (!f->value) {
+        if (!strcmp(argv[i], f->name)) { *f->on = 1; matched = 1; }
+        continue;
+      }
+      const char *v = ms_cli_flag_value(argc, argv, &i, f->name, &missing);
+      if (v) { *f->value = v; matched = 1; }
+    }
+    if (matched) continue;
+    if (missing) {
+      fprintf(stderr, "memshim %s: %s needs a value (see 'memshim %s --help')\n", cmd, argv[i], cmd);
+      return MS_EXIT_USAGE;
+    }
+    if (argv[i][0] == '-') {
+      fprintf(stderr, "memshim %s: unknown option '%s' (see 'memshim %s --help')\n", cmd, argv[i], cmd);
+      return MS_EXIT_USAGE;
+    }
+    break;
+  }
+  if (i >= argc) {
+    fprintf(stderr, "memshim %s: no command given (usage: memshim %s [options] [--] cmd args...)\n", cmd, cmd);
+    return MS_EXIT_USAGE;
+  }
+  *cmd_index = i;
+  return -1;
 }
 
 /* mkdir -p for the report directory. */
@@ -156,33 +195,11 @@ int ms_cli_mkdirs(const char *dir) {
 
 int ms_cmd_run(int argc, char **argv) {
   const char *report_dir = NULL, *metrics = NULL;
-  int profile = 0;
-  int i = 1;
-  for (; i < argc; i++) {
-    const char *v;
-    int missing = 0;
-    if (!strcmp(argv[i], "--")) { i++; break; }
-    if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-      fputs(ms_run_usage, stdout);
-      return MS_EXIT_OK;
-    }
-    if (!strcmp(argv[i], "--profile")) { profile = 1; continue; }
-    if ((v = ms_cli_flag_value(argc, argv, &i, "--report", &missing))) { report_dir = v; continue; }
-    if ((v = ms_cli_flag_value(argc, argv, &i, "--metrics", &missing))) { metrics = v; continue; }
-    if (missing) {
-      fprintf(stderr, "memshim run: %s needs a value (see 'memshim run --help')\n", argv[i]);
-      return MS_EXIT_USAGE;
-    }
-    if (argv[i][0] == '-') {
-      fprintf(stderr, "memshim run: unknown option '%s' (see 'memshim run --help')\n", argv[i]);
-      return MS_EXIT_USAGE;
-    }
-    break;
-  }
-  if (i >= argc) {
-    fprintf(stderr, "memshim run: no command given (usage: memshim run [options] [--] cmd args...)\n");
-    return MS_EXIT_USAGE;
-  }
+  int profile = 0, i;
+  const ms_cli_flag flags[] = {
+    {"--profile", NULL, &profile}, {"--report", &report_dir, NULL}, {"--metrics", &metrics, NULL}, {0}};
+  int parsed = ms_cli_parse_flags("run", argc, argv, ms_run_usage, flags, &i);
+  if (parsed >= 0) return parsed;
   if ((report_dir && !*report_dir) || (metrics && !*metrics)) {
     fprintf(stderr, "memshim run: empty value for --%s\n", report_dir && !*report_dir ? "report" : "metrics");
     return MS_EXIT_USAGE;
