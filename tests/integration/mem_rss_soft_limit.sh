@@ -13,24 +13,36 @@ def stat(name):
     v = ctypes.c_uint64(); lib.memshim_stat(name.encode(), ctypes.byref(v)); return v.value
 def rss_mb():
     return int(open("/proc/self/statm").read().split()[1]) * 4096 >> 20
-path = sys.argv[1]
+def wait_for(what, cond, timeout=20.0):
+    # The monitor looks every 200 ms; under load it may take longer: wait for the event itself.
+    end = time.time() + timeout
+    while not cond():
+        if time.time() > end:
+            raise SystemExit("timed out waiting for " + what)
+        time.sleep(0.05)
+def log_count(text):
+    return open(log_path).read().count(text)
+path, log_path = sys.argv[1], sys.argv[2]
 np.arange((128 << 20) // 8, dtype=np.uint64).tofile(path)
 m = np.memmap(path, dtype=np.uint64, mode="r")
 want = int(m.sum())                          # 128 MB of file pages resident
 held = np.ones((160 << 20) // 8)             # 160 MB of heap: RSS stays above 150 MB
-time.sleep(1.2)                              # several looks above the limit
-assert stat("mmap.dropped") >= 64 << 20, "file pages not dropped first: %d" % stat("mmap.dropped")
+wait_for("the first crossing", lambda: log_count("is above MEMSHIM_RSS_SOFT_LIMIT") >= 1)
+wait_for("file pages dropped", lambda: stat("mmap.dropped") >= 64 << 20)
+time.sleep(1.0)                              # several more looks above: no second line
 print("rss above:", rss_mb(), "MB", file=sys.stderr)
 del held
-time.sleep(0.6)                              # back below
+wait_for("back below", lambda: log_count("back below MEMSHIM_RSS_SOFT_LIMIT") >= 1)
 print("rss below:", rss_mb(), "MB", file=sys.stderr)
 held = np.ones((160 << 20) // 8)             # second crossing
-time.sleep(0.6)
+wait_for("the second crossing", lambda: log_count("is above MEMSHIM_RSS_SOFT_LIMIT") >= 2)
+time.sleep(0.6)                              # more looks above: still two lines
 assert int(m.sum()) == want, "file contents changed"
 print("ok")
 PY
-ms_preload MEMSHIM_RSS_SOFT_LIMIT=150M MEMSHIM_VERBOSE=1 "$PYTHON" "$MS_TMP/t.py" "$MS_TMP/f.bin" >"$MS_TMP/out" 2>"$MS_TMP/log" ||
-  { cat "$MS_TMP/log" "$MS_TMP/out"; ms_fail "soft-limit run failed"; }
+ms_preload MEMSHIM_RSS_SOFT_LIMIT=150M MEMSHIM_VERBOSE=1 MEMSHIM_LOG="$MS_TMP/log" \
+  "$PYTHON" "$MS_TMP/t.py" "$MS_TMP/f.bin" "$MS_TMP/log" >"$MS_TMP/out" 2>"$MS_TMP/err" ||
+  { cat "$MS_TMP/log" "$MS_TMP/err" "$MS_TMP/out"; ms_fail "soft-limit run failed"; }
 cat "$MS_TMP/log" | grep -v "^memshim.*purge (" || true
 above=$(grep -c "is above MEMSHIM_RSS_SOFT_LIMIT" "$MS_TMP/log" || true)
 below=$(grep -c "back below MEMSHIM_RSS_SOFT_LIMIT" "$MS_TMP/log" || true)

@@ -11,7 +11,7 @@ work="$SRC_DIR/examples/workloads/torch_cycles.py"
 field() { "$PYTHON" -c 'import json,sys; d=json.loads(sys.stdin.read().split("memshim-workload: ",1)[1]); print(eval(sys.argv[1], {}, d))' "$1"; }
 
 for backend in jemalloc glibc; do
-  out=$(ms_preload MEMSHIM_BACKEND=$backend "$PYTHON" "$work" --path "$MS_TMP/sd.pt" --cycles 4 --settle 1.5 | tail -1)
+  out=$(ms_preload MEMSHIM_BACKEND=$backend "$PYTHON" "$work" --path "$MS_TMP/sd.pt" --cycles 4 --settle 1.5 --wait-purge 20 | tail -1)
   echo "$backend: $out"
   base=$(field 'int(baseline_rss_mb)' <<<"$out")
   ms_assert_num "$(field 'int(peak_rss_mb - baseline_rss_mb)' <<<"$out")" -ge 400 "$backend: MB a load added"
