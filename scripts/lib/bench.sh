@@ -63,26 +63,28 @@ bench_callgrind_count() {
   rm -rf "$dir"
 }
 
+# bench_time_field FORMAT [VAR=value...] -- CMD...: what /usr/bin/time -f FORMAT reports of one run.
+bench_time_field() {
+  local fmt=$1 out
+  shift
+  bench_split_env "$@"
+  out=$(mktemp)
+  env "${BENCH_ENV[@]}" /usr/bin/time -f "$fmt" -o "$out" "${BENCH_CMD[@]}" >/dev/null 2>&1 ||
+    { echo "bench: run failed: ${BENCH_CMD[*]}" >&2; rm -f "$out"; return 1; }
+  tail -1 "$out"
+  rm -f "$out"
+}
+
 # bench_cpu_time [VAR=value...] -- CMD...: user+system CPU seconds of one run (all threads).
 bench_cpu_time() {
-  bench_split_env "$@"
-  local out
-  out=$(mktemp)
-  env "${BENCH_ENV[@]}" /usr/bin/time -f '%U %S' -o "$out" "${BENCH_CMD[@]}" >/dev/null 2>&1 ||
-    { echo "bench: run failed: ${BENCH_CMD[*]}" >&2; rm -f "$out"; return 1; }
-  awk 'END { printf "%.3f\n", $1 + $2 }' "$out"
-  rm -f "$out"
+  local t
+  t=$(bench_time_field '%U %S' "$@") || return 1
+  awk '{ printf "%.3f\n", $1 + $2 }' <<<"$t"
 }
 
 # bench_max_rss_kb [VAR=value...] -- CMD...: peak resident set of one run, in KiB.
 bench_max_rss_kb() {
-  bench_split_env "$@"
-  local out
-  out=$(mktemp)
-  env "${BENCH_ENV[@]}" /usr/bin/time -f '%M' -o "$out" "${BENCH_CMD[@]}" >/dev/null 2>&1 ||
-    { echo "bench: run failed: ${BENCH_CMD[*]}" >&2; rm -f "$out"; return 1; }
-  tail -1 "$out"
-  rm -f "$out"
+  bench_time_field '%M' "$@"
 }
 
 # bench_build_progs SRC_DIR OUT_DIR: every *.c (cc -O2) and *.cc (c++ -O2) in SRC_DIR into
