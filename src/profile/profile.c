@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "../config/options.h"
@@ -35,13 +34,7 @@ static bool ms_exit_done;
 
 /* ---- clocks and settings ---- */
 
-static uint64_t ms_mono_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-uint64_t ms_profile_now_ms(void) { return ms_mono_ms() - ms_t0_ms; }
+uint64_t ms_profile_now_ms(void) { return ms_monitor_now_ms() - ms_t0_ms; }
 uint64_t ms_profile_sample_bytes(void) { return ms_sample_mean; }
 unsigned ms_profile_stack_depth(void) { return ms_depth; }
 uint64_t ms_profile_snapshot_interval_ms(void) { return ms_snapshot_ms; }
@@ -149,7 +142,7 @@ static void ms_profile_on_exit(int status, void *arg) {
 }
 
 static void ms_profile_reset_clock(void) {
-  ms_t0_ms = ms_mono_ms();
+  ms_t0_ms = ms_monitor_now_ms();
   ms_leak_store_reset(0);
   ms_timeline_reset();
 }
