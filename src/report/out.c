@@ -12,17 +12,21 @@ void ms_out_init(ms_out *o, int fd) {
   o->len = 0;
 }
 
-static void ms_out_drain(ms_out *o) {
-  size_t off = 0;
-  while (off < o->len && !o->err) {
-    ssize_t w = write(o->fd, o->buf + off, o->len - off);
+int ms_write_full(int fd, const char *p, size_t n) {
+  while (n) {
+    ssize_t w = write(fd, p, n);
     if (w < 0) {
       if (errno == EINTR) continue;
-      o->err = errno;
-    } else {
-      off += (size_t)w;
+      return -1;
     }
+    p += w;
+    n -= (size_t)w;
   }
+  return 0;
+}
+
+static void ms_out_drain(ms_out *o) {
+  if (o->len && !o->err && ms_write_full(o->fd, o->buf, o->len) != 0) o->err = errno;
   o->len = 0;
 }
 

@@ -19,5 +19,7 @@ void ms_out_str(ms_out *o, const char *s);
 void ms_out_printf(ms_out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Flush; returns 0 or the errno of the first failure. Does not close fd. */
 int ms_out_flush(ms_out *o);
+/* write(2) all n bytes, retrying after EINTR and short writes; 0, or -1 with errno set. */
+int ms_write_full(int fd, const char *p, size_t n);
 
 #endif

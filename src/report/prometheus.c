@@ -12,6 +12,7 @@
 #include "../config/options.h"
 #include "../core/guard.h"
 #include "../core/log.h"
+#include "out.h"
 #include "../policy/monitor.h"
 #include "../profile/leak.h"
 #include "../profile/profile.h"
@@ -44,14 +45,16 @@ static const ms_metric_def ms_metric_table[] = {
   {"memshim_threads", "gauge", MS_STAT(threads), "Threads that allocated and are still running."},
 };
 
+/* Formatting into the caller's fixed buffer (not ms_out, which writes to a file descriptor):
+ * the text is complete or marked overflowed, so a partial metrics file is never written. */
 typedef struct {
   char *buf;
   size_t len, used;
   int overflow;
-} ms_out;
+} ms_text_buf;
 
-static void ms_out_printf(ms_out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void ms_out_printf(ms_out *o, const char *fmt, ...) {
+static void ms_text_printf(ms_text_buf *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void ms_text_printf(ms_text_buf *o, const char *fmt, ...) {
   if (o->overflow) return;
   va_list ap;
   va_start(ap, fmt);
@@ -74,7 +77,7 @@ static void ms_escape_label(char *dst, size_t len, const char *src) {
 
 int ms_prometheus_format(char *buf, size_t len, const memshim_stats_t *st, const ms_metrics_process *lb,
                          const ms_metrics_leak *leak) {
-  ms_out o = {buf, len, 0, 0};
+  ms_text_buf o = {buf, len, 0, 0};
   char program[64];
   ms_escape_label(program, sizeof program, lb->program ? lb->program : "");
   char labels[128];
@@ -84,35 +87,22 @@ int ms_prometheus_format(char *buf, size_t len, const memshim_stats_t *st, const
     if (m->offset == MS_STAT(mmap_resident) && !lb->mmap_resident_known) continue; /* no fake 0 */
     uint64_t v;
     memcpy(&v, (const char *)st + m->offset, sizeof v);
-    ms_out_printf(&o, "# HELP %s %s\n# TYPE %s %s\n%s{%s} %llu\n", m->name, m->help, m->name, m->type, m->name,
+    ms_text_printf(&o, "# HELP %s %s\n# TYPE %s %s\n%s{%s} %llu\n", m->name, m->help, m->name, m->type, m->name,
                   labels, (unsigned long long)v);
   }
   if (leak) {
-    ms_out_printf(&o, "# HELP memshim_leak_growth_bytes Steady growth of live heap bytes since the warm-up "
+    ms_text_printf(&o, "# HELP memshim_leak_growth_bytes Steady growth of live heap bytes since the warm-up "
                       "(profiler's leak gate, summed over growing call sites).\n"
                       "# TYPE memshim_leak_growth_bytes gauge\nmemshim_leak_growth_bytes{%s} %lld\n"
                       "# HELP memshim_leak_growing_sites Call sites whose live bytes grow steadily since the warm-up.\n"
                       "# TYPE memshim_leak_growing_sites gauge\nmemshim_leak_growing_sites{%s} %u\n",
                   labels, (long long)leak->growth, labels, leak->steady_sites);
   }
-  ms_out_printf(&o, "# HELP memshim_info memshim version and heap backend of this process.\n"
+  ms_text_printf(&o, "# HELP memshim_info memshim version and heap backend of this process.\n"
                     "# TYPE memshim_info gauge\nmemshim_info{%s,version=\"%s\",backend=\"%s\"} 1\n",
                 labels, memshim_version(), memshim_backend());
   if (o.overflow) return -1;
   return (int)o.used;
-}
-
-static int ms_write_all(int fd, const char *p, size_t n) {
-  while (n) {
-    ssize_t w = write(fd, p, n);
-    if (w < 0) {
-      if (errno == EINTR) continue;
-      return -1;
-    }
-    p += w;
-    n -= (size_t)w;
-  }
-  return 0;
 }
 
 /* The profiler's growth analysis over its snapshots (the same the exit report uses). Returns 0
@@ -148,7 +138,7 @@ int ms_metrics_write_file(const char *path) {
   }
   int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
   if (fd < 0) return -1;
-  int rc = ms_write_all(fd, text, (size_t)n);
+  int rc = ms_write_full(fd, text, (size_t)n);
   int saved = errno;
   if (close(fd) != 0 && rc == 0) { rc = -1; saved = errno; }
   if (rc == 0 && rename(tmp, path) != 0) { rc = -1; saved = errno; }
