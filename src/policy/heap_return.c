@@ -130,7 +130,7 @@ static void ms_policy_tick(uint64_t now_ms) {
                  "memory", (unsigned long long)(obs.rss >> 20), (unsigned long long)(ms_cfg.rss_soft_limit >> 20));
     ms_policy_event_push(MS_EVENT_RSS_LIMIT, obs.rss, "rss_soft_limit");
   } else if (d.crossed < 0) {
-    ms_log_info("RSS back below MEMSHIM_RSS_SOFT_LIMIT (%llu MiB)", (unsigned long long)(ms_proc_rss() >> 20));
+    ms_log_info("RSS back below MEMSHIM_RSS_SOFT_LIMIT (%llu MiB)", (unsigned long long)(obs.rss >> 20));
   }
   if (ms_state.over_limit && ms_mmap_registry_busy()) {
     /* File pages first: the page cache keeps them, so dropping costs at most a re-read. */
