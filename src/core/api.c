@@ -8,8 +8,8 @@
 #include "../util/proc.h"
 #include "guard.h"
 #include "state.h"
+#include "../util/export.h"
 
-#define MS_EXPORT __attribute__((visibility("default")))
 
 MS_EXPORT const char *memshim_version(void) { return MEMSHIM_VERSION_STRING; }
 

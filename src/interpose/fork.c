@@ -11,8 +11,8 @@
 #include "../core/state.h"
 #include "../policy/monitor.h"
 #include "../util/proc.h"
+#include "../util/export.h"
 
-#define MS_EXPORT __attribute__((visibility("default")))
 
 static pid_t (*ms_real_fork)(void);
 static int ms_fork_warned;

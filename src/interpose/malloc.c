@@ -7,8 +7,8 @@
 #include <unistd.h>
 
 #include "track.h"
+#include "../util/export.h"
 
-#define MS_EXPORT __attribute__((visibility("default")))
 
 static inline int ms_is_pow2(size_t x) { return x && !(x & (x - 1)); }
 

@@ -14,14 +14,9 @@
 #include <unistd.h>
 
 #include "../policy/mmap_registry.h"
+#include "../util/export.h"
+#include "../util/sys.h"
 
-#define MS_EXPORT __attribute__((visibility("default")))
-
-/* syscall(2) sets errno; turn its -1 into MAP_FAILED. */
-static void *ms_sys_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off) {
-  long r = syscall(SYS_mmap, addr, len, prot, flags, fd, off);
-  return r == -1 ? MAP_FAILED : (void *)r;
-}
 
 MS_EXPORT void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off) {
   bool fixed = (flags & (MAP_FIXED | MAP_FIXED_NOREPLACE)) != 0;

@@ -14,8 +14,8 @@
 
 #include "../core/log.h"
 #include "track.h"
+#include "../util/export.h"
 
-#define MS_EXPORT __attribute__((visibility("default")))
 
 typedef void (*ms_new_handler)(void);
 

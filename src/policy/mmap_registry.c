@@ -14,6 +14,7 @@
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+#include "../util/raw_mem.h"
 
 #define MS_MMAP_MAX_ENTRIES 1024
 #define MS_CHUNK_BYTES (2u << 20)
@@ -43,14 +44,6 @@ static uint32_t ms_tick;
 static int ms_pagemap_fd = -1;
 static uint64_t ms_tracked_bytes, ms_resident_bytes, ms_dropped_bytes, ms_untracked_full;
 
-/* Our own memory: never the heap (we run inside mmap, which the allocator itself calls). */
-static void *ms_raw_map(size_t len) {
-  long p = syscall(SYS_mmap, NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  return (p < 0 && p > -4096) ? NULL : (void *)p;
-}
-static void ms_raw_unmap(void *p, size_t len) {
-  if (p) syscall(SYS_munmap, p, len);
-}
 
 static uintptr_t ms_page_up(uintptr_t x) { return (x + MS_PAGE - 1) & ~(uintptr_t)(MS_PAGE - 1); }
 
@@ -77,7 +70,7 @@ void ms_mmap_lock(void) { pthread_mutex_lock(&ms_mmap_mutex); }
 void ms_mmap_unlock(void) { pthread_mutex_unlock(&ms_mmap_mutex); }
 
 static void ms_entry_forget_chunks(ms_entry *e) {
-  ms_raw_unmap(e->chunks, (size_t)e->nchunks * sizeof(ms_chunk));
+  ms_raw_free(e->chunks, (size_t)e->nchunks * sizeof(ms_chunk));
   e->chunks = NULL;
   e->nchunks = 0;
 }
@@ -85,7 +78,7 @@ static void ms_entry_forget_chunks(ms_entry *e) {
 static void ms_set_count(void) { __atomic_store_n(&ms_nentries, ms_nentries, __ATOMIC_RELEASE); }
 
 static void ms_entry_add(uintptr_t start, uintptr_t end, int prot, int flags, ms_map_class cls) {
-  if (!ms_entries) ms_entries = ms_raw_map(MS_MMAP_MAX_ENTRIES * sizeof(ms_entry));
+  if (!ms_entries) ms_entries = ms_raw_alloc(MS_MMAP_MAX_ENTRIES * sizeof(ms_entry));
   if (!ms_entries || ms_nentries >= MS_MMAP_MAX_ENTRIES) {
     /* Untracked is safe: it is only never dropped. */
     __atomic_add_fetch(&ms_untracked_full, 1, __ATOMIC_RELAXED);
@@ -175,7 +168,7 @@ static uint32_t ms_chunk_pages(const ms_entry *e, uint32_t c) {
 static uint64_t ms_entry_measure(ms_entry *e) {
   if (!e->chunks) {
     uint32_t n = (uint32_t)((e->end - e->start + MS_CHUNK_BYTES - 1) / MS_CHUNK_BYTES);
-    e->chunks = ms_raw_map((size_t)n * sizeof(ms_chunk));
+    e->chunks = ms_raw_alloc((size_t)n * sizeof(ms_chunk));
     if (!e->chunks) return 0;
     e->nchunks = n;
   }

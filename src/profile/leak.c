@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "../config/options.h"
-#include "raw_mem.h"
+#include "../util/raw_mem.h"
 #include "stack_table.h"
 
 /* ---- analysis ---- */

@@ -5,7 +5,7 @@
 #include <pthread.h>
 #include <string.h>
 
-#include "raw_mem.h"
+#include "../util/raw_mem.h"
 
 #define MS_SHARDS 64
 #define MS_SHARD_MIN_CAP 256

@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "../core/guard.h"
-#include "raw_mem.h"
+#include "../util/raw_mem.h"
 
 #define MS_SITE_CHUNK_SHIFT 12 /* 4096 sites per chunk */
 #define MS_SITE_CHUNK (1u << MS_SITE_CHUNK_SHIFT)
