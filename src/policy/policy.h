@@ -2,6 +2,7 @@
 #ifndef MEMSHIM_POLICY_H
 #define MEMSHIM_POLICY_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 void ms_policy_init(void);
@@ -12,6 +13,14 @@ void ms_policy_atfork_child(void);
 
 /* Purge the heap now, count it, and return the resident bytes given back. */
 uint64_t ms_policy_purge_now(const char *trigger);
+/* The same for glibc's malloc_trim: 1 when memory was released, else 0. */
+int ms_policy_trim(const char *trigger);
+/* Some memory-return feature is on (its jobs exist). */
+bool ms_policy_active(void);
+/* A policy job has work for the monitor thread now: the heap is large enough to watch, or a
+ * file mapping is tracked under a cap. Reads the counters: call it only when the thread is
+ * not running. */
+bool ms_policy_wants_thread(void);
 
 typedef struct {
   uint64_t purges, purged_bytes, heap_peak;

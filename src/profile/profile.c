@@ -10,8 +10,8 @@
 #include <unistd.h>
 
 #include "../config/options.h"
-#include "../core/log.h"
-#include "../core/state.h"
+#include "../util/log.h"
+#include "../util/sys.h"
 #include "../policy/monitor.h"
 #include "../report/report.h"
 #include "../report/timeline_rec.h"
@@ -31,6 +31,7 @@ static uint64_t ms_snapshot_ms, ms_interval_ms;
 static uint64_t ms_leak_limit;
 static volatile sig_atomic_t ms_report_requested;
 static bool ms_exit_done;
+static pid_t ms_profile_pid; /* the process this profile belongs to */
 
 /* ---- clocks and settings ---- */
 
@@ -60,20 +61,20 @@ static void ms_record(void *p, uint64_t size) {
   ms_site_alloc(ms_stacks_site(id), w.bytes, w.count);
 }
 
-void *ms_profile_sample(void *p, uint64_t size, struct ms_thread *t) {
+void *ms_profile_sample(void *p, uint64_t size, int64_t *countdown, uint64_t *prng) {
   int64_t next;
-  if (!t->prng) {
+  if (!*prng) {
     /* First visit of this thread: its countdown started at 0, which would sample this
      * allocation for certain. Draw where its first sample really falls instead. */
-    t->prng = ms_prng_seed(t);
-    int64_t c = ms_sample_next_countdown(&t->prng, ms_sample_mean);
+    *prng = ms_prng_seed(prng);
+    int64_t c = ms_sample_next_countdown(prng, ms_sample_mean);
     if (c >= 0 && c - (int64_t)size >= 0) {
-      t->sample_countdown = c - (int64_t)size;
+      *countdown = c - (int64_t)size;
       return p;
     }
   }
-  next = ms_sample_next_countdown(&t->prng, ms_sample_mean);
-  t->sample_countdown = next;
+  next = ms_sample_next_countdown(prng, ms_sample_mean);
+  *countdown = next;
   /* Our own allocations (unwinding, reports) are never sampled. */
   if (ms_guard_held()) return p;
   ms_guard_enter();
@@ -93,7 +94,7 @@ void ms_profile_free_maybe(void *p) {
 
 static void ms_profile_on_exit(int status, void *arg);
 
-static void ms_profile_snapshot_job(uint64_t now_ms) {
+static ms_job_next ms_profile_snapshot_job(uint64_t now_ms) {
   (void)now_ms;
   /* Registered here, not in the constructor: handlers run in reverse order of registration,
    * and ours must run before the loader's (registered by the program's start-up code, after
@@ -110,11 +111,13 @@ static void ms_profile_snapshot_job(uint64_t now_ms) {
     ms_report_requested = 0;
     ms_report_now("signal");
   }
+  return (ms_job_next){ms_snapshot_ms, true};
 }
 
-static void ms_profile_interval_job(uint64_t now_ms) {
+static ms_job_next ms_profile_interval_job(uint64_t now_ms) {
   (void)now_ms;
   ms_report_now("interval");
+  return (ms_job_next){ms_interval_ms, true};
 }
 
 static void ms_profile_on_signal(int sig) {
@@ -125,10 +128,12 @@ static void ms_profile_on_signal(int sig) {
 
 /* Exit: on_exit handlers are told the exit status, so a failed leak check can turn a
  * successful exit into status 1. A run shorter than one snapshot interval gets its report from
- * the destructor instead (status unknown, unchanged). */
+ * the destructor instead (status unknown, unchanged). Only the process that owns the profile
+ * acts: a vfork child that calls exit() shares our memory, a raw clone() child copied it
+ * without our atfork handlers. */
 static void ms_profile_on_exit(int status, void *arg) {
   (void)arg;
-  if (!ms_profile_active || ms_exit_done) return;
+  if (!ms_profile_active || ms_exit_done || ms_sys_getpid() != ms_profile_pid) return;
   ms_exit_done = true;
   ms_guard_enter();
   ms_monitor_stop();
@@ -147,32 +152,44 @@ static void ms_profile_reset_clock(void) {
   ms_timeline_reset();
 }
 
+/* The report signal goes only where nobody else is: over SIG_DFL. A handler a library installed
+ * before us, or SIG_IGN inherited from the parent (which a non-preloaded grandchild would inherit
+ * in turn), stays; we say so once. */
+static void ms_profile_install_signal(int sig) {
+  struct sigaction old;
+  if (sigaction(sig, NULL, &old) != 0) return;
+  if (old.sa_handler != SIG_DFL || (old.sa_flags & SA_SIGINFO)) {
+    int level = ms_opt_source_get(MS_OPT_REPORT_SIGNAL) == MS_SRC_ENV ? MS_LOG_ERROR : MS_LOG_INFO;
+    ms_log(level, "profiler: signal %d is already %s; no reports on that signal (MEMSHIM_REPORT_SIGNAL "
+                  "picks another)", sig, old.sa_handler == SIG_IGN ? "ignored" : "handled");
+    return;
+  }
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = ms_profile_on_signal;
+  sa.sa_flags = SA_RESTART;
+  sigemptyset(&sa.sa_mask);
+  if (sigaction(sig, &sa, NULL) != 0) ms_log_error("profiler: cannot install the report signal handler");
+}
+
 void ms_profile_init(void) {
   ms_leak_limit = ms_opt_u64(MS_OPT_LEAK_CHECK);
   if (!ms_opt_bool(MS_OPT_PROFILE) && !ms_leak_limit) return;
   if (!ms_opt_bool(MS_OPT_PROFILE)) ms_log_info("MEMSHIM_LEAK_CHECK is set: profiling is on");
+  if (ms_unwind_init() != 0) return; /* said why: libunwind cannot be loaded */
+  ms_profile_pid = ms_sys_getpid();
   ms_sample_mean = ms_opt_u64(MS_OPT_SAMPLE_BYTES);
   ms_depth = (unsigned)ms_opt_u64(MS_OPT_STACK_DEPTH);
   if (ms_depth > MS_MAX_DEPTH) ms_depth = MS_MAX_DEPTH;
   ms_snapshot_ms = ms_opt_u64(MS_OPT_SNAPSHOT_INTERVAL);
   ms_interval_ms = ms_opt_u64(MS_OPT_REPORT_INTERVAL);
-  ms_unwind_init();
   ms_profile_reset_clock();
   if (ms_monitor_add_job("profile_snapshot", ms_snapshot_ms, ms_profile_snapshot_job) != 0)
     ms_log_error("profiler: monitor job table full; no snapshots (leak gate and timeline off)");
   if (ms_interval_ms && ms_monitor_add_job("profile_report", ms_interval_ms, ms_profile_interval_job) != 0)
     ms_log_error("profiler: monitor job table full; MEMSHIM_REPORT_INTERVAL ignored");
   int sig = (int)ms_opt_u64(MS_OPT_REPORT_SIGNAL);
-  if (sig) {
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = ms_profile_on_signal;
-    sa.sa_flags = SA_RESTART;
-    sigemptyset(&sa.sa_mask);
-    if (sigaction(sig, &sa, NULL) != 0) ms_log_error("profiler: cannot install the report signal handler");
-  }
-  /* The current thread (the constructor's) starts sampling with a fresh countdown. */
-  ms_tls_thread.sample_countdown = 0;
+  if (sig) ms_profile_install_signal(sig);
   ms_profile_active = true;
   ms_log_debug("profiler on: one sample per %llu bytes, %u frames", (unsigned long long)ms_sample_mean, ms_depth);
 }
@@ -208,5 +225,6 @@ void ms_profile_atfork_child(void) {
   ms_report_atfork_child();
   ms_report_requested = 0;
   ms_exit_done = false;
+  ms_profile_pid = ms_sys_getpid();
   ms_profile_reset_clock();
 }

@@ -10,8 +10,8 @@
 #include <unistd.h>
 
 #include "../config/options.h"
-#include "../core/guard.h"
-#include "../core/log.h"
+#include "../util/guard.h"
+#include "../util/log.h"
 #include "out.h"
 #include "../policy/monitor.h"
 #include "../profile/leak.h"
@@ -166,9 +166,10 @@ static void ms_metrics_write_now(void) {
   ms_guard_leave();
 }
 
-static void ms_metrics_job(uint64_t now_ms) {
+static ms_job_next ms_metrics_job(uint64_t now_ms) {
   (void)now_ms;
   ms_metrics_write_now();
+  return (ms_job_next){ms_opt_u64(MS_OPT_METRICS_INTERVAL), true};
 }
 
 void ms_metrics_init(void) {

@@ -18,7 +18,7 @@
 
 #include "../backend/backend.h"
 #include "../config/options.h"
-#include "../core/log.h"
+#include "../util/log.h"
 #include "../profile/leak.h"
 #include "../profile/profile_internal.h"
 #include "../profile/ptr_map.h"
