@@ -10,14 +10,23 @@
 #include "../profile/profile.h"
 #include "../policy/monitor.h"
 #include "../policy/policy.h"
-#include "../report/prometheus.h"
-#include "log.h"
+#include "../util/log.h"
+#include "metrics.h"
+#include "reporting.h"
 #include "state.h"
 
 void ms_state_init_thread_key(void);
 void ms_fork_init(void);
 
 static bool ms_exiting;
+
+/* What the policy reads of the heap (policy/ does not include core/). */
+static void ms_heap_counts_read(ms_heap_counts *out) {
+  ms_counters c;
+  ms_counters_read(&c);
+  out->live_bytes = c.live_bytes;
+  out->free_calls = c.free_calls;
+}
 bool ms_in_exit(void) { return ms_exiting; }
 
 /* The monitor goes first in prepare (no job may hold our locks or the allocator's across fork)
@@ -25,18 +34,21 @@ bool ms_in_exit(void) { return ms_exiting; }
 static void ms_atfork_prepare(void) {
   ms_monitor_atfork_prepare();
   ms_policy_atfork_prepare();
+  ms_reporting_atfork_prepare();
   ms_profile_atfork_prepare();
   ms_state_atfork_prepare();
 }
 static void ms_atfork_parent(void) {
   ms_state_atfork_parent();
   ms_profile_atfork_parent();
+  ms_reporting_atfork_parent();
   ms_policy_atfork_parent();
   ms_monitor_atfork_parent();
 }
 static void ms_atfork_child(void) {
   ms_state_atfork_child();
   ms_profile_atfork_child();
+  ms_reporting_atfork_child();
   ms_policy_atfork_child();
   ms_log_after_fork_child();
   ms_monitor_atfork_child();
@@ -61,7 +73,9 @@ __attribute__((constructor(101))) void ms_init(void) {
     pthread_atfork(ms_atfork_prepare, ms_atfork_parent, ms_atfork_child);
     ms_fork_init();
     ms_profile_init();
-    ms_policy_init();
+    if (ms_profile_active) ms_tls_thread.sample_countdown = 0; /* the constructor's thread samples too */
+    ms_reporting_init();
+    ms_policy_init(ms_heap_counts_read);
     ms_metrics_init();
     ms_monitor_start(); /* last: every subsystem has registered its jobs */
   }
@@ -75,7 +89,7 @@ __attribute__((destructor(101))) static void ms_fini(void) {
   ms_exiting = true;
   ms_guard_enter();
   ms_monitor_stop(); /* first: no job runs while the subsystems write their final state */
-  ms_profile_at_exit();
+  ms_reporting_at_exit();
   ms_policy_at_exit();
   ms_metrics_at_exit();
   ms_guard_leave();

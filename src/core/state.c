@@ -90,7 +90,7 @@ void *ms_alloc_slow(void *p, uint64_t size) {
     ms_thread_register(t);
   }
   if (ms_profile_active) {
-    if (ms_initialized) return ms_profile_sample(p, size, t);
+    if (ms_initialized) return ms_profile_sample(p, size, &t->sample_countdown, &t->prng);
     t->sample_countdown = 0; /* still starting: decide at the first allocation after init */
     return p;
   }

@@ -5,7 +5,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "guard.h"
+#include "../util/guard.h"
 
 /* Per-thread state, in initial-exec TLS so that no access allocates. Counters are written
  * only by their thread and read (relaxed) by ms_counters_read. */

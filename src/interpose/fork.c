@@ -7,7 +7,7 @@
 #include <sys/types.h>
 #include <unistd.h>
 
-#include "../core/log.h"
+#include "../util/log.h"
 #include "../core/state.h"
 #include "../policy/monitor.h"
 #include "../util/proc.h"

@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "../core/log.h"
+#include "../util/log.h"
 #include "track.h"
 #include "../util/export.h"
 

@@ -8,13 +8,13 @@
 
 #include "../backend/backend.h"
 #include "../config/options.h"
-#include "../core/log.h"
-#include "../core/state.h"
+#include "../util/log.h"
 #include "../util/proc.h"
 #include "mmap_registry.h"
 #include "monitor.h"
 #include "policy.h"
 #include "policy_internal.h"
+#include "timeline.h"
 
 static uint64_t ms_purges, ms_purged_bytes, ms_heap_peak;
 
@@ -104,9 +104,11 @@ static void ms_policy_mmap_tick(uint64_t now_ms) {
   ms_mmap_last_scan_ms = now_ms;
 }
 
+static ms_heap_counts_fn ms_read_counts; /* the core's counters (policy/ does not include core/) */
+
 static void ms_policy_tick(uint64_t now_ms) {
-  ms_counters c;
-  ms_counters_read(&c);
+  ms_heap_counts c;
+  ms_read_counts(&c);
   ms_policy_note_live(c.live_bytes);
   /* Backend statistics are the expensive part of a look (jemalloc's epoch refresh merges every
    * arena: ~150k instructions). Retained memory only grows through frees: with none since the
@@ -146,7 +148,9 @@ static void ms_policy_tick(uint64_t now_ms) {
   }
 }
 
-void ms_policy_init(void) {
+void ms_policy_init(ms_heap_counts_fn counts) {
+  ms_read_counts = counts;
+  ms_timeline_init(counts);
   ms_cfg = (ms_heap_cfg){
     .retained_max = ms_opt_u64(MS_OPT_RETAINED_MAX),
     .idle_ms = ms_opt_u64(MS_OPT_IDLE_PURGE),
@@ -179,6 +183,7 @@ void ms_policy_atfork_parent(void) {
 }
 void ms_policy_atfork_child(void) {
   ms_policy_events_atfork_child();
+  ms_timeline_atfork_child();
   ms_mmap_atfork_child();
 }
 

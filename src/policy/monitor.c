@@ -21,8 +21,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../core/guard.h"
-#include "../core/log.h"
+#include "../util/guard.h"
+#include "../util/log.h"
 
 #define MS_MONITOR_MAX_JOBS 16
 

@@ -4,7 +4,15 @@
 
 #include <stdint.h>
 
-void ms_policy_init(void);
+/* What the policy reads of the heap each look; filled by the core's per-thread counters. */
+typedef struct {
+  uint64_t live_bytes; /* exact for jemalloc (per-thread totals), mallinfo2 for glibc */
+  uint64_t free_calls;
+} ms_heap_counts;
+typedef void (*ms_heap_counts_fn)(ms_heap_counts *out);
+
+/* Constructor: the memory-return jobs and the timeline job, when configured. */
+void ms_policy_init(ms_heap_counts_fn counts);
 void ms_policy_at_exit(void);
 void ms_policy_atfork_prepare(void);
 void ms_policy_atfork_parent(void);
@@ -31,6 +39,10 @@ typedef struct {
   uint64_t bytes;    /* bytes returned / dropped; RSS at a limit crossing */
   char trigger[24];  /* "retained", "idle", "rss_soft_limit", "memshim_trim", "mmap_cap" ... */
 } ms_policy_event;
+/* The ring keeps this many of the latest events. */
+#define MS_EVENTS_KEPT 64
+/* "purge", "mmap_drop", "rss_limit". */
+const char *ms_policy_event_kind_name(ms_event_kind k);
 /* Copy up to n events with seq > after into out (oldest first); returns how many. */
 unsigned ms_policy_events_read(uint64_t after, ms_policy_event *out, unsigned n);
 

@@ -11,7 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "core/guard.h"
+#include "util/guard.h"
 #include "policy/monitor.h"
 
 MS_TLS int ms_tls_guard; /* normally in core/state.c */
