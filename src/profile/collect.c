@@ -5,6 +5,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "buildid.h"
 #include "leak.h"
@@ -59,11 +60,20 @@ static void ms_resolve(uintptr_t pc, ms_snap_frame *f) {
   *f = (ms_snap_frame){.kind = MS_SNAP_NATIVE, .function = sym.function, .module = sym.module, .offset = sym.offset};
 }
 
-/* The modules native frames point into, each with its build id. */
+/* The modules native frames point into, each with its build id; the executable first. */
 static void ms_collect_modules(ms_snapshot *s, ms_arena *a) {
   ms_snap_module *m = ms_arena_alloc(a, MS_MODULES_MAX * sizeof *m);
+  char exe[4096];
   if (!m) return;
   unsigned n = 0;
+  ssize_t len = readlink("/proc/self/exe", exe, sizeof exe - 1);
+  if (len > 0) {
+    exe[len] = 0;
+    char id[128];
+    m[n].path = ms_arena_strdup(a, exe);
+    m[n].build_id = ms_elf_build_id(exe, id, sizeof id) == 0 ? ms_arena_strdup(a, id) : "";
+    n++;
+  }
   for (uint32_t i = 0; i < s->nsites; i++) {
     for (uint32_t k = 0; k < s->sites[i].nframes && n < MS_MODULES_MAX; k++) {
       const ms_snap_frame *f = &s->sites[i].frames[k];

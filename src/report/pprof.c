@@ -281,6 +281,9 @@ int ms_write_pprof(const ms_snapshot *s, ms_out *o) {
     ms_pprof_value_type(&pp, 1, "device_inuse_space", "bytes");
     ms_pprof_value_type(&pp, 1, "device_alloc_space", "bytes");
   }
+  /* the modules in the snapshot's order first: the first mapping is the one pprof calls the
+   * main binary, and the collector lists the executable first */
+  for (unsigned i = 0; i < s->nmodules; i++) ms_pprof_mapping(&pp, s, s->modules[i].path);
   for (uint32_t i = 0; i < s->nsites; i++) {
     const ms_snap_site *site = &s->sites[i];
     if (!site->nframes) continue;
