@@ -4,7 +4,7 @@
  * 1 (leak: the top growing call sites are printed with function names) or the command's own
  * status when it failed. The growth method is the library's (src/profile/leak.h). With
  * --max-gpu-growth, a process whose tracked GPU bytes grew more than that fails too
- * (CONTRACTS.md §3), naming the sites whose device bytes grew most. */
+ * (docs/report-format.md, gpu), naming the sites whose device bytes grew most. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>

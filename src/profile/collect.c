@@ -14,7 +14,7 @@
 #include "ptr_map.h"
 #include "stack_table.h"
 #include "symbolize.h"
-#if __has_include("pyframes.h") /* CONTRACTS.md §1: the py stream's interned Python frames */
+#if __has_include("pyframes.h") /* the Python frame table: tagged frames (bit 63) name interned file/function/line records */
 #include "pyframes.h"
 #define MS_HAVE_PYFRAMES 1
 #endif

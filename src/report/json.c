@@ -1,6 +1,6 @@
 /* The JSON report, schema version 1 (docs/report-format.md), from a snapshot. Members that only
  * some processes have (device bytes, the gpu section, GPU timeline series, Python frames) are
- * written only when present, as CONTRACTS.md §3 adds them. */
+ * written only when present, as docs/report-format.md describes them. */
 #include "json_writer.h"
 #include "write.h"
 

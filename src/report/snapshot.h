@@ -82,7 +82,7 @@ typedef struct {
   uint32_t device;
 } ms_snap_gpu_event;
 
-/* CONTRACTS.md §3: present only when CUDA was seen. */
+/* Present only when CUDA was seen (docs/report-format.md, gpu). */
 typedef struct {
   bool present;
   const char *runtime; /* "cudart 12.4", "static", "driver only" */

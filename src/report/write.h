@@ -28,7 +28,7 @@ int ms_write_pprof(const ms_snapshot *s, ms_out *o);
 
 /* "52.4 MiB", "812 B": binary units, one decimal (one formatter for every writer and the CLI). */
 void ms_fmt_bytes(char *buf, size_t len, double bytes);
-/* A frame as people read it (CONTRACTS.md §3): native "function", or "module+0xoff" when the
+/* A frame as people read it (docs/report-format.md): native "function", or "module+0xoff" when the
  * symbol is unknown; Python "file:LINE function". */
 void ms_frame_label(const ms_snap_frame *f, char *buf, size_t len);
 /* A frame with where it is: native "function" SEP "(module+0xoff)"; Python as ms_frame_label. */

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# What the other streams will add to reports (CONTRACTS.md §1-3), rendered now from hand-written
+# What the other streams will add to reports (docs/report-format.md: python frames, memory.device, gpu), rendered now from hand-written
 # fixtures: a Python worker's report (python frames interleaved with native ones, a file name
 # with a space, a function name with ';') and a GPU server's (memory.device, the gpu section, GPU
 # timeline series, a GPU event). Every format: text reads "file:LINE function", collapsed

@@ -1,6 +1,6 @@
 /* The symbolizer on a static function of this executable; the JSON report written by the shared
  * writer from a snapshot and read back by the CLI's loader (schema v1 round trip, with Python
- * frames, device bytes, the gpu section and GPU timeline series of CONTRACTS.md §3); the one
+ * frames, device bytes, the gpu section and GPU timeline series of docs/report-format.md); the one
  * frame-naming rule of text and collapsed output. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -186,7 +186,7 @@ static void test_json_round_trip(void **state) {
   ms_cli_report_free(&r);
 }
 
-/* CONTRACTS.md §3: people read a Python frame as "file:LINE function"; collapsed stacks use the
+/* docs/report-format.md: people read a Python frame as "file:LINE function"; collapsed stacks use the
  * same string, ';' replaced by ':', spaces kept; an unknown native symbol is module+offset. */
 static void test_frame_names(void **state) {
   (void)state;
