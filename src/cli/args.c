@@ -26,3 +26,9 @@ int ms_cli_getopt(const char *cmd, int argc, char **argv, const char *optstring,
 }
 
 void ms_cli_begin_args(void) { optind = 0; /* glibc: start afresh (a new optstring, a new argv) */ }
+
+int ms_cli_command_at(const char *cmd, int argc) {
+  if (optind < argc) return optind;
+  fprintf(stderr, "memshim %s: no command given (usage: memshim %s [options] [--] cmd args...)\n", cmd, cmd);
+  return -1;
+}

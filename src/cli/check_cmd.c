@@ -310,11 +310,8 @@ int ms_cmd_check(int argc, char **argv) {
       default: return MS_EXIT_USAGE;
     }
   }
-  int i = optind;
-  if (i >= argc) {
-    fprintf(stderr, "memshim check: no command given (usage: memshim check [options] [--] cmd args...)\n");
-    return MS_EXIT_USAGE;
-  }
+  int i = ms_cli_command_at("check", argc);
+  if (i < 0) return MS_EXIT_USAGE;
   uint64_t limit = MS_CHECK_DEFAULT_LIMIT, gpu_limit = 0;
   const char *why = NULL;
   if (max_text && ms_parse_size(max_text, false, &limit, &why) != 0) {

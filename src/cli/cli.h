@@ -24,6 +24,9 @@ int ms_cli_spawn_wait_tick(char **argv, void (*tick)(int pid, void *arg), void *
 struct option;
 int ms_cli_getopt(const char *cmd, int argc, char **argv, const char *optstring, const struct option *longopts);
 void ms_cli_begin_args(void);
+/* After the options of run/check: the index of the wrapped command, or -1 after saying that
+ * none was given. */
+int ms_cli_command_at(const char *cmd, int argc);
 /* mkdir -p. */
 int ms_cli_mkdirs(const char *dir);
 

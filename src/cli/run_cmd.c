@@ -162,11 +162,8 @@ int ms_cmd_run(int argc, char **argv) {
       default: return MS_EXIT_USAGE;
     }
   }
-  int i = optind;
-  if (i >= argc) {
-    fprintf(stderr, "memshim run: no command given (usage: memshim run [options] [--] cmd args...)\n");
-    return MS_EXIT_USAGE;
-  }
+  int i = ms_cli_command_at("run", argc);
+  if (i < 0) return MS_EXIT_USAGE;
   if ((report_dir && !*report_dir) || (metrics && !*metrics)) {
     fprintf(stderr, "memshim run: empty value for --%s\n", report_dir && !*report_dir ? "report" : "metrics");
     return MS_EXIT_USAGE;
