@@ -52,7 +52,7 @@ static const ms_option_def ms_option_table[MS_OPT__COUNT] = {
   [MS_OPT_STACK_DEPTH] = {"stack_depth", "MEMSHIM_STACK_DEPTH", MS_OPT_INT, "32", NULL, 1, 128, false,
     "frames kept per call-site stack"},
   [MS_OPT_REPORT] = {"report", "MEMSHIM_REPORT", MS_OPT_LIST, "text", "text|json|collapsed|html|pprof", 0, 0,
-    false, "report formats written by the profiler (comma list)"},
+    false, "report formats (comma list); set without MEMSHIM_PROFILE: timeline-only reports"},
   [MS_OPT_REPORT_PATH] = {"report_path", "MEMSHIM_REPORT_PATH", MS_OPT_PATH, "memshim.%p", NULL, 0, 0,
     false, "report file prefix (%p = pid, %t = start time); the format adds .txt/.json/.collapsed/.html/.pb.gz"},
   [MS_OPT_REPORT_SIGNAL] = {"report_signal", "MEMSHIM_REPORT_SIGNAL", MS_OPT_SIGNAL, "SIGUSR2", NULL, 0,

@@ -74,7 +74,7 @@ __attribute__((constructor(101))) void ms_init(void) {
     ms_fork_init();
     ms_profile_init();
     if (ms_profile_active) ms_tls_thread.sample_countdown = 0; /* the constructor's thread samples too */
-    ms_reporting_init();
+    ms_reporting_init(ms_heap_counts_read);
     ms_policy_init(ms_heap_counts_read);
     ms_metrics_init();
     ms_monitor_start(); /* last: every subsystem has registered its jobs */

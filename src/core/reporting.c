@@ -51,6 +51,7 @@ static bool ms_report_created[MS_FILE__COUNT]; /* this process created the file 
 static volatile sig_atomic_t ms_report_requested;
 static bool ms_exit_done;
 static pid_t ms_report_pid; /* the process the triggers belong to */
+static bool ms_reports_on;  /* profiling, or MEMSHIM_REPORT set: reports are written */
 
 /* ---- files ---- */
 
@@ -167,7 +168,7 @@ bool ms_report_now(const char *reason) {
 
 static void ms_report_on_exit(int status, void *arg) {
   (void)arg;
-  if (!ms_profile_active || ms_exit_done || ms_sys_getpid() != ms_report_pid) return;
+  if (!ms_reports_on || ms_exit_done || ms_sys_getpid() != ms_report_pid) return;
   ms_exit_done = true;
   ms_guard_enter();
   ms_monitor_stop();
@@ -209,9 +210,12 @@ static void ms_report_on_signal(int sig) {
   ms_monitor_wake();
 }
 
-void ms_reporting_init(void) {
+void ms_reporting_init(ms_heap_counts_fn counts) {
   ms_report_pid = ms_sys_getpid();
-  if (!ms_profile_active) return;
+  /* Without profiling, a report still has the process's timeline and the policy's events. */
+  ms_reports_on = ms_profile_active || ms_opt_source_get(MS_OPT_REPORT) == MS_SRC_ENV;
+  if (!ms_reports_on) return;
+  ms_timeline_init(counts);
   if (ms_monitor_add_job("report_triggers", ms_opt_u64(MS_OPT_SNAPSHOT_INTERVAL), ms_report_trigger_job) != 0)
     ms_log_error("reports: monitor job table full; no signal reports, exit report from the destructor only");
   uint64_t interval = ms_opt_u64(MS_OPT_REPORT_INTERVAL);

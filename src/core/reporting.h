@@ -6,8 +6,11 @@
 
 #include <stdbool.h>
 
-/* Constructor, after ms_profile_init: the signal handler and monitor jobs, when profiling. */
-void ms_reporting_init(void);
+#include "../policy/policy.h"
+
+/* Constructor, after ms_profile_init: when profiling or MEMSHIM_REPORT is set, the timeline job,
+ * the signal handler and the report jobs. counts reads the heap counters (for the timeline). */
+void ms_reporting_init(ms_heap_counts_fn counts);
 /* Take a report of this process now and write the configured formats. reason: "exit",
  * "signal", "interval", "api". Serialised; logs failures, never fatal. Returns true when the
  * leak verdict is "fail". */

@@ -150,7 +150,6 @@ static void ms_policy_tick(uint64_t now_ms) {
 
 void ms_policy_init(ms_heap_counts_fn counts) {
   ms_read_counts = counts;
-  ms_timeline_init(counts);
   ms_cfg = (ms_heap_cfg){
     .retained_max = ms_opt_u64(MS_OPT_RETAINED_MAX),
     .idle_ms = ms_opt_u64(MS_OPT_IDLE_PURGE),

@@ -4,8 +4,9 @@
  * point is dropped and the stride doubles, so a long run keeps an even, coarser picture. Events
  * are not copied: a report reads the policy's own event ring (events.c).
  *
- * The job exists only when something consumes the series: the profiler's reports or a metrics
- * file. A process that configured neither gets no job (and so no thread from us). */
+ * The job exists only when reports are written (profiling, or MEMSHIM_REPORT set): the core
+ * calls ms_timeline_init then. A process that asked for no report gets no job (and, with no
+ * other job, no thread from us). */
 #include "timeline.h"
 
 #include <pthread.h>
@@ -54,10 +55,7 @@ static void ms_timeline_job(uint64_t now_ms) {
 }
 
 void ms_timeline_init(ms_heap_counts_fn counts) {
-  bool profiling = ms_opt_bool(MS_OPT_PROFILE) || ms_opt_u64(MS_OPT_LEAK_CHECK) != 0;
-  bool metrics = *ms_opt_str(MS_OPT_METRICS_FILE) != 0;
   ms_tl_t0 = ms_monitor_now_ms();
-  if (!profiling && !metrics) return;
   ms_tl_counts = counts;
   ms_tl_interval = ms_opt_u64(MS_OPT_SNAPSHOT_INTERVAL);
   if (ms_monitor_add_job("timeline", ms_tl_interval, ms_timeline_job) != 0)
@@ -66,6 +64,7 @@ void ms_timeline_init(ms_heap_counts_fn counts) {
 
 int ms_timeline_collect(ms_snapshot *s, ms_arena *a) {
   s->interval_ms = ms_tl_interval;
+  if (!s->time_ms) s->time_ms = ms_monitor_now_ms() - ms_tl_t0; /* no profiler clock */
   ms_snap_point *pts = ms_arena_alloc(a, MS_TIMELINE_MAX * sizeof *pts);
   ms_policy_event *ev = ms_arena_alloc(a, MS_EVENTS_KEPT * sizeof *ev);
   ms_snap_event *out = ms_arena_alloc(a, MS_EVENTS_KEPT * sizeof *out);

@@ -6,8 +6,8 @@
 #include "../report/snapshot.h"
 #include "policy.h"
 
-/* Constructor: schedule the job when a report or a metrics file will consume the series.
- * counts reads the heap's live bytes (the core's per-thread counters). */
+/* Constructor (from the core, when reports are written): schedule the job. counts reads the
+ * heap's live bytes (the core's per-thread counters). */
 void ms_timeline_init(ms_heap_counts_fn counts);
 /* Fill s->points, s->events (the policy's event ring) and s->interval_ms. 0, or -1 out of memory. */
 int ms_timeline_collect(ms_snapshot *s, ms_arena *a);

@@ -91,3 +91,24 @@ ev = [e for e in t["events"] if e["kind"] == "purge" and e["trigger"] == "memshi
 assert ev and pts[0]["t_ms"] <= ev[0]["t_ms"] <= pts[-1]["t_ms"] + 100, (ev, pts[0], pts[-1])
 PY
 ms_pass "timeline: monotonic points with RSS and heap live, the memshim_trim purge event"
+
+# --- without profiling, MEMSHIM_REPORT alone: the timeline and the policy's events, no sites ---
+ms_preload MEMSHIM_REPORT=json,html MEMSHIM_SNAPSHOT_INTERVAL=50ms MEMSHIM_REPORT_PATH="$MS_TMP/np" \
+  "$PYTHON" -c '
+import ctypes, time
+b = [bytearray(1 << 16) for i in range(300)]
+time.sleep(0.3)
+del b
+ctypes.CDLL(None).memshim_trim()
+time.sleep(0.2)'
+"$PYTHON" - "$MS_TMP/np.json" <<'PY' || ms_fail "report without profiling"
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["reason"] == "exit" and d["sites"] == [] and "sample_bytes" not in d["profile"], d["profile"]
+pts = d["timeline"]["points"]
+assert len(pts) >= 5 and max(p["heap_live"] for p in pts) > 300 * 65536, len(pts)
+assert any(e["trigger"] == "memshim_trim" for e in d["timeline"]["events"]), d["timeline"]["events"]
+assert d["time_ms"] >= pts[-1]["t_ms"], (d["time_ms"], pts[-1])
+PY
+[ -s "$MS_TMP/np.html" ] || ms_fail "no HTML report without profiling"
+ms_pass "MEMSHIM_REPORT without profiling: timeline and events, no call sites"
