@@ -62,7 +62,8 @@ static void ms_text_growth(const ms_snapshot *s, unsigned top, ms_out *o) {
     ms_out_printf(o, "+%s  site %u:", g, (unsigned)site->id);
     for (uint32_t f = 0; f < site->nframes && f < MS_TEXT_GROWTH_FRAMES; f++) {
       ms_frame_label(&site->frames[f], name, sizeof name);
-      ms_out_printf(o, "%s%s", f ? " <- " : " ", name);
+      ms_out_str(o, f ? " <- " : " ");
+      ms_out_str(o, name);
     }
     ms_out_str(o, site->nframes > MS_TEXT_GROWTH_FRAMES ? " <- ...\n" : "\n");
   }
@@ -99,7 +100,9 @@ void ms_write_text(const ms_snapshot *s, const ms_write_opts *opt, ms_out *o) {
     }
     for (uint32_t f = 0; f < site->nframes; f++) {
       ms_frame_where(&site->frames[f], "  ", name, sizeof name);
-      ms_out_printf(o, "      %s\n", name);
+      ms_out_str(o, "      "); /* not printf: its line buffer would cut a long C++ name's newline */
+      ms_out_str(o, name);
+      ms_out_str(o, "\n");
     }
     if (!site->nframes) ms_out_str(o, "      [no stack]\n");
   }
