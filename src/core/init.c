@@ -7,11 +7,12 @@
  * Fork order (pthread_atfork; prepare handlers run in reverse order of registration, and ours
  * is registered after the allocator's, so ours runs first):
  *   prepare: monitor (stopped and joined: no thread of ours is copied, no job holds a lock),
- *            profile locks, policy locks, accounting registry lock — the order every other
- *            path takes them in, so prepare cannot wait on itself;
+ *            the report lock, profile locks, policy locks, accounting registry lock — the order
+ *            every other path takes them in (a report holds its lock while it reads the
+ *            profiler's and the policy's), so prepare cannot wait on itself;
  *   parent:  the same unlocked in reverse; the monitor comes back with the next activity, not
  *            now (Python 3.12 counts threads right after fork);
- *   child:   accounting, profile, policy, log, monitor reset; then the jobs that run on a clock
+ *   child:   accounting, profile, reporting, policy, log, monitor reset; then the jobs that run on a clock
  *            (metrics, profiling) start the child's own thread; the heap policy waits for its
  *            first activity.
  * Exit and fork handlers act only in the process that owns the state: a vfork child shares
@@ -26,10 +27,11 @@
 #include "../policy/monitor.h"
 #include "../policy/policy.h"
 #include "../profile/profile.h"
-#include "../report/prometheus.h"
 #include "../util/log.h"
 #include "../util/sys.h"
 #include "activity.h"
+#include "metrics.h"
+#include "reporting.h"
 #include "state.h"
 
 
@@ -39,6 +41,7 @@ bool ms_in_exit(void) { return ms_exiting; }
 
 static void ms_atfork_prepare(void) {
   ms_monitor_atfork_prepare();
+  ms_reporting_atfork_prepare();
   ms_profile_atfork_prepare();
   ms_policy_atfork_prepare();
   ms_accounting_atfork_prepare();
@@ -47,12 +50,14 @@ static void ms_atfork_parent(void) {
   ms_accounting_atfork_parent();
   ms_policy_atfork_parent();
   ms_profile_atfork_parent();
+  ms_reporting_atfork_parent();
   ms_monitor_atfork_parent();
 }
 static void ms_atfork_child(void) {
   ms_owner_pid = ms_sys_getpid();
   ms_accounting_atfork_child();
   ms_profile_atfork_child();
+  ms_reporting_atfork_child();
   ms_policy_atfork_child();
   ms_log_after_fork_child();
   ms_monitor_atfork_child();
@@ -80,6 +85,7 @@ __attribute__((constructor(101))) void ms_init(void) {
     ms_be.free(ms_be.malloc(1));
     pthread_atfork(ms_atfork_prepare, ms_atfork_parent, ms_atfork_child);
     ms_profile_init();
+    ms_reporting_init();
     ms_policy_init();
     ms_metrics_init();
     ms_activity_init(); /* last: every subsystem has registered its jobs */
@@ -96,7 +102,7 @@ __attribute__((destructor(101))) static void ms_fini(void) {
   ms_exiting = true;
   ms_guard_enter();
   ms_monitor_stop(); /* first: no job runs while the subsystems write their final state */
-  ms_profile_at_exit();
+  ms_reporting_at_exit();
   ms_policy_at_exit();
   ms_metrics_at_exit();
   ms_guard_leave();

@@ -2,6 +2,7 @@
  * documents, forwards to the backend, and updates the per-thread counters. */
 
 #include <errno.h>
+#include <malloc.h> /* memalign, pvalloc, malloc_usable_size */
 #include <stdint.h>
 #include <stdlib.h>
 #include <unistd.h>

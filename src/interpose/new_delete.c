@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "../util/log.h"
+#include "new_delete.h"
 #include "track.h"
 #include "../util/export.h"
 

@@ -16,6 +16,7 @@
 #include "monitor.h"
 #include "policy.h"
 #include "policy_internal.h"
+#include "timeline.h"
 
 /* Below this much live heap the heap job does not keep a thread: a shell or a health check
  * never gets one, and jemalloc's own decay is enough for what such a process frees. */
@@ -248,6 +249,7 @@ void ms_policy_atfork_parent(void) {
 }
 void ms_policy_atfork_child(void) {
   ms_policy_events_atfork_child();
+  ms_timeline_atfork_child();
   ms_mmap_atfork_child();
 }
 

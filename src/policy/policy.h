@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+/* Constructor: the memory-return jobs, when configured. */
 void ms_policy_init(void);
 void ms_policy_at_exit(void);
 void ms_policy_atfork_prepare(void);
@@ -40,6 +41,10 @@ typedef struct {
   uint64_t bytes;    /* bytes returned / dropped; RSS at a limit crossing */
   char trigger[24];  /* "retained", "idle", "rss_soft_limit", "memshim_trim", "mmap_cap" ... */
 } ms_policy_event;
+/* The ring keeps this many of the latest events. */
+#define MS_EVENTS_KEPT 64
+/* "purge", "mmap_drop", "rss_limit". */
+const char *ms_policy_event_kind_name(ms_event_kind k);
 /* Copy up to n events with seq > after into out (oldest first); returns how many. */
 unsigned ms_policy_events_read(uint64_t after, ms_policy_event *out, unsigned n);
 

@@ -13,8 +13,8 @@ extern MS_HIDDEN bool ms_profile_active;
 
 /* Constructor: read options, prepare tables. */
 void ms_profile_init(void);
-/* The thread's countdown crossed zero: record p if this is a sample, and set the thread's next
- * countdown (prng: its generator state). Returns p. */
+/* The thread's countdown crossed zero: record p if this is a sample, and set the next
+ * countdown (*prng: the thread's random state, 0 before its first sample). Returns p. */
 void *ms_profile_sample(void *p, uint64_t size, int64_t *countdown, uint64_t *prng);
 /* Every free while profiling: forget p if it was sampled. Cheap when it was not: one relaxed
  * load of a counting filter slot, inlined into free; the lookup runs only on a filter hit. */
@@ -22,7 +22,6 @@ void ms_profile_free_maybe(void *p);
 static inline void ms_profile_free(void *p) {
   if (ms_unlikely(ms_ptr_maybe_sampled(p))) ms_profile_free_maybe(p);
 }
-void ms_profile_at_exit(void);
 void ms_profile_atfork_prepare(void);
 void ms_profile_atfork_parent(void);
 void ms_profile_atfork_child(void);

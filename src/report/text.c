@@ -1,77 +1,122 @@
-/* The text report, for people: totals, top sites by live bytes and by growth, the verdict. */
-#include <stdio.h>
+/* The text report, for people: process, totals, top sites by live bytes with their stacks, the
+ * sites that grew since the warm-up, GPU devices when present, the leak verdict. */
+#include <string.h>
 
-#include "../profile/symbolize.h"
-#include "report.h"
+#include "write.h"
 
-#define MS_TEXT_TOP 10
+#define MS_TEXT_GROWTH_FRAMES 4
 
-static void ms_text_size(char *buf, size_t len, int64_t v) {
-  const char *sign = v < 0 ? "-" : "";
-  uint64_t a = v < 0 ? (uint64_t)(-v) : (uint64_t)v;
-  if (a >= (1ull << 30)) snprintf(buf, len, "%s%.2f GiB", sign, (double)a / (1ull << 30));
-  else if (a >= (1ull << 20)) snprintf(buf, len, "%s%.2f MiB", sign, (double)a / (1ull << 20));
-  else if (a >= (1ull << 10)) snprintf(buf, len, "%s%.1f KiB", sign, (double)a / (1ull << 10));
-  else snprintf(buf, len, "%s%llu B", sign, (unsigned long long)a);
+static unsigned ms_limit(uint32_t n, unsigned top) { return top && top < n ? top : n; }
+
+static void ms_text_mem(ms_out *o, const char *what, const ms_snap_mem *m) {
+  char live[32], peak[32], alloc[32];
+  ms_fmt_bytes(live, sizeof live, (double)m->live_bytes);
+  ms_fmt_bytes(peak, sizeof peak, (double)m->peak_live_bytes);
+  ms_fmt_bytes(alloc, sizeof alloc, (double)m->allocated_bytes);
+  ms_out_printf(o, "%s: %s live in %lld allocations (peak %s); %s allocated in total\n", what, live,
+                (long long)m->live_count, peak, alloc);
 }
 
-static void ms_text_stack(ms_out *o, const ms_report_site *s) {
-  for (uint32_t k = 0; k < s->depth; k++) {
-    ms_symbol sym;
-    ms_symbolize(s->frames[k] - 1, &sym);
-    ms_out_printf(o, "      %s (%s+0x%lx)\n", sym.function, sym.module, (unsigned long)sym.offset);
+static void ms_text_gpu(const ms_snapshot *s, ms_out *o) {
+  if (!s->gpu.present) return;
+  char a[32], b[32], c[32], d[32];
+  ms_fmt_bytes(a, sizeof a, (double)s->gpu.tracked_growth_bytes);
+  ms_out_printf(o, "gpu: runtime %s, NVML %s, tracked growth %s\n", s->gpu.runtime ? s->gpu.runtime : "?",
+                s->gpu.nvml ? "yes" : "no", a);
+  for (unsigned i = 0; i < s->gpu.ndevices; i++) {
+    const ms_snap_gpu_device *g = &s->gpu.devices[i];
+    ms_fmt_bytes(a, sizeof a, (double)g->tracked_bytes);
+    ms_fmt_bytes(b, sizeof b, (double)g->nvml_used_bytes);
+    ms_fmt_bytes(c, sizeof c, (double)g->residual_bytes);
+    ms_fmt_bytes(d, sizeof d, (double)g->total_bytes);
+    ms_out_printf(o, "  device %u %s: tracked %s, used %s (residual %s) of %s\n", (unsigned)g->index,
+                  g->name ? g->name : "?", a, b, c, d);
   }
-  if (!s->depth) ms_out_str(o, "      [no stack]\n");
 }
 
-void ms_report_write_text(const ms_report *r, ms_out *o) {
-  char a[32], b[32], c[32];
-  ms_out_printf(o, "memshim report (%s) — pid %d (%s), %.1f s after start\n", r->reason, r->pid, r->comm,
-                (double)r->time_ms / 1000.0);
-  ms_text_size(a, sizeof a, r->live_bytes);
-  ms_text_size(b, sizeof b, (int64_t)r->peak_bytes);
-  ms_text_size(c, sizeof c, (int64_t)r->alloc_bytes);
-  ms_out_printf(o, "%s: live %s in %lld allocations, peak %s, allocated %s in total; %u call sites\n",
-                r->sample_bytes <= 1 ? "exact" : "estimated", a, (long long)r->live_count, b, c, r->sites_count);
-  if (r->sample_bytes > 1)
-    ms_out_printf(o, "(sampled: one sample per %llu bytes on average; figures are unbiased estimates)\n",
-                  (unsigned long long)r->sample_bytes);
-
-  ms_out_str(o, "\ntop call sites by live bytes:\n");
-  unsigned shown = 0;
-  for (uint32_t i = 0; i < r->nsites && shown < MS_TEXT_TOP; i++) {
-    const ms_report_site *s = &r->sites[i];
-    if (s->live_bytes <= 0) break;
-    ms_text_size(a, sizeof a, s->live_bytes);
-    ms_text_size(b, sizeof b, (int64_t)s->peak_bytes);
-    ms_out_printf(o, "  #%u  %s live in %lld allocations (peak %s), site %u\n", ++shown, a, (long long)s->live_count, b,
-                  s->id);
-    ms_text_stack(o, s);
-  }
-  if (!shown) ms_out_str(o, "  (none)\n");
-
-  ms_out_str(o, "\ntop call sites by growth since warm-up:\n");
-  if (!r->leak.checked) {
-    ms_out_str(o, "  (not enough snapshots after the warm-up yet)\n");
-  } else {
-    shown = 0;
-    for (unsigned i = 0; i < r->leak.nsites && shown < MS_TEXT_TOP; i++) {
-      const ms_leak_site *l = &r->leak_sites[i];
-      const ms_report_site *s = ms_report_find_site(r, l->id);
-      if (!s) continue;
-      ms_text_size(a, sizeof a, l->growth);
-      ms_text_size(b, sizeof b, l->late_growth);
-      ms_out_printf(o, "  #%u  +%s (+%s in the second half), %s, site %u\n", ++shown, a, b,
-                    l->steady ? "steady growth" : "plateau or noise: not counted", l->id);
-      ms_text_stack(o, s);
+/* Sites with heap growth > 0, largest first (an index list on the stack: at most 512 shown). */
+#define MS_TEXT_GROWTH_MAX 512
+static void ms_text_growth(const ms_snapshot *s, unsigned top, ms_out *o) {
+  uint32_t order[MS_TEXT_GROWTH_MAX];
+  unsigned ngrew = 0;
+  unsigned total = 0;
+  for (uint32_t i = 0; i < s->nsites; i++) {
+    int64_t g = s->sites[i].heap.growth_bytes;
+    if (g <= 0) continue;
+    total++;
+    unsigned k;
+    if (ngrew < MS_TEXT_GROWTH_MAX) k = ngrew++;
+    else if (s->sites[order[k = MS_TEXT_GROWTH_MAX - 1]].heap.growth_bytes >= g) continue;
+    while (k > 0 && s->sites[order[k - 1]].heap.growth_bytes < g) {
+      order[k] = order[k - 1];
+      k--;
     }
-    if (!shown) ms_out_str(o, "  (none)\n");
+    order[k] = i;
   }
-  ms_text_size(a, sizeof a, r->leak.growth);
-  if (r->has_limit) {
-    ms_text_size(b, sizeof b, (int64_t)r->limit_bytes);
-    ms_out_printf(o, "\nleak check: %s — steady growth %s after warm-up (limit %s)\n", ms_report_verdict(r), a, b);
+  unsigned shown = ms_limit(ngrew, top);
+  ms_out_printf(o, "\ntop %u of %u call sites by growth since the warm-up:\n", shown, total);
+  for (unsigned i = 0; i < shown; i++) {
+    const ms_snap_site *site = &s->sites[order[i]];
+    char g[32], name[512];
+    ms_fmt_bytes(g, sizeof g, (double)site->heap.growth_bytes);
+    ms_out_printf(o, "+%s  site %u:", g, (unsigned)site->id);
+    for (uint32_t f = 0; f < site->nframes && f < MS_TEXT_GROWTH_FRAMES; f++) {
+      ms_frame_label(&site->frames[f], name, sizeof name);
+      ms_out_str(o, f ? " <- " : " ");
+      ms_out_str(o, name);
+    }
+    ms_out_str(o, site->nframes > MS_TEXT_GROWTH_FRAMES ? " <- ...\n" : "\n");
+  }
+}
+
+void ms_write_text(const ms_snapshot *s, const ms_write_opts *opt, ms_out *o) {
+  unsigned top = opt ? opt->top : 10;
+  char a[32], b[32], c[32], name[1024];
+  ms_out_printf(o, "memshim report: %s (pid %lld), %s report at %.1f s, backend %s\n",
+                s->process.command ? s->process.command : "?", (long long)s->process.pid,
+                s->reason ? s->reason : "?", (double)s->time_ms / 1000.0,
+                s->process.backend ? s->process.backend : "?");
+  ms_text_mem(o, "heap", &s->total_heap);
+  if (s->total_device.present) ms_text_mem(o, "device", &s->total_device);
+  if (!s->has_profile || !s->sample_bytes) ms_out_str(o, "no profile in this report\n");
+  else if (s->exact) ms_out_str(o, "exact: every allocation recorded\n");
+  else ms_out_printf(o, "sampled: one sample per %llu bytes on average; per-site figures are estimates\n",
+                     (unsigned long long)s->sample_bytes);
+  ms_text_gpu(s, o);
+
+  unsigned n = ms_limit(s->nsites, top);
+  ms_out_printf(o, "\ntop %u of %u call sites by live bytes:\n", n, (unsigned)s->nsites);
+  for (unsigned i = 0; i < n; i++) {
+    const ms_snap_site *site = &s->sites[i];
+    ms_fmt_bytes(a, sizeof a, (double)site->heap.live_bytes);
+    ms_fmt_bytes(b, sizeof b, (double)site->heap.allocated_bytes);
+    ms_fmt_bytes(c, sizeof c, (double)site->heap.growth_bytes);
+    ms_out_printf(o, "#%u  %s live in %lld allocations  (allocated %s, growth %s)  site %u\n", i + 1, a,
+                  (long long)site->heap.live_count, b, c, (unsigned)site->id);
+    if (site->device.present) {
+      ms_fmt_bytes(a, sizeof a, (double)site->device.live_bytes);
+      ms_fmt_bytes(c, sizeof c, (double)site->device.growth_bytes);
+      ms_out_printf(o, "    device: %s live in %lld allocations (growth %s)\n", a, (long long)site->device.live_count, c);
+    }
+    for (uint32_t f = 0; f < site->nframes; f++) {
+      ms_frame_where(&site->frames[f], "  ", name, sizeof name);
+      ms_out_str(o, "      "); /* not printf: its line buffer would cut a long C++ name's newline */
+      ms_out_str(o, name);
+      ms_out_str(o, "\n");
+    }
+    if (!site->nframes) ms_out_str(o, "      [no stack]\n");
+  }
+
+  ms_text_growth(s, top, o);
+
+  const ms_snap_leak *l = &s->leak;
+  if (l->checked) {
+    char lim[32] = "none";
+    ms_fmt_bytes(a, sizeof a, (double)l->growth_bytes);
+    if (l->has_limit) ms_fmt_bytes(lim, sizeof lim, (double)l->limit_bytes);
+    ms_out_printf(o, "\nleak check: %s (steady growth %s after warm-up at %.1f s, limit %s)\n",
+                  l->verdict ? l->verdict : "none", a, (double)l->warmup_ms / 1000.0, lim);
   } else {
-    ms_out_printf(o, "\nleak check: no limit set — steady growth %s after warm-up\n", a);
+    ms_out_str(o, "\nleak check: not computed (not enough snapshots after the warm-up)\n");
   }
 }
