@@ -108,48 +108,65 @@ static uint64_t ms_policy_mmap_drop(const char *trigger, uint64_t limit, uint64_
 }
 
 /* ---- the file-mapping cap ----
- * A scan reading at several GB/s passes a 64 MB cap in milliseconds, while a sleeping process
- * should cost nothing. Each look reads statm's file-backed resident bytes (one small read) and
+ * A scan reading from the page cache at 10 GB/s passes a 64 MB cap in milliseconds, while a
+ * sleeping process should cost nothing. Each look first asks the kernel for the process's page
+ * fault count (getrusage: one system call, no descriptor): no new faults, no new resident
+ * pages, and the look ends there. Otherwise it reads statm's file-backed resident bytes and
  * estimates the tracked resident bytes as the last full measure plus the growth since; the full
  * measure (pagemap, about 1 ms per GiB mapped) and the drop run when the estimate reaches the
- * cap. The next look comes before the headroom left could be used up at the fastest growth seen
- * lately, between MS_MMAP_LOOK_MIN_MS and MS_MMAP_LOOK_MAX_MS: every millisecond or two while a
- * scan runs, every tenth of a second or so while nothing grows. A drop goes to three quarters of
- * the cap, or to half of it while growth is fast, so the next looks have room. */
+ * cap. While pages grow, looks come every MS_MMAP_LOOK_MIN_MS; when they do not, the next look
+ * comes before the room left below cap + MS_MMAP_SLACK could be used up at the fastest growth
+ * seen (at least MS_MMAP_RATE_FLOOR), and at most MS_MMAP_LOOK_MAX_MS later. A drop goes to three
+ * quarters of the cap; while growth is fast it starts MS_MMAP_LATENCY_MS of growth before the cap
+ * and goes down to a quarter of it, so the looks that follow have room. docs/memory-return.md
+ * has the measured peaks. */
 #define MS_MMAP_LOOK_MIN_MS 1
-#define MS_MMAP_LOOK_MAX_MS 100
-#define MS_MMAP_SLACK (64ull << 20)      /* overshoot the cap may never pass */
-#define MS_MMAP_RATE_FLOOR (1ull << 20)  /* bytes/ms assumed at least (a scan resuming) */
-#define MS_MMAP_FAST_RATE (256ull << 10) /* bytes/ms: above this, drop deeper */
+#define MS_MMAP_LOOK_MAX_MS 20
+#define MS_MMAP_SLACK (48ull << 20)      /* plan to look again before the cap is passed by this */
+#define MS_MMAP_RATE_FLOOR (8ull << 20)  /* bytes/ms assumed at least: a page-cache scan's speed */
+#define MS_MMAP_FAST_RATE (256ull << 10) /* bytes/ms: above this, act early and drop deeper */
+#define MS_MMAP_LATENCY_MS 3             /* how long a drop and the next look take under load */
 
 static uint64_t ms_mmap_last_shared, ms_mmap_last_resident, ms_mmap_last_scan_ms;
-static uint64_t ms_mmap_prev_shared, ms_mmap_prev_ms, ms_mmap_rate; /* growth, bytes/ms, decaying max */
+static uint64_t ms_mmap_prev_shared, ms_mmap_prev_ms, ms_mmap_rate; /* growth, bytes/ms, the highest seen */
+static uint64_t ms_mmap_prev_faults;
 
 static ms_job_next ms_policy_mmap_job(uint64_t now_ms) {
   if (!ms_mmap_registry_busy()) return (ms_job_next){ms_purge_interval_ms, false};
-  uint64_t shared = ms_proc_rss_shared();
-  /* Growth rate since the last look; the estimate decays slowly so a pause does not forget it. */
-  if (ms_mmap_prev_ms && now_ms > ms_mmap_prev_ms && shared > ms_mmap_prev_shared) {
-    uint64_t rate = (shared - ms_mmap_prev_shared) / (now_ms - ms_mmap_prev_ms);
-    if (rate > ms_mmap_rate) ms_mmap_rate = rate;
-  } else {
-    ms_mmap_rate -= ms_mmap_rate / 16;
-  }
-  ms_mmap_prev_shared = shared;
-  ms_mmap_prev_ms = now_ms;
-  if (shared < ms_mmap_last_shared) ms_mmap_last_shared = shared;
-  uint64_t estimate = ms_mmap_last_resident + (shared - ms_mmap_last_shared);
-  if (estimate >= ms_mmap_cap || now_ms - ms_mmap_last_scan_ms >= ms_purge_interval_ms) {
+  uint64_t faults = ms_proc_page_faults();
+  bool full_due = now_ms - ms_mmap_last_scan_ms >= ms_purge_interval_ms;
+  uint64_t estimate = ms_mmap_last_resident + (ms_mmap_prev_shared > ms_mmap_last_shared ? ms_mmap_prev_shared - ms_mmap_last_shared : 0);
+  bool grew = false;
+  if (faults != ms_mmap_prev_faults || full_due) {
+    ms_mmap_prev_faults = faults;
+    uint64_t shared = ms_proc_rss_shared();
+    if (ms_mmap_prev_ms && now_ms > ms_mmap_prev_ms && shared > ms_mmap_prev_shared) {
+      uint64_t rate = (shared - ms_mmap_prev_shared) / (now_ms - ms_mmap_prev_ms);
+      if (rate > ms_mmap_rate) ms_mmap_rate = rate;
+      grew = true;
+    }
+    ms_mmap_prev_shared = shared;
+    ms_mmap_prev_ms = now_ms;
+    if (shared < ms_mmap_last_shared) ms_mmap_last_shared = shared;
+    estimate = ms_mmap_last_resident + (shared - ms_mmap_last_shared);
+    /* While growth is fast, act early: the drop itself and the next look take a few
+     * milliseconds, during which the scan goes on. */
     bool fast = ms_mmap_rate >= MS_MMAP_FAST_RATE;
-    uint64_t target = fast ? ms_mmap_cap / 2 : ms_mmap_cap - ms_mmap_cap / 4;
-    ms_mmap_last_resident = ms_policy_mmap_drop("mmap_cap", ms_mmap_cap, target);
-    ms_mmap_last_shared = ms_proc_rss_shared();
-    ms_mmap_last_scan_ms = now_ms;
-    estimate = ms_mmap_last_resident;
+    uint64_t lead = fast ? ms_mmap_rate * MS_MMAP_LATENCY_MS : 0;
+    if (lead > ms_mmap_cap / 2) lead = ms_mmap_cap / 2;
+    if (estimate + lead >= ms_mmap_cap || full_due) {
+      uint64_t target = fast ? ms_mmap_cap / 4 : ms_mmap_cap - ms_mmap_cap / 4;
+      ms_mmap_last_resident = ms_policy_mmap_drop("mmap_cap", ms_mmap_cap, target);
+      ms_mmap_last_shared = ms_mmap_prev_shared = ms_proc_rss_shared();
+      ms_mmap_last_scan_ms = now_ms;
+      ms_mmap_prev_faults = ms_proc_page_faults();
+      estimate = ms_mmap_last_resident;
+    }
   }
+  if (grew) return (ms_job_next){MS_MMAP_LOOK_MIN_MS, true};
   uint64_t rate = ms_mmap_rate > MS_MMAP_RATE_FLOOR ? ms_mmap_rate : MS_MMAP_RATE_FLOOR;
-  uint64_t headroom = ms_mmap_cap + MS_MMAP_SLACK / 2 > estimate ? ms_mmap_cap + MS_MMAP_SLACK / 2 - estimate : 0;
-  uint64_t next = headroom / rate / 2;
+  uint64_t room = ms_mmap_cap + MS_MMAP_SLACK > estimate ? ms_mmap_cap + MS_MMAP_SLACK - estimate : 0;
+  uint64_t next = room / rate;
   if (next < MS_MMAP_LOOK_MIN_MS) next = MS_MMAP_LOOK_MIN_MS;
   if (next > MS_MMAP_LOOK_MAX_MS) next = MS_MMAP_LOOK_MAX_MS;
   return (ms_job_next){next, true};

@@ -3,6 +3,7 @@
 #include "sys.h"
 
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -63,4 +64,10 @@ void ms_proc_comm(char *buf, unsigned long len) {
   buf[0] = 0;
   long n = ms_read_small("/proc/self/comm", buf, len);
   if (n > 0 && buf[n - 1] == '\n') buf[n - 1] = 0;
+}
+
+uint64_t ms_proc_page_faults(void) {
+  struct rusage ru;
+  if (getrusage(RUSAGE_SELF, &ru) != 0) return 0;
+  return (uint64_t)ru.ru_minflt + (uint64_t)ru.ru_majflt;
 }

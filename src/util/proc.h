@@ -8,6 +8,9 @@
 uint64_t ms_proc_rss(void);
 /* File-backed and shared resident bytes (RssFile + RssShmem, /proc/self/statm field 3), 0 if unreadable. */
 uint64_t ms_proc_rss_shared(void);
+/* Page faults (minor + major) the process has taken so far (getrusage): one system call, no
+ * descriptor. */
+uint64_t ms_proc_page_faults(void);
 /* Number of threads of this process (/proc/self/stat field 20), 0 if unreadable. */
 int ms_proc_threads(void);
 /* Threads of this process still running: the count above, less a leader that has ended
