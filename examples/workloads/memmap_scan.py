@@ -12,7 +12,7 @@ import time
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _common import finish, rss_mb, status_kb  # noqa: E402
+from _common import cpu_seconds, finish, rss_mb, status_kb  # noqa: E402
 
 
 def make_file(path, size_mb):
@@ -32,6 +32,8 @@ def main():
     ap.add_argument("--mode", default="r", help="np.memmap mode (r = PROT_READ, MAP_SHARED)")
     ap.add_argument("--rate-mb-s", type=float, default=0,
                     help="pace the scan like a worker that processes what it reads (0 = as fast as possible)")
+    ap.add_argument("--idle-s", type=float, default=0,
+                    help="after the scan, sleep this long with the file still mapped; report the CPU used meanwhile")
     ap.add_argument("--make-only", action="store_true")
     a = ap.parse_args()
     if not os.path.exists(a.path):
@@ -59,6 +61,11 @@ def main():
             peak_rss = max(peak_rss, rss_mb())
     seconds = time.monotonic() - t0
     nbytes = nblocks * per_block * 8
+    idle_cpu = None
+    if a.idle_s > 0:  # a worker waiting for its next shard: what does memshim cost meanwhile?
+        c0 = cpu_seconds()
+        time.sleep(a.idle_s)
+        idle_cpu = round(cpu_seconds() - c0, 4)
     del m
     finish({
         "name": "memmap_scan",
@@ -69,6 +76,8 @@ def main():
         "final_rss_mb": round(rss_mb(), 1),
         "read_mb_per_s": round(nbytes / 2**20 / seconds, 1),
         "seconds": round(seconds, 3),
+        "idle_s": a.idle_s,
+        "idle_cpu_seconds": idle_cpu,
     })
 
 

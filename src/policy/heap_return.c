@@ -116,12 +116,15 @@ static uint64_t ms_policy_mmap_drop(const char *trigger, uint64_t limit, uint64_
  * measure (pagemap, about 1 ms per GiB mapped) and the drop run when the estimate reaches the
  * cap. While pages grow, looks come every MS_MMAP_LOOK_MIN_MS; when they do not, the next look
  * comes before the room left below cap + MS_MMAP_SLACK could be used up at the fastest growth
- * seen (at least MS_MMAP_RATE_FLOOR), and at most MS_MMAP_LOOK_MAX_MS later. A drop goes to three
+ * seen (at least MS_MMAP_RATE_FLOOR), and at most MS_MMAP_LOOK_MAX_MS later; as long as nothing
+ * grows the delay keeps doubling, up to MS_MMAP_LOOK_IDLE_MS (a wake-up costs about 25 us of CPU
+ * here: a sleeping process must not pay for hundreds a second). A drop goes to three
  * quarters of the cap; while growth is fast it starts MS_MMAP_LATENCY_MS of growth before the cap
  * and goes down to a quarter of it, so the looks that follow have room. docs/memory-return.md
  * has the measured peaks. */
 #define MS_MMAP_LOOK_MIN_MS 1
 #define MS_MMAP_LOOK_MAX_MS 20
+#define MS_MMAP_LOOK_IDLE_MS 100 /* while nothing grows, the delay doubles up to this */
 #define MS_MMAP_SLACK (48ull << 20)      /* plan to look again before the cap is passed by this */
 #define MS_MMAP_RATE_FLOOR (8ull << 20)  /* bytes/ms assumed at least: a page-cache scan's speed */
 #define MS_MMAP_FAST_RATE (256ull << 10) /* bytes/ms: above this, act early and drop deeper */
@@ -130,14 +133,17 @@ static uint64_t ms_policy_mmap_drop(const char *trigger, uint64_t limit, uint64_
 static uint64_t ms_mmap_last_shared, ms_mmap_last_resident, ms_mmap_last_scan_ms;
 static uint64_t ms_mmap_prev_shared, ms_mmap_prev_ms, ms_mmap_rate; /* growth, bytes/ms, the highest seen */
 static uint64_t ms_mmap_prev_faults;
+static uint64_t ms_mmap_idle_ms; /* the last look's delay while nothing grows; 0 after growth */
 
 static ms_job_next ms_policy_mmap_job(uint64_t now_ms) {
   if (!ms_mmap_registry_busy()) return (ms_job_next){ms_purge_interval_ms, false};
   uint64_t faults = ms_proc_page_faults();
-  bool full_due = now_ms - ms_mmap_last_scan_ms >= ms_purge_interval_ms;
   uint64_t estimate = ms_mmap_last_resident + (ms_mmap_prev_shared > ms_mmap_last_shared ? ms_mmap_prev_shared - ms_mmap_last_shared : 0);
   bool grew = false;
-  if (faults != ms_mmap_prev_faults || full_due) {
+  if (faults != ms_mmap_prev_faults) {
+    /* the full measure also runs once per purge interval while pages come in (statm's
+     * file-backed figure counts other mappings too, so the estimate can drift) */
+    bool full_due = now_ms - ms_mmap_last_scan_ms >= ms_purge_interval_ms;
     ms_mmap_prev_faults = faults;
     uint64_t shared = ms_proc_rss_shared();
     if (ms_mmap_prev_ms && now_ms > ms_mmap_prev_ms && shared > ms_mmap_prev_shared) {
@@ -163,12 +169,20 @@ static ms_job_next ms_policy_mmap_job(uint64_t now_ms) {
       estimate = ms_mmap_last_resident;
     }
   }
-  if (grew) return (ms_job_next){MS_MMAP_LOOK_MIN_MS, true};
+  if (grew) {
+    ms_mmap_idle_ms = 0;
+    return (ms_job_next){MS_MMAP_LOOK_MIN_MS, true};
+  }
+  if (ms_mmap_idle_ms) { /* nothing grew since the last look either: back off */
+    ms_mmap_idle_ms = ms_mmap_idle_ms * 2 < MS_MMAP_LOOK_IDLE_MS ? ms_mmap_idle_ms * 2 : MS_MMAP_LOOK_IDLE_MS;
+    return (ms_job_next){ms_mmap_idle_ms, true};
+  }
   uint64_t rate = ms_mmap_rate > MS_MMAP_RATE_FLOOR ? ms_mmap_rate : MS_MMAP_RATE_FLOOR;
   uint64_t room = ms_mmap_cap + MS_MMAP_SLACK > estimate ? ms_mmap_cap + MS_MMAP_SLACK - estimate : 0;
   uint64_t next = room / rate;
   if (next < MS_MMAP_LOOK_MIN_MS) next = MS_MMAP_LOOK_MIN_MS;
   if (next > MS_MMAP_LOOK_MAX_MS) next = MS_MMAP_LOOK_MAX_MS;
+  ms_mmap_idle_ms = next;
   return (ms_job_next){next, true};
 }
 
