@@ -7,6 +7,7 @@
 
 #include "../backend/backend.h"
 #include "../config/options.h"
+#include "../gpu/gpu.h"
 #include "../profile/profile.h"
 #include "../policy/monitor.h"
 #include "../policy/policy.h"
@@ -39,6 +40,7 @@ static void ms_atfork_child(void) {
   ms_profile_atfork_child();
   ms_policy_atfork_child();
   ms_log_after_fork_child();
+  ms_gpu_atfork_child();
   ms_monitor_atfork_child();
 }
 
@@ -76,6 +78,7 @@ __attribute__((destructor(101))) static void ms_fini(void) {
   ms_guard_enter();
   ms_monitor_stop(); /* first: no job runs while the subsystems write their final state */
   ms_profile_at_exit();
+  ms_gpu_at_exit();
   ms_policy_at_exit();
   ms_metrics_at_exit();
   ms_guard_leave();

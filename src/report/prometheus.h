@@ -11,11 +11,14 @@
 
 #include "../../include/memshim.h"
 
+struct ms_report_gpu;
+
 /* What one exposition needs beyond memshim_stats_t. */
 typedef struct {
   int pid;
   const char *program;      /* /proc/self/comm; escaped as a label value */
   bool mmap_resident_known; /* file-mapped residency is measured only with a cap or soft limit */
+  const struct ms_report_gpu *gpu; /* GPU figures when the process used CUDA, else NULL */
 } ms_metrics_process;
 
 /* The leak gate's running verdict, when the profiler is on and has snapshots past the warm-up. */

@@ -54,7 +54,7 @@ static void ms_report_keep_interesting(ms_report *r) {
   uint32_t kept = 0;
   for (uint32_t i = 0; i < r->nsites; i++) {
     const ms_report_site *s = &r->sites[i];
-    bool keep = i < MS_REPORT_ALLOC_TOP || s->live_bytes != 0 || s->growth > 0;
+    bool keep = i < MS_REPORT_ALLOC_TOP || s->live_bytes != 0 || s->growth > 0 || s->gpu;
     for (unsigned k = 0; !keep && k < r->leak.nsites; k++) keep = r->leak_sites[k].id == s->id;
     if (keep) r->sites[kept++] = *s;
   }
@@ -90,11 +90,13 @@ static int ms_report_collect(ms_report *r, const char *reason) {
   r->points = malloc(MS_TIMELINE_CAP * sizeof *r->points);
   r->events = malloc(MS_TIMELINE_EVENTS_CAP * sizeof *r->events);
   if (!r->sites || !r->leak_sites || !r->points || !r->events) return -1;
+  ms_report_gpu_collect(r, now, warm);
   for (uint32_t id = 1; id <= n; id++) {
     ms_site *s = ms_stacks_site(id);
     ms_report_site *o = &r->sites[r->nsites];
     o->alloc_count = __atomic_load_n(&s->alloc_count, __ATOMIC_RELAXED);
-    if (!o->alloc_count) continue;
+    o->gpu = ms_report_gpu_site_get(r, id);
+    if (!o->alloc_count && !o->gpu) continue;
     o->id = id;
     o->depth = s->depth;
     o->frames = s->frames;
@@ -117,6 +119,7 @@ static int ms_report_collect(ms_report *r, const char *reason) {
 }
 
 static void ms_report_release(ms_report *r) {
+  ms_report_gpu_release(r);
   free(r->sites);
   free(r->leak_sites);
   free(r->points);
@@ -205,6 +208,24 @@ bool ms_report_now(const char *reason) {
   ms_report_release(&r);
   pthread_mutex_unlock(&ms_report_mu);
   return failed;
+}
+
+void ms_report_describe_sites(const uint32_t *ids, unsigned n, char (*out)[160]) {
+  pthread_mutex_lock(&ms_report_mu); /* the symbolizer is not thread-safe */
+  ms_symbolize_begin();
+  for (unsigned i = 0; i < n; i++) {
+    const ms_site *s = ms_stacks_site(ids[i]);
+    if (!s || !s->depth) {
+      snprintf(out[i], sizeof out[i], "site %u (no stack)", ids[i]);
+      continue;
+    }
+    ms_symbol sym;
+    ms_symbolize(s->frames[0] - 1, &sym);
+    const char *slash = strrchr(sym.module, '/');
+    snprintf(out[i], sizeof out[i], "%s (%s+0x%lx)", sym.function, slash ? slash + 1 : sym.module,
+             (unsigned long)sym.offset);
+  }
+  pthread_mutex_unlock(&ms_report_mu);
 }
 
 void ms_report_atfork_prepare(void) { pthread_mutex_lock(&ms_report_mu); }

@@ -1,5 +1,6 @@
 /* The text report, for people: totals, top sites by live bytes and by growth, the verdict. */
 #include <stdio.h>
+#include <string.h>
 
 #include "../profile/symbolize.h"
 #include "report.h"
@@ -24,10 +25,94 @@ static void ms_text_stack(ms_out *o, const ms_report_site *s) {
   if (!s->depth) ms_out_str(o, "      [no stack]\n");
 }
 
+/* ---- GPU memory: devices (tracked, pools, residual), top sites by live device bytes, events ---- */
+
+static void ms_text_gpu(ms_out *o, const ms_report *r) {
+  const ms_report_gpu *g = r->gpu;
+  char a[32], b[32], c[32], d[32];
+  ms_out_printf(o, "\nGPU memory (runtime: %s; %s)\n", g->runtime, g->nvml ? "NVML figures" : "no NVML: no device totals");
+  for (unsigned i = 0; i < g->ndevices; i++) {
+    const ms_report_gpu_device *dv = &g->devices[i];
+    ms_text_size(a, sizeof a, dv->tracked_bytes);
+    ms_text_size(b, sizeof b, dv->tracked_bytes - dv->pool_reserved_bytes);
+    ms_text_size(c, sizeof c, dv->pool_reserved_bytes);
+    ms_out_printf(o, "  device %d%s%s%s:", dv->index, *dv->name ? " (" : "", dv->name, *dv->name ? ")" : "");
+    if (dv->nvml_process) {
+      ms_text_size(d, sizeof d, (int64_t)dv->nvml_used_bytes);
+      ms_out_printf(o, " this process uses %s (NVML)", d);
+    }
+    if (dv->total_bytes) {
+      ms_text_size(d, sizeof d, (int64_t)dv->total_bytes);
+      ms_out_printf(o, " of %s", d);
+    }
+    ms_out_printf(o, "\n    tracked %s = live %s + pool reserved %s\n", a, b, c);
+    if (dv->nvml_process) {
+      ms_text_size(a, sizeof a, dv->residual_bytes);
+      ms_out_printf(o, "    residual %s: NVML's figure minus tracked (CUDA context, kernel images, libraries' own memory)\n", a);
+    } else {
+      ms_out_str(o, "    residual unknown: NVML does not list this process (another PID namespace?) or is absent\n");
+    }
+    if (dv->host_pinned_bytes) {
+      ms_text_size(a, sizeof a, dv->host_pinned_bytes);
+      ms_out_printf(o, "    host-pinned memory (not VRAM): %s\n", a);
+    }
+  }
+  ms_text_size(a, sizeof a, g->tracked_growth);
+  ms_out_printf(o, "  steady growth of device bytes after the warm-up: %s\n", a);
+
+  ms_out_str(o, "\ntop call sites by live device bytes:\n");
+  const ms_report_site *top[MS_TEXT_TOP];
+  unsigned n = 0;
+  for (uint32_t i = 0; i < r->nsites; i++) {
+    const ms_report_site *s = &r->sites[i];
+    if (!s->gpu || !s->gpu->has_device || s->gpu->device.live_bytes <= 0) continue;
+    int64_t v = s->gpu->device.live_bytes;
+    unsigned j;
+    if (n < MS_TEXT_TOP) {
+      j = n++;
+    } else {
+      if (top[MS_TEXT_TOP - 1]->gpu->device.live_bytes >= v) continue;
+      j = MS_TEXT_TOP - 1;
+    }
+    while (j > 0 && top[j - 1]->gpu->device.live_bytes < v) {
+      top[j] = top[j - 1];
+      j--;
+    }
+    top[j] = s;
+  }
+  for (unsigned i = 0; i < n; i++) {
+    const ms_report_mem *m = &top[i]->gpu->device;
+    ms_text_size(a, sizeof a, m->live_bytes);
+    ms_text_size(b, sizeof b, (int64_t)m->peak_bytes);
+    ms_text_size(c, sizeof c, m->growth);
+    ms_out_printf(o, "  #%u  %s live in %lld allocations (peak %s, %s since warm-up) via %s, site %u\n", i + 1, a,
+                  (long long)m->live_count, b, c, top[i]->gpu->api, top[i]->id);
+    ms_text_stack(o, top[i]);
+  }
+  if (!n) ms_out_str(o, "  (none)\n");
+  if (g->nevents) ms_out_str(o, "\nGPU events:\n");
+  for (unsigned i = 0; i < g->nevents; i++) {
+    const ms_report_gpu_event *e = &g->events[i];
+    ms_text_size(a, sizeof a, (int64_t)e->bytes);
+    ms_out_printf(o, "  %.1f s  %s on device %d: %s %s; top sites:", (double)e->t_ms / 1000.0, e->kind, e->device,
+                  strcmp(e->kind, "oom") == 0 ? "request of" : "device used", a);
+    for (unsigned k = 0; k < e->nholders; k++) {
+      ms_text_size(b, sizeof b, e->holder_bytes[k]);
+      ms_out_printf(o, " site %u (%s)%s", e->holder_ids[k], b, k + 1 < e->nholders ? "," : "");
+    }
+    ms_out_str(o, e->nholders ? "\n" : " (none)\n");
+  }
+}
+
 void ms_report_write_text(const ms_report *r, ms_out *o) {
   char a[32], b[32], c[32];
   ms_out_printf(o, "memshim report (%s) — pid %d (%s), %.1f s after start\n", r->reason, r->pid, r->comm,
                 (double)r->time_ms / 1000.0);
+  if (!r->sample_bytes) { /* written for the GPU part with the heap profiler off */
+    ms_out_str(o, "heap: not profiled (MEMSHIM_PROFILE=0)\n");
+    ms_text_gpu(o, r);
+    return;
+  }
   ms_text_size(a, sizeof a, r->live_bytes);
   ms_text_size(b, sizeof b, (int64_t)r->peak_bytes);
   ms_text_size(c, sizeof c, (int64_t)r->alloc_bytes);
@@ -74,4 +159,5 @@ void ms_report_write_text(const ms_report *r, ms_out *o) {
   } else {
     ms_out_printf(o, "\nleak check: no limit set — steady growth %s after warm-up\n", a);
   }
+  if (r->gpu) ms_text_gpu(o, r);
 }

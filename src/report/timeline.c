@@ -7,6 +7,7 @@
 #include "../backend/backend.h"
 #include "../core/state.h"
 #include "../util/proc.h"
+#include "report.h"
 
 #define MS_TIMELINE_MAX 512
 #define MS_EVENTS_MAX 256
@@ -38,6 +39,8 @@ void ms_timeline_tick(uint64_t t_ms, uint64_t event_base_ms) {
   ms_policy_counters pc;
   ms_policy_counters_read(&pc);
   p.mmap_resident = pc.mmap_resident;
+  const ms_report_gpu_source *gpu = ms_report_gpu_source_get();
+  p.has_gpu = gpu && gpu->timeline(&p.gpu_tracked, &p.gpu_used);
   ms_policy_event ev[32];
   unsigned nev = ms_policy_events_read(ms_events_seq, ev, 32);
   pthread_mutex_lock(&ms_tl_mu);
