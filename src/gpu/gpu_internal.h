@@ -30,7 +30,7 @@ typedef struct {
   /* NVML, refreshed by pressure.c */
   int nvml_slot;  /* 0: not looked up yet, -1: no NVML device with its UUID, else NVML index + 1 */
   char name[96];
-  bool mem_known, proc_known;
+  bool mem_known, proc_known, pid_missing_said;
   uint64_t total, dev_used, proc_used;
   uint64_t nvml_t_ms;     /* when the figures above were read */
   int64_t tracked_at_nvml; /* live + pool when they were read */

@@ -4,9 +4,9 @@
  *
  * A threshold is a share of the device's total memory used by all processes (NVML), checked
  * after each successful device allocation. Crossing it upwards fires once; it fires again only
- * after usage has fallen MS_GPU_REARM_PCT points below it. Between NVML reads (at most one per
- * MS_GPU_NVML_MAX_AGE_MS, and always before a decision) usage is estimated as the last NVML
- * figure plus what memshim saw allocated since. */
+ * after usage has fallen MS_GPU_REARM_PCT points below it (threshold.c). Between NVML reads (at
+ * most one per MS_GPU_NVML_MAX_AGE_MS, and always before a decision) usage is estimated as the
+ * last NVML figure plus what memshim saw allocated since. */
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -23,7 +23,6 @@
 #include "pressure.h"
 
 #define MS_GPU_NVML_MAX_AGE_MS 100
-#define MS_GPU_REARM_PCT 2
 #define MS_GPU_OOM_REPORT_GAP_MS 1000
 #define MS_GPU_CALLBACKS 8
 
@@ -81,8 +80,11 @@ void ms_gpu_nvml_refresh(int dev, bool keep_if_gone) {
     d->total = total;
     d->dev_used = used;
   }
-  if (found != 1 && d->proc_known != (found == 1) && found == 0)
-    ms_log_debug("gpu: device %d: NVML lists no process with pid %d (another PID namespace?)", dev, (int)getpid());
+  if (found == 0 && !d->pid_missing_said) {
+    d->pid_missing_said = true;
+    ms_log_info("gpu: device %d: NVML lists no process with pid %d (a container's PID namespace?): no per-process "
+                "figure and no residual for it", dev, (int)getpid());
+  }
   d->proc_known = found == 1;
   d->proc_used = found == 1 ? proc : 0;
   d->nvml_t_ms = ms_gpu_now_ms();
@@ -133,19 +135,6 @@ static void ms_holders_text(char *buf, size_t len, const ms_gpu_event *e) {
 }
 
 /* ---- thresholds ---- */
-
-static uint64_t ms_pct_of(uint64_t total, uint64_t pct) { return (uint64_t)((double)total * (double)pct / 100.0); }
-
-int ms_gpu_threshold_step(bool *fired, uint64_t used, uint64_t total, uint64_t pct) {
-  if (!pct || !total) return 0;
-  uint64_t at = ms_pct_of(total, pct), rearm = pct > MS_GPU_REARM_PCT ? ms_pct_of(total, pct - MS_GPU_REARM_PCT) : 0;
-  if (!*fired && used >= at) {
-    *fired = true;
-    return 1;
-  }
-  if (*fired && used < rearm) *fired = false;
-  return 0;
-}
 
 static void ms_gpu_fire_action(int dev, uint64_t used, uint64_t total) {
   pthread_mutex_lock(&ms_gpu_mu);

@@ -8,6 +8,7 @@
 enum { MS_GPU_EVENT_WARN = 0, MS_GPU_EVENT_ACTION = 1, MS_GPU_EVENT_OOM = 2 };
 #define MS_GPU_EVENTS 64
 #define MS_GPU_HOLDERS 5
+#define MS_GPU_REARM_PCT 2 /* a threshold fires again once usage fell this many points below it */
 
 typedef struct {
   uint64_t t_ms;

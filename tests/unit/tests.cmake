@@ -12,3 +12,6 @@ ms_unit_test(test_profile SOURCES ${CMAKE_SOURCE_DIR}/src/profile/sampler.c ${CM
 ms_unit_test(test_report SOURCES ${CMAKE_SOURCE_DIR}/src/profile/symbolize.c ${CMAKE_SOURCE_DIR}/src/report/json.c
   ${CMAKE_SOURCE_DIR}/src/report/json_writer.c ${CMAKE_SOURCE_DIR}/src/report/out.c ${CMAKE_SOURCE_DIR}/src/report/verdict.c
   ${CMAKE_SOURCE_DIR}/src/cli/json.c LIBS ${CMAKE_DL_LIBS})
+ms_unit_test(test_gpu_track SOURCES ${CMAKE_SOURCE_DIR}/src/gpu/track.c ${CMAKE_SOURCE_DIR}/src/gpu/threshold.c
+  ${CMAKE_SOURCE_DIR}/src/profile/leak.c ${CMAKE_SOURCE_DIR}/src/profile/stack_table.c
+  ${CMAKE_SOURCE_DIR}/src/config/options.c LIBS m)
