@@ -73,14 +73,22 @@ static void ms_mem_from(ms_report_mem *m, const ms_gpu_ctr *c) {
 
 static const char *const ms_gpu_event_kinds[] = {"warn", "action", "oom"};
 
-static ms_report_gpu *ms_gpu_collect(uint64_t now_ms, uint64_t warmup_end_ms, bool at_exit) {
-  if (!__atomic_load_n(&ms_gpu_seen_flag, __ATOMIC_ACQUIRE)) return NULL;
-  for (int dev = 0; dev < MS_GPU_DEVICES; dev++) { /* NVML's figures as of now */
+/* After memshim's exit handler ran, NVML is not called again: its library may be finalised
+ * before memshim's destructor runs. */
+static bool ms_gpu_nvml_frozen, ms_gpu_exit_registered, ms_gpu_exit_written;
+
+static void ms_gpu_refresh_used(bool at_exit) {
+  for (int dev = 0; dev < MS_GPU_DEVICES; dev++) {
     pthread_mutex_lock(&ms_gpu_mu);
     bool used = ms_gpu_devs[dev].used;
     pthread_mutex_unlock(&ms_gpu_mu);
     if (used) ms_gpu_nvml_refresh(dev, at_exit);
   }
+}
+
+static ms_report_gpu *ms_gpu_collect(uint64_t now_ms, uint64_t warmup_end_ms, bool at_exit) {
+  if (!__atomic_load_n(&ms_gpu_seen_flag, __ATOMIC_ACQUIRE)) return NULL;
+  if (!(at_exit && __atomic_load_n(&ms_gpu_nvml_frozen, __ATOMIC_ACQUIRE))) ms_gpu_refresh_used(at_exit);
   pthread_mutex_lock(&ms_gpu_mu);
   uint32_t n;
   const uint32_t *ids = ms_gpu_site_list(&n);
@@ -223,11 +231,34 @@ void ms_gpu_atfork_child(void) {
   ms_gpu_track_reset_locked();
   ms_gpu_pressure_reset_locked();
   __atomic_store_n(&ms_gpu_seen_flag, false, __ATOMIC_RELEASE);
+  ms_gpu_nvml_frozen = ms_gpu_exit_written = false; /* the exit handler is inherited */
 }
 
-void ms_gpu_at_exit(void) {
-  if (ms_profile_active || !__atomic_load_n(&ms_gpu_allocated, __ATOMIC_ACQUIRE)) return;
+static void ms_gpu_write_exit_report(void) {
+  if (ms_profile_active || !__atomic_load_n(&ms_gpu_allocated, __ATOMIC_ACQUIRE) ||
+      __atomic_exchange_n(&ms_gpu_exit_written, true, __ATOMIC_ACQ_REL))
+    return;
   ms_guard_enter();
   ms_report_now("exit");
   ms_guard_leave();
+}
+
+/* exit(): registered at the first allocation, after the runtime registered its own teardown, so
+ * it runs before the runtime destroys its contexts: NVML still lists the process. With the
+ * profiler on, its exit report takes these figures. */
+static void ms_gpu_exit_handler(void) {
+  ms_gpu_refresh_used(true);
+  __atomic_store_n(&ms_gpu_nvml_frozen, true, __ATOMIC_RELEASE);
+  ms_gpu_write_exit_report();
+}
+
+void ms_gpu_register_exit(void) {
+  if (!__atomic_exchange_n(&ms_gpu_exit_registered, true, __ATOMIC_ACQ_REL)) atexit(ms_gpu_exit_handler);
+}
+
+/* Destructor: a process that ends without exit() handlers (the library unloaded) still gets its
+ * report, from the figures last read. */
+void ms_gpu_at_exit(void) {
+  __atomic_store_n(&ms_gpu_nvml_frozen, true, __ATOMIC_RELEASE);
+  ms_gpu_write_exit_report();
 }

@@ -67,8 +67,9 @@ void ms_gpu_out_of_memory(int dev, uint64_t size, uint32_t site, int api);
 
 /* fork child (core/init.c): CUDA does not survive fork; the child starts with no GPU state. */
 void ms_gpu_atfork_child(void);
-/* Destructor (core/init.c): with the profiler off, a process that allocated device memory
- * still gets its report at exit. */
+/* Destructor (core/init.c): with the profiler off, a process that allocated device memory gets
+ * its report at exit (normally from an exit handler registered at its first allocation; this
+ * covers an unload). */
 void ms_gpu_at_exit(void);
 
 #endif

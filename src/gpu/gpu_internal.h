@@ -44,6 +44,9 @@ extern ms_gpu_dev ms_gpu_devs[MS_GPU_DEVICES];
 extern ms_gpu_ctr ms_gpu_total_device, ms_gpu_total_pinned;
 extern bool ms_gpu_allocated; /* any allocation tracked since start (or the fork) */
 
+/* Register the exit handler (gpu.c) at the first allocation; cheap after that. */
+void ms_gpu_register_exit(void);
+
 /* Milliseconds since the library started (the reports' clock). */
 uint64_t ms_gpu_now_ms(void);
 static inline int ms_gpu_dev_index(int dev) { return dev < 0 ? 0 : dev >= MS_GPU_DEVICES ? MS_GPU_DEVICES - 1 : dev; }

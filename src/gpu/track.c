@@ -247,6 +247,7 @@ void ms_gpu_alloc(int kind, int dev, uint64_t ptr, uint64_t size, uint32_t site,
     ms_gpu_snapshot_locked(ms_gpu_now_ms(), false);
   }
   pthread_mutex_unlock(&ms_gpu_mu);
+  ms_gpu_register_exit();
 }
 
 void ms_gpu_free(uint64_t ptr, bool to_pool) {
@@ -306,6 +307,7 @@ void ms_gpu_vmm_create(int dev, uint64_t handle, uint64_t size, uint32_t site, i
     ms_gpu_snapshot_locked(ms_gpu_now_ms(), false);
   }
   pthread_mutex_unlock(&ms_gpu_mu);
+  ms_gpu_register_exit();
 }
 
 /* Physical memory outlives cuMemRelease while a mapping still uses it (CUDA's rule). */

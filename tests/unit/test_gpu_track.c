@@ -19,6 +19,7 @@
 
 static uint64_t fake_now;
 uint64_t ms_gpu_now_ms(void) { return fake_now; }
+void ms_gpu_register_exit(void) {}
 
 static int setup(void **state) {
   (void)state;
