@@ -1,8 +1,9 @@
 # Shared by the scripts: install missing Debian packages by name (needs root and apt-get).
-# Groups: build (compile the library), test (unit + integration tests), bench (benchmarks),
-# demo (scripts/demo.sh).
-ms_deps_build=(cmake make gcc g++ pkg-config libjemalloc-dev libjemalloc2 libunwind-dev)
-ms_deps_test=(libcmocka-dev python3 python3-numpy python3-torch python3-psutil prometheus librsvg2-bin file python3-yaml)
+# Groups: build (compile the library and the CLI), test (unit + integration tests; chromium loads
+# the HTML report, golang-go brings `go tool pprof`), bench (benchmarks), demo (scripts/demo.sh).
+ms_deps_build=(cmake make gcc g++ pkg-config libjemalloc-dev libjemalloc2 libunwind8 libjansson-dev)
+ms_deps_test=(libcmocka-dev python3 python3-numpy python3-torch python3-psutil prometheus librsvg2-bin file python3-yaml
+  chromium fonts-dejavu-core golang-go)
 ms_deps_bench=(valgrind heaptrack time hyperfine)
 ms_deps_demo=(python3 python3-numpy python3-torch time)
 

@@ -4,6 +4,8 @@
 #define MEMSHIM_BACKEND_H
 
 #include <stddef.h>
+#include <malloc.h>
+#include <stdio.h>
 #include <stdint.h>
 
 typedef struct {
@@ -30,9 +32,14 @@ typedef struct {
   void (*free_sized)(void *, size_t size); /* size as given to the allocation */
   void (*free_aligned_sized)(void *, size_t align, size_t size);
   size_t (*usable_size)(void *); /* never called with NULL */
-  /* Give freed pages back to the OS. */
-  void (*purge)(void);
+  /* Give freed pages back to the OS. Returns 1 when the allocator says it released memory,
+   * 0 when it says it did not, -1 when it cannot tell (the caller measures). */
+  int (*purge)(void);
   int (*stats)(ms_backend_stats *out); /* 0 or -1; may take allocator locks: not on the hot path */
+  /* The allocator's own glibc malloc API, when it has one (glibc); NULL otherwise. */
+  struct mallinfo2 (*native_mallinfo2)(void);
+  void (*native_malloc_stats)(void);
+  int (*native_malloc_info)(int options, FILE *fp);
 } ms_backend;
 
 /* The hot path reads these on every call: declared hidden so that the compiler addresses
@@ -59,7 +66,8 @@ void ms_backend_thread_counters(uint64_t **allocatedp, uint64_t **deallocatedp);
 /* Filled by backend/jemalloc.c and backend/glibc.c. */
 void ms_backend_jemalloc_early(ms_backend *be);
 void ms_backend_jemalloc_fast(ms_backend *be);
-void ms_backend_glibc(ms_backend *be);
+/* 0, or -1 when glibc's allocator cannot be found (the caller falls back to jemalloc). */
+int ms_backend_glibc(ms_backend *be);
 
 /* operator new for backends without one of their own (interpose/new_delete.c): malloc, then
  * the standard's new-handler loop and std::bad_alloc. */

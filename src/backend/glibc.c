@@ -1,22 +1,32 @@
-/* glibc backend: forwards to glibc's own allocator through the __libc_* names (exported by
- * libc.so.6, so no dlsym is needed), returns memory with malloc_trim(0), reads mallinfo2. */
+/* glibc backend: forwards to glibc's own allocator through the __libc_* names, returns memory
+ * with glibc's malloc_trim(0), reads its mallinfo2. memshim exports all of these names itself
+ * (a host calling glibc's malloc API reaches the backend in use), so glibc's definitions are
+ * looked up in libc.so.6's own symbol table: no dlsym, no allocation, safe at the first
+ * allocation of the process. */
 
 #include <malloc.h>
 #include <string.h>
 
+#include "../util/elf_sym.h"
 #include "backend.h"
 
-extern void *__libc_malloc(size_t);
-extern void __libc_free(void *);
-extern void *__libc_calloc(size_t, size_t);
-extern void *__libc_realloc(void *, size_t);
-extern void *__libc_memalign(size_t, size_t);
+static struct {
+  void *(*malloc)(size_t);
+  void (*free)(void *);
+  void *(*calloc)(size_t, size_t);
+  void *(*realloc)(void *, size_t);
+  void *(*memalign)(size_t, size_t);
+  int (*malloc_trim)(size_t);
+  struct mallinfo2 (*mallinfo2)(void);
+  void (*malloc_stats)(void);
+  int (*malloc_info)(int, FILE *);
+} glibc;
 
-static void glibc_free_sized(void *p, size_t size) { (void)size; __libc_free(p); }
+static void glibc_free_sized(void *p, size_t size) { (void)size; glibc.free(p); }
 static void glibc_free_aligned_sized(void *p, size_t align, size_t size) {
   (void)align;
   (void)size;
-  __libc_free(p);
+  glibc.free(p);
 }
 
 /* glibc's malloc_usable_size, read from the chunk header: we interpose the exported name,
@@ -28,10 +38,11 @@ static size_t glibc_usable_size(void *p) {
   return (head & 2) ? size - 2 * sizeof(size_t) : size - sizeof(size_t);
 }
 
-static void glibc_purge(void) { malloc_trim(0); }
+static int glibc_purge(void) { return glibc.malloc_trim ? glibc.malloc_trim(0) : 0; }
 
 static int glibc_stats(ms_backend_stats *out) {
-  struct mallinfo2 mi = mallinfo2();
+  if (!glibc.mallinfo2) return -1;
+  struct mallinfo2 mi = glibc.mallinfo2();
   memset(out, 0, sizeof *out);
   out->live = mi.uordblks + mi.hblkhd;
   out->active = mi.uordblks + mi.hblkhd;
@@ -40,18 +51,34 @@ static int glibc_stats(ms_backend_stats *out) {
   return 0;
 }
 
-void ms_backend_glibc(ms_backend *be) {
+static void *glibc_sym(const char *name) { return ms_elf_loaded_sym("libc.so.6", name); }
+
+int ms_backend_glibc(ms_backend *be) {
+  glibc.malloc = (void *(*)(size_t))glibc_sym("__libc_malloc");
+  glibc.free = (void (*)(void *))glibc_sym("__libc_free");
+  glibc.calloc = (void *(*)(size_t, size_t))glibc_sym("__libc_calloc");
+  glibc.realloc = (void *(*)(void *, size_t))glibc_sym("__libc_realloc");
+  glibc.memalign = (void *(*)(size_t, size_t))glibc_sym("__libc_memalign");
+  glibc.malloc_trim = (int (*)(size_t))glibc_sym("malloc_trim");
+  glibc.mallinfo2 = (struct mallinfo2(*)(void))glibc_sym("mallinfo2");
+  glibc.malloc_stats = (void (*)(void))glibc_sym("malloc_stats");
+  glibc.malloc_info = (int (*)(int, FILE *))glibc_sym("malloc_info");
+  if (!glibc.malloc || !glibc.free || !glibc.calloc || !glibc.realloc || !glibc.memalign) return -1;
   *be = (ms_backend){
     .name = "glibc",
-    .malloc = __libc_malloc,
-    .free = __libc_free,
-    .calloc = __libc_calloc,
-    .realloc = __libc_realloc,
-    .aligned = __libc_memalign,
+    .malloc = glibc.malloc,
+    .free = glibc.free,
+    .calloc = glibc.calloc,
+    .realloc = glibc.realloc,
+    .aligned = glibc.memalign,
     .free_sized = glibc_free_sized,
     .free_aligned_sized = glibc_free_aligned_sized,
     .usable_size = glibc_usable_size,
     .purge = glibc_purge,
     .stats = glibc_stats,
+    .native_mallinfo2 = glibc.mallinfo2,
+    .native_malloc_stats = glibc.malloc_stats,
+    .native_malloc_info = glibc.malloc_info,
   };
+  return 0;
 }

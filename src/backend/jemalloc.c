@@ -3,13 +3,13 @@
  * paths); aligned, zeroed and sized variants use its x-API, which we link directly.
  * Until the pointers are resolved, the x-API serves everything (same heap). */
 
-#include <dlfcn.h>
 #include <errno.h>
 #include <jemalloc/jemalloc.h>
 #include <stdbool.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "../util/elf_sym.h"
 #include "backend.h"
 
 #define MS_ARENAS_ALL "4096" /* MALLCTL_ARENAS_ALL */
@@ -35,7 +35,10 @@ static void je_free_aligned_sized(void *p, size_t align, size_t size) {
 }
 static size_t je_usable_size(void *p) { return sallocx(p, 0); }
 
-static void je_purge(void) { mallctl("arena." MS_ARENAS_ALL ".purge", NULL, NULL, NULL, 0); }
+static int je_purge(void) {
+  mallctl("arena." MS_ARENAS_ALL ".purge", NULL, NULL, NULL, 0);
+  return -1; /* jemalloc does not say; the policy compares its statistics */
+}
 
 static uint64_t je_stat(const char *name) {
   size_t v = 0, len = sizeof v;
@@ -76,12 +79,12 @@ void ms_backend_jemalloc_early(ms_backend *be) {
   };
 }
 
+static void *je_sym(const char *name) { return ms_elf_loaded_sym("libjemalloc.so.2", name); }
+
 void ms_backend_jemalloc_fast(ms_backend *be) {
-  /* RTLD_NOLOAD: libjemalloc.so.2 is already our DT_NEEDED; this only finds its handle so
-   * that dlsym returns jemalloc's symbols, not ours. */
-  void *h = dlopen("libjemalloc.so.2", RTLD_NOW | RTLD_NOLOAD);
-  if (!h) return;
-  void *m = dlsym(h, "malloc"), *f = dlsym(h, "free"), *c = dlsym(h, "calloc"), *r = dlsym(h, "realloc");
+  /* libjemalloc.so.2 is our DT_NEEDED: its own definitions, looked up in its symbol table (a
+   * dlsym would find ours first, and costs a dlopen handle). */
+  void *m = je_sym("malloc"), *f = je_sym("free"), *c = je_sym("calloc"), *r = je_sym("realloc");
   if (m && f && c && r) {
     be->malloc = (void *(*)(size_t))m;
     be->calloc = (void *(*)(size_t, size_t))c;
@@ -90,12 +93,11 @@ void ms_backend_jemalloc_fast(ms_backend *be) {
   }
   /* jemalloc's own C++ operators: new with its fast path and its new-handler/bad_alloc
    * handling, sized delete without the x-API's flag checks. Same heap as above. */
-  void *op_new = dlsym(h, "_Znwm"), *op_delete_sized = dlsym(h, "_ZdlPvm");
+  void *op_new = je_sym("_Znwm"), *op_delete_sized = je_sym("_ZdlPvm");
   if (op_new && op_delete_sized) {
     be->op_new = (void *(*)(size_t))op_new;
     be->free_sized = (void (*)(void *, size_t))op_delete_sized;
   }
-  dlclose(h);
 }
 
 void ms_backend_thread_counters(uint64_t **allocatedp, uint64_t **deallocatedp) {

@@ -22,7 +22,7 @@ static void *boot_op_new(size_t size);
 static void boot_free_sized(void *p, size_t size);
 static void boot_free_aligned_sized(void *p, size_t align, size_t size);
 static size_t boot_usable_size(void *p);
-static void boot_purge(void);
+static int boot_purge(void);
 static int boot_stats(ms_backend_stats *out);
 
 ms_backend ms_be = {
@@ -106,8 +106,8 @@ void ms_backend_select(void) {
     kind = backend_from_proc();
   }
   ms_backend tmp;
-  if (kind == MS_BE_GLIBC) ms_backend_glibc(&tmp);
-  else ms_backend_jemalloc_early(&tmp);
+  if (kind == MS_BE_GLIBC && ms_backend_glibc(&tmp) != 0) kind = MS_BE_JEMALLOC; /* said by ms_init */
+  if (kind == MS_BE_JEMALLOC) ms_backend_jemalloc_early(&tmp);
   if (!tmp.op_new) tmp.op_new = ms_op_new_generic;
   ms_be = tmp;
   __atomic_store_n(&ms_be_kind, kind, __ATOMIC_RELEASE);
@@ -130,5 +130,5 @@ static void boot_free_aligned_sized(void *p, size_t align, size_t size) {
   ms_be.free_aligned_sized(p, align, size);
 }
 static size_t boot_usable_size(void *p) { ms_backend_select(); return ms_be.usable_size(p); }
-static void boot_purge(void) { ms_backend_select(); ms_be.purge(); }
+static int boot_purge(void) { ms_backend_select(); return ms_be.purge(); }
 static int boot_stats(ms_backend_stats *out) { ms_backend_select(); return ms_be.stats(out); }

@@ -2,7 +2,9 @@
  * every process's JSON report (forked workers write their own, pid in the name), adds up the
  * steady growth of live bytes per call site after the warm-up, and exits 0 (within the limit),
  * 1 (leak: the top growing call sites are printed with function names) or the command's own
- * status when it failed. The growth method is the library's (src/profile/leak.h). */
+ * status when it failed. The growth method is the library's (src/profile/leak.h). With
+ * --max-gpu-growth, a process whose tracked GPU bytes grew more than that fails too
+ * (docs/report-format.md, gpu), naming the sites whose device bytes grew most. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -14,9 +16,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <getopt.h>
+
 #include "../config/options.h"
+#include "../report/write.h"
 #include "cli.h"
-#include "json.h"
+#include "load.h"
 
 /* Finer than the library's default: a gate wants small leaks seen; the cost is a CI run's. */
 #define MS_CHECK_SAMPLE_BYTES "64K"
@@ -26,7 +31,8 @@
 #define MS_CHECK_TOP 5
 
 static const char ms_check_usage[] =
-  "usage: memshim check [--max-growth SIZE] [--warmup FRACTION|DURATION] [--report DIR] [--] cmd args...\n"
+  "usage: memshim check [--max-growth SIZE] [--max-gpu-growth SIZE] [--warmup FRACTION|DURATION]\n"
+  "                     [--report DIR] [--] cmd args...\n"
   "  Runs cmd under libmemshim.so with profiling on and fails when live heap bytes keep growing\n"
   "  after the warm-up. Growth is measured per call site on periodic snapshots; a site counts\n"
   "  only when it still grows in the second half of the run (a cache that fills and then stays\n"
@@ -34,6 +40,8 @@ static const char ms_check_usage[] =
   "  --max-growth SIZE  allowed steady growth after warm-up, summed over processes (default 1M)\n"
   "  --warmup F|D       ignore the first fraction of each process's run (0.25) or a duration (30s)\n"
   "                     (default: MEMSHIM_LEAK_WARMUP, 0.25)\n"
+  "  --max-gpu-growth SIZE  fail when the tracked GPU bytes of any process grew by more than SIZE\n"
+  "                     (gpu.tracked_growth_bytes of its report; only processes that used CUDA)\n"
   "  --report DIR       keep the per-process reports (memshim.<pid>.json/.txt) in DIR\n"
   "  Profiling uses MEMSHIM_SAMPLE_BYTES=" MS_CHECK_SAMPLE_BYTES " unless that variable is set.\n"
   "  Exit status: 0 within the limit, 1 leak (top growing call sites printed), the command's own\n"
@@ -73,15 +81,6 @@ static double ms_elapsed(const struct timespec *t0) {
   struct timespec now;
   clock_gettime(CLOCK_MONOTONIC, &now);
   return (double)(now.tv_sec - t0->tv_sec) + (double)(now.tv_nsec - t0->tv_nsec) / 1e9;
-}
-
-static void ms_fmt_bytes(char *buf, size_t len, double b) {
-  const char *sign = b < 0 ? "-" : "";
-  double a = b < 0 ? -b : b;
-  if (a >= 1024.0 * 1024 * 1024) snprintf(buf, len, "%s%.2f GiB", sign, a / (1024.0 * 1024 * 1024));
-  else if (a >= 1024.0 * 1024) snprintf(buf, len, "%s%.1f MiB", sign, a / (1024.0 * 1024));
-  else if (a >= 1024.0) snprintf(buf, len, "%s%.1f KiB", sign, a / 1024.0);
-  else snprintf(buf, len, "%s%.0f B", sign, a);
 }
 
 static uint64_t ms_pid_rss(int pid) {
@@ -127,42 +126,29 @@ static void ms_check_tick(int pid, void *arg) {
 
 /* ---- reading the reports ---- */
 
-static char *ms_frame_text(const ms_json *f, bool with_where) {
-  char buf[1024];
-  const char *fn = ms_json_string(ms_json_get(f, "function"), "??");
-  const char *mod = ms_json_string(ms_json_get(f, "module"), "?");
-  const char *off = ms_json_string(ms_json_get(f, "offset"), "?");
-  if (with_where) snprintf(buf, sizeof buf, "%s (%s+%s)", fn, mod, off);
-  else snprintf(buf, sizeof buf, "%s", fn);
-  return strdup(buf);
-}
-
-static const ms_json *ms_site_by_id(const ms_json *sites, uint64_t id) {
-  for (size_t i = 0; i < ms_json_count(sites); i++)
-    if (ms_json_u64(ms_json_get(ms_json_index(sites, i), "id"), 0) == id) return ms_json_index(sites, i);
-  return NULL;
-}
-
-static void ms_check_add(ms_check_agg *agg, const ms_json *site, const ms_json *leak_site) {
-  const ms_json *frames = ms_json_get(site, "frames");
-  size_t klen = 1;
-  for (size_t i = 0; i < ms_json_count(frames); i++) {
-    const ms_json *f = ms_json_index(frames, i);
-    klen += strlen(ms_json_string(ms_json_get(f, "module"), "")) + strlen(ms_json_string(ms_json_get(f, "offset"), "")) + 2;
+/* The same stack in every process: module+offset of native frames, file:line function of
+ * Python ones. */
+static char *ms_site_key(const ms_snap_site *site) {
+  size_t len = 1;
+  char part[1024];
+  for (uint32_t i = 0; i < site->nframes; i++) {
+    ms_frame_where(&site->frames[i], " ", part, sizeof part);
+    len += strlen(part) + 1;
   }
-  char *key = malloc(klen);
-  if (!key) return;
+  char *key = malloc(len);
+  if (!key) return NULL;
   key[0] = 0;
-  for (size_t i = 0; i < ms_json_count(frames); i++) {
-    const ms_json *f = ms_json_index(frames, i);
-    strcat(key, ms_json_string(ms_json_get(f, "module"), ""));
-    strcat(key, "+");
-    strcat(key, ms_json_string(ms_json_get(f, "offset"), ""));
+  for (uint32_t i = 0; i < site->nframes; i++) {
+    ms_frame_where(&site->frames[i], " ", part, sizeof part);
+    strcat(key, part);
     strcat(key, ";");
   }
-  int64_t growth = ms_json_i64(ms_json_get(leak_site, "growth_bytes"), 0);
-  int64_t late = ms_json_i64(ms_json_get(leak_site, "late_growth_bytes"), 0);
-  bool steady = ms_json_bool(ms_json_get(leak_site, "steady"), false);
+  return key;
+}
+
+static void ms_check_add(ms_check_agg *agg, const ms_snap_site *site, int64_t growth, int64_t late, bool steady) {
+  char *key = ms_site_key(site);
+  if (!key) return;
   for (size_t i = 0; i < agg->n; i++) {
     ms_check_site *s = &agg->v[i];
     if (strcmp(s->key, key) != 0 || s->steady != steady) continue;
@@ -186,50 +172,57 @@ static void ms_check_add(ms_check_agg *agg, const ms_json *site, const ms_json *
   s->late = late;
   s->steady = steady;
   s->procs = 1;
-  s->where = ms_json_count(frames) ? ms_frame_text(ms_json_index(frames, 0), true) : strdup("[no stack]");
-  char callers[512] = "";
-  for (size_t i = 1; i < ms_json_count(frames) && i < 4; i++) {
-    char *t = ms_frame_text(ms_json_index(frames, i), false);
+  char where[1024], callers[512] = "";
+  if (site->nframes) ms_frame_where(&site->frames[0], " ", where, sizeof where);
+  else snprintf(where, sizeof where, "[no stack]");
+  s->where = strdup(where);
+  for (uint32_t i = 1; i < site->nframes && i < 4; i++) {
+    char t[160];
+    ms_frame_label(&site->frames[i], t, sizeof t);
     size_t used = strlen(callers);
-    snprintf(callers + used, sizeof callers - used, "%s< %s", i > 1 ? " " : "", t ? t : "??");
-    free(t);
+    snprintf(callers + used, sizeof callers - used, "%s< %s", i > 1 ? " " : "", t);
   }
   s->callers = strdup(callers);
 }
 
-static int ms_check_read_dir(const char *dir, ms_check_agg *agg) {
-  DIR *d = opendir(dir);
-  if (!d) return -1;
-  struct dirent *e;
-  while ((e = readdir(d))) {
-    size_t n = strlen(e->d_name);
-    if (strncmp(e->d_name, "memshim.", 8) != 0 || n < 13 || strcmp(e->d_name + n - 5, ".json") != 0) continue;
-    char path[PATH_MAX + 256], err[PATH_MAX + 512];
-    snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-    ms_json *doc = ms_json_parse_file(path, err, sizeof err);
-    if (!doc) {
+/* One process's report: its steady heap growth per site, and its GPU growth. */
+static void ms_check_take(const ms_snapshot *snap, ms_check_agg *agg, ms_check_agg *gpu, uint64_t gpu_limit) {
+  agg->reports++;
+  if (snap->leak.checked) {
+    agg->checked++;
+    agg->total += snap->leak.growth_bytes;
+    for (unsigned i = 0; i < snap->leak.nsites; i++) {
+      const ms_snap_leak_site *l = &snap->leak.sites[i];
+      const ms_snap_site *site = ms_snap_find_site(snap, l->id);
+      if (site) ms_check_add(agg, site, l->growth_bytes, l->late_growth_bytes, l->steady);
+    }
+  }
+  if (!snap->gpu.present) return;
+  gpu->reports++;
+  if (snap->gpu.tracked_growth_bytes > gpu->total) gpu->total = snap->gpu.tracked_growth_bytes; /* the worst process */
+  if (snap->gpu.tracked_growth_bytes <= (int64_t)gpu_limit) return;
+  gpu->checked++; /* processes over the limit */
+  for (uint32_t i = 0; i < snap->nsites; i++) {
+    const ms_snap_site *site = &snap->sites[i];
+    if (site->device.present && site->device.growth_bytes > 0) ms_check_add(gpu, site, site->device.growth_bytes, 0, true);
+  }
+}
+
+static int ms_check_read_dir(const char *dir, ms_check_agg *agg, ms_check_agg *gpu, uint64_t gpu_limit) {
+  char **paths;
+  int n = ms_cli_list_reports(dir, &paths);
+  if (n < 0) return -1;
+  for (int i = 0; i < n; i++) {
+    ms_cli_report r;
+    char err[PATH_MAX + 512];
+    if (ms_cli_report_load(paths[i], &r, err, sizeof err) != 0) {
       fprintf(stderr, "memshim check: skipping unreadable report %s\n", err);
       continue;
     }
-    if (strcmp(ms_json_string(ms_json_get(doc, "format"), ""), "memshim-report") != 0) {
-      ms_json_free(doc);
-      continue;
-    }
-    agg->reports++;
-    const ms_json *leak = ms_json_get(doc, "leak");
-    if (ms_json_bool(ms_json_get(leak, "checked"), false)) {
-      agg->checked++;
-      agg->total += ms_json_i64(ms_json_get(leak, "growth_bytes"), 0);
-      const ms_json *ls = ms_json_get(leak, "sites"), *sites = ms_json_get(doc, "sites");
-      for (size_t i = 0; i < ms_json_count(ls); i++) {
-        const ms_json *l = ms_json_index(ls, i);
-        const ms_json *site = ms_site_by_id(sites, ms_json_u64(ms_json_get(l, "id"), 0));
-        if (site) ms_check_add(agg, site, l);
-      }
-    }
-    ms_json_free(doc);
+    ms_check_take(&r.snap, agg, gpu, gpu_limit);
+    ms_cli_report_free(&r);
   }
-  closedir(d);
+  ms_cli_free_paths(paths, n);
   return 0;
 }
 
@@ -248,6 +241,40 @@ static void ms_check_free(ms_check_agg *agg) {
   free(agg->v);
 }
 
+static void ms_check_print_sites(ms_check_agg *agg) {
+  qsort(agg->v, agg->n, sizeof *agg->v, ms_check_site_cmp);
+  for (size_t k = 0; k < agg->n && k < MS_CHECK_TOP && agg->v[k].steady; k++) {
+    char b[32];
+    ms_fmt_bytes(b, sizeof b, (double)agg->v[k].growth);
+    fprintf(stderr, "  +%-10s %s\n", b, agg->v[k].where);
+    if (agg->v[k].callers && *agg->v[k].callers) fprintf(stderr, "              %s\n", agg->v[k].callers);
+    if (agg->v[k].procs > 1) fprintf(stderr, "              (in %u processes)\n", agg->v[k].procs);
+  }
+}
+
+/* --max-gpu-growth: gpu->total is the largest tracked growth of one process, gpu->checked the
+ * processes over the limit, gpu->v their sites by device growth. */
+static int ms_check_gpu_verdict(ms_check_agg *gpu, uint64_t limit, const char *dir, bool temp_dir) {
+  char g[32], l[32];
+  ms_fmt_bytes(g, sizeof g, (double)gpu->total);
+  ms_fmt_bytes(l, sizeof l, (double)limit);
+  if (!gpu->reports) {
+    fprintf(stderr, "memshim check: GPU: no process used CUDA; pass\n");
+    return MS_EXIT_OK;
+  }
+  if (!gpu->checked) {
+    fprintf(stderr, "memshim check: GPU pass: tracked GPU memory grew by at most %s in one process (limit %s; %u "
+                    "process%s used CUDA)\n", g, l, gpu->reports, gpu->reports == 1 ? "" : "es");
+    return MS_EXIT_OK;
+  }
+  fprintf(stderr, "memshim check: GPU FAIL: tracked GPU memory grew by %s in one process (limit %s; %u of %u "
+                  "process%s over it)\n", g, l, gpu->checked, gpu->reports, gpu->reports == 1 ? "" : "es");
+  fprintf(stderr, "top call sites by device growth:\n");
+  ms_check_print_sites(gpu);
+  if (!temp_dir) fprintf(stderr, "reports: %s/memshim.<pid>.txt and .json\n", dir);
+  return MS_EXIT_FAIL;
+}
+
 /* Remove the reports of a temporary directory, then the directory. */
 static void ms_check_cleanup(const char *dir) {
   DIR *d = opendir(dir);
@@ -264,16 +291,35 @@ static void ms_check_cleanup(const char *dir) {
 }
 
 int ms_cmd_check(int argc, char **argv) {
-  const char *max_text = NULL, *warm_text = NULL, *report_dir = NULL;
-  int i;
-  const ms_cli_flag flags[] = {
-    {"--max-growth", &max_text, NULL}, {"--warmup", &warm_text, NULL}, {"--report", &report_dir, NULL}, {0}};
-  int parsed = ms_cli_parse_flags("check", argc, argv, ms_check_usage, flags, &i);
-  if (parsed >= 0) return parsed;
-  uint64_t limit = MS_CHECK_DEFAULT_LIMIT;
+  const char *max_text = NULL, *gpu_text = NULL, *warm_text = NULL, *report_dir = NULL;
+  int c;
+  static const struct option longopts[] = {{"max-growth", required_argument, NULL, 'g'},
+                                           {"max-gpu-growth", required_argument, NULL, 'G'},
+                                           {"warmup", required_argument, NULL, 'w'},
+                                           {"report", required_argument, NULL, 'r'},
+                                           {"help", no_argument, NULL, 'h'},
+                                           {0, 0, 0, 0}};
+  ms_cli_begin_args();
+  while ((c = ms_cli_getopt("check", argc, argv, "+:h", longopts)) != -1) {
+    switch (c) {
+      case 'g': max_text = optarg; break;
+      case 'G': gpu_text = optarg; break;
+      case 'w': warm_text = optarg; break;
+      case 'r': report_dir = optarg; break;
+      case 'h': fputs(ms_check_usage, stdout); return MS_EXIT_OK;
+      default: return MS_EXIT_USAGE;
+    }
+  }
+  int i = ms_cli_command_at("check", argc);
+  if (i < 0) return MS_EXIT_USAGE;
+  uint64_t limit = MS_CHECK_DEFAULT_LIMIT, gpu_limit = 0;
   const char *why = NULL;
   if (max_text && ms_parse_size(max_text, false, &limit, &why) != 0) {
     fprintf(stderr, "memshim check: --max-growth %s: %s\n", max_text, why);
+    return MS_EXIT_USAGE;
+  }
+  if (gpu_text && ms_parse_size(gpu_text, false, &gpu_limit, &why) != 0) {
+    fprintf(stderr, "memshim check: --max-gpu-growth %s: %s\n", gpu_text, why);
     return MS_EXIT_USAGE;
   }
   ms_check_progress prog;
@@ -326,9 +372,10 @@ int ms_cmd_check(int argc, char **argv) {
     if (temp_dir) ms_check_cleanup(dir);
     return status;
   }
-  ms_check_agg agg;
+  ms_check_agg agg, gpu;
   memset(&agg, 0, sizeof agg);
-  ms_check_read_dir(dir, &agg);
+  memset(&gpu, 0, sizeof gpu);
+  ms_check_read_dir(dir, &agg, &gpu, gpu_limit);
   int rc;
   char g[32], l[32];
   ms_fmt_bytes(g, sizeof g, (double)agg.total);
@@ -346,13 +393,7 @@ int ms_cmd_check(int argc, char **argv) {
     fprintf(stderr, "memshim check: FAIL: live heap grew by %s after warm-up (limit %s; %u process%s)\n", g, l,
             agg.checked, agg.checked == 1 ? "" : "es");
     fprintf(stderr, "top growing call sites:\n");
-    for (size_t k = 0; k < agg.n && k < MS_CHECK_TOP && agg.v[k].steady; k++) {
-      char b[32];
-      ms_fmt_bytes(b, sizeof b, (double)agg.v[k].growth);
-      fprintf(stderr, "  +%-10s %s\n", b, agg.v[k].where);
-      if (agg.v[k].callers && *agg.v[k].callers) fprintf(stderr, "              %s\n", agg.v[k].callers);
-      if (agg.v[k].procs > 1) fprintf(stderr, "              (in %u processes)\n", agg.v[k].procs);
-    }
+    ms_check_print_sites(&agg);
     if (!temp_dir) fprintf(stderr, "reports: %s/memshim.<pid>.txt and .json\n", dir);
     else fprintf(stderr, "(use --report DIR to keep the full reports)\n");
     rc = MS_EXIT_FAIL;
@@ -361,7 +402,9 @@ int ms_cmd_check(int argc, char **argv) {
             agg.checked, agg.checked == 1 ? "" : "es");
     rc = MS_EXIT_OK;
   }
+  if (gpu_text && ms_check_gpu_verdict(&gpu, gpu_limit, dir, temp_dir) != MS_EXIT_OK) rc = MS_EXIT_FAIL;
   ms_check_free(&agg);
+  ms_check_free(&gpu);
   if (temp_dir) ms_check_cleanup(dir);
   return rc;
 }

@@ -17,18 +17,16 @@ int ms_cli_use_library(void);
 int ms_cli_spawn_wait(char **argv);
 /* The same, calling tick(pid, arg) about every 100 ms while the command runs (progress). */
 int ms_cli_spawn_wait_tick(char **argv, void (*tick)(int pid, void *arg), void *arg);
-/* A flag of a command that runs another command (run, check). With `value` set it takes a
- * value ("--name VALUE" or "--name=VALUE"); otherwise it is a switch that sets *on = 1. */
-typedef struct {
-  const char *name;
-  const char **value;
-  int *on;
-} ms_cli_flag;
-/* Parse the flags in front of the wrapped command: -h/--help prints usage; "--" ends the flags.
- * Returns -1 with *cmd_index at the command, or the exit status to return (0 after help, 2 on a
- * bad or missing flag value, an unknown option, or no command), having said why on stderr. */
-int ms_cli_parse_flags(const char *cmd, int argc, char **argv, const char *usage,
-                       const ms_cli_flag *flags, int *cmd_index);
+/* getopt_long with memshim's messages: returns the next option's value, -1 after the last one,
+ * or 0 after printing why the arguments are bad (the caller exits MS_EXIT_USAGE). optstring
+ * starts with ':' ("+:" for commands that run another command: the first non-option ends the
+ * options, so the wrapped command's flags stay its own). Call ms_cli_begin_args first. */
+struct option;
+int ms_cli_getopt(const char *cmd, int argc, char **argv, const char *optstring, const struct option *longopts);
+void ms_cli_begin_args(void);
+/* After the options of run/check: the index of the wrapped command, or -1 after saying that
+ * none was given. */
+int ms_cli_command_at(const char *cmd, int argc);
 /* mkdir -p. */
 int ms_cli_mkdirs(const char *dir);
 

@@ -1,4 +1,5 @@
 /* memshim config: the option table with current values and where each came from. */
+#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -31,20 +32,27 @@ static const char *ms_source_name(ms_opt_source s) {
   return "?";
 }
 
+static const char ms_config_usage[] =
+  "usage: memshim config [--markdown]\n"
+  "  Lists every option: environment variable, type, current value, where the value came\n"
+  "  from (default or environment), default and help. --markdown prints the reference\n"
+  "  table of docs/options.md.\n";
+
 int ms_cmd_config(int argc, char **argv) {
-  int markdown = 0;
-  for (int i = 1; i < argc; i++) {
-    if (!strcmp(argv[i], "--markdown")) markdown = 1;
-    else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-      printf("usage: memshim config [--markdown]\n"
-             "  Lists every option: environment variable, type, current value, where the value came\n"
-             "  from (default or environment), default and help. --markdown prints the reference\n"
-             "  table of docs/options.md.\n");
-      return MS_EXIT_OK;
-    } else {
-      fprintf(stderr, "memshim config: unknown argument '%s'\n", argv[i]);
-      return MS_EXIT_USAGE;
+  int markdown = 0, c;
+  static const struct option longopts[] = {
+    {"markdown", no_argument, NULL, 'm'}, {"help", no_argument, NULL, 'h'}, {0, 0, 0, 0}};
+  ms_cli_begin_args();
+  while ((c = ms_cli_getopt("config", argc, argv, ":h", longopts)) != -1) {
+    switch (c) {
+      case 'm': markdown = 1; break;
+      case 'h': fputs(ms_config_usage, stdout); return MS_EXIT_OK;
+      default: return MS_EXIT_USAGE;
     }
+  }
+  if (optind < argc) {
+    fprintf(stderr, "memshim config: unknown argument '%s'\n", argv[optind]);
+    return MS_EXIT_USAGE;
   }
   if (markdown) {
     printf("| variable | type | default | meaning |\n|---|---|---|---|\n");
@@ -53,8 +61,8 @@ int ms_cmd_config(int argc, char **argv) {
       char type[96];
       if (d->choices) snprintf(type, sizeof type, "%s (%s)", ms_type_name(d->type), d->choices);
       else snprintf(type, sizeof type, "%s", ms_type_name(d->type));
-      for (char *c = type; *c; c++)
-        if (*c == '|') *c = '/';
+      for (char *p = type; *p; p++)
+        if (*p == '|') *p = '/';
       printf("| `%s` | %s | `%s` | %s |\n", d->env, type, *d->default_text ? d->default_text : "\"\"", d->help);
     }
     return MS_EXIT_OK;

@@ -1,5 +1,6 @@
 /* memshim run: find libmemshim.so, put it first in LD_PRELOAD, run the command. */
 #include <errno.h>
+#include <getopt.h>
 #include <libgen.h>
 #include <limits.h>
 #include <signal.h>
@@ -126,56 +127,6 @@ static const char ms_run_usage[] =
   "  Exits with the command's status (128+N if killed by signal N), 127 if it cannot be run,\n"
   "  2 for bad arguments.\n";
 
-/* The value of "--name VALUE" or "--name=VALUE" at argv[*i]; NULL when argv[*i] is not --name.
- * *missing is set when --name has no value. */
-/* The value of "--name VALUE" or "--name=VALUE" at argv[*i]; NULL when argv[*i] is not --name.
- * *missing is set when --name has no value. */
-static const char *ms_cli_flag_value(int argc, char **argv, int *i, const char *name, int *missing) {
-  size_t n = strlen(name);
-  if (strncmp(argv[*i], name, n) != 0) return NULL;
-  if (argv[*i][n] == '=') return argv[*i] + n + 1;
-  if (argv[*i][n] != 0) return NULL;
-  if (*i + 1 >= argc) { *missing = 1; return NULL; }
-  return argv[++*i];
-}
-
-int ms_cli_parse_flags(const char *cmd, int argc, char **argv, const char *usage,
-                       const ms_cli_flag *flags, int *cmd_index) {
-  int i = 1;
-  for (; i < argc; i++) {
-    if (!strcmp(argv[i], "--")) { i++; break; }
-    if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-      fputs(usage, stdout);
-      return MS_EXIT_OK;
-    }
-    int matched = 0, missing = 0;
-    for (const ms_cli_flag *f = flags; f->name && !matched && !missing; f++) {
-      if (!f->value) {
-        if (!strcmp(argv[i], f->name)) { *f->on = 1; matched = 1; }
-        continue;
-      }
-      const char *v = ms_cli_flag_value(argc, argv, &i, f->name, &missing);
-      if (v) { *f->value = v; matched = 1; }
-    }
-    if (matched) continue;
-    if (missing) {
-      fprintf(stderr, "memshim %s: %s needs a value (see 'memshim %s --help')\n", cmd, argv[i], cmd);
-      return MS_EXIT_USAGE;
-    }
-    if (argv[i][0] == '-') {
-      fprintf(stderr, "memshim %s: unknown option '%s' (see 'memshim %s --help')\n", cmd, argv[i], cmd);
-      return MS_EXIT_USAGE;
-    }
-    break;
-  }
-  if (i >= argc) {
-    fprintf(stderr, "memshim %s: no command given (usage: memshim %s [options] [--] cmd args...)\n", cmd, cmd);
-    return MS_EXIT_USAGE;
-  }
-  *cmd_index = i;
-  return -1;
-}
-
 /* mkdir -p for the report directory. */
 int ms_cli_mkdirs(const char *dir) {
   char path[PATH_MAX];
@@ -195,11 +146,24 @@ int ms_cli_mkdirs(const char *dir) {
 
 int ms_cmd_run(int argc, char **argv) {
   const char *report_dir = NULL, *metrics = NULL;
-  int profile = 0, i;
-  const ms_cli_flag flags[] = {
-    {"--profile", NULL, &profile}, {"--report", &report_dir, NULL}, {"--metrics", &metrics, NULL}, {0}};
-  int parsed = ms_cli_parse_flags("run", argc, argv, ms_run_usage, flags, &i);
-  if (parsed >= 0) return parsed;
+  int profile = 0, c;
+  static const struct option longopts[] = {{"profile", no_argument, NULL, 'p'},
+                                           {"report", required_argument, NULL, 'r'},
+                                           {"metrics", required_argument, NULL, 'm'},
+                                           {"help", no_argument, NULL, 'h'},
+                                           {0, 0, 0, 0}};
+  ms_cli_begin_args();
+  while ((c = ms_cli_getopt("run", argc, argv, "+:h", longopts)) != -1) {
+    switch (c) {
+      case 'p': profile = 1; break;
+      case 'r': report_dir = optarg; break;
+      case 'm': metrics = optarg; break;
+      case 'h': fputs(ms_run_usage, stdout); return MS_EXIT_OK;
+      default: return MS_EXIT_USAGE;
+    }
+  }
+  int i = ms_cli_command_at("run", argc);
+  if (i < 0) return MS_EXIT_USAGE;
   if ((report_dir && !*report_dir) || (metrics && !*metrics)) {
     fprintf(stderr, "memshim run: empty value for --%s\n", report_dir && !*report_dir ? "report" : "metrics");
     return MS_EXIT_USAGE;

@@ -57,7 +57,13 @@ typedef enum {
 
 /* Values of enum and list options, by index in their choices string. */
 enum { MS_BACKEND_JEMALLOC = 0, MS_BACKEND_GLIBC = 1 };
-enum { MS_REPORT_TEXT = 1u << 0, MS_REPORT_JSON = 1u << 1, MS_REPORT_COLLAPSED = 1u << 2 };
+enum {
+  MS_REPORT_TEXT = 1u << 0,
+  MS_REPORT_JSON = 1u << 1,
+  MS_REPORT_COLLAPSED = 1u << 2,
+  MS_REPORT_HTML = 1u << 3,
+  MS_REPORT_PPROF = 1u << 4
+};
 
 typedef enum { MS_SRC_DEFAULT, MS_SRC_ENV, MS_SRC_INVALID, MS_SRC_SET } ms_opt_source;
 

@@ -6,7 +6,7 @@
 #include "../backend/backend.h"
 #include "../policy/policy.h"
 #include "../util/proc.h"
-#include "guard.h"
+#include "../util/guard.h"
 #include "state.h"
 #include "../util/export.h"
 

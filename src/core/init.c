@@ -1,5 +1,22 @@
-/* Start-up and exit. The constructor runs at priority 101, before other libraries' and the
- * program's constructors and before Python imports anything. */
+/* Start-up, exit and fork: the one place that orders the subsystems.
+ *
+ * The constructor runs at priority 101, before other libraries' and the program's
+ * constructors and before Python imports anything. It starts nothing: no thread, no file, no
+ * library load beyond what an enabled feature needs (docs/design.md, "Start-up").
+ *
+ * Fork order (pthread_atfork; prepare handlers run in reverse order of registration, and ours
+ * is registered after the allocator's, so ours runs first):
+ *   prepare: monitor (stopped and joined: no thread of ours is copied, no job holds a lock),
+ *            the report lock, profile locks, policy locks, accounting registry lock — the order
+ *            every other path takes them in (a report holds its lock while it reads the
+ *            profiler's and the policy's), so prepare cannot wait on itself;
+ *   parent:  the same unlocked in reverse; the monitor comes back with the next activity, not
+ *            now (Python 3.12 counts threads right after fork);
+ *   child:   accounting, profile, reporting, policy, log, monitor reset; then the jobs that run on a clock
+ *            (metrics, profiling) start the child's own thread; the heap policy waits for its
+ *            first activity.
+ * Exit and fork handlers act only in the process that owns the state: a vfork child shares
+ * our memory and a raw clone() child copied it without these handlers. */
 
 #include <pthread.h>
 #include <stdlib.h>
@@ -8,76 +25,90 @@
 #include "../backend/backend.h"
 #include "../config/options.h"
 #include "../gpu/gpu.h"
-#include "../profile/profile.h"
 #include "../policy/monitor.h"
 #include "../policy/policy.h"
-#include "../report/prometheus.h"
-#include "log.h"
+#include "../policy/timeline.h"
+#include "../profile/profile.h"
+#include "../util/log.h"
+#include "../util/sys.h"
+#include "activity.h"
+#include "metrics.h"
+#include "reporting.h"
 #include "state.h"
 
-void ms_state_init_thread_key(void);
-void ms_fork_init(void);
 
 static bool ms_exiting;
+static pid_t ms_owner_pid; /* this process's state: the constructor's pid, then a fork child's */
 bool ms_in_exit(void) { return ms_exiting; }
 
-/* The monitor goes first in prepare (no job may hold our locks or the allocator's across fork)
- * and last in the child (its new thread starts once everything else is reset). */
 static void ms_atfork_prepare(void) {
   ms_monitor_atfork_prepare();
-  ms_policy_atfork_prepare();
+  ms_reporting_atfork_prepare();
   ms_profile_atfork_prepare();
-  ms_state_atfork_prepare();
+  ms_policy_atfork_prepare();
+  ms_accounting_atfork_prepare();
 }
 static void ms_atfork_parent(void) {
-  ms_state_atfork_parent();
-  ms_profile_atfork_parent();
+  ms_accounting_atfork_parent();
   ms_policy_atfork_parent();
+  ms_profile_atfork_parent();
+  ms_reporting_atfork_parent();
   ms_monitor_atfork_parent();
 }
 static void ms_atfork_child(void) {
-  ms_state_atfork_child();
+  ms_owner_pid = ms_sys_getpid();
+  ms_accounting_atfork_child();
   ms_profile_atfork_child();
+  ms_reporting_atfork_child();
   ms_policy_atfork_child();
   ms_log_after_fork_child();
   ms_gpu_atfork_child();
   ms_monitor_atfork_child();
+  ms_activity_after_fork_child();
 }
 
 __attribute__((constructor(101))) void ms_init(void) {
   if (ms_initialized) return;
   ms_backend_select();
   ms_guard_enter();
+  ms_owner_pid = ms_sys_getpid();
   ms_options_load(NULL);
   ms_log_init();
   ms_enabled = ms_opt_bool(MS_OPT_ENABLE);
   /* Before any Python import: HF tokenizers' Rust thread pool is what makes fork after first
    * use unsafe and its heap grow (seed 000). The user's own value always wins. */
   if (ms_opt_bool(MS_OPT_TOKENIZERS_PARALLELISM)) setenv("TOKENIZERS_PARALLELISM", "false", 0);
+  if (ms_opt_u64(MS_OPT_BACKEND) == MS_BACKEND_GLIBC && ms_be_kind != MS_BE_GLIBC)
+    ms_log_error("MEMSHIM_BACKEND=glibc: glibc's allocator was not found in libc.so.6; using jemalloc");
   ms_backend_resolve();
-  ms_state_init_thread_key();
+  ms_accounting_init();
   if (ms_enabled) {
     /* Initialise the allocator before registering: atfork prepare handlers run in reverse
-     * order, so ours (which waits for a running purge) must come after the allocator's. */
+     * order, so ours (which stops the monitor) must come after the allocator's. */
     ms_be.free(ms_be.malloc(1));
     pthread_atfork(ms_atfork_prepare, ms_atfork_parent, ms_atfork_child);
-    ms_fork_init();
     ms_profile_init();
+    ms_reporting_init();
     ms_policy_init();
     ms_metrics_init();
-    ms_monitor_start(); /* last: every subsystem has registered its jobs */
+    static const ms_gpu_hooks gpu_hooks = {ms_report_now, ms_reporting_active, ms_report_describe_sites};
+    ms_gpu_init(&gpu_hooks);
+    ms_timeline_set_gpu(ms_gpu_timeline_sample);
+    ms_activity_init(); /* last: every subsystem has registered its jobs */
   }
+  /* This thread's next allocation decides afresh (a sample distance or the activity tick). */
+  ms_tls_thread.sample_countdown = 0;
   ms_initialized = true;
   ms_guard_leave();
-  ms_log_debug("started: backend %s, pid %d", ms_be.name, (int)getpid());
+  ms_log_debug("started: backend %s, pid %d", ms_be.name, (int)ms_owner_pid);
 }
 
 __attribute__((destructor(101))) static void ms_fini(void) {
-  if (!ms_initialized || !ms_enabled) return;
+  if (!ms_initialized || !ms_enabled || ms_sys_getpid() != ms_owner_pid) return;
   ms_exiting = true;
   ms_guard_enter();
   ms_monitor_stop(); /* first: no job runs while the subsystems write their final state */
-  ms_profile_at_exit();
+  ms_reporting_at_exit();
   ms_gpu_at_exit();
   ms_policy_at_exit();
   ms_metrics_at_exit();

@@ -1,87 +1,12 @@
-/* Per-thread counters and the registry that merges them on read. The hot path touches only
- * its own thread's counters; the registry lock is taken when a thread starts, ends, or
- * somebody reads the totals. */
+/* The allocation slow path: where the hot path goes on a thread's first allocation, a
+ * profiler sample, or an activity tick. */
 #include "state.h"
 
-#include <pthread.h>
-#include <string.h>
-
-#include "../backend/backend.h"
 #include "../profile/profile.h"
+#include "activity.h"
 
-MS_TLS int ms_tls_guard;
-MS_TLS ms_thread ms_tls_thread;
 bool ms_enabled = true;
 bool ms_initialized;
-
-static pthread_mutex_t ms_registry_lock = PTHREAD_MUTEX_INITIALIZER;
-static ms_thread *ms_registry_head;
-static pthread_key_t ms_thread_key;
-static bool ms_thread_key_ready;
-/* Totals of threads that have ended. */
-static uint64_t ms_dead_alloc_calls, ms_dead_free_calls, ms_dead_je_allocated, ms_dead_je_deallocated;
-
-static void ms_thread_fold_locked(ms_thread *t) {
-  ms_dead_alloc_calls += t->alloc_calls;
-  ms_dead_free_calls += t->free_calls;
-  t->alloc_calls = t->free_calls = 0;
-  if (t->je_allocatedp) {
-    uint64_t a = *t->je_allocatedp, d = *t->je_deallocatedp;
-    ms_dead_je_allocated += a - t->je_allocated_base;
-    ms_dead_je_deallocated += d - t->je_deallocated_base;
-    t->je_allocated_base = a;
-    t->je_deallocated_base = d;
-  }
-}
-
-static void ms_thread_unlink_locked(ms_thread *t) {
-  if (t->prev) t->prev->next = t->next;
-  else ms_registry_head = t->next;
-  if (t->next) t->next->prev = t->prev;
-  t->next = t->prev = NULL;
-  t->registered = 0;
-}
-
-/* pthread key destructor: the thread is ending. Allocations made after this (by later
- * destructors) register the thread again; the folded bases keep totals exact. */
-static void ms_thread_exit(void *arg) {
-  ms_thread *t = arg;
-  pthread_mutex_lock(&ms_registry_lock);
-  if (t->registered) {
-    ms_thread_fold_locked(t);
-    ms_thread_unlink_locked(t);
-  }
-  pthread_mutex_unlock(&ms_registry_lock);
-}
-
-static void ms_thread_register(ms_thread *t) {
-  ms_guard_enter();
-  if (!t->je_allocatedp) {
-    ms_backend_thread_counters(&t->je_allocatedp, &t->je_deallocatedp);
-    if (t->je_allocatedp) {
-      /* Count from this thread's start: bytes it allocated before registering are its own. */
-      t->je_allocated_base = 0;
-      t->je_deallocated_base = 0;
-    }
-  }
-  pthread_mutex_lock(&ms_registry_lock);
-  t->prev = NULL;
-  t->next = ms_registry_head;
-  if (ms_registry_head) ms_registry_head->prev = t;
-  ms_registry_head = t;
-  t->registered = 1;
-  pthread_mutex_unlock(&ms_registry_lock);
-  if (ms_thread_key_ready) pthread_setspecific(ms_thread_key, t);
-  ms_guard_leave();
-}
-
-void ms_state_init_thread_key(void);
-void ms_state_init_thread_key(void) {
-  if (!ms_thread_key_ready && pthread_key_create(&ms_thread_key, ms_thread_exit) == 0) {
-    ms_thread_key_ready = true;
-    if (ms_tls_thread.registered) pthread_setspecific(ms_thread_key, &ms_tls_thread);
-  }
-}
 
 void *ms_alloc_slow(void *p, uint64_t size) {
   ms_thread *t = &ms_tls_thread;
@@ -90,59 +15,16 @@ void *ms_alloc_slow(void *p, uint64_t size) {
     ms_thread_register(t);
   }
   if (ms_profile_active) {
-    if (ms_initialized) return ms_profile_sample(p, size, t);
-    t->sample_countdown = 0; /* still starting: decide at the first allocation after init */
-    return p;
-  }
-  /* Not profiling: come back only after a very long time (re-registration after exit). */
-  t->sample_countdown = INT64_MAX / 2;
-  return p;
-}
-
-void ms_counters_read(ms_counters *out) {
-  memset(out, 0, sizeof *out);
-  uint64_t je_a = 0, je_d = 0;
-  bool have_je = false;
-  pthread_mutex_lock(&ms_registry_lock);
-  out->alloc_calls = ms_dead_alloc_calls;
-  out->free_calls = ms_dead_free_calls;
-  je_a = ms_dead_je_allocated;
-  je_d = ms_dead_je_deallocated;
-  for (ms_thread *t = ms_registry_head; t; t = t->next) {
-    out->alloc_calls += __atomic_load_n(&t->alloc_calls, __ATOMIC_RELAXED);
-    out->free_calls += __atomic_load_n(&t->free_calls, __ATOMIC_RELAXED);
-    out->threads++;
-    if (t->je_allocatedp) {
-      have_je = true;
-      je_a += __atomic_load_n(t->je_allocatedp, __ATOMIC_RELAXED) - t->je_allocated_base;
-      je_d += __atomic_load_n(t->je_deallocatedp, __ATOMIC_RELAXED) - t->je_deallocated_base;
+    if (!ms_initialized) {
+      t->sample_countdown = 0; /* still starting: decide at the first allocation after init */
+      return p;
     }
-  }
-  pthread_mutex_unlock(&ms_registry_lock);
-  if (have_je || ms_be_kind == MS_BE_JEMALLOC) {
-    out->live_bytes = je_a >= je_d ? je_a - je_d : 0;
+    p = ms_profile_sample(p, size, &t->sample_countdown, &t->prng);
   } else {
-    ms_backend_stats st;
-    if (ms_be.stats(&st) == 0) out->live_bytes = st.live;
+    /* The next tick; without jobs, come back only after a very long time (re-registration
+     * after the thread's exit). */
+    t->sample_countdown = ms_activity_on ? MS_TICK_BYTES : INT64_MAX / 2;
   }
-}
-
-void ms_state_atfork_prepare(void) { pthread_mutex_lock(&ms_registry_lock); }
-void ms_state_atfork_parent(void) { pthread_mutex_unlock(&ms_registry_lock); }
-
-/* In the child only the forking thread exists: fold every other thread's counters (the
- * memory they allocated lives on in the child) and keep only ourselves registered. */
-void ms_state_atfork_child(void) {
-  ms_thread *self = &ms_tls_thread;
-  for (ms_thread *t = ms_registry_head, *next; t; t = next) {
-    next = t->next;
-    if (t == self) continue;
-    ms_thread_fold_locked(t);
-  }
-  ms_registry_head = NULL;
-  if (self->registered) {
-    self->next = self->prev = NULL;
-    ms_registry_head = self;
-  }
-  pthread_mutex_init(&ms_registry_lock, NULL);
+  ms_activity_tick();
+  return p;
 }

@@ -1,12 +1,12 @@
 /* The dynamic linker's own lookups, for memshim's use. libmemshim.so exports dlsym and dlvsym
  * (src/interpose/dlsym.c), so a plain call to either from memshim would reach memshim's entry
- * point again. These are libc's functions themselves: dlvsym is found by reading libc's
- * dynamic symbol table (no lookup function is needed for that), dlsym then through it, as
+ * point again. These are libc's functions themselves: dlvsym is found in libc's dynamic symbol
+ * table (util/elf_sym.h: no lookup function is needed for that), dlsym then through it, as
  * dlvsym(RTLD_NEXT, "dlsym", "GLIBC_2.34"), or "GLIBC_2.2.5" on older glibc. */
 #ifndef MEMSHIM_GPU_DL_H
 #define MEMSHIM_GPU_DL_H
 
-#include "../core/guard.h"
+#include "../util/guard.h"
 
 typedef void *(*ms_dlsym_fn)(void *handle, const char *name);
 typedef void *(*ms_dlvsym_fn)(void *handle, const char *name, const char *version);

@@ -11,6 +11,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "../report/arena.h"
+#include "../report/snapshot.h"
+
 /* What an allocation is. */
 enum {
   MS_GPU_DEVICE = 0, /* cuMemAlloc, cuMemAllocPitch */
@@ -32,7 +35,19 @@ enum {
 };
 const char *ms_gpu_api_name(int api);
 
-/* MEMSHIM_ENABLE and MEMSHIM_GPU, after the constructor (false before it). */
+/* What src/gpu needs from the core, handed over by the constructor (src/gpu never includes the
+ * core: data flows one way). */
+typedef struct {
+  bool (*report_now)(const char *reason); /* write a report of this process now */
+  bool (*reports_active)(void);           /* the core writes reports itself, exit report included */
+  /* "function (module+0xoffset)" of each site's innermost frame, for log lines */
+  void (*describe_sites)(const uint32_t *ids, unsigned n, char (*out)[160]);
+} ms_gpu_hooks;
+
+/* Constructor (core/init.c), with memshim enabled: reads MEMSHIM_GPU. Until then (and with
+ * MEMSHIM_GPU=0) every CUDA call and lookup passes through untouched. */
+void ms_gpu_init(const ms_gpu_hooks *hooks);
+/* MEMSHIM_GPU, once the constructor ran. */
 bool ms_gpu_on(void);
 /* CUDA was seen (a driver lookup or a runtime call went through memshim): the reports get a
  * "gpu" section from now on. Cheap after the first call. */
@@ -64,6 +79,15 @@ void ms_gpu_vmm_unmap(uint64_t va, uint64_t size);
 void ms_gpu_after_alloc(int dev);
 /* An allocation failed with out-of-memory: event, log line naming the top holders, report. */
 void ms_gpu_out_of_memory(int dev, uint64_t size, uint32_t site, int api);
+
+/* A report's GPU part (collect.c), once CUDA was seen (else nothing is filled): the gpu section,
+ * device and host-pinned totals and, with sites, the device bytes of every call site that has
+ * some (sites the report does not list yet are added). at_exit: NVML figures as of memshim's exit
+ * handler. Caller holds the recursion guard and serialises collections. 0, or -1 out of memory. */
+int ms_gpu_collect(ms_snapshot *s, ms_arena *a, bool at_exit, bool with_sites);
+/* A timeline point's GPU series (device bytes tracked and NVML's per-process figure, summed over
+ * devices); false when the process allocated no device memory. NVML is read at most once a second. */
+bool ms_gpu_timeline_sample(uint64_t *tracked, uint64_t *used);
 
 /* fork child (core/init.c): CUDA does not survive fork; the child starts with no GPU state. */
 void ms_gpu_atfork_child(void);

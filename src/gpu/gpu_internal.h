@@ -46,6 +46,16 @@ extern bool ms_gpu_allocated; /* any allocation tracked since start (or the fork
 
 /* Register the exit handler (gpu.c) at the first allocation; cheap after that. */
 void ms_gpu_register_exit(void);
+/* The core's report writer and site describer (gpu.c, through ms_gpu_hooks), under the guard. */
+bool ms_gpu_report_now(const char *reason);
+void ms_gpu_describe_sites(const uint32_t *ids, unsigned n, char (*out)[160]);
+/* NVML's figures of every device used (report_part.c); at_exit: keep the last ones of a process
+ * NVML no longer lists. */
+void ms_gpu_refresh_used(bool at_exit);
+
+extern bool ms_gpu_seen_flag;   /* CUDA was seen */
+extern char ms_gpu_runtime[32]; /* "cudart 12.4", "cudart", "static"; "" = driver only */
+extern bool ms_gpu_nvml_frozen; /* memshim's exit handler ran: NVML is not called again */
 
 /* Milliseconds since the library started (the reports' clock). */
 uint64_t ms_gpu_now_ms(void);

@@ -12,7 +12,7 @@
 #include <pthread.h>
 #include <string.h>
 
-#include "../core/log.h"
+#include "../util/log.h"
 #include "../util/raw_mem.h"
 #include "dl.h"
 

@@ -13,9 +13,8 @@
 
 #include "../../include/memshim.h"
 #include "../config/options.h"
-#include "../core/guard.h"
-#include "../core/log.h"
-#include "../report/report.h"
+#include "../util/guard.h"
+#include "../util/log.h"
 #include "../util/export.h"
 #include "driver.h"
 #include "gpu_internal.h"
@@ -121,7 +120,7 @@ static void ms_size_text(char *buf, size_t len, uint64_t v) {
 static void ms_holders_text(char *buf, size_t len, const ms_gpu_event *e) {
   char names[MS_GPU_HOLDERS][160];
   unsigned n = e->nholders < 3 ? e->nholders : 3;
-  ms_report_describe_sites(e->holder_ids, n, names);
+  ms_gpu_describe_sites(e->holder_ids, n, names);
   size_t used = 0;
   buf[0] = 0;
   for (unsigned i = 0; i < n && used < len; i++) {
@@ -142,9 +141,7 @@ static void ms_gpu_fire_action(int dev, uint64_t used, uint64_t total) {
   __typeof__(ms_callbacks[0]) cbs[MS_GPU_CALLBACKS];
   memcpy(cbs, ms_callbacks, sizeof cbs);
   pthread_mutex_unlock(&ms_gpu_mu);
-  ms_guard_enter();
-  ms_report_now("gpu_action");
-  ms_guard_leave();
+  ms_gpu_report_now("gpu_action");
   /* The program's own code: not under memshim's guard, so what it allocates is its own. */
   for (unsigned i = 0; i < n; i++) cbs[i].fn(dev, used, total, cbs[i].user_data);
 }
@@ -235,9 +232,7 @@ void ms_gpu_out_of_memory(int dev, uint64_t size, uint32_t site, int api) {
   }
   ms_holders_text(who, sizeof who, &ev);
   ms_log_error("%s of %s on GPU %d failed: out of memory%s; top holders: %s", ms_gpu_api_name(api), sz, dev, state, who);
-  ms_guard_enter();
-  ms_report_now("gpu_oom");
-  ms_guard_leave();
+  ms_gpu_report_now("gpu_oom");
 }
 
 void ms_gpu_pressure_reset_locked(void) {

@@ -8,7 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../core/guard.h"
+#include "../util/guard.h"
 
 typedef int ms_curesult;              /* CUresult */
 typedef unsigned long long ms_cuptr;  /* CUdeviceptr (CUdeviceptr_v2) */

@@ -6,7 +6,7 @@
  * runtime's internals when the runtime entry point did not capture it already) and reports the
  * result to src/gpu; the driver's return value is passed back unchanged. */
 #include "../gpu/gpu.h"
-#include "../core/log.h"
+#include "../util/log.h"
 #include "cuda.h"
 
 #define MS_CU_SLOTS 8

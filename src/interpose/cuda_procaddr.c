@@ -19,7 +19,7 @@
 #include <limits.h>
 #include <string.h>
 
-#include "../core/log.h"
+#include "../util/log.h"
 #include "../gpu/driver.h"
 #include "../gpu/gpu.h"
 #include "../gpu/dl.h"
@@ -158,32 +158,50 @@ void *ms_cuda_after_proc_address(const void *caller, const char *symbol, void *r
 typedef int (*ms_entry_fn)(const char *, void **, unsigned long long, void *);
 typedef int (*ms_entry_by_version_fn)(const char *, void **, unsigned, unsigned long long, void *);
 
-#define MS_RT_ENTRY(NAME)                                                                  \
-  MS_EXPORT int NAME(const char *symbol, void **fn, unsigned long long flags, void *status) { \
-    static ms_entry_fn real;                                                               \
-    if (!real) real = (ms_entry_fn)ms_dl_sym(RTLD_NEXT, #NAME);                            \
-    if (!real) return MS_CUDART_ERROR_INITIALIZATION;                                      \
-    int r = real(symbol, fn, flags, status);                                               \
-    if (r == MS_CUDART_SUCCESS && fn && *fn && ms_gpu_on()) {                              \
-      ms_gpu_note_runtime(0);                                                              \
-      *fn = ms_cuda_proc_lookup(symbol, *fn, -1, flags);                                   \
-    }                                                                                      \
-    return r;                                                                              \
+static int ms_entry(void **cache, const char *name, const char *symbol, void **fn, unsigned long long flags, void *status) {
+  ms_entry_fn real = (ms_entry_fn)__atomic_load_n(cache, __ATOMIC_ACQUIRE);
+  if (!real) {
+    real = (ms_entry_fn)ms_dl_sym(RTLD_NEXT, name);
+    __atomic_store_n(cache, (void *)real, __ATOMIC_RELEASE);
   }
-#define MS_RT_ENTRY_BY_VERSION(NAME)                                                                   \
-  MS_EXPORT int NAME(const char *symbol, void **fn, unsigned version, unsigned long long flags, void *status) { \
-    static ms_entry_by_version_fn real;                                                                \
-    if (!real) real = (ms_entry_by_version_fn)ms_dl_sym(RTLD_NEXT, #NAME);                             \
-    if (!real) return MS_CUDART_ERROR_INITIALIZATION;                                                  \
-    int r = real(symbol, fn, version, flags, status);                                                  \
-    if (r == MS_CUDART_SUCCESS && fn && *fn && ms_gpu_on()) {                                          \
-      ms_gpu_note_runtime(0);                                                                          \
-      *fn = ms_cuda_proc_lookup(symbol, *fn, version > INT_MAX ? -1 : (int)version, flags);           \
-    }                                                                                                  \
-    return r;                                                                                          \
+  if (!real) return MS_CUDART_ERROR_INITIALIZATION;
+  int r = real(symbol, fn, flags, status);
+  if (r == MS_CUDART_SUCCESS && fn && *fn && ms_gpu_on()) {
+    ms_gpu_note_runtime(0);
+    *fn = ms_cuda_proc_lookup(symbol, *fn, -1, flags);
   }
+  return r;
+}
+static int ms_entry_by_version(void **cache, const char *name, const char *symbol, void **fn, unsigned version,
+                               unsigned long long flags, void *status) {
+  ms_entry_by_version_fn real = (ms_entry_by_version_fn)__atomic_load_n(cache, __ATOMIC_ACQUIRE);
+  if (!real) {
+    real = (ms_entry_by_version_fn)ms_dl_sym(RTLD_NEXT, name);
+    __atomic_store_n(cache, (void *)real, __ATOMIC_RELEASE);
+  }
+  if (!real) return MS_CUDART_ERROR_INITIALIZATION;
+  int r = real(symbol, fn, version, flags, status);
+  if (r == MS_CUDART_SUCCESS && fn && *fn && ms_gpu_on()) {
+    ms_gpu_note_runtime(0);
+    *fn = ms_cuda_proc_lookup(symbol, *fn, version > INT_MAX ? -1 : (int)version, flags);
+  }
+  return r;
+}
 
-MS_RT_ENTRY(cudaGetDriverEntryPoint)
-MS_RT_ENTRY(cudaGetDriverEntryPoint_ptsz)
-MS_RT_ENTRY_BY_VERSION(cudaGetDriverEntryPointByVersion)
-MS_RT_ENTRY_BY_VERSION(cudaGetDriverEntryPointByVersion_ptsz)
+static void *ms_real_entry[2], *ms_real_entry_by_version[2];
+MS_EXPORT int cudaGetDriverEntryPoint(const char *symbol, void **fn, unsigned long long flags, void *status) {
+  return ms_entry(&ms_real_entry[0], "cudaGetDriverEntryPoint", symbol, fn, flags, status);
+}
+MS_EXPORT int cudaGetDriverEntryPoint_ptsz(const char *symbol, void **fn, unsigned long long flags, void *status) {
+  return ms_entry(&ms_real_entry[1], "cudaGetDriverEntryPoint_ptsz", symbol, fn, flags, status);
+}
+MS_EXPORT int cudaGetDriverEntryPointByVersion(const char *symbol, void **fn, unsigned version, unsigned long long flags,
+                                               void *status) {
+  return ms_entry_by_version(&ms_real_entry_by_version[0], "cudaGetDriverEntryPointByVersion", symbol, fn, version, flags,
+                             status);
+}
+MS_EXPORT int cudaGetDriverEntryPointByVersion_ptsz(const char *symbol, void **fn, unsigned version,
+                                                    unsigned long long flags, void *status) {
+  return ms_entry_by_version(&ms_real_entry_by_version[1], "cudaGetDriverEntryPointByVersion_ptsz", symbol, fn, version,
+                             flags, status);
+}

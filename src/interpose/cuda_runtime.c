@@ -128,34 +128,49 @@ MS_EXPORT int cudaFreeHost(void *p) {
 
 /* ---- stream-ordered allocation (and the per-thread-default-stream twins) ---- */
 
-#define MS_RT_MALLOC_ASYNC(NAME)                                                   \
-  MS_EXPORT int NAME(void **p, size_t n, ms_custream s) {                          \
-    MS_RT_REAL(int (*)(void **, size_t, ms_custream), NAME);                       \
-    if (!ms_rt_enter(MS_API_CUDA_MALLOC_ASYNC)) return fn(p, n, s);                \
-    int r = fn(p, n, s);                                                           \
-    return ms_rt_leave(r, MS_GPU_POOLED, p ? *p : NULL, n, 0);                     \
-  }
-#define MS_RT_MALLOC_FROM_POOL_ASYNC(NAME)                                                        \
-  MS_EXPORT int NAME(void **p, size_t n, ms_cupool pool, ms_custream s) {                         \
-    MS_RT_REAL(int (*)(void **, size_t, ms_cupool, ms_custream), NAME);                           \
-    if (!ms_rt_enter(MS_API_CUDA_MALLOC_FROM_POOL_ASYNC)) return fn(p, n, pool, s);               \
-    int r = fn(p, n, pool, s);                                                                    \
-    return ms_rt_leave(r, MS_GPU_POOLED, p ? *p : NULL, n, (uint64_t)(uintptr_t)pool);            \
-  }
-#define MS_RT_FREE_ASYNC(NAME)                                                           \
-  MS_EXPORT int NAME(void *p, ms_custream s) {                                           \
-    MS_RT_REAL(int (*)(void *, ms_custream), NAME);                                      \
-    int r = fn(p, s);                                                                    \
-    if (r == MS_CUDART_SUCCESS && p && ms_gpu_on()) ms_gpu_free((uint64_t)(uintptr_t)p, true); \
-    return r;                                                                            \
-  }
+typedef int (*ms_rt_malloc_async_fn)(void **, size_t, ms_custream);
+typedef int (*ms_rt_malloc_from_pool_fn)(void **, size_t, ms_cupool, ms_custream);
+typedef int (*ms_rt_free_async_fn)(void *, ms_custream);
 
-MS_RT_MALLOC_ASYNC(cudaMallocAsync)
-MS_RT_MALLOC_ASYNC(cudaMallocAsync_ptsz)
-MS_RT_MALLOC_FROM_POOL_ASYNC(cudaMallocFromPoolAsync)
-MS_RT_MALLOC_FROM_POOL_ASYNC(cudaMallocFromPoolAsync_ptsz)
-MS_RT_FREE_ASYNC(cudaFreeAsync)
-MS_RT_FREE_ASYNC(cudaFreeAsync_ptsz)
+static int ms_rt_malloc_async(void **cache, const char *name, void **p, size_t n, ms_custream s) {
+  ms_rt_malloc_async_fn fn = (ms_rt_malloc_async_fn)ms_rt_real(cache, name);
+  if (!fn) return MS_CUDART_ERROR_INITIALIZATION;
+  if (!ms_rt_enter(MS_API_CUDA_MALLOC_ASYNC)) return fn(p, n, s);
+  int r = fn(p, n, s);
+  return ms_rt_leave(r, MS_GPU_POOLED, p ? *p : NULL, n, 0);
+}
+static int ms_rt_malloc_from_pool(void **cache, const char *name, void **p, size_t n, ms_cupool pool, ms_custream s) {
+  ms_rt_malloc_from_pool_fn fn = (ms_rt_malloc_from_pool_fn)ms_rt_real(cache, name);
+  if (!fn) return MS_CUDART_ERROR_INITIALIZATION;
+  if (!ms_rt_enter(MS_API_CUDA_MALLOC_FROM_POOL_ASYNC)) return fn(p, n, pool, s);
+  int r = fn(p, n, pool, s);
+  return ms_rt_leave(r, MS_GPU_POOLED, p ? *p : NULL, n, (uint64_t)(uintptr_t)pool);
+}
+static int ms_rt_free_async(void **cache, const char *name, void *p, ms_custream s) {
+  ms_rt_free_async_fn fn = (ms_rt_free_async_fn)ms_rt_real(cache, name);
+  if (!fn) return MS_CUDART_ERROR_INITIALIZATION;
+  int r = fn(p, s);
+  if (r == MS_CUDART_SUCCESS && p && ms_gpu_on()) ms_gpu_free((uint64_t)(uintptr_t)p, true);
+  return r;
+}
+
+static void *ms_real_malloc_async[2], *ms_real_malloc_from_pool[2], *ms_real_free_async[2];
+MS_EXPORT int cudaMallocAsync(void **p, size_t n, ms_custream s) {
+  return ms_rt_malloc_async(&ms_real_malloc_async[0], "cudaMallocAsync", p, n, s);
+}
+MS_EXPORT int cudaMallocAsync_ptsz(void **p, size_t n, ms_custream s) {
+  return ms_rt_malloc_async(&ms_real_malloc_async[1], "cudaMallocAsync_ptsz", p, n, s);
+}
+MS_EXPORT int cudaMallocFromPoolAsync(void **p, size_t n, ms_cupool pool, ms_custream s) {
+  return ms_rt_malloc_from_pool(&ms_real_malloc_from_pool[0], "cudaMallocFromPoolAsync", p, n, pool, s);
+}
+MS_EXPORT int cudaMallocFromPoolAsync_ptsz(void **p, size_t n, ms_cupool pool, ms_custream s) {
+  return ms_rt_malloc_from_pool(&ms_real_malloc_from_pool[1], "cudaMallocFromPoolAsync_ptsz", p, n, pool, s);
+}
+MS_EXPORT int cudaFreeAsync(void *p, ms_custream s) { return ms_rt_free_async(&ms_real_free_async[0], "cudaFreeAsync", p, s); }
+MS_EXPORT int cudaFreeAsync_ptsz(void *p, ms_custream s) {
+  return ms_rt_free_async(&ms_real_free_async[1], "cudaFreeAsync_ptsz", p, s);
+}
 
 MS_EXPORT int cudaMemPoolTrimTo(ms_cupool pool, size_t keep) {
   MS_RT_REAL(int (*)(ms_cupool, size_t), cudaMemPoolTrimTo);

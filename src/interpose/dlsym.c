@@ -15,6 +15,7 @@
 #include <stddef.h>
 
 #include "../gpu/dl.h"
+#include "../util/export.h"
 #include "cuda.h"
 
 #if defined(__x86_64__)
@@ -62,6 +63,10 @@ __attribute__((noinline)) void *ms_dlvsym_cu(void *handle, const char *name, con
   const void *caller = __builtin_return_address(0);
   return ms_cuda_export_lookup(name, ms_dl_cu_lookup(handle, name, version, caller), caller);
 }
+
+/* The exported entry points, defined in assembly below. */
+MS_EXPORT void *dlsym(void *handle, const char *name);
+MS_EXPORT void *dlvsym(void *handle, const char *name, const char *version);
 
 /* dlsym(handle = rdi, name = rsi). "cu" then 'A'..'Z' goes to ms_dlsym_cu; anything else
  * (NULL included) jumps to libc's dlsym, resolved on first use. */

@@ -2,6 +2,7 @@
  * documents, forwards to the backend, and updates the per-thread counters. */
 
 #include <errno.h>
+#include <malloc.h> /* memalign, pvalloc, malloc_usable_size */
 #include <stdint.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -132,3 +133,13 @@ MS_EXPORT void *pvalloc(size_t size) {
 }
 
 MS_EXPORT size_t malloc_usable_size(void *p) { return p ? ms_be.usable_size(p) : 0; }
+
+/* glibc's internal names for its allocator, which some programs and libraries call directly:
+ * a host that calls __libc_malloc and then free gets one allocator for both. */
+MS_EXPORT void *__libc_malloc(size_t size) __attribute__((alias("malloc"), copy(malloc)));
+MS_EXPORT void __libc_free(void *p) __attribute__((alias("free"), copy(free)));
+MS_EXPORT void *__libc_calloc(size_t n, size_t size) __attribute__((alias("calloc"), copy(calloc)));
+MS_EXPORT void *__libc_realloc(void *p, size_t size) __attribute__((alias("realloc"), copy(realloc)));
+MS_EXPORT void *__libc_memalign(size_t align, size_t size) __attribute__((alias("memalign"), copy(memalign)));
+MS_EXPORT void *__libc_valloc(size_t size) __attribute__((alias("valloc"), copy(valloc)));
+MS_EXPORT void *__libc_pvalloc(size_t size) __attribute__((alias("pvalloc"), copy(pvalloc)));

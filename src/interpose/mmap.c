@@ -13,6 +13,7 @@
 #include <sys/types.h>
 #include <unistd.h>
 
+#include "../core/activity.h"
 #include "../policy/mmap_registry.h"
 #include "../util/export.h"
 #include "../util/sys.h"
@@ -25,8 +26,9 @@ MS_EXPORT void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t 
   ms_mmap_lock();
   void *p = ms_sys_mmap(addr, len, prot, flags, fd, off);
   int saved = errno;
-  if (p != MAP_FAILED) ms_mmap_note_map_locked((uintptr_t)p, len, prot, flags, fd);
+  bool capped = p != MAP_FAILED && ms_mmap_note_map_locked((uintptr_t)p, len, prot, flags, fd);
   ms_mmap_unlock();
+  if (capped) ms_activity_tick(); /* a cap has something to watch: the monitor may be needed */
   errno = saved;
   return p;
 }

@@ -12,7 +12,8 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "../core/log.h"
+#include "../util/log.h"
+#include "new_delete.h"
 #include "track.h"
 #include "../util/export.h"
 

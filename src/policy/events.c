@@ -7,8 +7,6 @@
 #include "policy.h"
 #include "policy_internal.h"
 
-#define MS_EVENTS_KEPT 64
-
 static pthread_mutex_t ms_event_lock = PTHREAD_MUTEX_INITIALIZER;
 static ms_policy_event ms_events[MS_EVENTS_KEPT];
 static uint64_t ms_event_seq; /* sequence number of the newest event; 0 = none yet */
@@ -30,6 +28,15 @@ unsigned ms_policy_events_read(uint64_t after, ms_policy_event *out, unsigned n)
     out[got++] = ms_events[s % MS_EVENTS_KEPT];
   pthread_mutex_unlock(&ms_event_lock);
   return got;
+}
+
+const char *ms_policy_event_kind_name(ms_event_kind k) {
+  switch (k) {
+    case MS_EVENT_PURGE: return "purge";
+    case MS_EVENT_MMAP_DROP: return "mmap_drop";
+    case MS_EVENT_RSS_LIMIT: return "rss_limit";
+  }
+  return "other";
 }
 
 void ms_policy_events_atfork_prepare(void) { pthread_mutex_lock(&ms_event_lock); }

@@ -43,7 +43,15 @@ ms_heap_decision ms_heap_decide(const ms_heap_cfg *cfg, ms_heap_state *st, const
   return d;
 }
 
-void ms_heap_after_purge(ms_heap_state *st, uint64_t retained_after) { st->retained_floor = retained_after; }
+/* Only what the purge saw and could not return becomes the floor: bytes freed by other threads
+ * while it ran (an unload in progress) stay returnable, so the purge they need is not held back. */
+void ms_heap_after_purge(ms_heap_state *st, uint64_t retained_before, uint64_t retained_after) {
+  st->retained_floor = retained_after < retained_before ? retained_after : retained_before;
+}
+
+bool ms_heap_pending(const ms_heap_cfg *cfg, const ms_heap_state *st) {
+  return st->falling_bytes > 0 || st->over_limit || (cfg->idle_ms && !st->idle_done);
+}
 
 const char *ms_heap_trigger_name(ms_heap_trigger t) {
   switch (t) {

@@ -1,27 +1,37 @@
-/* Memory return: one monitor job, every MEMSHIM_PURGE_INTERVAL, looks at the heap (backend
- * statistics), the RSS and the file mappings, and purges or drops as heap_decide.c and the
- * residency cap say. The free path is untouched: live bytes come from jemalloc's own per-thread
- * totals (or mallinfo2), freed-but-resident bytes from the backend's statistics.
+/* Memory return: two monitor jobs. The heap job looks every MEMSHIM_PURGE_INTERVAL (sooner
+ * while an unload is under way) at the heap (backend statistics), the RSS and the file
+ * mappings, and purges or drops as heap_decide.c and the residency cap say. The file-mapping
+ * job enforces MEMSHIM_MMAP_RESIDENT_MAX, looking as often as the growth it sees requires.
+ * The free path is untouched: live bytes come from jemalloc's own per-thread totals (or
+ * mallinfo2), freed-but-resident bytes from the backend's statistics.
  * Every purge is counted, logged at MEMSHIM_VERBOSE=1 and pushed to the event ring. */
-#include <pthread.h>
 #include <time.h>
 
+#include "../backend/accounting.h"
 #include "../backend/backend.h"
 #include "../config/options.h"
-#include "../core/log.h"
-#include "../core/state.h"
+#include "../util/log.h"
 #include "../util/proc.h"
 #include "mmap_registry.h"
 #include "monitor.h"
 #include "policy.h"
 #include "policy_internal.h"
+#include "timeline.h"
+
+/* Below this much live heap the heap job does not keep a thread: a shell or a health check
+ * never gets one, and jemalloc's own decay is enough for what such a process frees. */
+#define MS_HEAP_WATCH_FLOOR (32ull << 20)
+/* While live heap is falling (an unload), look this often, so the purge follows its end. */
+#define MS_FALLING_LOOK_MS 50
 
 static uint64_t ms_purges, ms_purged_bytes, ms_heap_peak;
 
 static ms_heap_cfg ms_cfg;
 static uint64_t ms_mmap_cap;   /* MEMSHIM_MMAP_RESIDENT_MAX, 0 = off */
+static uint64_t ms_watch_floor;
 static ms_heap_state ms_state; /* the monitor thread's only */
 static bool ms_state_ready;
+static uint64_t ms_purge_interval_ms;
 
 void ms_policy_note_live(uint64_t live) {
   uint64_t peak = __atomic_load_n(&ms_heap_peak, __ATOMIC_RELAXED);
@@ -36,38 +46,52 @@ static double ms_elapsed_ms(const struct timespec *t0) {
   return (double)(t1.tv_sec - t0->tv_sec) * 1e3 + (double)(t1.tv_nsec - t0->tv_nsec) / 1e6;
 }
 
+typedef struct {
+  uint64_t returned;        /* resident bytes given back */
+  uint64_t retained_before; /* what the purge saw */
+  uint64_t retained_after;
+  int released;             /* the allocator's own word: 1, 0, or -1 = it does not say */
+} ms_purge_result;
+
 /* What a purge gave back: jemalloc's dirty+muzzy pages that went away (exact, whatever other
  * threads do meanwhile); glibc has no such figure (its free chunks stay counted after
  * malloc_trim), so the RSS drop. */
-static uint64_t ms_purge_measured(uint64_t *retained_after) {
+static ms_purge_result ms_purge_measured(void) {
+  ms_purge_result r = {0, 0, 0, -1};
   ms_backend_stats before = {0}, after = {0};
   uint64_t rss0 = ms_proc_rss();
   int have = ms_be.stats(&before) == 0;
-  ms_be.purge();
+  r.released = ms_be.purge();
   have = have && ms_be.stats(&after) == 0;
   uint64_t rss1 = ms_proc_rss();
-  *retained_after = have ? after.retained : 0;
+  r.retained_before = have ? before.retained : 0;
+  r.retained_after = have ? after.retained : 0;
   if (ms_be_kind == MS_BE_JEMALLOC && have)
-    return before.retained > after.retained ? before.retained - after.retained : 0;
-  return rss0 > rss1 ? rss0 - rss1 : 0;
+    r.returned = before.retained > after.retained ? before.retained - after.retained : 0;
+  else
+    r.returned = rss0 > rss1 ? rss0 - rss1 : 0;
+  return r;
 }
 
-static uint64_t ms_purge(const char *trigger, uint64_t *retained_after) {
+static ms_purge_result ms_purge(const char *trigger) {
   struct timespec t0;
   clock_gettime(CLOCK_MONOTONIC, &t0);
-  uint64_t returned = ms_purge_measured(retained_after);
+  ms_purge_result r = ms_purge_measured();
   __atomic_add_fetch(&ms_purges, 1, __ATOMIC_RELAXED);
-  __atomic_add_fetch(&ms_purged_bytes, returned, __ATOMIC_RELAXED);
+  __atomic_add_fetch(&ms_purged_bytes, r.returned, __ATOMIC_RELAXED);
   ms_log_info("purge (%s): %s returned %llu bytes in %.3f ms", trigger,
               ms_be_kind == MS_BE_GLIBC ? "malloc_trim(0)" : "jemalloc arena purge",
-              (unsigned long long)returned, ms_elapsed_ms(&t0));
-  ms_policy_event_push(MS_EVENT_PURGE, returned, trigger);
-  return returned;
+              (unsigned long long)r.returned, ms_elapsed_ms(&t0));
+  ms_policy_event_push(MS_EVENT_PURGE, r.returned, trigger);
+  return r;
 }
 
-uint64_t ms_policy_purge_now(const char *trigger) {
-  uint64_t retained_after;
-  return ms_purge(trigger, &retained_after);
+uint64_t ms_policy_purge_now(const char *trigger) { return ms_purge(trigger).returned; }
+
+int ms_policy_trim(const char *trigger) {
+  ms_purge_result r = ms_purge(trigger);
+  if (r.released >= 0) return r.released;
+  return r.returned > 0 || r.retained_before > r.retained_after;
 }
 
 /* Drop file-mapping pages when they pass limit, down to target; returns the resident bytes left. */
@@ -83,28 +107,57 @@ static uint64_t ms_policy_mmap_drop(const char *trigger, uint64_t limit, uint64_
   return resident;
 }
 
-/* The residency cap reacts faster than the heap policy: a scan reading at several GB/s passes a
- * 64 MB cap in milliseconds. Every MS_MMAP_LOOK_MS it reads statm's file-backed resident bytes
- * (one small read) and estimates the tracked resident bytes as the last measure plus the growth
- * since; the full measure (pagemap, about 1 ms per GiB mapped) runs when that estimate passes the
- * cap, or once per MEMSHIM_PURGE_INTERVAL. */
-#define MS_MMAP_LOOK_MS 5
-static uint64_t ms_mmap_last_shared, ms_mmap_last_resident, ms_mmap_last_scan_ms, ms_purge_interval_ms;
+/* ---- the file-mapping cap ----
+ * A scan reading at several GB/s passes a 64 MB cap in milliseconds, while a sleeping process
+ * should cost nothing. Each look reads statm's file-backed resident bytes (one small read) and
+ * estimates the tracked resident bytes as the last full measure plus the growth since; the full
+ * measure (pagemap, about 1 ms per GiB mapped) and the drop run when the estimate reaches the
+ * cap. The next look comes before the headroom left could be used up at the fastest growth seen
+ * lately, between MS_MMAP_LOOK_MIN_MS and MS_MMAP_LOOK_MAX_MS: every millisecond or two while a
+ * scan runs, every tenth of a second or so while nothing grows. A drop goes to three quarters of
+ * the cap, or to half of it while growth is fast, so the next looks have room. */
+#define MS_MMAP_LOOK_MIN_MS 1
+#define MS_MMAP_LOOK_MAX_MS 100
+#define MS_MMAP_SLACK (64ull << 20)      /* overshoot the cap may never pass */
+#define MS_MMAP_RATE_FLOOR (1ull << 20)  /* bytes/ms assumed at least (a scan resuming) */
+#define MS_MMAP_FAST_RATE (256ull << 10) /* bytes/ms: above this, drop deeper */
 
-static void ms_policy_mmap_tick(uint64_t now_ms) {
-  if (!ms_mmap_registry_busy()) return;
+static uint64_t ms_mmap_last_shared, ms_mmap_last_resident, ms_mmap_last_scan_ms;
+static uint64_t ms_mmap_prev_shared, ms_mmap_prev_ms, ms_mmap_rate; /* growth, bytes/ms, decaying max */
+
+static ms_job_next ms_policy_mmap_job(uint64_t now_ms) {
+  if (!ms_mmap_registry_busy()) return (ms_job_next){ms_purge_interval_ms, false};
   uint64_t shared = ms_proc_rss_shared();
+  /* Growth rate since the last look; the estimate decays slowly so a pause does not forget it. */
+  if (ms_mmap_prev_ms && now_ms > ms_mmap_prev_ms && shared > ms_mmap_prev_shared) {
+    uint64_t rate = (shared - ms_mmap_prev_shared) / (now_ms - ms_mmap_prev_ms);
+    if (rate > ms_mmap_rate) ms_mmap_rate = rate;
+  } else {
+    ms_mmap_rate -= ms_mmap_rate / 16;
+  }
+  ms_mmap_prev_shared = shared;
+  ms_mmap_prev_ms = now_ms;
   if (shared < ms_mmap_last_shared) ms_mmap_last_shared = shared;
-  if (ms_mmap_last_resident + (shared - ms_mmap_last_shared) <= ms_mmap_cap &&
-      now_ms - ms_mmap_last_scan_ms < ms_purge_interval_ms)
-    return;
-  /* A quarter of slack below the cap: no drop on every look. */
-  ms_mmap_last_resident = ms_policy_mmap_drop("mmap_cap", ms_mmap_cap, ms_mmap_cap - ms_mmap_cap / 4);
-  ms_mmap_last_shared = ms_proc_rss_shared();
-  ms_mmap_last_scan_ms = now_ms;
+  uint64_t estimate = ms_mmap_last_resident + (shared - ms_mmap_last_shared);
+  if (estimate >= ms_mmap_cap || now_ms - ms_mmap_last_scan_ms >= ms_purge_interval_ms) {
+    bool fast = ms_mmap_rate >= MS_MMAP_FAST_RATE;
+    uint64_t target = fast ? ms_mmap_cap / 2 : ms_mmap_cap - ms_mmap_cap / 4;
+    ms_mmap_last_resident = ms_policy_mmap_drop("mmap_cap", ms_mmap_cap, target);
+    ms_mmap_last_shared = ms_proc_rss_shared();
+    ms_mmap_last_scan_ms = now_ms;
+    estimate = ms_mmap_last_resident;
+  }
+  uint64_t rate = ms_mmap_rate > MS_MMAP_RATE_FLOOR ? ms_mmap_rate : MS_MMAP_RATE_FLOOR;
+  uint64_t headroom = ms_mmap_cap + MS_MMAP_SLACK / 2 > estimate ? ms_mmap_cap + MS_MMAP_SLACK / 2 - estimate : 0;
+  uint64_t next = headroom / rate / 2;
+  if (next < MS_MMAP_LOOK_MIN_MS) next = MS_MMAP_LOOK_MIN_MS;
+  if (next > MS_MMAP_LOOK_MAX_MS) next = MS_MMAP_LOOK_MAX_MS;
+  return (ms_job_next){next, true};
 }
 
-static void ms_policy_tick(uint64_t now_ms) {
+/* ---- the heap ---- */
+
+static ms_job_next ms_policy_heap_job(uint64_t now_ms) {
   ms_counters c;
   ms_counters_read(&c);
   ms_policy_note_live(c.live_bytes);
@@ -139,11 +192,26 @@ static void ms_policy_tick(uint64_t now_ms) {
     if (resident) ms_policy_mmap_drop("rss_soft_limit", 0, resident > excess ? resident - excess : 0);
   }
   if (d.trigger != MS_TRIGGER_NONE) {
-    uint64_t retained_after;
-    ms_purge(ms_heap_trigger_name(d.trigger), &retained_after);
-    ms_heap_after_purge(&ms_state, retained_after);
-    last_retained = retained_after;
+    ms_purge_result r = ms_purge(ms_heap_trigger_name(d.trigger));
+    ms_heap_after_purge(&ms_state, r.retained_before, r.retained_after);
+    last_retained = r.retained_after;
   }
+  bool falling = ms_state.falling_bytes > 0;
+  uint64_t next = falling && MS_FALLING_LOOK_MS < ms_purge_interval_ms ? MS_FALLING_LOOK_MS : ms_purge_interval_ms;
+  bool needed = c.live_bytes >= ms_watch_floor || (ms_heap_pending(&ms_cfg, &ms_state) && last_retained >= (1u << 20));
+  return (ms_job_next){next, needed};
+}
+
+bool ms_policy_active(void) {
+  return ms_cfg.retained_max || ms_cfg.idle_ms || ms_cfg.rss_soft_limit || ms_mmap_cap;
+}
+
+bool ms_policy_wants_thread(void) {
+  if (ms_mmap_cap && ms_mmap_registry_busy()) return true;
+  if (!(ms_cfg.retained_max || ms_cfg.idle_ms || ms_cfg.rss_soft_limit)) return false;
+  ms_counters c;
+  ms_counters_read(&c);
+  return c.live_bytes >= ms_watch_floor;
 }
 
 void ms_policy_init(void) {
@@ -152,14 +220,16 @@ void ms_policy_init(void) {
     .idle_ms = ms_opt_u64(MS_OPT_IDLE_PURGE),
     .rss_soft_limit = ms_opt_u64(MS_OPT_RSS_SOFT_LIMIT),
   };
+  ms_watch_floor = MS_HEAP_WATCH_FLOOR;
+  if (ms_cfg.retained_max && ms_cfg.retained_max < ms_watch_floor) ms_watch_floor = ms_cfg.retained_max;
+  if (ms_cfg.rss_soft_limit && ms_cfg.rss_soft_limit < ms_watch_floor) ms_watch_floor = ms_cfg.rss_soft_limit;
   ms_mmap_cap = ms_opt_u64(MS_OPT_MMAP_RESIDENT_MAX);
   ms_purge_interval_ms = ms_opt_u64(MS_OPT_PURGE_INTERVAL);
-  ms_mmap_registry_configure(ms_opt_u64(MS_OPT_MMAP_MIN));
+  /* File mappings are tracked only when something acts on them. */
+  if (ms_mmap_cap || ms_cfg.rss_soft_limit) ms_mmap_registry_configure(ms_opt_u64(MS_OPT_MMAP_MIN));
   if (ms_cfg.retained_max || ms_cfg.idle_ms || ms_cfg.rss_soft_limit)
-    ms_monitor_add_job("memory_return", ms_purge_interval_ms, ms_policy_tick);
-  if (ms_mmap_cap)
-    ms_monitor_add_job("mmap_cap", ms_purge_interval_ms < MS_MMAP_LOOK_MS ? ms_purge_interval_ms : MS_MMAP_LOOK_MS,
-                       ms_policy_mmap_tick);
+    ms_monitor_add_job("memory_return", 0, ms_policy_heap_job);
+  if (ms_mmap_cap) ms_monitor_add_job("mmap_cap", 0, ms_policy_mmap_job);
 }
 
 void ms_policy_at_exit(void) {
@@ -179,6 +249,7 @@ void ms_policy_atfork_parent(void) {
 }
 void ms_policy_atfork_child(void) {
   ms_policy_events_atfork_child();
+  ms_timeline_atfork_child();
   ms_mmap_atfork_child();
 }
 

@@ -41,7 +41,6 @@ static ms_entry *ms_entries; /* raw mmap of MS_MMAP_MAX_ENTRIES */
 static unsigned ms_nentries; /* atomic reads outside the lock */
 static uint64_t ms_min_bytes = UINT64_MAX;
 static uint32_t ms_tick;
-static int ms_pagemap_fd = -1;
 static uint64_t ms_tracked_bytes, ms_resident_bytes, ms_dropped_bytes, ms_untracked_full;
 
 
@@ -89,12 +88,19 @@ static void ms_entry_add(uintptr_t start, uintptr_t end, int prot, int flags, ms
   ms_set_count();
 }
 
-void ms_mmap_note_map_locked(uintptr_t addr, size_t len, int prot, int flags, int fd) {
+bool ms_mmap_note_map_locked(uintptr_t addr, size_t len, int prot, int flags, int fd) {
   uintptr_t end = ms_page_up(addr + len);
   /* MAP_FIXED replaces whatever was there. */
   if (ms_nentries) ms_mmap_note_unmap_locked(addr, end - addr);
   ms_map_class cls = ms_mmap_classify(len, prot, flags, fd, __atomic_load_n(&ms_min_bytes, __ATOMIC_ACQUIRE));
-  if (cls != MS_MAP_IGNORE) ms_entry_add(addr, end, prot, flags, cls);
+  if (cls == MS_MAP_IGNORE) return false;
+  /* Only a regular file keeps the contents MADV_DONTNEED discards: an io_uring or AF_PACKET
+   * ring, a GPU driver's /dev/nvidia* or any other device mapping is shared memory whose pages
+   * would be lost (the host then dies of SIGBUS or reads zeros). Those are never tracked. */
+  struct stat st;
+  if (ms_sys_fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) return false;
+  ms_entry_add(addr, end, prot, flags, cls);
+  return cls == MS_MAP_ELIGIBLE;
 }
 
 /* Remove [a, b) from the registry: entries inside it go, entries across it are cut. */
@@ -165,7 +171,7 @@ static uint32_t ms_chunk_pages(const ms_entry *e, uint32_t c) {
 }
 
 /* Measure one entry; returns its resident pages (anonymous ones included: they are RSS too). */
-static uint64_t ms_entry_measure(ms_entry *e) {
+static uint64_t ms_entry_measure(ms_entry *e, int pagemap_fd) {
   if (!e->chunks) {
     uint32_t n = (uint32_t)((e->end - e->start + MS_CHUNK_BYTES - 1) / MS_CHUNK_BYTES);
     e->chunks = ms_raw_alloc((size_t)n * sizeof(ms_chunk));
@@ -178,7 +184,7 @@ static uint64_t ms_entry_measure(ms_entry *e) {
     uintptr_t lo = e->start + (uintptr_t)c0 * MS_CHUNK_BYTES;
     size_t npages = (size_t)(c1 - c0 - 1) * (MS_CHUNK_BYTES / MS_PAGE) + ms_chunk_pages(e, c1 - 1);
     size_t want = npages * sizeof(uint64_t);
-    if (pread(ms_pagemap_fd, ms_pm_buf, want, (off_t)(lo / MS_PAGE * sizeof(uint64_t))) != (ssize_t)want)
+    if (ms_sys_pread(pagemap_fd, ms_pm_buf, want, (off_t)(lo / MS_PAGE * sizeof(uint64_t))) != (ssize_t)want)
       return pages;
     const uint64_t *pm = ms_pm_buf;
     for (uint32_t c = c0; c < c1; c++) {
@@ -223,15 +229,18 @@ static bool ms_oldest_chunk(unsigned *ei, uint32_t *ci) {
 uint64_t ms_mmap_enforce(uint64_t limit_bytes, uint64_t target_bytes, uint64_t *resident) {
   uint64_t dropped = 0, pages = 0;
   ms_mmap_lock();
-  if (ms_pagemap_fd < 0) ms_pagemap_fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
-  if (ms_pagemap_fd < 0) { /* no way to measure: drop nothing rather than guess */
+  /* Opened for each measure, never kept: a daemon that closes every descriptor and opens its
+   * own must never find one of its files read by us. */
+  int pagemap_fd = ms_sys_open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC, 0);
+  if (pagemap_fd < 0) { /* no way to measure: drop nothing rather than guess */
     ms_mmap_unlock();
     *resident = 0;
     return 0;
   }
   ms_tick++;
   for (unsigned i = 0; i < ms_nentries; i++)
-    if (ms_entries[i].cls == MS_MAP_ELIGIBLE) pages += ms_entry_measure(&ms_entries[i]);
+    if (ms_entries[i].cls == MS_MAP_ELIGIBLE) pages += ms_entry_measure(&ms_entries[i], pagemap_fd);
+  ms_sys_close(pagemap_fd);
   unsigned ei;
   uint32_t ci;
   bool over = pages * MS_PAGE > limit_bytes;
@@ -239,7 +248,7 @@ uint64_t ms_mmap_enforce(uint64_t limit_bytes, uint64_t target_bytes, uint64_t *
     ms_entry *e = &ms_entries[ei];
     ms_chunk *ch = &e->chunks[ci];
     uintptr_t lo = e->start + (uintptr_t)ci * MS_CHUNK_BYTES;
-    if (madvise((void *)lo, (size_t)ms_chunk_pages(e, ci) * MS_PAGE, MADV_DONTNEED) == 0)
+    if (ms_sys_madvise((void *)lo, (size_t)ms_chunk_pages(e, ci) * MS_PAGE, MADV_DONTNEED) == 0)
       dropped += (uint64_t)ch->resident * MS_PAGE;
     pages -= ch->resident;
     ch->resident = 0;
@@ -278,9 +287,4 @@ void ms_mmap_registry_clear(void) {
 
 void ms_mmap_atfork_prepare(void) { ms_mmap_lock(); }
 void ms_mmap_atfork_parent(void) { ms_mmap_unlock(); }
-/* The child shares no page tables with the parent: its pagemap is its own file. */
-void ms_mmap_atfork_child(void) {
-  if (ms_pagemap_fd >= 0) close(ms_pagemap_fd);
-  ms_pagemap_fd = -1;
-  pthread_mutex_init(&ms_mmap_mutex, NULL);
-}
+void ms_mmap_atfork_child(void) { pthread_mutex_init(&ms_mmap_mutex, NULL); }

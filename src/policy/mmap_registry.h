@@ -29,8 +29,9 @@ bool ms_mmap_registry_wants(size_t len, int prot, int flags, int fd);
 
 void ms_mmap_lock(void);
 void ms_mmap_unlock(void);
-/* With the lock held, after the syscall succeeded. */
-void ms_mmap_note_map_locked(uintptr_t addr, size_t len, int prot, int flags, int fd);
+/* With the lock held, after the syscall succeeded. note_map returns true when it added a
+ * mapping the cap may drop. */
+bool ms_mmap_note_map_locked(uintptr_t addr, size_t len, int prot, int flags, int fd);
 void ms_mmap_note_unmap_locked(uintptr_t addr, size_t len);
 void ms_mmap_note_remap_locked(uintptr_t old_addr, size_t old_len, uintptr_t new_addr, size_t new_len);
 void ms_mmap_note_protect_locked(uintptr_t addr, size_t len, int prot);

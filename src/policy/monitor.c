@@ -1,48 +1,58 @@
-/* The one background thread (see monitor.h).
+/* The monitor thread (see monitor.h for when it exists).
  *
  * Sleeping and waking use a futex on one word instead of a condition variable: waking must be
  * async-signal-safe (a report signal handler calls ms_monitor_wake), and a futex wake is a
  * single syscall with no lock. The word counts wake requests; the thread sleeps only while it
  * is unchanged since it last looked, so a wake that arrives while jobs run is never lost.
  *
- * Fork: prepare takes the run lock, so no job is half-way through (holding a registry lock,
- * or inside the allocator's purge) when the process is copied; the handler runs before the
- * allocator's own prefork handler because it was registered later. The child has no monitor
- * thread: it resets the state and starts a new one. */
+ * Life cycle, under ms_life_lock: ms_running says a thread is doing jobs. A thread that leaves
+ * on its own (no job needs it, or it would be the last thread of the process) clears
+ * ms_running and parks its id in ms_retired; whoever comes next joins it (the next thread at
+ * its start, or a suspension). A suspension raises ms_stop_flag and joins every thread of ours,
+ * so when it returns none exists. Kicks start a thread only in the process that owns the
+ * state (a vfork or raw clone() child shares or copies our memory without our atfork
+ * handlers, and must leave it alone). */
 #include "monitor.h"
 
 #include <errno.h>
-#include <linux/futex.h>
 #include <pthread.h>
 #include <signal.h>
-#include <stdbool.h>
 #include <string.h>
-#include <sys/syscall.h>
-#include <time.h>
-#include <unistd.h>
 
-#include "../core/guard.h"
-#include "../core/log.h"
+#include "../util/guard.h"
+#include "../util/log.h"
+#include "../util/proc.h"
+#include "../util/sys.h"
 
 #define MS_MONITOR_MAX_JOBS 16
+#define MS_MONITOR_STACK (256u << 10)
+/* How often the thread checks that it is not the only live thread left. */
+#define MS_MONITOR_ALONE_CHECK_MS 200
+#define MS_NEVER UINT64_MAX
 
 typedef struct {
   const char *name;
-  uint64_t interval_ms;
+  uint64_t first_ms;
   uint64_t next_ms;
+  bool needed;
   ms_monitor_job_fn fn;
 } ms_monitor_job;
 
 static ms_monitor_job ms_jobs[MS_MONITOR_MAX_JOBS];
 static unsigned ms_njobs;
 
-static pthread_mutex_t ms_run_lock = PTHREAD_MUTEX_INITIALIZER; /* held while jobs run */
-static pthread_mutex_t ms_life_lock = PTHREAD_MUTEX_INITIALIZER; /* start/stop */
-static pthread_t ms_thread_id;
-static bool ms_running;   /* a thread exists (life lock) */
-static bool ms_stopped;   /* stopped for good at exit (life lock) */
-static int ms_stop_flag;  /* atomic: the thread must leave */
+static pthread_mutex_t ms_life_lock = PTHREAD_MUTEX_INITIALIZER;
+static bool ms_running;       /* a thread runs jobs (life lock; relaxed reads outside) */
+static pthread_t ms_current;  /* valid while ms_running */
+static bool ms_has_retired;   /* a thread left on its own and is not joined yet */
+static pthread_t ms_retired;
+static unsigned ms_suspended; /* suspensions in force: no thread may start */
+static bool ms_stopped;       /* stopped for good at exit */
+static bool ms_restart_pending; /* a suspension stopped a thread that jobs needed */
+static pid_t ms_owner_pid;    /* the process whose thread this is */
+static int ms_stop_flag;      /* atomic: the running thread must leave */
 static uint32_t ms_wake_word; /* atomic: futex word, bumped by every wake */
+static uint64_t ms_kicks;     /* atomic: activity seen, so a thread about to leave stays */
 
 uint64_t ms_monitor_now_ms(void) {
   struct timespec ts;
@@ -50,129 +60,226 @@ uint64_t ms_monitor_now_ms(void) {
   return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
-int ms_monitor_add_job(const char *name, uint64_t interval_ms, ms_monitor_job_fn fn) {
-  if (!fn || interval_ms == 0) return -1;
-  pthread_mutex_lock(&ms_run_lock);
+int ms_monitor_add_job(const char *name, uint64_t first_ms, ms_monitor_job_fn fn) {
+  if (!fn) return -1;
+  pthread_mutex_lock(&ms_life_lock);
   int rc = -1;
-  if (ms_njobs < MS_MONITOR_MAX_JOBS) {
-    ms_jobs[ms_njobs] = (ms_monitor_job){name, interval_ms, ms_monitor_now_ms() + interval_ms, fn};
-    __atomic_store_n(&ms_njobs, ms_njobs + 1, __ATOMIC_RELEASE);
+  if (ms_njobs < MS_MONITOR_MAX_JOBS && !ms_running) {
+    ms_jobs[ms_njobs++] = (ms_monitor_job){name, first_ms, 0, true, fn};
     rc = 0;
   }
-  pthread_mutex_unlock(&ms_run_lock);
+  pthread_mutex_unlock(&ms_life_lock);
   if (rc != 0) ms_log_error("monitor: job table full, '%s' not scheduled", name ? name : "?");
   return rc;
-}
-
-static void ms_futex_wait(uint32_t *word, uint32_t seen, uint64_t timeout_ms) {
-  struct timespec ts = {(time_t)(timeout_ms / 1000), (long)(timeout_ms % 1000) * 1000000L};
-  syscall(SYS_futex, word, FUTEX_WAIT_PRIVATE, seen, &ts, NULL, 0);
 }
 
 void ms_monitor_wake(void) {
   int saved = errno; /* async-signal-safe: leave the interrupted code's errno alone */
   __atomic_add_fetch(&ms_wake_word, 1, __ATOMIC_SEQ_CST);
-  syscall(SYS_futex, &ms_wake_word, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+  ms_sys_futex_wake(&ms_wake_word, 1);
   errno = saved;
 }
 
-/* Run every job that is due (all of them when woken); returns ms until the next one is due. */
-static uint64_t ms_monitor_run_jobs(bool woken) {
-  pthread_mutex_lock(&ms_run_lock);
-  uint64_t now = ms_monitor_now_ms(), sleep_ms = 1000;
+/* Run the jobs that are due (all of them when woken). Returns ms until the next one is due;
+ * *needed: some job wants the thread to stay. */
+static uint64_t ms_monitor_run_jobs(bool woken, bool *needed) {
+  uint64_t now = ms_monitor_now_ms(), sleep_ms = MS_NEVER;
+  *needed = false;
   for (unsigned i = 0; i < ms_njobs && !__atomic_load_n(&ms_stop_flag, __ATOMIC_ACQUIRE); i++) {
     ms_monitor_job *j = &ms_jobs[i];
     if (woken || now >= j->next_ms) {
-      j->fn(now);
+      ms_job_next next = j->fn(now);
       now = ms_monitor_now_ms();
-      j->next_ms = now + j->interval_ms;
+      j->next_ms = next.next_ms == MS_NEVER ? MS_NEVER : now + next.next_ms;
+      j->needed = next.needed;
     }
+    if (j->needed) *needed = true;
     uint64_t left = j->next_ms > now ? j->next_ms - now : 0;
     if (left < sleep_ms) sleep_ms = left;
   }
-  pthread_mutex_unlock(&ms_run_lock);
   return sleep_ms;
+}
+
+/* Leave on our own. False when a stop request or fresh activity came first (stay, or let the
+ * suspension that asked join us). */
+static bool ms_monitor_retire(uint64_t kicks_seen, bool alone) {
+  bool leave = false;
+  pthread_mutex_lock(&ms_life_lock);
+  if (!__atomic_load_n(&ms_stop_flag, __ATOMIC_ACQUIRE) &&
+      (alone || __atomic_load_n(&ms_kicks, __ATOMIC_ACQUIRE) == kicks_seen)) {
+    ms_running = false;
+    ms_has_retired = true;
+    ms_retired = pthread_self();
+    leave = true;
+  }
+  pthread_mutex_unlock(&ms_life_lock);
+  return leave;
 }
 
 static void *ms_monitor_main(void *arg) {
   (void)arg;
   /* For the thread's whole life: its allocations are our own, never sampled or recursed into. */
   ms_guard_enter();
+  pthread_mutex_lock(&ms_life_lock);
+  bool join_retired = ms_has_retired;
+  pthread_t retired = ms_retired;
+  ms_has_retired = false;
+  pthread_mutex_unlock(&ms_life_lock);
+  if (join_retired) pthread_join(retired, NULL);
+
+  uint64_t now = ms_monitor_now_ms(), alone_checked = now;
+  for (unsigned i = 0; i < ms_njobs; i++) {
+    ms_jobs[i].next_ms = now + ms_jobs[i].first_ms;
+    ms_jobs[i].needed = true;
+  }
   uint32_t seen = __atomic_load_n(&ms_wake_word, __ATOMIC_ACQUIRE);
   bool woken = false;
-  while (!__atomic_load_n(&ms_stop_flag, __ATOMIC_ACQUIRE)) {
-    uint64_t sleep_ms = ms_monitor_run_jobs(woken);
+  for (;;) {
+    uint64_t kicks = __atomic_load_n(&ms_kicks, __ATOMIC_ACQUIRE);
+    bool needed;
+    uint64_t sleep_ms = ms_monitor_run_jobs(woken, &needed);
     if (__atomic_load_n(&ms_stop_flag, __ATOMIC_ACQUIRE)) break;
-    if (sleep_ms > 0) ms_futex_wait(&ms_wake_word, seen, sleep_ms);
+    now = ms_monitor_now_ms();
+    /* The host's last thread ended (main called pthread_exit, its workers are done): a process
+     * must not live on for our sake. Leaving lets glibc end it with exit(0), as it would have. */
+    bool alone = false;
+    if (now - alone_checked >= MS_MONITOR_ALONE_CHECK_MS) {
+      alone_checked = now;
+      alone = ms_proc_live_threads() == 1;
+    }
+    if ((alone || !needed) && ms_monitor_retire(kicks, alone)) {
+      ms_log_debug("monitor: %s", alone ? "the program's last thread has ended; leaving" : "no work; leaving");
+      break;
+    }
+    if (alone || !needed) continue; /* activity came in meanwhile: look again */
+    if (alone_checked + MS_MONITOR_ALONE_CHECK_MS - now < sleep_ms)
+      sleep_ms = alone_checked + MS_MONITOR_ALONE_CHECK_MS - now;
+    if (sleep_ms > 0) ms_sys_futex_wait(&ms_wake_word, seen, sleep_ms);
     uint32_t now_seen = __atomic_load_n(&ms_wake_word, __ATOMIC_ACQUIRE);
     woken = now_seen != seen;
     seen = now_seen;
   }
-  ms_guard_leave();
+  ms_guard_leave(); /* the exit handlers of a process we end run on this thread */
   return NULL;
 }
 
 /* With the life lock held. Signals are blocked in the new thread: the program's handlers run on
- * its own threads, never on ours. */
+ * its own threads, never on ours (see ms_monitor_main: we never stay as the last thread). */
 static void ms_monitor_spawn_locked(void) {
-  if (ms_running || ms_stopped || __atomic_load_n(&ms_njobs, __ATOMIC_ACQUIRE) == 0) return;
+  if (ms_running || ms_stopped || ms_suspended || ms_njobs == 0) return;
+  if (ms_sys_getpid() != ms_owner_pid) return;
   sigset_t all, old;
   sigfillset(&all);
   pthread_sigmask(SIG_SETMASK, &all, &old);
   __atomic_store_n(&ms_stop_flag, 0, __ATOMIC_RELEASE);
+  pthread_attr_t attr;
+  pthread_attr_init(&attr);
+  pthread_attr_setstacksize(&attr, MS_MONITOR_STACK);
   ms_guard_enter();
-  int rc = pthread_create(&ms_thread_id, NULL, ms_monitor_main, NULL);
+  int rc = pthread_create(&ms_current, &attr, ms_monitor_main, NULL);
   ms_guard_leave();
+  pthread_attr_destroy(&attr);
   pthread_sigmask(SIG_SETMASK, &old, NULL);
   if (rc == 0) {
-    ms_running = true;
+    __atomic_store_n(&ms_running, true, __ATOMIC_RELEASE);
+    ms_restart_pending = false;
     ms_log_debug("monitor: started (%u jobs)", ms_njobs);
   } else {
-    ms_log_error("monitor: cannot start the thread (%s); no periodic jobs will run", strerror(rc));
+    /* RLIMIT_NPROC, pids.max, a tight ulimit -v: the program goes on, memshim does less. */
+    ms_log_debug("monitor: cannot start a thread (%s); periodic work waits for the next activity",
+                 strerror(rc));
   }
 }
 
-int ms_monitor_running(void) { return __atomic_load_n(&ms_running, __ATOMIC_RELAXED) ? 1 : 0; }
-
-void ms_monitor_start(void) {
+void ms_monitor_kick(void) {
+  __atomic_add_fetch(&ms_kicks, 1, __ATOMIC_ACQ_REL);
+  if (__atomic_load_n(&ms_running, __ATOMIC_ACQUIRE)) return;
+  if (__atomic_load_n(&ms_stopped, __ATOMIC_RELAXED) || __atomic_load_n(&ms_suspended, __ATOMIC_RELAXED)) return;
+  ms_guard_enter();
   pthread_mutex_lock(&ms_life_lock);
   ms_monitor_spawn_locked();
+  pthread_mutex_unlock(&ms_life_lock);
+  ms_guard_leave();
+}
+
+int ms_monitor_running(void) { return __atomic_load_n(&ms_running, __ATOMIC_ACQUIRE) ? 1 : 0; }
+
+bool ms_monitor_restart_pending(void) { return __atomic_load_n(&ms_restart_pending, __ATOMIC_RELAXED); }
+
+/* Stop the running thread and join every thread of ours. Called with the life lock held;
+ * releases it while joining (ms_suspended or ms_stopped keeps new threads from starting). */
+static void ms_monitor_join_all_locked(void) {
+  pthread_t ids[2];
+  unsigned n = 0;
+  if (ms_running) {
+    __atomic_store_n(&ms_stop_flag, 1, __ATOMIC_RELEASE);
+    ids[n++] = ms_current;
+    __atomic_store_n(&ms_running, false, __ATOMIC_RELEASE);
+  }
+  if (ms_has_retired) {
+    ids[n++] = ms_retired;
+    ms_has_retired = false;
+  }
+  if (!n) return;
+  ms_monitor_wake();
+  pthread_mutex_unlock(&ms_life_lock);
+  /* exit() called on our own thread (the last thread of the process, or a job) cannot join it. */
+  for (unsigned i = 0; i < n; i++)
+    if (!pthread_equal(pthread_self(), ids[i])) pthread_join(ids[i], NULL);
+  pthread_mutex_lock(&ms_life_lock);
+}
+
+void ms_monitor_suspend(void) {
+  if (ms_sys_getpid() != ms_owner_pid) return; /* a vfork child: the parent's thread is not ours */
+  ms_guard_enter();
+  pthread_mutex_lock(&ms_life_lock);
+  __atomic_add_fetch(&ms_suspended, 1, __ATOMIC_RELAXED);
+  if (ms_running) ms_restart_pending = true;
+  ms_monitor_join_all_locked();
+  pthread_mutex_unlock(&ms_life_lock);
+  ms_guard_leave();
+}
+
+void ms_monitor_resume(void) {
+  if (ms_sys_getpid() != ms_owner_pid) return;
+  pthread_mutex_lock(&ms_life_lock);
+  if (ms_suspended) __atomic_sub_fetch(&ms_suspended, 1, __ATOMIC_RELAXED);
   pthread_mutex_unlock(&ms_life_lock);
 }
 
 void ms_monitor_stop(void) {
+  if (ms_sys_getpid() != ms_owner_pid) return;
+  ms_guard_enter();
   pthread_mutex_lock(&ms_life_lock);
-  ms_stopped = true;
-  if (ms_running) {
-    __atomic_store_n(&ms_stop_flag, 1, __ATOMIC_RELEASE);
-    ms_monitor_wake();
-    /* exit() called by a job itself cannot join its own thread; the flag still stops it. */
-    if (!pthread_equal(pthread_self(), ms_thread_id)) pthread_join(ms_thread_id, NULL);
-    ms_running = false;
-  }
+  __atomic_store_n(&ms_stopped, true, __ATOMIC_RELAXED);
+  ms_monitor_join_all_locked();
   pthread_mutex_unlock(&ms_life_lock);
+  ms_guard_leave();
 }
 
+/* Who owns the state: the constructor's process, then each fork child. */
+__attribute__((constructor(101))) static void ms_monitor_owner_init(void) { ms_owner_pid = ms_sys_getpid(); }
+
 void ms_monitor_atfork_prepare(void) {
+  ms_monitor_suspend();
   pthread_mutex_lock(&ms_life_lock);
-  pthread_mutex_lock(&ms_run_lock);
 }
 
 void ms_monitor_atfork_parent(void) {
-  pthread_mutex_unlock(&ms_run_lock);
   pthread_mutex_unlock(&ms_life_lock);
+  ms_monitor_resume();
 }
 
-/* Only the forking thread exists in the child: the monitor thread is gone (its stack and TLS
- * are simply not there). Reset and start a new one. */
+/* Only the forking thread exists in the child, and no thread of ours was copied. The child
+ * starts fresh; its thread comes with its first activity. */
 void ms_monitor_atfork_child(void) {
-  pthread_mutex_init(&ms_run_lock, NULL);
   pthread_mutex_init(&ms_life_lock, NULL);
+  ms_owner_pid = ms_sys_getpid();
   ms_running = false;
+  ms_has_retired = false;
+  ms_suspended = 0;
+  ms_stopped = false; /* a child forked by an exit handler is a process of its own */
+  ms_restart_pending = false;
+  __atomic_store_n(&ms_stop_flag, 0, __ATOMIC_RELAXED);
   __atomic_store_n(&ms_wake_word, 0, __ATOMIC_RELAXED);
-  uint64_t now = ms_monitor_now_ms();
-  for (unsigned i = 0; i < ms_njobs; i++) ms_jobs[i].next_ms = now + ms_jobs[i].interval_ms;
-  pthread_mutex_lock(&ms_life_lock);
-  ms_monitor_spawn_locked();
-  pthread_mutex_unlock(&ms_life_lock);
 }

@@ -1,29 +1,56 @@
-/* The one background thread. Everything slow that must happen while the program runs —
- * the memory-return policy, timeline snapshots, periodic reports, metrics — is a job here.
- * Jobs run on the monitor thread with the recursion guard held, so whatever they allocate
- * is neither sampled nor can it recurse into them. The thread starts lazily, restarts in a
- * fork child on first need, and stops (joined) at exit. */
+/* memshim's one background thread, which exists only while there is work.
+ *
+ * Everything slow that must happen while the program runs — the memory-return policy, the
+ * file-mapping cap, timeline snapshots, periodic reports, metrics — is a job here. The thread is
+ * started by activity (ms_monitor_kick: the allocation slow path, a profiler sample, a new file
+ * mapping under a cap), goes away when no job needs it, when it would be the last thread of the
+ * process, around fork and around identity or namespace changes (ms_monitor_suspend), and for
+ * good at exit. It is never there in a process that has nothing for it to do (a shell,
+ * /bin/true): see docs/design.md, "The monitor thread".
+ *
+ * Jobs run on the monitor thread with the recursion guard held, so whatever they allocate is
+ * neither sampled nor can it recurse into them. */
 #ifndef MEMSHIM_MONITOR_H
 #define MEMSHIM_MONITOR_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
-typedef void (*ms_monitor_job_fn)(uint64_t now_ms);
+/* What a job wants after a run: to run again in next_ms, and whether the thread must stay for
+ * it (false: run me while the thread is there anyway, but do not keep it alive for me). */
+typedef struct {
+  uint64_t next_ms;
+  bool needed;
+} ms_job_next;
 
-/* Register a periodic job (from the constructor, before ms_monitor_start). interval_ms > 0.
- * Returns 0, or -1 when the job table is full. */
-int ms_monitor_add_job(const char *name, uint64_t interval_ms, ms_monitor_job_fn fn);
-/* Start the thread if any job is registered (idempotent; safe after fork). */
-void ms_monitor_start(void);
-/* Ask the thread to run its due jobs now (e.g. from a signal-set flag; async-signal-safe). */
+typedef ms_job_next (*ms_monitor_job_fn)(uint64_t now_ms);
+
+/* Register a job (from the constructor). first_ms: delay of its first run after the thread
+ * starts. Returns 0, or -1 when the job table is full. */
+int ms_monitor_add_job(const char *name, uint64_t first_ms, ms_monitor_job_fn fn);
+/* Activity a job may care about: start the thread if it is not running and may run (not
+ * suspended, not stopped, and this is the process that owns memshim's state). Never call it
+ * from a signal handler. Cheap when the thread is running. */
+void ms_monitor_kick(void);
+/* Ask the thread to run every job now (async-signal-safe; no effect while it is not running). */
 void ms_monitor_wake(void);
-/* Stop and join (at exit). Jobs do not run after this returns. */
+/* Stop and join the thread (fork, setuid & co., unshare, setns): no thread of ours exists when
+ * this returns, and none starts until ms_monitor_resume. Nests. */
+void ms_monitor_suspend(void);
+/* Allow starting again; the thread comes back on the next kick, not before (a host that counts
+ * its threads right after fork or setuid must not see ours). */
+void ms_monitor_resume(void);
+/* Stop for good (exit). Jobs do not run after this returns. */
 void ms_monitor_stop(void);
-/* 1 while the monitor thread exists, else 0 (the fork warning does not count our own thread). */
+/* 1 while the monitor thread exists, else 0. */
 int ms_monitor_running(void);
+/* True when the thread was stopped by a suspension while jobs needed it: activity should kick. */
+bool ms_monitor_restart_pending(void);
 /* Monotonic milliseconds, the clock jobs are given. */
 uint64_t ms_monitor_now_ms(void);
 
+/* fork: prepare suspends (no thread of ours is copied, and none is running a job), the parent
+ * resumes lazily, the child starts with no thread and a fresh state. */
 void ms_monitor_atfork_prepare(void);
 void ms_monitor_atfork_parent(void);
 void ms_monitor_atfork_child(void);

@@ -2,8 +2,10 @@
 #ifndef MEMSHIM_POLICY_H
 #define MEMSHIM_POLICY_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
+/* Constructor: the memory-return jobs, when configured. */
 void ms_policy_init(void);
 void ms_policy_at_exit(void);
 void ms_policy_atfork_prepare(void);
@@ -12,6 +14,14 @@ void ms_policy_atfork_child(void);
 
 /* Purge the heap now, count it, and return the resident bytes given back. */
 uint64_t ms_policy_purge_now(const char *trigger);
+/* The same for glibc's malloc_trim: 1 when memory was released, else 0. */
+int ms_policy_trim(const char *trigger);
+/* Some memory-return feature is on (its jobs exist). */
+bool ms_policy_active(void);
+/* A policy job has work for the monitor thread now: the heap is large enough to watch, or a
+ * file mapping is tracked under a cap. Reads the counters: call it only when the thread is
+ * not running. */
+bool ms_policy_wants_thread(void);
 
 typedef struct {
   uint64_t purges, purged_bytes, heap_peak;
@@ -31,6 +41,10 @@ typedef struct {
   uint64_t bytes;    /* bytes returned / dropped; RSS at a limit crossing */
   char trigger[24];  /* "retained", "idle", "rss_soft_limit", "memshim_trim", "mmap_cap" ... */
 } ms_policy_event;
+/* The ring keeps this many of the latest events. */
+#define MS_EVENTS_KEPT 64
+/* "purge", "mmap_drop", "rss_limit". */
+const char *ms_policy_event_kind_name(ms_event_kind k);
 /* Copy up to n events with seq > after into out (oldest first); returns how many. */
 unsigned ms_policy_events_read(uint64_t after, ms_policy_event *out, unsigned n);
 

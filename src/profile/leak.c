@@ -6,6 +6,7 @@
 
 #include "../config/options.h"
 #include "../util/raw_mem.h"
+#include "profile_internal.h"
 #include "stack_table.h"
 
 /* ---- analysis ---- */

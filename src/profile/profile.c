@@ -1,20 +1,13 @@
-/* The profiler: sampling on the allocation slow path, forgetting sampled pointers on free,
- * and the triggers that write reports (exit, signal, interval) and feed the leak gate. */
+/* The profiler: sampling on the allocation slow path, forgetting sampled pointers on free, and
+ * the snapshots that feed the leak gate. Reports are taken by the core (core/reporting.c), which
+ * asks collect.c for the profiler's part. */
 #include "profile.h"
 
-#include <pthread.h>
-#include <signal.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "../config/options.h"
-#include "../core/log.h"
-#include "../core/state.h"
 #include "../policy/monitor.h"
-#include "../report/report.h"
-#include "../report/timeline_rec.h"
+#include "../util/log.h"
 #include "leak.h"
 #include "profile_internal.h"
 #include "ptr_map.h"
@@ -27,10 +20,8 @@ bool ms_profile_active;
 static uint64_t ms_sample_mean;
 static unsigned ms_depth;
 static uint64_t ms_t0_ms;
-static uint64_t ms_snapshot_ms, ms_interval_ms;
+static uint64_t ms_snapshot_ms;
 static uint64_t ms_leak_limit;
-static volatile sig_atomic_t ms_report_requested;
-static bool ms_exit_done;
 
 /* ---- clocks and settings ---- */
 
@@ -60,20 +51,20 @@ static void ms_record(void *p, uint64_t size) {
   ms_site_alloc(ms_stacks_site(id), w.bytes, w.count);
 }
 
-void *ms_profile_sample(void *p, uint64_t size, struct ms_thread *t) {
+void *ms_profile_sample(void *p, uint64_t size, int64_t *countdown, uint64_t *prng) {
   int64_t next;
-  if (!t->prng) {
+  if (!*prng) {
     /* First visit of this thread: its countdown started at 0, which would sample this
      * allocation for certain. Draw where its first sample really falls instead. */
-    t->prng = ms_prng_seed(t);
-    int64_t c = ms_sample_next_countdown(&t->prng, ms_sample_mean);
+    *prng = ms_prng_seed(prng);
+    int64_t c = ms_sample_next_countdown(prng, ms_sample_mean);
     if (c >= 0 && c - (int64_t)size >= 0) {
-      t->sample_countdown = c - (int64_t)size;
+      *countdown = c - (int64_t)size;
       return p;
     }
   }
-  next = ms_sample_next_countdown(&t->prng, ms_sample_mean);
-  t->sample_countdown = next;
+  next = ms_sample_next_countdown(prng, ms_sample_mean);
+  *countdown = next;
   /* Our own allocations (unwinding, reports) are never sampled. */
   if (ms_guard_held()) return p;
   ms_guard_enter();
@@ -89,62 +80,17 @@ void ms_profile_free_maybe(void *p) {
   if (s) ms_site_free(s, e.bytes, e.count);
 }
 
-/* ---- periodic work: snapshots, timeline, signal and interval reports ---- */
+/* ---- periodic work: the leak gate's snapshots ---- */
 
-static void ms_profile_on_exit(int status, void *arg);
-
-static void ms_profile_snapshot_job(uint64_t now_ms) {
+static ms_job_next ms_profile_snapshot_job(uint64_t now_ms) {
   (void)now_ms;
-  /* Registered here, not in the constructor: handlers run in reverse order of registration,
-   * and ours must run before the loader's (registered by the program's start-up code, after
-   * preloaded constructors), which runs our destructor and would not know the exit status. */
-  static bool on_exit_registered;
-  if (!on_exit_registered) {
-    on_exit_registered = true;
-    on_exit(ms_profile_on_exit, NULL);
-  }
-  uint64_t t = ms_profile_now_ms();
-  ms_leak_store_take(t, false);
-  ms_timeline_tick(t, ms_t0_ms);
-  if (ms_report_requested) {
-    ms_report_requested = 0;
-    ms_report_now("signal");
-  }
-}
-
-static void ms_profile_interval_job(uint64_t now_ms) {
-  (void)now_ms;
-  ms_report_now("interval");
-}
-
-static void ms_profile_on_signal(int sig) {
-  (void)sig;
-  ms_report_requested = 1;
-  ms_monitor_wake();
-}
-
-/* Exit: on_exit handlers are told the exit status, so a failed leak check can turn a
- * successful exit into status 1. A run shorter than one snapshot interval gets its report from
- * the destructor instead (status unknown, unchanged). */
-static void ms_profile_on_exit(int status, void *arg) {
-  (void)arg;
-  if (!ms_profile_active || ms_exit_done) return;
-  ms_exit_done = true;
-  ms_guard_enter();
-  ms_monitor_stop();
-  bool failed = ms_report_now("exit");
-  ms_guard_leave();
-  if (failed && status == 0) {
-    ms_log_error("MEMSHIM_LEAK_CHECK: exit status 1 (the program itself exited with 0)");
-    fflush(NULL); /* exit() would flush the program's stdio after the handlers; _exit does not */
-    _exit(1);
-  }
+  ms_leak_store_take(ms_profile_now_ms(), false);
+  return (ms_job_next){ms_snapshot_ms, true};
 }
 
 static void ms_profile_reset_clock(void) {
   ms_t0_ms = ms_monitor_now_ms();
   ms_leak_store_reset(0);
-  ms_timeline_reset();
 }
 
 void ms_profile_init(void) {
@@ -156,35 +102,17 @@ void ms_profile_init(void) {
   ms_depth = (unsigned)ms_opt_u64(MS_OPT_STACK_DEPTH);
   if (ms_depth > MS_MAX_DEPTH) ms_depth = MS_MAX_DEPTH;
   ms_snapshot_ms = ms_opt_u64(MS_OPT_SNAPSHOT_INTERVAL);
-  ms_interval_ms = ms_opt_u64(MS_OPT_REPORT_INTERVAL);
-  ms_unwind_init();
+  if (ms_unwind_init() != 0) return; /* said why: libunwind cannot be loaded; profiling stays off */
   ms_profile_reset_clock();
   if (ms_monitor_add_job("profile_snapshot", ms_snapshot_ms, ms_profile_snapshot_job) != 0)
     ms_log_error("profiler: monitor job table full; no snapshots (leak gate and timeline off)");
-  if (ms_interval_ms && ms_monitor_add_job("profile_report", ms_interval_ms, ms_profile_interval_job) != 0)
-    ms_log_error("profiler: monitor job table full; MEMSHIM_REPORT_INTERVAL ignored");
-  int sig = (int)ms_opt_u64(MS_OPT_REPORT_SIGNAL);
-  if (sig) {
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = ms_profile_on_signal;
-    sa.sa_flags = SA_RESTART;
-    sigemptyset(&sa.sa_mask);
-    if (sigaction(sig, &sa, NULL) != 0) ms_log_error("profiler: cannot install the report signal handler");
-  }
-  /* The current thread (the constructor's) starts sampling with a fresh countdown. */
-  ms_tls_thread.sample_countdown = 0;
+  /* The core resets the constructor thread's countdown so that it samples too. */
   ms_profile_active = true;
   ms_log_debug("profiler on: one sample per %llu bytes, %u frames", (unsigned long long)ms_sample_mean, ms_depth);
 }
 
-/* Destructor path (core/init.c): a process that never reached exit()'s handlers (e.g. a
- * library unloaded) still gets its exit report once. */
-void ms_profile_at_exit(void) { ms_profile_on_exit(-1, NULL); }
-
 void ms_profile_atfork_prepare(void) {
   if (!ms_profile_active) return;
-  ms_report_atfork_prepare();
   ms_leak_store_lock();
   ms_stacks_lock();
   ms_ptrs_lock_all();
@@ -195,19 +123,14 @@ void ms_profile_atfork_parent(void) {
   ms_ptrs_unlock_all();
   ms_stacks_unlock();
   ms_leak_store_unlock();
-  ms_report_atfork_parent();
 }
 
 /* The child keeps every site and sampled pointer (it inherited the memory they describe) but
- * starts its own clock, snapshots and timeline, and writes its own reports (pid in the name). */
+ * starts its own clock and snapshots. */
 void ms_profile_atfork_child(void) {
   if (!ms_profile_active) return;
   ms_ptrs_atfork_child();
   ms_stacks_atfork_child();
   ms_leak_store_atfork_child();
-  ms_timeline_atfork_child();
-  ms_report_atfork_child();
-  ms_report_requested = 0;
-  ms_exit_done = false;
   ms_profile_reset_clock();
 }

@@ -5,10 +5,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "../core/guard.h"
+#include "../util/guard.h"
 #include "ptr_map.h"
-
-struct ms_thread;
 
 /* True when MEMSHIM_PROFILE=1; read-only after the constructor. */
 extern MS_HIDDEN bool ms_profile_active;
@@ -16,15 +14,14 @@ extern MS_HIDDEN bool ms_profile_active;
 /* Constructor: read options, prepare tables. */
 void ms_profile_init(void);
 /* The thread's countdown crossed zero: record p if this is a sample, and set the next
- * countdown. Returns p. */
-void *ms_profile_sample(void *p, uint64_t size, struct ms_thread *t);
+ * countdown (*prng: the thread's random state, 0 before its first sample). Returns p. */
+void *ms_profile_sample(void *p, uint64_t size, int64_t *countdown, uint64_t *prng);
 /* Every free while profiling: forget p if it was sampled. Cheap when it was not: one relaxed
  * load of a counting filter slot, inlined into free; the lookup runs only on a filter hit. */
 void ms_profile_free_maybe(void *p);
 static inline void ms_profile_free(void *p) {
   if (ms_unlikely(ms_ptr_maybe_sampled(p))) ms_profile_free_maybe(p);
 }
-void ms_profile_at_exit(void);
 void ms_profile_atfork_prepare(void);
 void ms_profile_atfork_parent(void);
 void ms_profile_atfork_child(void);

@@ -3,7 +3,7 @@
 #include <pthread.h>
 #include <string.h>
 
-#include "../core/guard.h"
+#include "../util/guard.h"
 #include "../util/raw_mem.h"
 
 #define MS_SITE_CHUNK_SHIFT 12 /* 4096 sites per chunk */

@@ -1,14 +1,18 @@
-/* Stack capture with libunwind's local unwinder (UNW_LOCAL_ONLY). Must run under the
- * recursion guard: libunwind may allocate on first use of a module. */
+/* Stack capture with libunwind's local unwinder. libunwind (and the liblzma it needs) is loaded
+ * with dlopen when stack capture is first wanted — profiling, or a GPU allocation — never in a
+ * process that does not need it. Must run under the recursion guard: libunwind may allocate on
+ * first use of a module. */
 #ifndef MEMSHIM_UNWIND_H
 #define MEMSHIM_UNWIND_H
 
 #include <stdint.h>
 
-/* Find our own code's address range (frames there are dropped) and set libunwind's cache. */
-void ms_unwind_init(void);
+/* Load libunwind, find our own code's address range (frames there are dropped) and set
+ * libunwind's cache. Idempotent and thread-safe; returns 0, or -1 after saying once why stacks
+ * cannot be captured (libunwind missing). Call it from a cold path. */
+int ms_unwind_init(void);
 /* Return addresses of the caller's stack, innermost first, memshim's own frames removed.
- * Returns the number of frames (<= max). */
+ * Returns the number of frames (<= max); 0 when ms_unwind_init has not succeeded. */
 unsigned ms_unwind(uintptr_t *out, unsigned max);
 
 #endif

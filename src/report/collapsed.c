@@ -1,54 +1,38 @@
-/* Collapsed stacks (flamegraph.pl, speedscope): outermost frame first, ';'-separated, then
- * the site's live bytes. GPU memory follows under a root frame of its own ("[device]",
- * "[host_pinned]"), with the allocating call as the leaf, so one flame graph shows heap and
- * device memory side by side. */
-#include <string.h>
+/* Collapsed stacks (flamegraph.pl, speedscope): outermost frame first, ';'-separated, a space,
+ * the site's live heap bytes. Frame names: ms_frame_collapsed (write.h). GPU memory follows under
+ * a root frame of its own ("[device]", "[host_pinned]") with the allocating CUDA call as the leaf,
+ * so one flame graph shows heap and device memory side by side. */
+#include "write.h"
 
-#include "../profile/symbolize.h"
-#include "report.h"
-
-static void ms_collapsed_name(ms_out *o, const ms_symbol *s) {
-  /* ';' and ' ' separate fields in this format: replace them inside names */
-  const char *n = s->function;
-  if (!strcmp(n, "??")) {
-    const char *slash = strrchr(s->module, '/');
-    ms_out_printf(o, "%s+0x%lx", slash ? slash + 1 : s->module, (unsigned long)s->offset);
-    return;
-  }
-  for (; *n; n++) {
-    char c = *n == ';' ? ':' : *n == ' ' ? '_' : *n;
-    ms_out_write(o, &c, 1);
-  }
-}
-
-static void ms_collapsed_stack(ms_out *o, const ms_report_site *s) {
-  if (!s->depth) ms_out_str(o, "[no stack]");
-  for (uint32_t k = s->depth; k-- > 0;) {
-    ms_symbol sym;
-    ms_symbolize(s->frames[k] - 1, &sym);
-    ms_collapsed_name(o, &sym);
+static void ms_collapsed_stack(const ms_snap_site *site, ms_out *o) {
+  char name[1024];
+  for (uint32_t k = site->nframes; k-- > 0;) {
+    ms_frame_collapsed(&site->frames[k], name, sizeof name);
+    ms_out_str(o, name);
     if (k) ms_out_write(o, ";", 1);
   }
 }
 
-static void ms_collapsed_gpu(ms_out *o, const ms_report *r) {
-  for (int pinned = 0; pinned < 2; pinned++)
-    for (uint32_t i = 0; i < r->nsites; i++) {
-      const ms_report_site *s = &r->sites[i];
-      const ms_report_mem *m = !s->gpu ? NULL : pinned ? &s->gpu->pinned : &s->gpu->device;
-      if (!m || m->live_bytes <= 0) continue;
-      ms_out_str(o, pinned ? "[host_pinned];" : "[device];");
-      ms_collapsed_stack(o, s);
-      ms_out_printf(o, ";%s %lld\n", s->gpu->api, (long long)m->live_bytes);
-    }
-}
-
-void ms_report_write_collapsed(const ms_report *r, ms_out *o) {
-  for (uint32_t i = 0; i < r->nsites; i++) {
-    const ms_report_site *s = &r->sites[i];
-    if (s->live_bytes <= 0) continue;
-    ms_collapsed_stack(o, s);
-    ms_out_printf(o, " %lld\n", (long long)s->live_bytes);
+void ms_write_collapsed(const ms_snapshot *s, const ms_write_opts *opt, ms_out *o) {
+  unsigned top = opt ? opt->top : 0;
+  uint32_t n = top && top < s->nsites ? top : s->nsites;
+  for (uint32_t i = 0; i < n; i++) {
+    const ms_snap_site *site = &s->sites[i];
+    if (site->heap.live_bytes <= 0 || !site->nframes) continue;
+    ms_collapsed_stack(site, o);
+    ms_out_printf(o, " %lld\n", (long long)site->heap.live_bytes);
   }
-  if (r->gpu) ms_collapsed_gpu(o, r);
+  for (int pinned = 0; pinned < 2; pinned++)
+    for (uint32_t i = 0; i < s->nsites; i++) {
+      const ms_snap_site *site = &s->sites[i];
+      const ms_snap_mem *m = pinned ? &site->host_pinned : &site->device;
+      if (!m->present || m->live_bytes <= 0 || !site->nframes) continue;
+      ms_out_str(o, pinned ? "[host_pinned];" : "[device];");
+      ms_collapsed_stack(site, o);
+      if (site->device_api) {
+        ms_out_write(o, ";", 1);
+        ms_out_str(o, site->device_api);
+      }
+      ms_out_printf(o, " %lld\n", (long long)m->live_bytes);
+    }
 }

@@ -1,6 +1,5 @@
 #include "json_writer.h"
 
-#include <stdio.h>
 #include <string.h>
 
 void ms_jw_init(ms_jw *w, ms_out *o) {
@@ -8,6 +7,7 @@ void ms_jw_init(ms_jw *w, ms_out *o) {
   w->depth = 0;
   w->need_comma[0] = false;
   w->after_key = false;
+  w->html_safe = false;
 }
 
 /* Before any value: a comma when it is not the first in its container. A value after a key
@@ -35,21 +35,20 @@ void ms_jw_object_end(ms_jw *w) { ms_jw_close(w, '}'); }
 void ms_jw_array(ms_jw *w) { ms_jw_open(w, '['); }
 void ms_jw_array_end(ms_jw *w) { ms_jw_close(w, ']'); }
 
-static void ms_jw_quoted(ms_out *o, const char *s) {
+static void ms_jw_quoted(ms_out *o, const char *s, bool html_safe) {
   ms_out_write(o, "\"", 1);
   const char *run = s;
   for (; *s; s++) {
     unsigned char c = (unsigned char)*s;
-    if (c >= 0x20 && c != '"' && c != '\\') continue;
+    if (c >= 0x20 && c != '"' && c != '\\' && !(html_safe && (c == '<' || c == '>' || c == '&'))) continue;
     ms_out_write(o, run, (size_t)(s - run));
-    char esc[8];
     switch (c) {
       case '"': ms_out_write(o, "\\\"", 2); break;
       case '\\': ms_out_write(o, "\\\\", 2); break;
       case '\n': ms_out_write(o, "\\n", 2); break;
       case '\t': ms_out_write(o, "\\t", 2); break;
       case '\r': ms_out_write(o, "\\r", 2); break;
-      default: snprintf(esc, sizeof esc, "\\u%04x", c); ms_out_write(o, esc, 6);
+      default: ms_out_printf(o, "\\u%04x", c);
     }
     run = s + 1;
   }
@@ -59,14 +58,14 @@ static void ms_jw_quoted(ms_out *o, const char *s) {
 
 void ms_jw_key(ms_jw *w, const char *k) {
   ms_jw_sep(w);
-  ms_jw_quoted(w->o, k);
+  ms_jw_quoted(w->o, k, w->html_safe);
   ms_out_write(w->o, ":", 1);
   w->after_key = true;
 }
 
 void ms_jw_str(ms_jw *w, const char *s) {
   ms_jw_sep(w);
-  ms_jw_quoted(w->o, s ? s : "");
+  ms_jw_quoted(w->o, s ? s : "", w->html_safe);
 }
 
 void ms_jw_u64(ms_jw *w, uint64_t v) {

@@ -1,5 +1,6 @@
 /* Streaming JSON writer over ms_out: the writer tracks commas, callers say what comes next.
- * Strings are escaped per RFC 8259 (control characters as \u00XX; bytes >= 0x80 pass through). */
+ * Strings are escaped per RFC 8259 (control characters as \u00XX; bytes >= 0x80 pass through).
+ * Shared by the library and the CLI: no heap, no stdio. */
 #ifndef MEMSHIM_JSON_WRITER_H
 #define MEMSHIM_JSON_WRITER_H
 
@@ -13,6 +14,7 @@ typedef struct {
   int depth;
   bool need_comma[64];
   bool after_key;
+  bool html_safe; /* escape '<', '>', '&' (a document inside an HTML <script> element) */
 } ms_jw;
 
 void ms_jw_init(ms_jw *w, ms_out *o);

@@ -1,7 +1,5 @@
-/* Fleet metrics: MEMSHIM_METRICS_FILE in the Prometheus text exposition format, for
- * node_exporter's textfile collector. Written every MEMSHIM_METRICS_INTERVAL by a monitor job and
- * once at exit, atomically (temp file in the same directory + rename), without allocating:
- * formatted into a stack buffer, written with write(2). */
+/* Fleet metrics in the Prometheus text exposition format, for node_exporter's textfile
+ * collector: the formatter. core/metrics.c writes MEMSHIM_METRICS_FILE with it. */
 #ifndef MEMSHIM_PROMETHEUS_H
 #define MEMSHIM_PROMETHEUS_H
 
@@ -10,15 +8,15 @@
 #include <stdint.h>
 
 #include "../../include/memshim.h"
-
-struct ms_report_gpu;
+#include "snapshot.h"
 
 /* What one exposition needs beyond memshim_stats_t. */
 typedef struct {
   int pid;
   const char *program;      /* /proc/self/comm; escaped as a label value */
   bool mmap_resident_known; /* file-mapped residency is measured only with a cap or soft limit */
-  const struct ms_report_gpu *gpu; /* GPU figures when the process used CUDA, else NULL */
+  const char *version, *backend; /* memshim_info labels */
+  const ms_snap_gpu *gpu;        /* per-device GPU metrics when the process used CUDA, else NULL */
 } ms_metrics_process;
 
 /* The leak gate's running verdict, when the profiler is on and has snapshots past the warm-up. */
@@ -31,13 +29,5 @@ typedef struct {
  * does not fit. */
 int ms_prometheus_format(char *buf, size_t len, const memshim_stats_t *st, const ms_metrics_process *lb,
                          const ms_metrics_leak *leak);
-
-/* Write the current metrics to path (already expanded) atomically. Returns 0 or -1 (errno set). */
-int ms_metrics_write_file(const char *path);
-
-/* Constructor: when MEMSHIM_METRICS_FILE is set, schedule the periodic write. */
-void ms_metrics_init(void);
-/* Destructor: the final write. */
-void ms_metrics_at_exit(void);
 
 #endif

@@ -1,163 +1,182 @@
-/* The text report, for people: totals, top sites by live bytes and by growth, the verdict. */
-#include <stdio.h>
+/* The text report, for people: process, totals, top sites by live bytes with their stacks, the
+ * sites that grew since the warm-up, GPU devices when present, the leak verdict. */
 #include <string.h>
 
-#include "../profile/symbolize.h"
-#include "report.h"
+#include "write.h"
 
-#define MS_TEXT_TOP 10
+#define MS_TEXT_GROWTH_FRAMES 4
 
-static void ms_text_size(char *buf, size_t len, int64_t v) {
-  const char *sign = v < 0 ? "-" : "";
-  uint64_t a = v < 0 ? (uint64_t)(-v) : (uint64_t)v;
-  if (a >= (1ull << 30)) snprintf(buf, len, "%s%.2f GiB", sign, (double)a / (1ull << 30));
-  else if (a >= (1ull << 20)) snprintf(buf, len, "%s%.2f MiB", sign, (double)a / (1ull << 20));
-  else if (a >= (1ull << 10)) snprintf(buf, len, "%s%.1f KiB", sign, (double)a / (1ull << 10));
-  else snprintf(buf, len, "%s%llu B", sign, (unsigned long long)a);
+static unsigned ms_limit(uint32_t n, unsigned top) { return top && top < n ? top : n; }
+
+static void ms_text_mem(ms_out *o, const char *what, const ms_snap_mem *m) {
+  char live[32], peak[32], alloc[32];
+  ms_fmt_bytes(live, sizeof live, (double)m->live_bytes);
+  ms_fmt_bytes(peak, sizeof peak, (double)m->peak_live_bytes);
+  ms_fmt_bytes(alloc, sizeof alloc, (double)m->allocated_bytes);
+  ms_out_printf(o, "%s: %s live in %lld allocations (peak %s); %s allocated in total\n", what, live,
+                (long long)m->live_count, peak, alloc);
 }
 
-static void ms_text_stack(ms_out *o, const ms_report_site *s) {
-  for (uint32_t k = 0; k < s->depth; k++) {
-    ms_symbol sym;
-    ms_symbolize(s->frames[k] - 1, &sym);
-    ms_out_printf(o, "      %s (%s+0x%lx)\n", sym.function, sym.module, (unsigned long)sym.offset);
+static void ms_text_frames(ms_out *o, const ms_snap_site *site) {
+  char name[1024];
+  for (uint32_t f = 0; f < site->nframes; f++) {
+    ms_frame_where(&site->frames[f], "  ", name, sizeof name);
+    ms_out_str(o, "      "); /* not printf: its line buffer would cut a long C++ name's newline */
+    ms_out_str(o, name);
+    ms_out_str(o, "\n");
   }
-  if (!s->depth) ms_out_str(o, "      [no stack]\n");
+  if (!site->nframes) ms_out_str(o, "      [no stack]\n");
 }
 
-/* ---- GPU memory: devices (tracked, pools, residual), top sites by live device bytes, events ---- */
-
-static void ms_text_gpu(ms_out *o, const ms_report *r) {
-  const ms_report_gpu *g = r->gpu;
+/* GPU: per device tracked = live + pool reserved, NVML's figure and the residual, then the sites
+ * holding the most device memory (with profiling on, the heap list may not reach them) and the
+ * threshold/out-of-memory events. */
+#define MS_TEXT_DEVICE_TOP_MAX 64
+static void ms_text_gpu(const ms_snapshot *s, unsigned top, ms_out *o) {
+  if (!s->gpu.present) return;
   char a[32], b[32], c[32], d[32];
-  ms_out_printf(o, "\nGPU memory (runtime: %s; %s)\n", g->runtime, g->nvml ? "NVML figures" : "no NVML: no device totals");
-  for (unsigned i = 0; i < g->ndevices; i++) {
-    const ms_report_gpu_device *dv = &g->devices[i];
-    ms_text_size(a, sizeof a, dv->tracked_bytes);
-    ms_text_size(b, sizeof b, dv->tracked_bytes - dv->pool_reserved_bytes);
-    ms_text_size(c, sizeof c, dv->pool_reserved_bytes);
-    ms_out_printf(o, "  device %d%s%s%s:", dv->index, *dv->name ? " (" : "", dv->name, *dv->name ? ")" : "");
-    if (dv->nvml_process) {
-      ms_text_size(d, sizeof d, (int64_t)dv->nvml_used_bytes);
-      ms_out_printf(o, " this process uses %s (NVML)", d);
-    }
-    if (dv->total_bytes) {
-      ms_text_size(d, sizeof d, (int64_t)dv->total_bytes);
-      ms_out_printf(o, " of %s", d);
-    }
-    ms_out_printf(o, "\n    tracked %s = live %s + pool reserved %s\n", a, b, c);
-    if (dv->nvml_process) {
-      ms_text_size(a, sizeof a, dv->residual_bytes);
-      ms_out_printf(o, "    residual %s: NVML's figure minus tracked (CUDA context, kernel images, libraries' own memory)\n", a);
+  ms_fmt_bytes(a, sizeof a, (double)s->gpu.tracked_growth_bytes);
+  ms_out_printf(o, "gpu: runtime %s, NVML %s, tracked growth %s\n", s->gpu.runtime ? s->gpu.runtime : "?",
+                s->gpu.nvml ? "yes" : "no", a);
+  for (unsigned i = 0; i < s->gpu.ndevices; i++) {
+    const ms_snap_gpu_device *g = &s->gpu.devices[i];
+    ms_fmt_bytes(a, sizeof a, (double)g->tracked_bytes);
+    ms_out_printf(o, "  device %u %s: tracked %s, ", (unsigned)g->index, g->name && *g->name ? g->name : "?", a);
+    if (g->nvml_process == MS_SNAP_NVML_NOT_LISTED) {
+      ms_out_str(o, "used unknown (NVML does not list this process)");
     } else {
-      ms_out_str(o, "    residual unknown: NVML does not list this process (another PID namespace?) or is absent\n");
+      ms_fmt_bytes(b, sizeof b, (double)g->nvml_used_bytes);
+      ms_fmt_bytes(c, sizeof c, (double)g->residual_bytes);
+      ms_out_printf(o, "used %s (residual %s)", b, c);
     }
-    if (dv->host_pinned_bytes) {
-      ms_text_size(a, sizeof a, dv->host_pinned_bytes);
-      ms_out_printf(o, "    host-pinned memory (not VRAM): %s\n", a);
+    ms_fmt_bytes(d, sizeof d, (double)g->total_bytes);
+    ms_out_printf(o, " of %s\n", d);
+    if (g->pool_reserved_bytes || g->host_pinned_bytes) {
+      ms_fmt_bytes(a, sizeof a, (double)g->pool_reserved_bytes);
+      ms_fmt_bytes(b, sizeof b, (double)g->host_pinned_bytes);
+      ms_out_printf(o, "    pool reserved %s (part of tracked); host pinned %s (RAM, not VRAM)\n", a, b);
     }
   }
-  ms_text_size(a, sizeof a, g->tracked_growth);
-  ms_out_printf(o, "  steady growth of device bytes after the warm-up: %s\n", a);
-
-  ms_out_str(o, "\ntop call sites by live device bytes:\n");
-  const ms_report_site *top[MS_TEXT_TOP];
-  unsigned n = 0;
-  for (uint32_t i = 0; i < r->nsites; i++) {
-    const ms_report_site *s = &r->sites[i];
-    if (!s->gpu || !s->gpu->has_device || s->gpu->device.live_bytes <= 0) continue;
-    int64_t v = s->gpu->device.live_bytes;
-    unsigned j;
-    if (n < MS_TEXT_TOP) {
-      j = n++;
-    } else {
-      if (top[MS_TEXT_TOP - 1]->gpu->device.live_bytes >= v) continue;
-      j = MS_TEXT_TOP - 1;
+  ms_out_str(o, "  (residual: NVML's figure minus tracked: the CUDA context, kernel images, libraries' own memory)\n");
+  uint32_t order[MS_TEXT_DEVICE_TOP_MAX];
+  unsigned n = 0, cap = ms_limit(MS_TEXT_DEVICE_TOP_MAX, top);
+  for (uint32_t i = 0; i < s->nsites; i++) {
+    int64_t v = s->sites[i].device.live_bytes;
+    if (!s->sites[i].device.present || v <= 0) continue;
+    unsigned k;
+    if (n < cap) k = n++;
+    else if (s->sites[order[k = cap - 1]].device.live_bytes >= v) continue;
+    while (k > 0 && s->sites[order[k - 1]].device.live_bytes < v) {
+      order[k] = order[k - 1];
+      k--;
     }
-    while (j > 0 && top[j - 1]->gpu->device.live_bytes < v) {
-      top[j] = top[j - 1];
-      j--;
-    }
-    top[j] = s;
+    order[k] = i;
   }
+  ms_out_printf(o, "\ntop %u call sites by live device bytes:\n", n);
   for (unsigned i = 0; i < n; i++) {
-    const ms_report_mem *m = &top[i]->gpu->device;
-    ms_text_size(a, sizeof a, m->live_bytes);
-    ms_text_size(b, sizeof b, (int64_t)m->peak_bytes);
-    ms_text_size(c, sizeof c, m->growth);
-    ms_out_printf(o, "  #%u  %s live in %lld allocations (peak %s, %s since warm-up) via %s, site %u\n", i + 1, a,
-                  (long long)m->live_count, b, c, top[i]->gpu->api, top[i]->id);
-    ms_text_stack(o, top[i]);
+    const ms_snap_site *site = &s->sites[order[i]];
+    ms_fmt_bytes(a, sizeof a, (double)site->device.live_bytes);
+    ms_fmt_bytes(b, sizeof b, (double)site->device.allocated_bytes);
+    ms_fmt_bytes(c, sizeof c, (double)site->device.growth_bytes);
+    ms_out_printf(o, "#%u  %s live in %lld allocations via %s  (allocated %s, growth %s)  site %u\n", i + 1, a,
+                  (long long)site->device.live_count, site->device_api ? site->device_api : "?", b, c, (unsigned)site->id);
+    ms_text_frames(o, site);
   }
-  if (!n) ms_out_str(o, "  (none)\n");
-  if (g->nevents) ms_out_str(o, "\nGPU events:\n");
-  for (unsigned i = 0; i < g->nevents; i++) {
-    const ms_report_gpu_event *e = &g->events[i];
-    ms_text_size(a, sizeof a, (int64_t)e->bytes);
-    ms_out_printf(o, "  %.1f s  %s on device %d: %s %s; top sites:", (double)e->t_ms / 1000.0, e->kind, e->device,
-                  strcmp(e->kind, "oom") == 0 ? "request of" : "device used", a);
-    for (unsigned k = 0; k < e->nholders; k++) {
-      ms_text_size(b, sizeof b, e->holder_bytes[k]);
-      ms_out_printf(o, " site %u (%s)%s", e->holder_ids[k], b, k + 1 < e->nholders ? "," : "");
+  for (unsigned i = 0; i < s->gpu.nevents; i++) {
+    const ms_snap_gpu_event *e = &s->gpu.events[i];
+    ms_fmt_bytes(a, sizeof a, (double)e->bytes);
+    ms_out_printf(o, "%s%.1f s  %s on device %u: %s %s; top sites:", i ? "" : "\ngpu events:\n", (double)e->t_ms / 1000.0,
+                  e->kind ? e->kind : "?", (unsigned)e->device, e->kind && !strcmp(e->kind, "oom") ? "request of" : "device used", a);
+    for (unsigned k = 0; k < e->ntop_sites; k++) {
+      ms_fmt_bytes(b, sizeof b, (double)e->top_sites[k].live_bytes);
+      ms_out_printf(o, " %u (%s)%s", (unsigned)e->top_sites[k].id, b, k + 1 < e->ntop_sites ? "," : "");
     }
-    ms_out_str(o, e->nholders ? "\n" : " (none)\n");
+    ms_out_str(o, e->ntop_sites ? "\n" : " none\n");
   }
 }
 
-void ms_report_write_text(const ms_report *r, ms_out *o) {
+/* Sites with heap growth > 0, largest first (an index list on the stack: at most 512 shown). */
+#define MS_TEXT_GROWTH_MAX 512
+static void ms_text_growth(const ms_snapshot *s, unsigned top, ms_out *o) {
+  uint32_t order[MS_TEXT_GROWTH_MAX];
+  unsigned ngrew = 0;
+  unsigned total = 0;
+  for (uint32_t i = 0; i < s->nsites; i++) {
+    int64_t g = s->sites[i].heap.growth_bytes;
+    if (g <= 0) continue;
+    total++;
+    unsigned k;
+    if (ngrew < MS_TEXT_GROWTH_MAX) k = ngrew++;
+    else if (s->sites[order[k = MS_TEXT_GROWTH_MAX - 1]].heap.growth_bytes >= g) continue;
+    while (k > 0 && s->sites[order[k - 1]].heap.growth_bytes < g) {
+      order[k] = order[k - 1];
+      k--;
+    }
+    order[k] = i;
+  }
+  unsigned shown = ms_limit(ngrew, top);
+  ms_out_printf(o, "\ntop %u of %u call sites by growth since the warm-up:\n", shown, total);
+  for (unsigned i = 0; i < shown; i++) {
+    const ms_snap_site *site = &s->sites[order[i]];
+    char g[32], name[512];
+    ms_fmt_bytes(g, sizeof g, (double)site->heap.growth_bytes);
+    ms_out_printf(o, "+%s  site %u:", g, (unsigned)site->id);
+    for (uint32_t f = 0; f < site->nframes && f < MS_TEXT_GROWTH_FRAMES; f++) {
+      ms_frame_label(&site->frames[f], name, sizeof name);
+      ms_out_str(o, f ? " <- " : " ");
+      ms_out_str(o, name);
+    }
+    ms_out_str(o, site->nframes > MS_TEXT_GROWTH_FRAMES ? " <- ...\n" : "\n");
+  }
+}
+
+void ms_write_text(const ms_snapshot *s, const ms_write_opts *opt, ms_out *o) {
+  unsigned top = opt ? opt->top : 10;
   char a[32], b[32], c[32];
-  ms_out_printf(o, "memshim report (%s) — pid %d (%s), %.1f s after start\n", r->reason, r->pid, r->comm,
-                (double)r->time_ms / 1000.0);
-  if (!r->sample_bytes) { /* written for the GPU part with the heap profiler off */
-    ms_out_str(o, "heap: not profiled (MEMSHIM_PROFILE=0)\n");
-    ms_text_gpu(o, r);
+  ms_out_printf(o, "memshim report: %s (pid %lld), %s report at %.1f s, backend %s\n",
+                s->process.command ? s->process.command : "?", (long long)s->process.pid,
+                s->reason ? s->reason : "?", (double)s->time_ms / 1000.0,
+                s->process.backend ? s->process.backend : "?");
+  if (s->has_profile || !s->gpu.present) ms_text_mem(o, "heap", &s->total_heap); /* not in a GPU-only report */
+  if (s->total_device.present) ms_text_mem(o, "device", &s->total_device);
+  if (!s->has_profile || !s->sample_bytes) ms_out_str(o, "no profile in this report\n");
+  else if (s->exact) ms_out_str(o, "exact: every allocation recorded\n");
+  else ms_out_printf(o, "sampled: one sample per %llu bytes on average; per-site figures are estimates\n",
+                     (unsigned long long)s->sample_bytes);
+  if (!s->has_profile) { /* a GPU report with the profiler off: its sites hold device bytes only */
+    if (s->gpu.present) ms_out_str(o, "\n");
+    ms_text_gpu(s, top, o);
     return;
   }
-  ms_text_size(a, sizeof a, r->live_bytes);
-  ms_text_size(b, sizeof b, (int64_t)r->peak_bytes);
-  ms_text_size(c, sizeof c, (int64_t)r->alloc_bytes);
-  ms_out_printf(o, "%s: live %s in %lld allocations, peak %s, allocated %s in total; %u call sites\n",
-                r->sample_bytes <= 1 ? "exact" : "estimated", a, (long long)r->live_count, b, c, r->sites_count);
-  if (r->sample_bytes > 1)
-    ms_out_printf(o, "(sampled: one sample per %llu bytes on average; figures are unbiased estimates)\n",
-                  (unsigned long long)r->sample_bytes);
-
-  ms_out_str(o, "\ntop call sites by live bytes:\n");
-  unsigned shown = 0;
-  for (uint32_t i = 0; i < r->nsites && shown < MS_TEXT_TOP; i++) {
-    const ms_report_site *s = &r->sites[i];
-    if (s->live_bytes <= 0) break;
-    ms_text_size(a, sizeof a, s->live_bytes);
-    ms_text_size(b, sizeof b, (int64_t)s->peak_bytes);
-    ms_out_printf(o, "  #%u  %s live in %lld allocations (peak %s), site %u\n", ++shown, a, (long long)s->live_count, b,
-                  s->id);
-    ms_text_stack(o, s);
-  }
-  if (!shown) ms_out_str(o, "  (none)\n");
-
-  ms_out_str(o, "\ntop call sites by growth since warm-up:\n");
-  if (!r->leak.checked) {
-    ms_out_str(o, "  (not enough snapshots after the warm-up yet)\n");
-  } else {
-    shown = 0;
-    for (unsigned i = 0; i < r->leak.nsites && shown < MS_TEXT_TOP; i++) {
-      const ms_leak_site *l = &r->leak_sites[i];
-      const ms_report_site *s = ms_report_find_site(r, l->id);
-      if (!s) continue;
-      ms_text_size(a, sizeof a, l->growth);
-      ms_text_size(b, sizeof b, l->late_growth);
-      ms_out_printf(o, "  #%u  +%s (+%s in the second half), %s, site %u\n", ++shown, a, b,
-                    l->steady ? "steady growth" : "plateau or noise: not counted", l->id);
-      ms_text_stack(o, s);
+  unsigned n = ms_limit(s->nsites, top);
+  ms_out_printf(o, "\ntop %u of %u call sites by live bytes:\n", n, (unsigned)s->nsites);
+  for (unsigned i = 0; i < n; i++) {
+    const ms_snap_site *site = &s->sites[i];
+    ms_fmt_bytes(a, sizeof a, (double)site->heap.live_bytes);
+    ms_fmt_bytes(b, sizeof b, (double)site->heap.allocated_bytes);
+    ms_fmt_bytes(c, sizeof c, (double)site->heap.growth_bytes);
+    ms_out_printf(o, "#%u  %s live in %lld allocations  (allocated %s, growth %s)  site %u\n", i + 1, a,
+                  (long long)site->heap.live_count, b, c, (unsigned)site->id);
+    if (site->device.present) {
+      ms_fmt_bytes(a, sizeof a, (double)site->device.live_bytes);
+      ms_fmt_bytes(c, sizeof c, (double)site->device.growth_bytes);
+      ms_out_printf(o, "    device: %s live in %lld allocations (growth %s)\n", a, (long long)site->device.live_count, c);
     }
-    if (!shown) ms_out_str(o, "  (none)\n");
+    ms_text_frames(o, site);
   }
-  ms_text_size(a, sizeof a, r->leak.growth);
-  if (r->has_limit) {
-    ms_text_size(b, sizeof b, (int64_t)r->limit_bytes);
-    ms_out_printf(o, "\nleak check: %s — steady growth %s after warm-up (limit %s)\n", ms_report_verdict(r), a, b);
+
+  ms_text_growth(s, top, o);
+
+  const ms_snap_leak *l = &s->leak;
+  if (l->checked) {
+    char lim[32] = "none";
+    ms_fmt_bytes(a, sizeof a, (double)l->growth_bytes);
+    if (l->has_limit) ms_fmt_bytes(lim, sizeof lim, (double)l->limit_bytes);
+    ms_out_printf(o, "\nleak check: %s (steady growth %s after warm-up at %.1f s, limit %s)\n",
+                  l->verdict ? l->verdict : "none", a, (double)l->warmup_ms / 1000.0, lim);
   } else {
-    ms_out_printf(o, "\nleak check: no limit set — steady growth %s after warm-up\n", a);
+    ms_out_str(o, "\nleak check: not computed (not enough snapshots after the warm-up)\n");
   }
-  if (r->gpu) ms_text_gpu(o, r);
+  if (s->gpu.present) ms_out_str(o, "\n");
+  ms_text_gpu(s, top, o);
 }

@@ -10,6 +10,10 @@ uint64_t ms_proc_rss(void);
 uint64_t ms_proc_rss_shared(void);
 /* Number of threads of this process (/proc/self/stat field 20), 0 if unreadable. */
 int ms_proc_threads(void);
+/* Threads of this process still running: the count above, less a leader that has ended
+ * (main called pthread_exit: the process shows as a zombie until its other threads end);
+ * 0 if unreadable. */
+int ms_proc_live_threads(void);
 /* Program name (/proc/self/comm) into buf; "" if unreadable. */
 void ms_proc_comm(char *buf, unsigned long len);
 

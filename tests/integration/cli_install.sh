@@ -76,6 +76,7 @@ deb=$(ls "$MS_TMP"/pkg/*.deb) || ms_fail "cpack made no .deb"
 depends=$(dpkg-deb -f "$deb" Depends)
 grep -q 'libjemalloc2' <<<"$depends" || ms_fail "Depends lacks libjemalloc2: $depends"
 grep -q 'libunwind8' <<<"$depends" || ms_fail "Depends lacks libunwind8: $depends"
+grep -q 'libjansson4' <<<"$depends" || ms_fail "Depends lacks libjansson4 (the CLI reads reports with it): $depends"
 contents=$(dpkg-deb -c "$deb")
 for f in ./usr/lib/libmemshim.so ./usr/bin/memshim ./usr/include/memshim.h ./usr/lib/pkgconfig/memshim.pc \
          ./usr/lib/cmake/memshim/memshimConfig.cmake; do

@@ -19,7 +19,7 @@ gpu_run v3 "$MS_TMP/ns" FAKE_NVML_PID_SHIFT=100000 MEMSHIM_VERBOSE=1 "$FAKE_BIN/
 [ "$($GPU_CHECK get "$MS_TMP/ns.json" '[(x["nvml_process"], x["nvml_used_bytes"], x["residual_bytes"], x["total_bytes"] > 0) for x in d["gpu"]["devices"]]')" = \
   "[(False, 0, 0, True)]" ] || ms_fail "pid not in NVML's list: $($GPU_CHECK get "$MS_TMP/ns.json" 'd["gpu"]["devices"]')"
 grep -q "NVML lists no process with pid" "$MS_TMP/ns.err" || ms_fail "the pid mismatch was not said"
-grep -q "residual unknown" "$MS_TMP/ns.txt" || ms_fail "text report: residual not marked unknown"
+grep -q "used unknown (NVML does not list this process)" "$MS_TMP/ns.txt" || ms_fail "text report: NVML figure not marked unknown"
 ms_pass "NVML lists this process under another pid: no per-process figure, no residual guessed, said so"
 
 two=(FAKE_CUDA_DEVICES=2 FAKE_CUDA_ORDINAL_SHIFT=1 MEMSHIM_METRICS_FILE="$MS_TMP/m.prom")

@@ -36,7 +36,7 @@ gpu_run v3 "$out" "${small[@]}" "$FAKE_BIN/gpu_pressure" oom-kill >"$out.out" 2>
 [ "$($GPU_CHECK get "$out.json" 'd["reason"]')" = gpu_oom ] || ms_fail "the report written at the failure is not there"
 top=$($GPU_CHECK get "$out.json" '[s["frames"][0]["function"] for s in d["sites"] if s["id"] == [e for e in d["gpu"]["events"] if e["kind"] == "oom"][0]["top_sites"][0]["id"]][0]')
 [ "$top" = leaky_growth ] || ms_fail "the report's oom event names $top first"
-grep -A1 "^  #1 .* via cudaMalloc" "$out.txt" | grep -q leaky_growth || ms_fail "text report: leaky_growth is not #1"
+grep -A1 "^#1 .* via cudaMalloc " "$out.txt" | grep -q leaky_growth || ms_fail "text report: leaky_growth is not #1"
 ms_pass "the report written at the out-of-memory stays when the process dies, leaky_growth first"
 
 # the one-line Python recipe, exactly as documented

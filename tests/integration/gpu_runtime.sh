@@ -29,9 +29,11 @@ out=$MS_TMP/rt12
   ms_fail "pool-reserved bytes after async frees"
 grep -q "^\[device\];.*;main;leaky_cache;cudaMalloc $((80 << 20))$" "$out.collapsed" || ms_fail "collapsed: no [device] line for leaky_cache"
 grep -q "^\[host_pinned\];.*;pinned_staging;cudaMallocHost $((4 << 20))$" "$out.collapsed" || ms_fail "collapsed: no [host_pinned] line"
-grep -q "tracked .* = live .* + pool reserved 40.00 MiB" "$out.txt" || ms_fail "text: the device line"
-grep -q "residual 254.00 MiB" "$out.txt" || ms_fail "text: the residual"
-grep -A1 "#1 .* via cudaMalloc, site" "$out.txt" | grep -q "load_weights" || ms_fail "text: load_weights is not the top device site"
+grep -q "^  device 0 Fake GPU 0: tracked 432.2 MiB, used 686.2 MiB (residual 254.0 MiB) of 16.0 GiB$" "$out.txt" ||
+  ms_fail "text: the device line"
+grep -q "^    pool reserved 40.0 MiB (part of tracked); host pinned 4.0 MiB" "$out.txt" || ms_fail "text: pool and pinned"
+grep -A1 "^#1  256.0 MiB live in 4 allocations via cudaMalloc " "$out.txt" | grep -q "load_weights" ||
+  ms_fail "text: load_weights is not the top device site"
 ms_pass "collapsed [device]/[host_pinned] lines, text report: devices, residual, top site"
 
 # the pool trimmed: nothing reserved any more, and the driver agrees

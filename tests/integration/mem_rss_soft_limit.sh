@@ -1,12 +1,14 @@
 #!/bin/bash
 # MEMSHIM_RSS_SOFT_LIMIT: above it, file-mapping pages are dropped first (even with no mmap cap
 # set), the crossing is logged once while RSS stays above, "back below" when it falls, and a new
-# crossing is logged again.
+# crossing is logged again. "No second line while above" is checked after the monitor has been
+# seen to look several more times: the metrics file, written by the same monitor at the policy's
+# interval, is the heartbeat (no sleep-then-assert: a starved monitor fails the wait instead).
 . "$(dirname "$0")/lib/common.sh"
 ms_require_python_module numpy
 
 cat >"$MS_TMP/t.py" <<'PY'
-import ctypes, sys, time
+import ctypes, os, sys, time
 import numpy as np
 lib = ctypes.CDLL(None)
 def stat(name):
@@ -22,26 +24,43 @@ def wait_for(what, cond, timeout=20.0):
         time.sleep(0.05)
 def log_count(text):
     return open(log_path).read().count(text)
-path, log_path = sys.argv[1], sys.argv[2]
+def metrics_stamp():
+    try:
+        st = os.stat(metrics_path); return (st.st_ino, st.st_mtime_ns)
+    except FileNotFoundError:
+        return None
+def monitor_passes(n, timeout=20.0):
+    # each rewrite of the metrics file is one more pass of the monitor, policy job included
+    seen, last, end = 0, metrics_stamp(), time.time() + timeout
+    while seen < n:
+        if time.time() > end:
+            raise SystemExit("timed out waiting for %d monitor passes (saw %d)" % (n, seen))
+        time.sleep(0.01)
+        now = metrics_stamp()
+        if now != last: seen, last = seen + 1, now
+path, log_path, metrics_path = sys.argv[1], sys.argv[2], sys.argv[3]
 np.arange((128 << 20) // 8, dtype=np.uint64).tofile(path)
 m = np.memmap(path, dtype=np.uint64, mode="r")
 want = int(m.sum())                          # 128 MB of file pages resident
 held = np.ones((160 << 20) // 8)             # 160 MB of heap: RSS stays above 150 MB
 wait_for("the first crossing", lambda: log_count("is above MEMSHIM_RSS_SOFT_LIMIT") >= 1)
 wait_for("file pages dropped", lambda: stat("mmap.dropped") >= 64 << 20)
-time.sleep(1.0)                              # several more looks above: no second line
+monitor_passes(5)                            # several more looks above: no second line
+assert log_count("is above MEMSHIM_RSS_SOFT_LIMIT") == 1, "a second crossing line while still above"
 print("rss above:", rss_mb(), "MB", file=sys.stderr)
 del held
 wait_for("back below", lambda: log_count("back below MEMSHIM_RSS_SOFT_LIMIT") >= 1)
 print("rss below:", rss_mb(), "MB", file=sys.stderr)
 held = np.ones((160 << 20) // 8)             # second crossing
 wait_for("the second crossing", lambda: log_count("is above MEMSHIM_RSS_SOFT_LIMIT") >= 2)
-time.sleep(0.6)                              # more looks above: still two lines
+monitor_passes(3)                            # more looks above: still two lines
+assert log_count("is above MEMSHIM_RSS_SOFT_LIMIT") == 2, "a third crossing line while still above"
 assert int(m.sum()) == want, "file contents changed"
 print("ok")
 PY
 ms_preload MEMSHIM_RSS_SOFT_LIMIT=150M MEMSHIM_VERBOSE=1 MEMSHIM_LOG="$MS_TMP/log" \
-  "$PYTHON" "$MS_TMP/t.py" "$MS_TMP/f.bin" "$MS_TMP/log" >"$MS_TMP/out" 2>"$MS_TMP/err" ||
+  MEMSHIM_METRICS_FILE="$MS_TMP/m.prom" MEMSHIM_METRICS_INTERVAL=200ms MEMSHIM_PURGE_INTERVAL=200ms \
+  "$PYTHON" "$MS_TMP/t.py" "$MS_TMP/f.bin" "$MS_TMP/log" "$MS_TMP/m.prom" >"$MS_TMP/out" 2>"$MS_TMP/err" ||
   { cat "$MS_TMP/log" "$MS_TMP/err" "$MS_TMP/out"; ms_fail "soft-limit run failed"; }
 cat "$MS_TMP/log" | grep -v "^memshim.*purge (" || true
 above=$(grep -c "is above MEMSHIM_RSS_SOFT_LIMIT" "$MS_TMP/log" || true)

@@ -37,11 +37,11 @@ cat "$MS_TMP/clean.err"
 ms_assert_num "$rc" -eq 0 "clean pool: gate exit status"
 ms_pass "clean forked pool passes"
 
-# fork with a second thread running: warned once (two forks, one warning), naming the advice
+# fork with a second thread running under profiling: no hazardous pool, so quiet by default;
+# each process writes its own report
 ms_preload MEMSHIM_PROFILE=1 MEMSHIM_REPORT_PATH="$MS_TMP/tf.%p" "$PROGS/prof_thread_fork" >/dev/null 2>"$MS_TMP/tf.err"
 cat "$MS_TMP/tf.err"
-n=$(grep -c 'fork() while 2 threads run' "$MS_TMP/tf.err" || true)
-ms_assert_num "$n" -eq 1 "multi-thread fork warnings"
-grep -q 'TOKENIZERS_PARALLELISM=false' "$MS_TMP/tf.err" || ms_fail "warning does not name TOKENIZERS_PARALLELISM=false"
+n=$(grep -c 'fork() while' "$MS_TMP/tf.err" || true)
+ms_assert_num "$n" -eq 0 "fork warnings without a thread pool"
 ls "$MS_TMP"/tf.*.txt | wc -l | grep -qx 3 || ms_fail "expected 3 per-process text reports (parent + 2 children)"
-ms_pass "fork with 2 threads: one warning naming TOKENIZERS_PARALLELISM=false; per-process reports"
+ms_pass "fork with 2 threads under profiling: quiet; per-process reports"

@@ -70,14 +70,17 @@ grep -q 'cannot create /nonexistent/dir/r.json' "$MS_TMP/nodir.err" || ms_fail "
 ms_pass "an unwritable report path is logged and not fatal"
 
 # --- the timeline: process series and the policy's events (a memshim_trim purge) ---
-ms_preload MEMSHIM_PROFILE=1 MEMSHIM_REPORT=json MEMSHIM_SNAPSHOT_INTERVAL=50ms MEMSHIM_REPORT_PATH="$MS_TMP/tl" \
-  "$PYTHON" -c '
+# hold_trim VAR=value...: 19 MiB held for 0.3 s, freed, memshim_trim, 0.3 s more
+hold_trim() {
+  ms_preload MEMSHIM_SNAPSHOT_INTERVAL=50ms "$@" "$PYTHON" -c '
 import ctypes, time
 b = [bytearray(1 << 16) for i in range(300)]
-time.sleep(0.2)
+time.sleep(0.3)
 del b
 ctypes.CDLL(None).memshim_trim()
 time.sleep(0.3)'
+}
+hold_trim MEMSHIM_PROFILE=1 MEMSHIM_REPORT=json MEMSHIM_REPORT_PATH="$MS_TMP/tl"
 "$PYTHON" - "$MS_TMP/tl.json" <<'PY' || ms_fail "timeline content"
 import json, sys
 t = json.load(open(sys.argv[1]))["timeline"]
@@ -85,9 +88,23 @@ assert t["interval_ms"] == 50
 pts = t["points"]
 assert len(pts) >= 5, len(pts)
 assert all(a["t_ms"] < b["t_ms"] for a, b in zip(pts, pts[1:]))
-assert max(p["heap_live"] for p in pts) > 300 * 65536, "the 19 MiB held for 0.2 s is not in the series"
+assert max(p["heap_live"] for p in pts) > 300 * 65536, "the 19 MiB held for 0.3 s is not in the series"
 assert all(p["rss"] > 0 for p in pts)
 ev = [e for e in t["events"] if e["kind"] == "purge" and e["trigger"] == "memshim_trim"]
 assert ev and pts[0]["t_ms"] <= ev[0]["t_ms"] <= pts[-1]["t_ms"] + 100, (ev, pts[0], pts[-1])
 PY
 ms_pass "timeline: monotonic points with RSS and heap live, the memshim_trim purge event"
+
+# --- without profiling, MEMSHIM_REPORT alone: the timeline and the policy's events, no sites ---
+hold_trim MEMSHIM_REPORT=json,html MEMSHIM_REPORT_PATH="$MS_TMP/np"
+"$PYTHON" - "$MS_TMP/np.json" <<'PY' || ms_fail "report without profiling"
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["reason"] == "exit" and d["sites"] == [] and "sample_bytes" not in d["profile"], d["profile"]
+pts = d["timeline"]["points"]
+assert len(pts) >= 5 and max(p["heap_live"] for p in pts) > 300 * 65536, len(pts)
+assert any(e["trigger"] == "memshim_trim" for e in d["timeline"]["events"]), d["timeline"]["events"]
+assert d["time_ms"] >= pts[-1]["t_ms"], (d["time_ms"], pts[-1])
+PY
+[ -s "$MS_TMP/np.html" ] || ms_fail "no HTML report without profiling"
+ms_pass "MEMSHIM_REPORT without profiling: timeline and events, no call sites"

@@ -26,10 +26,10 @@ static void test_retained(void **state) {
   assert_int_equal(look(&cfg, &st, 400, 100 * MB, 64 * MB, 0).trigger, MS_TRIGGER_RETAINED);
   /* glibc: free chunks stay counted after malloc_trim. What a purge could not return is not
    * asked for again; only new growth past the floor is. */
-  ms_heap_after_purge(&st, 60 * MB);
+  ms_heap_after_purge(&st, 64 * MB, 60 * MB);
   assert_int_equal(look(&cfg, &st, 600, 100 * MB, 100 * MB, 0).trigger, MS_TRIGGER_NONE);
   assert_int_equal(look(&cfg, &st, 800, 100 * MB, 124 * MB, 0).trigger, MS_TRIGGER_RETAINED);
-  ms_heap_after_purge(&st, 60 * MB);
+  ms_heap_after_purge(&st, 124 * MB, 60 * MB);
   /* Reuse lowers the floor. */
   assert_int_equal(look(&cfg, &st, 1000, 100 * MB, 10 * MB, 0).trigger, MS_TRIGGER_NONE);
   assert_int_equal(look(&cfg, &st, 1200, 100 * MB, 74 * MB, 0).trigger, MS_TRIGGER_RETAINED);
@@ -48,12 +48,44 @@ static void test_unload(void **state) {
   assert_int_equal(look(&cfg, &st, 200, 400 * MB, 10 * MB, 0).trigger, MS_TRIGGER_NONE);
   assert_int_equal(look(&cfg, &st, 400, 100 * MB, 30 * MB, 0).trigger, MS_TRIGGER_NONE);
   assert_int_equal(look(&cfg, &st, 600, 100 * MB, 30 * MB, 0).trigger, MS_TRIGGER_UNLOAD);
-  ms_heap_after_purge(&st, 0);
+  ms_heap_after_purge(&st, 30 * MB, 0);
   assert_int_equal(look(&cfg, &st, 800, 100 * MB, 1 * MB, 0).trigger, MS_TRIGGER_NONE);
   /* Small frees never add up to an unload. */
   ms_heap_state_init(&st, 0, 100 * MB);
   for (uint64_t t = 200, live = 100 * MB; t < 2000; t += 200, live -= MB / 2)
     assert_int_equal(look(&cfg, &st, t, live, 30 * MB, 0).trigger, MS_TRIGGER_NONE);
+}
+
+/* Issue 13: a purge that ran while an unload was freeing (retained grew during the purge) must
+ * not make the freed bytes part of the floor, or the unload's own purge is held back. */
+static void test_unload_during_purge(void **state) {
+  (void)state;
+  ms_heap_cfg cfg = {.retained_max = 64 * MB};
+  ms_heap_state st;
+  ms_heap_state_init(&st, 0, 700 * MB);
+  assert_int_equal(look(&cfg, &st, 200, 600 * MB, 70 * MB, 0).trigger, MS_TRIGGER_RETAINED);
+  /* The purge returned what it saw; 300 MB freed meanwhile are counted after it. */
+  ms_heap_after_purge(&st, 70 * MB, 300 * MB);
+  ms_heap_decision d = look(&cfg, &st, 250, 300 * MB, 300 * MB, 0);
+  assert_int_equal(d.trigger, MS_TRIGGER_RETAINED);
+  /* glibc: free chunks that stay counted after a trim are the floor, and only they are. */
+  ms_heap_state_init(&st, 0, 700 * MB);
+  ms_heap_after_purge(&st, 40 * MB, 40 * MB);
+  assert_int_equal(look(&cfg, &st, 200, 700 * MB, 60 * MB, 0).trigger, MS_TRIGGER_NONE);
+  assert_int_equal(look(&cfg, &st, 400, 400 * MB, 340 * MB, 0).trigger, MS_TRIGGER_RETAINED);
+}
+
+static void test_pending(void **state) {
+  (void)state;
+  ms_heap_cfg cfg = {.retained_max = 64 * MB, .idle_ms = 1000};
+  ms_heap_state st;
+  ms_heap_state_init(&st, 0, 100 * MB);
+  assert_true(ms_heap_pending(&cfg, &st)); /* the first idle purge is still to come */
+  look(&cfg, &st, 200, 100 * MB, 0, 0);
+  look(&cfg, &st, 1200, 100 * MB, 5 * MB, 0); /* idle purge fires */
+  assert_false(ms_heap_pending(&cfg, &st));
+  look(&cfg, &st, 1400, 50 * MB, 50 * MB, 0); /* falling */
+  assert_true(ms_heap_pending(&cfg, &st));
 }
 
 static void test_idle(void **state) {
@@ -64,7 +96,7 @@ static void test_idle(void **state) {
   assert_int_equal(look(&cfg, &st, 200, 90 * MB, 10 * MB, 0).trigger, MS_TRIGGER_NONE); /* a large free */
   assert_int_equal(look(&cfg, &st, 1000, 90 * MB, 10 * MB, 0).trigger, MS_TRIGGER_NONE);
   assert_int_equal(look(&cfg, &st, 1200, 90 * MB, 10 * MB, 0).trigger, MS_TRIGGER_IDLE);
-  ms_heap_after_purge(&st, 0);
+  ms_heap_after_purge(&st, 10 * MB, 0);
   /* Once per idle period. */
   assert_int_equal(look(&cfg, &st, 1400, 90 * MB, 5 * MB, 0).trigger, MS_TRIGGER_NONE);
   assert_int_equal(look(&cfg, &st, 5000, 90 * MB, 5 * MB, 0).trigger, MS_TRIGGER_NONE);
@@ -86,7 +118,7 @@ static void test_rss_soft_limit(void **state) {
   d = look(&cfg, &st, 400, 100 * MB, 10 * MB, 600 * MB);
   assert_int_equal(d.crossed, 1); /* logged once */
   assert_int_equal(d.trigger, MS_TRIGGER_RSS);
-  ms_heap_after_purge(&st, 0);
+  ms_heap_after_purge(&st, 10 * MB, 0);
   d = look(&cfg, &st, 600, 100 * MB, 0, 550 * MB);
   assert_int_equal(d.crossed, 0); /* still above: no second log, nothing to purge */
   assert_int_equal(d.trigger, MS_TRIGGER_NONE);
@@ -140,6 +172,8 @@ int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_retained),
     cmocka_unit_test(test_unload),
+    cmocka_unit_test(test_unload_during_purge),
+    cmocka_unit_test(test_pending),
     cmocka_unit_test(test_idle),
     cmocka_unit_test(test_rss_soft_limit),
     cmocka_unit_test(test_option_rows),

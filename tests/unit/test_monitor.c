@@ -1,5 +1,8 @@
-/* The monitor thread: jobs run on their cadence with the recursion guard held, a wake runs
- * them at once, the thread restarts in a fork child, and nothing runs after stop. */
+/* The monitor thread: it exists only while a job needs it, runs jobs on their cadence with the
+ * recursion guard held, runs them at once on a wake, is gone (joined) after a suspension, a fork
+ * or stop and comes back only with a kick, and never keeps a process alive as its last thread.
+ * Every check waits for an observable event (a job run, the thread count in /proc) with a
+ * generous time-out; none sleeps and then asserts that nothing happened. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -7,27 +10,31 @@
 #include <cmocka.h>
 
 #include <pthread.h>
+#include <signal.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "core/guard.h"
 #include "policy/monitor.h"
+#include "util/guard.h"
+#include "util/proc.h"
 
-MS_TLS int ms_tls_guard; /* normally in core/state.c */
+MS_TLS int ms_tls_guard; /* normally in backend/accounting.c */
 
-static int fast_runs, slow_runs, guard_seen_free;
+static int fast_runs, slow_runs, guard_seen_free, fast_needed = 1;
 static pthread_t job_thread;
 
-static void fast_job(uint64_t now) {
+static ms_job_next fast_job(uint64_t now) {
   (void)now;
   if (!ms_guard_held()) __atomic_store_n(&guard_seen_free, 1, __ATOMIC_RELAXED);
   job_thread = pthread_self();
   __atomic_add_fetch(&fast_runs, 1, __ATOMIC_RELAXED);
+  return (ms_job_next){10, __atomic_load_n(&fast_needed, __ATOMIC_RELAXED) != 0};
 }
-static void slow_job(uint64_t now) {
+static ms_job_next slow_job(uint64_t now) {
   (void)now;
   __atomic_add_fetch(&slow_runs, 1, __ATOMIC_RELAXED);
+  return (ms_job_next){60000, false};
 }
 
 static int load(int *v) { return __atomic_load_n(v, __ATOMIC_RELAXED); }
@@ -40,56 +47,130 @@ static int wait_for(int *v, int at_least, int timeout_ms) {
   return load(v) >= at_least;
 }
 
-static void test_monitor(void **state) {
+/* Wait until the process has `n` threads (ours gone, or there). */
+static int wait_threads(int n, int timeout_ms) {
+  for (int waited = 0; waited < timeout_ms; waited += 5) {
+    if (ms_proc_threads() == n) return 1;
+    usleep(5000);
+  }
+  return ms_proc_threads() == n;
+}
+
+static void test_lifecycle(void **state) {
   (void)state;
-  assert_int_equal(ms_monitor_add_job("bad", 0, fast_job), -1);
-  assert_int_equal(ms_monitor_running(), 0);
+  assert_int_equal(ms_monitor_add_job("bad", 0, NULL), -1);
   assert_int_equal(ms_monitor_add_job("fast", 10, fast_job), 0);
   assert_int_equal(ms_monitor_add_job("slow", 60000, slow_job), 0);
   pthread_atfork(ms_monitor_atfork_prepare, ms_monitor_atfork_parent, ms_monitor_atfork_child);
-  ms_monitor_start();
-  ms_monitor_start(); /* idempotent */
+  /* Nothing runs before there is activity. */
+  assert_int_equal(ms_monitor_running(), 0);
+  assert_int_equal(ms_proc_threads(), 1);
+
+  ms_monitor_kick();
+  ms_monitor_kick(); /* idempotent */
   assert_int_equal(ms_monitor_running(), 1);
+  assert_int_equal(ms_proc_threads(), 2);
 
   /* Cadence: a 10 ms job runs repeatedly, on another thread, with the guard held. */
   assert_true(wait_for(&fast_runs, 5, 5000));
   assert_false(pthread_equal(job_thread, pthread_self()));
   assert_int_equal(load(&guard_seen_free), 0);
-  assert_int_equal(load(&slow_runs), 0); /* not due for a minute */
+  assert_int_equal(load(&slow_runs), 0); /* first run due in a minute */
 
   /* A wake runs every job now, including the one not due. */
   ms_monitor_wake();
   assert_true(wait_for(&slow_runs, 1, 5000));
 
-  /* Fork: the child has no monitor thread until it starts a new one; its jobs run there. */
+  /* No job needs the thread: it leaves, and a kick brings it back. */
+  __atomic_store_n(&fast_needed, 0, __ATOMIC_RELAXED);
+  assert_true(wait_threads(1, 5000));
+  assert_int_equal(ms_monitor_running(), 0);
+  __atomic_store_n(&fast_needed, 1, __ATOMIC_RELAXED);
+  int before = load(&fast_runs);
+  ms_monitor_kick();
+  assert_true(wait_for(&fast_runs, before + 3, 5000));
+
+  /* Suspension (setuid & co.): no thread of ours exists when it returns, kicks start none
+   * until it is lifted, and the next kick after that does. */
+  ms_monitor_suspend();
+  assert_int_equal(ms_proc_threads(), 1);
+  ms_monitor_kick();
+  assert_int_equal(ms_monitor_running(), 0);
+  assert_int_equal(ms_proc_threads(), 1);
+  assert_true(ms_monitor_restart_pending());
+  ms_monitor_resume();
+  assert_int_equal(ms_monitor_running(), 0); /* lazily: not at resume */
+  ms_monitor_kick();
+  assert_int_equal(ms_monitor_running(), 1);
+  assert_false(ms_monitor_restart_pending());
+
+  /* Fork: neither side has our thread right after it; each gets one with its next kick. */
   pid_t pid = fork();
   assert_true(pid >= 0);
   if (pid == 0) {
-    int before = load(&fast_runs);
-    int ok = ms_monitor_running() == 1 && wait_for(&fast_runs, before + 5, 5000);
+    int ok = ms_monitor_running() == 0 && ms_proc_threads() == 1;
+    before = load(&fast_runs);
+    ms_monitor_kick();
+    ok = ok && wait_for(&fast_runs, before + 5, 5000);
     ms_monitor_stop();
     _exit(ok ? 0 : 3);
   }
+  assert_int_equal(ms_monitor_running(), 0);
+  assert_int_equal(ms_proc_threads(), 1);
   int status = 0;
   assert_int_equal(waitpid(pid, &status, 0), pid);
   assert_true(WIFEXITED(status));
   assert_int_equal(WEXITSTATUS(status), 0);
-  /* The parent's thread kept running across the fork. */
-  int before = load(&fast_runs);
+  before = load(&fast_runs);
+  ms_monitor_kick();
   assert_true(wait_for(&fast_runs, before + 3, 5000));
 
-  /* Stop joins: no job runs afterwards, and start does not revive it. */
+  /* Stop joins: when it returns our thread is gone, and no kick revives it. */
   ms_monitor_stop();
   assert_int_equal(ms_monitor_running(), 0);
-  int after_stop = load(&fast_runs);
-  usleep(100000);
-  ms_monitor_start();
-  usleep(50000);
-  assert_int_equal(load(&fast_runs), after_stop);
+  assert_int_equal(ms_proc_threads(), 1);
+  ms_monitor_kick();
   assert_int_equal(ms_monitor_running(), 0);
+  assert_int_equal(ms_proc_threads(), 1);
+}
+
+/* A process whose main thread ends with pthread_exit ends when its last own thread does; ours
+ * must not keep it alive (it would be unkillable but for SIGKILL: ours blocks every signal). */
+static void *short_worker(void *arg) {
+  (void)arg;
+  usleep(100000);
+  return NULL;
+}
+
+static void test_never_last_thread(void **state) {
+  (void)state;
+  pid_t pid = fork();
+  assert_true(pid >= 0);
+  if (pid == 0) {
+    ms_monitor_kick(); /* the fast job needs the thread for good */
+    if (!ms_monitor_running()) _exit(4);
+    pthread_t t;
+    pthread_create(&t, NULL, short_worker, NULL);
+    pthread_exit(NULL);
+  }
+  int status = 0, done = 0;
+  for (int waited = 0; waited < 10000 && !done; waited += 10) {
+    done = waitpid(pid, &status, WNOHANG) == pid;
+    if (!done) usleep(10000);
+  }
+  if (!done) {
+    kill(pid, SIGKILL);
+    waitpid(pid, &status, 0);
+  }
+  assert_true(done);
+  assert_true(WIFEXITED(status));
+  assert_int_equal(WEXITSTATUS(status), 0);
 }
 
 int main(void) {
-  const struct CMUnitTest tests[] = {cmocka_unit_test(test_monitor)};
+  const struct CMUnitTest tests[] = {
+    cmocka_unit_test(test_lifecycle),
+    cmocka_unit_test(test_never_last_thread),
+  };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

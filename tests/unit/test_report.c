@@ -1,5 +1,7 @@
-/* The symbolizer on a static function of this executable, and the JSON report written by the
- * library's writer and read back by the CLI's reader (schema v1 round trip). */
+/* The symbolizer on a static function of this executable; the JSON report written by the shared
+ * writer from a snapshot and read back by the CLI's loader (schema v1 round trip, with Python
+ * frames, device bytes, the gpu section and GPU timeline series of docs/report-format.md); the one
+ * frame-naming rule of text and collapsed output. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,9 +13,10 @@
 
 #include <cmocka.h>
 
-#include "cli/json.h"
+#include "cli/load.h"
+#include "profile/buildid.h"
 #include "profile/symbolize.h"
-#include "report/report.h"
+#include "report/write.h"
 
 /* Static: only in .symtab, never in .dynsym, so dladdr alone cannot name it. */
 static __attribute__((noinline, used)) int hidden_static_allocator(int x) { return x * 3 + 1; }
@@ -45,80 +48,182 @@ static void test_symbolize_static(void **state) {
   assert_string_equal(s.module, "[unknown]");
 }
 
-static void test_json_round_trip(void **state) {
-  (void)state;
-  /* return addresses: the writer symbolizes ra - 1 */
-  uintptr_t frames1[2] = {(uintptr_t)&hidden_static_allocator + 5, (uintptr_t)&another_static_caller + 5};
-  uintptr_t frames2[1] = {(uintptr_t)&another_static_caller + 3};
-  ms_report_site sites[2] = {
-    {.id = 7, .depth = 2, .frames = frames1, .live_bytes = 5000000000ll, .live_count = 3, .alloc_bytes = 9000000000ull,
-     .alloc_count = 10, .peak_bytes = 6000000000ull, .growth = -42},
-    {.id = 9, .depth = 1, .frames = frames2, .live_bytes = 100, .live_count = 1, .alloc_bytes = 100, .alloc_count = 1,
-     .peak_bytes = 100, .growth = 100},
-  };
-  ms_timeline_point pts[2] = {{.t_ms = 100, .rss = 1u << 20, .heap_live = 4096, .heap_retained = 8192, .mmap_resident = 0},
-                              {.t_ms = 200, .rss = 2u << 20, .heap_live = 8192, .heap_retained = 0, .mmap_resident = 7}};
-  ms_policy_event ev[1] = {{.seq = 1, .t_ms = 150, .kind = MS_EVENT_PURGE, .bytes = 65536, .trigger = "retained"}};
-  ms_leak_site ls[1] = {{.id = 9, .growth = 100, .late_growth = 60, .steady = true}};
-  ms_report r = {.reason = "signal", .time_ms = 1234, .pid = 42, .ppid = 1, .start_time = 1700000000,
-                 .backend = "jemalloc", .sample_bytes = 524288, .stack_depth = 32, .sites_count = 12,
-                 .sites = sites, .nsites = 2, .live_bytes = 5000000100ll, .live_count = 4, .alloc_bytes = 9000000100ull,
-                 .alloc_count = 11, .peak_bytes = 6000000000ull, .interval_ms = 100, .points = pts, .npoints = 2,
-                 .events = ev, .nevents = 1, .leak_sites = ls, .has_limit = true, .limit_bytes = 50};
-  r.leak = (ms_leak_result){.checked = true, .warmup_ms = 300, .from_ms = 300, .to_ms = 1234, .snapshots = 9,
-                            .growth = 100, .nsites = 1, .nsteady = 1};
-  snprintf(r.comm, sizeof r.comm, "we\"ird\\name\t\x01");
+static const ms_snap_frame frames1[] = {
+  {.kind = MS_SNAP_NATIVE, .function = "cache_insert", .module = "/usr/bin/worker", .offset = 0x11d5},
+  {.kind = MS_SNAP_PYTHON, .function = "Encoder.encode_batch", .file = "/app/my worker.py", .line = 42},
+  {.kind = MS_SNAP_NATIVE, .function = "??", .module = "/usr/lib/libx.so", .offset = 0xfffffffffff0ull},
+  {.kind = MS_SNAP_NATIVE, .function = "op;er<a b>", .module = "/usr/bin/worker", .offset = 0x20},
+};
+static const ms_snap_frame frames2[] = {{.kind = MS_SNAP_NATIVE, .function = "main", .module = "/w", .offset = 1}};
 
-  char path[] = "/tmp/ms_report_test.XXXXXX";
+static ms_snapshot fixture(void) {
+  static ms_snap_site sites[2];
+  sites[0] = (ms_snap_site){.id = 7, .nframes = 4, .frames = frames1,
+                            .heap = {true, 5000000000ll, 3, 9000000000ull, 10, 6000000000ull, -42},
+                            .device = {true, 1ll << 33, 2, 1ull << 34, 4, 1ull << 33, 1ll << 32}};
+  sites[1] = (ms_snap_site){.id = 9, .nframes = 1, .frames = frames2, .heap = {true, 100, 1, 100, 1, 100, 100}};
+  static const ms_snap_point pts[2] = {{.t_ms = 100, .rss = 1u << 20, .heap_live = 4096, .heap_retained = 8192},
+                                       {.t_ms = 200, .rss = 2u << 20, .heap_live = 8192, .mmap_resident = 7,
+                                        .has_gpu = true, .gpu_tracked = 5ull << 30, .gpu_used = 6ull << 30}};
+  static const ms_snap_event ev[1] = {{.t_ms = 150, .bytes = 65536, .kind = "purge", .trigger = "retained"}};
+  static const ms_snap_leak_site ls[1] = {{.id = 9, .growth_bytes = 100, .late_growth_bytes = 60, .steady = true}};
+  static const ms_snap_gpu_device dev[1] = {{.index = 0, .name = "NVIDIA H200", .total_bytes = 150ull << 30,
+                                             .nvml_used_bytes = 6ull << 30, .tracked_bytes = 5ull << 30,
+                                             .pool_reserved_bytes = 1ull << 30, .residual_bytes = 1ull << 30,
+                                             .host_pinned_bytes = 4096}};
+  static const ms_snap_gpu_event gev[1] = {{.t_ms = 180, .bytes = 1ull << 30, .kind = "warn", .device = 0}};
+  static const ms_snap_module mods[1] = {{.path = "/usr/bin/worker", .build_id = "0123abcd"}};
+  ms_snapshot s = {.reason = "signal", .time_ms = 1234, .has_profile = true, .sample_bytes = 524288,
+                   .stack_depth = 32, .sites_count = 12, .sampled_live = 3, .memory_bytes = 4096,
+                   .total_heap = {true, 5000000100ll, 4, 9000000100ull, 11, 6000000000ull, 0},
+                   .total_device = {true, 1ll << 33, 2, 1ull << 34, 4, 1ull << 33, 0},
+                   .sites = sites, .nsites = 2, .interval_ms = 100, .points = pts, .npoints = 2, .events = ev,
+                   .nevents = 1, .modules = mods, .nmodules = 1};
+  s.process.pid = 42;
+  s.process.ppid = 1;
+  s.process.start_time = 1700000000;
+  s.process.command = "we\"ird\\name\t\x01</script>";
+  s.process.backend = "jemalloc";
+  s.process.memshim_version = "0.1.0";
+  s.leak = (ms_snap_leak){.checked = true, .warmup_ms = 300, .from_ms = 300, .to_ms = 1234, .snapshots = 9,
+                          .has_limit = true, .limit_bytes = 50, .growth_bytes = 100, .verdict = "fail",
+                          .sites = ls, .nsites = 1};
+  s.gpu = (ms_snap_gpu){.present = true, .runtime = "cudart 12.4", .nvml = true, .devices = dev, .ndevices = 1,
+                        .tracked_growth_bytes = 1ll << 31, .events = gev, .nevents = 1};
+  return s;
+}
+
+/* Run a writer into a temporary file; returns its path (static buffer). */
+static const char *write_to_file(void (*w)(const ms_snapshot *, ms_out *), const ms_snapshot *s) {
+  static char path[64];
+  snprintf(path, sizeof path, "/tmp/ms_report_test.XXXXXX");
   int fd = mkstemp(path);
   assert_true(fd >= 0);
   static ms_out out;
   ms_out_init(&out, fd);
-  ms_symbolize_begin();
-  ms_report_write_json(&r, &out);
+  w(s, &out);
   assert_int_equal(ms_out_flush(&out), 0);
   close(fd);
+  return path;
+}
 
-  char err[256];
-  ms_json *d = ms_json_parse_file(path, err, sizeof err);
-  if (!d) fail_msg("%s", err);
+static void json_writer(const ms_snapshot *s, ms_out *o) { ms_write_json(s, o, 1); }
+static void text_writer(const ms_snapshot *s, ms_out *o) { ms_write_text(s, NULL, o); }
+static void collapsed_writer(const ms_snapshot *s, ms_out *o) { ms_write_collapsed(s, NULL, o); }
+
+static char *slurp(const char *path) {
+  static char buf[65536];
+  FILE *f = fopen(path, "r");
+  assert_non_null(f);
+  size_t n = fread(buf, 1, sizeof buf - 1, f);
+  buf[n] = 0;
+  fclose(f);
   unlink(path);
-  assert_string_equal(ms_json_string(ms_json_get(d, "format"), ""), "memshim-report");
-  assert_true(ms_json_u64(ms_json_get(d, "version"), 0) == 1);
-  assert_string_equal(ms_json_string(ms_json_get(d, "reason"), ""), "signal");
-  assert_string_equal(ms_json_string(ms_json_path(d, "process.command"), ""), "we\"ird\\name\t\x01");
-  assert_true(ms_json_u64(ms_json_path(d, "process.pid"), 0) == 42);
-  assert_false(ms_json_bool(ms_json_path(d, "profile.exact"), true));
-  assert_true(ms_json_u64(ms_json_path(d, "profile.totals.heap.live_bytes"), 0) == 5000000100ull);
-  const ms_json *s0 = ms_json_index(ms_json_get(d, "sites"), 0);
-  assert_true(ms_json_u64(ms_json_get(s0, "id"), 0) == 7);
-  assert_true(ms_json_u64(ms_json_path(s0, "memory.heap.allocated_bytes"), 0) == 9000000000ull);
-  assert_true(ms_json_i64(ms_json_path(s0, "memory.heap.growth_bytes"), 0) == -42);
-  assert_null(ms_json_path(s0, "memory.device")); /* no GPU fields in version 1 */
-  const ms_json *f0 = ms_json_index(ms_json_get(s0, "frames"), 0);
-  assert_string_equal(ms_json_string(ms_json_get(f0, "kind"), ""), "native");
-  assert_string_equal(ms_json_string(ms_json_get(f0, "function"), ""), "hidden_static_allocator");
-  assert_true(strncmp(ms_json_string(ms_json_get(f0, "offset"), ""), "0x", 2) == 0);
-  assert_string_equal(ms_json_string(ms_json_get(ms_json_index(ms_json_get(s0, "frames"), 1), "function"), ""),
-                      "another_static_caller");
-  assert_int_equal(ms_json_count(ms_json_path(d, "timeline.points")), 2);
-  assert_true(ms_json_u64(ms_json_get(ms_json_index(ms_json_path(d, "timeline.points"), 1), "mmap_resident"), 0) == 7);
-  const ms_json *e0 = ms_json_index(ms_json_path(d, "timeline.events"), 0);
-  assert_string_equal(ms_json_string(ms_json_get(e0, "kind"), ""), "purge");
-  assert_string_equal(ms_json_string(ms_json_get(e0, "trigger"), ""), "retained");
-  assert_string_equal(ms_json_string(ms_json_path(d, "leak.verdict"), ""), "fail"); /* 100 > 50 */
-  assert_true(ms_json_u64(ms_json_path(d, "leak.limit_bytes"), 0) == 50);
-  assert_int_equal(ms_json_count(ms_json_path(d, "leak.window_ms")), 2);
-  const ms_json *l0 = ms_json_index(ms_json_path(d, "leak.sites"), 0);
-  assert_true(ms_json_bool(ms_json_get(l0, "steady"), false));
-  assert_true(ms_json_i64(ms_json_get(l0, "late_growth_bytes"), 0) == 60);
-  ms_json_free(d);
+  return buf;
+}
+
+static void assert_mem_equal(const ms_snap_mem *a, const ms_snap_mem *b, bool growth) {
+  assert_int_equal(a->present, b->present);
+  assert_true(a->live_bytes == b->live_bytes && a->live_count == b->live_count);
+  assert_true(a->allocated_bytes == b->allocated_bytes && a->allocated_count == b->allocated_count);
+  assert_true(a->peak_live_bytes == b->peak_live_bytes);
+  if (growth) assert_true(a->growth_bytes == b->growth_bytes);
+}
+
+static void test_json_round_trip(void **state) {
+  (void)state;
+  ms_snapshot s = fixture();
+  const char *path = write_to_file(json_writer, &s);
+  ms_cli_report r;
+  char err[512];
+  if (ms_cli_report_load(path, &r, err, sizeof err) != 0) fail_msg("%s", err);
+  const char *text = slurp(path);
+  assert_null(strstr(text, "</script>")); /* html_safe: '<' written as \u003c */
+  const ms_snapshot *g = &r.snap;
+  assert_string_equal(g->reason, "signal");
+  assert_string_equal(g->process.command, s.process.command);
+  assert_true(g->process.pid == 42 && g->process.start_time == 1700000000);
+  assert_false(g->exact);
+  assert_true(g->sample_bytes == 524288);
+  assert_mem_equal(&g->total_heap, &s.total_heap, false);
+  assert_mem_equal(&g->total_device, &s.total_device, false);
+  assert_int_equal(g->nsites, 2);
+  for (int i = 0; i < 2; i++) {
+    assert_int_equal(g->sites[i].id, s.sites[i].id);
+    assert_mem_equal(&g->sites[i].heap, &s.sites[i].heap, true);
+    assert_mem_equal(&g->sites[i].device, &s.sites[i].device, true);
+    assert_int_equal(g->sites[i].nframes, s.sites[i].nframes);
+    for (uint32_t k = 0; k < s.sites[i].nframes; k++) {
+      const ms_snap_frame *a = &g->sites[i].frames[k], *b = &s.sites[i].frames[k];
+      assert_int_equal(a->kind, b->kind);
+      assert_string_equal(a->function, b->function);
+      if (b->kind == MS_SNAP_NATIVE) {
+        assert_string_equal(a->module, b->module);
+        assert_true(a->offset == b->offset); /* above 2^53: exact as a hex string */
+      } else {
+        assert_string_equal(a->file, b->file);
+        assert_int_equal(a->line, b->line);
+      }
+    }
+  }
+  assert_int_equal(g->npoints, 2);
+  assert_false(g->points[0].has_gpu);
+  assert_true(g->points[1].has_gpu && g->points[1].gpu_tracked == 5ull << 30 && g->points[1].gpu_used == 6ull << 30);
+  assert_true(g->points[1].mmap_resident == 7);
+  assert_int_equal(g->nevents, 1);
+  assert_string_equal(g->events[0].kind, "purge");
+  assert_string_equal(g->events[0].trigger, "retained");
+  assert_string_equal(g->leak.verdict, "fail");
+  assert_true(g->leak.has_limit && g->leak.limit_bytes == 50 && g->leak.to_ms == 1234);
+  assert_true(g->leak.nsites == 1 && g->leak.sites[0].steady && g->leak.sites[0].late_growth_bytes == 60);
+  assert_true(g->gpu.present && g->gpu.nvml && g->gpu.ndevices == 1 && g->gpu.nevents == 1);
+  assert_string_equal(g->gpu.runtime, "cudart 12.4");
+  assert_string_equal(g->gpu.devices[0].name, "NVIDIA H200");
+  assert_true(g->gpu.devices[0].residual_bytes == 1ull << 30 && g->gpu.devices[0].host_pinned_bytes == 4096);
+  assert_true(g->gpu.tracked_growth_bytes == 1ll << 31);
+  assert_string_equal(g->gpu.events[0].kind, "warn");
+  assert_string_equal(ms_snap_build_id(g, "/usr/bin/worker"), "0123abcd");
+  ms_cli_report_free(&r);
+}
+
+/* docs/report-format.md: people read a Python frame as "file:LINE function"; collapsed stacks use the
+ * same string, ';' replaced by ':', spaces kept; an unknown native symbol is module+offset. */
+static void test_frame_names(void **state) {
+  (void)state;
+  ms_snapshot s = fixture();
+  char *c = slurp(write_to_file(collapsed_writer, &s));
+  assert_string_equal(c, "op:er<a b>;libx.so+0xfffffffffff0;/app/my worker.py:42 Encoder.encode_batch;cache_insert "
+                         "5000000000\nmain 100\n"
+                         "[device];op:er<a b>;libx.so+0xfffffffffff0;/app/my worker.py:42 Encoder.encode_batch;cache_insert "
+                         "8589934592\n"); /* device bytes under their own root (docs/report-format.md) */
+  char *t = slurp(write_to_file(text_writer, &s));
+  assert_non_null(strstr(t, "\n      cache_insert  (/usr/bin/worker+0x11d5)\n      /app/my worker.py:42 Encoder.encode_batch\n"));
+  assert_non_null(strstr(t, "    device: 8.0 GiB live in 2 allocations (growth 4.0 GiB)\n"));
+  assert_non_null(strstr(t, "gpu: runtime cudart 12.4, NVML yes, tracked growth 2.0 GiB\n"));
+  assert_non_null(strstr(t, "  device 0 NVIDIA H200: tracked 5.0 GiB, used 6.0 GiB (residual 1.0 GiB) of 150.0 GiB\n"));
+  assert_non_null(strstr(t, "\nleak check: fail (steady growth 100 B after warm-up at 0.3 s, limit 50 B)\n"));
+  char b[32];
+  ms_fmt_bytes(b, sizeof b, -1536);
+  assert_string_equal(b, "-1.5 KiB");
+  ms_fmt_bytes(b, sizeof b, 1023);
+  assert_string_equal(b, "1023 B");
+}
+
+static void test_build_id(void **state) {
+  (void)state;
+  char id[128];
+  assert_int_equal(ms_elf_build_id("/proc/self/exe", id, sizeof id), 0);
+  assert_int_equal(strlen(id), 40); /* gcc's default --build-id is sha1 */
+  assert_int_equal(strspn(id, "0123456789abcdef"), 40);
+  assert_int_equal(ms_elf_build_id("/etc/hostname", id, sizeof id), -1);
 }
 
 int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_symbolize_static),
     cmocka_unit_test(test_json_round_trip),
+    cmocka_unit_test(test_frame_names),
+    cmocka_unit_test(test_build_id),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -18,7 +18,9 @@ def fmt(b):
     units = ["B", "KiB", "MiB", "GiB", "TiB"]; u = 0
     while abs(b) >= 1024 and u < 4: b /= 1024; u += 1
     return "%.0f B" % b if u == 0 else "%.1f %s" % (b, units[u])
-for key in ("rss", "heap_live", "heap_retained", "mmap_resident"):
+gpu = any("gpu_tracked" in p or "gpu_used" in p for p in points)
+keys = ("rss", "heap_live", "heap_retained", "mmap_resident") + (("gpu_tracked", "gpu_used") if gpu else ())
+for key in keys:
     lines = plot.findall("s:polyline[@data-series='%s']" % key, ns)
     if key == "mmap_resident" and not any(p[key] for p in points):
         # all zero may mean "not measured": no line, and the legend says so
@@ -31,10 +33,10 @@ for key in ("rss", "heap_live", "heap_retained", "mmap_resident"):
     for (x, y), p in zip(verts, points):
         t = (x - x0) / w * tmax
         v = (y0 + h - y) / h * ymax
-        if abs(t - p["t_ms"]) > tmax / w / 50 + 1 or abs(v - p[key]) > ymax / h / 50 + 1:
-            fail.append("%s at t=%d: plotted (%.0f, %.0f), JSON %d" % (key, p["t_ms"], t, v, p[key])); break
+        if abs(t - p["t_ms"]) > tmax / w / 50 + 1 or abs(v - p.get(key, 0)) > ymax / h / 50 + 1:
+            fail.append("%s at t=%d: plotted (%.0f, %.0f), JSON %d" % (key, p["t_ms"], t, v, p.get(key, 0))); break
     legend = root.find(".//s:text[@data-series='%s']" % key, ns).text
-    vals = [p[key] for p in points] or [0]
+    vals = [p.get(key, 0) for p in points] or [0]
     if "peak %s, last %s" % (fmt(max(vals)), fmt(vals[-1])) not in legend:
         fail.append("legend %s: %r, want peak %s last %s" % (key, legend, fmt(max(vals)), fmt(vals[-1])))
 events = doc["timeline"]["events"]
@@ -52,6 +54,7 @@ for s in doc["sites"][:top]:
         f = s["frames"][0].get("function", "??")
         esc = f.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
         if f != "??" and esc not in text: fail.append("site %s: function %r not listed (escaped)" % (s["id"], f))
-if re.search(r"gpu|device", text, re.I): fail.append("the SVG mentions GPU/device data, which the report does not have")
+if not gpu and re.search(r"gpu|device", text, re.I): fail.append("the SVG mentions GPU/device data, which the report does not have")
+if gpu and len(plot.findall("s:polyline", ns)) < 5: fail.append("GPU series expected beside the process series")
 if fail: print("\n".join(fail)); sys.exit(1)
-print("%d points x 4 series, %d events, %d sites checked" % (len(points), len(marks), len(sites)))
+print("%d points x %d series, %d events, %d sites checked" % (len(points), len(keys), len(marks), len(sites)))

@@ -2,7 +2,8 @@
  * them, allocates and frees more, reads memshim's counters, and exits 0. "threads": three
  * threads allocate and free without pause while the main thread forks three times; every
  * child must allocate and exit cleanly (no deadlock on an allocator lock held across fork).
- * Exit 0 when every child exited 0; the test counts memshim's fork warnings on stderr. */
+ * "threads-openmp": the same with an OpenMP runtime (libgomp) loaded, the pool that breaks in a
+ * fork child. Exit 0 when every child exited 0; the test counts memshim's fork warnings. */
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <pthread.h>
@@ -69,7 +70,11 @@ int main(int argc, char **argv) {
     memset(held[i], i, 100);
   }
   int fail = 0;
-  if (strcmp(mode, "threads") == 0) {
+  if (strcmp(mode, "threads-openmp") == 0 && !dlopen("libgomp.so.1", RTLD_NOW)) {
+    fprintf(stderr, "found_fork: cannot load libgomp.so.1: %s\n", dlerror());
+    return 2;
+  }
+  if (strncmp(mode, "threads", 7) == 0) {
     pthread_t t[3];
     for (int i = 0; i < 3; i++) pthread_create(&t[i], NULL, churn, NULL);
     usleep(20000);

@@ -1,0 +1,290 @@
+/* JSON report -> snapshot, with libjansson (exact 64-bit integers). */
+#include "load.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- tolerant getters: a missing member or one of another type reads as the default ---- */
+
+static const json_t *ms_get(const json_t *o, const char *key) { return json_is_object(o) ? json_object_get(o, key) : NULL; }
+
+static const char *ms_str(const json_t *o, const char *key, const char *dflt) {
+  const json_t *v = ms_get(o, key);
+  return json_is_string(v) ? json_string_value(v) : dflt;
+}
+
+static int64_t ms_i64v(const json_t *v) {
+  if (json_is_integer(v)) return (int64_t)json_integer_value(v);
+  if (json_is_real(v)) return (int64_t)json_real_value(v);
+  return 0;
+}
+static int64_t ms_i64(const json_t *o, const char *key) { return ms_i64v(ms_get(o, key)); }
+static uint64_t ms_u64(const json_t *o, const char *key) {
+  int64_t v = ms_i64(o, key);
+  return v > 0 ? (uint64_t)v : 0;
+}
+static bool ms_bool(const json_t *o, const char *key) { return json_is_true(ms_get(o, key)); }
+
+static uint64_t ms_hex(const json_t *o, const char *key) {
+  const char *s = ms_str(o, key, NULL);
+  if (!s) return ms_u64(o, key);
+  return strtoull(s, NULL, 0);
+}
+
+static size_t ms_count(const json_t *a) { return json_is_array(a) ? json_array_size(a) : 0; }
+
+/* ---- members ---- */
+
+static void ms_load_mem(const json_t *o, ms_snap_mem *m) {
+  memset(m, 0, sizeof *m);
+  if (!json_is_object(o)) return;
+  m->present = true;
+  m->live_bytes = ms_i64(o, "live_bytes");
+  m->live_count = ms_i64(o, "live_count");
+  m->allocated_bytes = ms_u64(o, "allocated_bytes");
+  m->allocated_count = ms_u64(o, "allocated_count");
+  m->peak_live_bytes = ms_u64(o, "peak_live_bytes");
+  m->growth_bytes = ms_i64(o, "growth_bytes");
+}
+
+static void ms_load_frame(const json_t *o, ms_snap_frame *f) {
+  const char *kind = ms_str(o, "kind", "native");
+  f->function = ms_str(o, "function", "??");
+  if (!strcmp(kind, "python")) {
+    f->kind = MS_SNAP_PYTHON;
+    f->file = ms_str(o, "file", "?");
+    f->line = (uint32_t)ms_u64(o, "line");
+  } else if (!strcmp(kind, "native")) {
+    f->kind = MS_SNAP_NATIVE;
+    f->module = ms_str(o, "module", "[unknown]");
+    f->offset = ms_hex(o, "offset");
+  } else {
+    f->kind = MS_SNAP_OTHER; /* a kind this version does not know: shown by its function */
+  }
+}
+
+static int ms_load_sites(const json_t *doc, ms_snapshot *s, ms_arena *a) {
+  const json_t *sites = ms_get(doc, "sites");
+  size_t n = ms_count(sites);
+  ms_snap_site *v = ms_arena_alloc(a, (n ? n : 1) * sizeof *v);
+  if (!v) return -1;
+  for (size_t i = 0; i < n; i++) {
+    const json_t *site = json_array_get(sites, i);
+    const json_t *mem = ms_get(site, "memory"), *frames = ms_get(site, "frames");
+    v[i].id = (uint32_t)ms_u64(site, "id");
+    ms_load_mem(ms_get(mem, "heap"), &v[i].heap);
+    ms_load_mem(ms_get(mem, "device"), &v[i].device);
+    size_t nf = ms_count(frames);
+    ms_snap_frame *f = ms_arena_alloc(a, (nf ? nf : 1) * sizeof *f);
+    if (!f) return -1;
+    for (size_t k = 0; k < nf; k++) ms_load_frame(json_array_get(frames, k), &f[k]);
+    v[i].frames = f;
+    v[i].nframes = (uint32_t)nf;
+  }
+  s->sites = v;
+  s->nsites = (uint32_t)n;
+  return 0;
+}
+
+static int ms_load_timeline(const json_t *doc, ms_snapshot *s, ms_arena *a) {
+  const json_t *tl = ms_get(doc, "timeline");
+  const json_t *points = ms_get(tl, "points"), *events = ms_get(tl, "events");
+  s->interval_ms = ms_u64(tl, "interval_ms");
+  size_t np = ms_count(points), ne = ms_count(events);
+  ms_snap_point *p = ms_arena_alloc(a, (np ? np : 1) * sizeof *p);
+  ms_snap_event *e = ms_arena_alloc(a, (ne ? ne : 1) * sizeof *e);
+  if (!p || !e) return -1;
+  for (size_t i = 0; i < np; i++) {
+    const json_t *o = json_array_get(points, i);
+    p[i] = (ms_snap_point){.t_ms = ms_u64(o, "t_ms"), .rss = ms_u64(o, "rss"), .heap_live = ms_u64(o, "heap_live"),
+                           .heap_retained = ms_u64(o, "heap_retained"), .mmap_resident = ms_u64(o, "mmap_resident")};
+    if (ms_get(o, "gpu_tracked") || ms_get(o, "gpu_used")) {
+      p[i].has_gpu = true;
+      p[i].gpu_tracked = ms_u64(o, "gpu_tracked");
+      p[i].gpu_used = ms_u64(o, "gpu_used");
+    }
+  }
+  for (size_t i = 0; i < ne; i++) {
+    const json_t *o = json_array_get(events, i);
+    e[i] = (ms_snap_event){.t_ms = ms_u64(o, "t_ms"), .bytes = ms_u64(o, "bytes"), .kind = ms_str(o, "kind", "?"),
+                           .trigger = ms_str(o, "trigger", "?")};
+  }
+  s->points = p;
+  s->npoints = (unsigned)np;
+  s->events = e;
+  s->nevents = (unsigned)ne;
+  return 0;
+}
+
+static int ms_load_leak(const json_t *doc, ms_snapshot *s, ms_arena *a) {
+  const json_t *leak = ms_get(doc, "leak"), *sites = ms_get(leak, "sites"), *win = ms_get(leak, "window_ms");
+  ms_snap_leak *l = &s->leak;
+  l->checked = ms_bool(leak, "checked");
+  l->warmup_ms = ms_u64(leak, "warmup_ms");
+  l->from_ms = (uint64_t)ms_i64v(json_array_get(win, 0));
+  l->to_ms = (uint64_t)ms_i64v(json_array_get(win, 1));
+  l->snapshots = (unsigned)ms_u64(leak, "snapshots");
+  const json_t *limit = ms_get(leak, "limit_bytes");
+  l->has_limit = json_is_number(limit);
+  l->limit_bytes = l->has_limit ? (uint64_t)ms_i64v(limit) : 0;
+  l->growth_bytes = ms_i64(leak, "growth_bytes");
+  l->verdict = ms_str(leak, "verdict", "none");
+  size_t n = ms_count(sites);
+  ms_snap_leak_site *v = ms_arena_alloc(a, (n ? n : 1) * sizeof *v);
+  if (!v) return -1;
+  for (size_t i = 0; i < n; i++) {
+    const json_t *o = json_array_get(sites, i);
+    v[i] = (ms_snap_leak_site){.id = (uint32_t)ms_u64(o, "id"), .growth_bytes = ms_i64(o, "growth_bytes"),
+                               .late_growth_bytes = ms_i64(o, "late_growth_bytes"), .steady = ms_bool(o, "steady")};
+  }
+  l->sites = v;
+  l->nsites = (unsigned)n;
+  return 0;
+}
+
+static int ms_load_gpu(const json_t *doc, ms_snapshot *s, ms_arena *a) {
+  const json_t *gpu = ms_get(doc, "gpu");
+  if (!json_is_object(gpu)) return 0;
+  ms_snap_gpu *g = &s->gpu;
+  g->present = true;
+  g->runtime = ms_str(gpu, "runtime", "?");
+  g->nvml = ms_bool(gpu, "nvml");
+  g->tracked_growth_bytes = ms_i64(gpu, "tracked_growth_bytes");
+  const json_t *devices = ms_get(gpu, "devices"), *events = ms_get(gpu, "events");
+  size_t nd = ms_count(devices), ne = ms_count(events);
+  ms_snap_gpu_device *d = ms_arena_alloc(a, (nd ? nd : 1) * sizeof *d);
+  ms_snap_gpu_event *e = ms_arena_alloc(a, (ne ? ne : 1) * sizeof *e);
+  if (!d || !e) return -1;
+  for (size_t i = 0; i < nd; i++) {
+    const json_t *o = json_array_get(devices, i);
+    d[i] = (ms_snap_gpu_device){.index = (uint32_t)ms_u64(o, "index"), .name = ms_str(o, "name", "?"),
+                                .total_bytes = ms_u64(o, "total_bytes"), .nvml_used_bytes = ms_u64(o, "nvml_used_bytes"),
+                                .tracked_bytes = ms_u64(o, "tracked_bytes"),
+                                .pool_reserved_bytes = ms_u64(o, "pool_reserved_bytes"),
+                                .residual_bytes = ms_u64(o, "residual_bytes"),
+                                .host_pinned_bytes = ms_u64(o, "host_pinned_bytes")};
+  }
+  for (size_t i = 0; i < ne; i++) {
+    const json_t *o = json_array_get(events, i);
+    e[i] = (ms_snap_gpu_event){.t_ms = ms_u64(o, "t_ms"), .bytes = ms_u64(o, "bytes"), .kind = ms_str(o, "kind", "?"),
+                               .device = (uint32_t)ms_u64(o, "device")};
+  }
+  g->devices = d;
+  g->ndevices = (unsigned)nd;
+  g->events = e;
+  g->nevents = (unsigned)ne;
+  return 0;
+}
+
+static int ms_load_modules(const json_t *doc, ms_snapshot *s, ms_arena *a) {
+  const json_t *mods = ms_get(doc, "modules");
+  size_t n = ms_count(mods);
+  ms_snap_module *m = ms_arena_alloc(a, (n ? n : 1) * sizeof *m);
+  if (!m) return -1;
+  for (size_t i = 0; i < n; i++) {
+    const json_t *o = json_array_get(mods, i);
+    m[i] = (ms_snap_module){.path = ms_str(o, "path", ""), .build_id = ms_str(o, "build_id", "")};
+  }
+  s->modules = m;
+  s->nmodules = (unsigned)n;
+  return 0;
+}
+
+static int ms_load_snapshot(const json_t *doc, ms_snapshot *s, ms_arena *a) {
+  memset(s, 0, sizeof *s);
+  const json_t *proc = ms_get(doc, "process"), *profile = ms_get(doc, "profile");
+  s->reason = ms_str(doc, "reason", "?");
+  s->time_ms = ms_u64(doc, "time_ms");
+  s->process.pid = ms_i64(proc, "pid");
+  s->process.ppid = ms_i64(proc, "ppid");
+  s->process.start_time = ms_i64(proc, "start_time");
+  s->process.command = ms_str(proc, "command", "?");
+  s->process.backend = ms_str(proc, "backend", "?");
+  s->process.memshim_version = ms_str(proc, "memshim_version", "?");
+  s->sample_bytes = ms_u64(profile, "sample_bytes");
+  s->has_profile = s->sample_bytes != 0;
+  s->exact = ms_bool(profile, "exact");
+  s->stack_depth = (unsigned)ms_u64(profile, "stack_depth");
+  s->sites_count = ms_u64(profile, "sites_count");
+  s->sampled_live = ms_u64(profile, "sampled_live");
+  s->memory_bytes = ms_u64(profile, "memory_bytes");
+  const json_t *totals = ms_get(profile, "totals");
+  ms_load_mem(ms_get(totals, "heap"), &s->total_heap);
+  ms_load_mem(ms_get(totals, "device"), &s->total_device);
+  if (ms_load_sites(doc, s, a) || ms_load_timeline(doc, s, a) || ms_load_leak(doc, s, a) || ms_load_gpu(doc, s, a) ||
+      ms_load_modules(doc, s, a))
+    return -1;
+  return 0;
+}
+
+int ms_cli_report_load(const char *path, ms_cli_report *r, char *err, size_t errlen) {
+  memset(r, 0, sizeof *r);
+  ms_arena_init(&r->arena);
+  json_error_t je;
+  json_t *doc = !strcmp(path, "-") ? json_loadf(stdin, 0, &je) : json_load_file(path, 0, &je);
+  if (!doc) {
+    if (je.line > 0) snprintf(err, errlen, "%s: line %d, column %d: %s", path, je.line, je.column, je.text);
+    else snprintf(err, errlen, "%s: %s", path, je.text);
+    return -1;
+  }
+  r->doc = doc;
+  if (strcmp(ms_str(doc, "format", ""), "memshim-report") != 0) {
+    snprintf(err, errlen, "%s: not a memshim JSON report (no \"format\": \"memshim-report\")", path);
+    ms_cli_report_free(r);
+    return -1;
+  }
+  int64_t version = ms_i64(doc, "version");
+  if (version != 1) {
+    snprintf(err, errlen, "%s: report schema version %lld; this memshim reads version 1", path, (long long)version);
+    ms_cli_report_free(r);
+    return -1;
+  }
+  if (ms_load_snapshot(doc, &r->snap, &r->arena) != 0) {
+    snprintf(err, errlen, "%s: out of memory", path);
+    ms_cli_report_free(r);
+    return -1;
+  }
+  return 0;
+}
+
+void ms_cli_report_free(ms_cli_report *r) {
+  json_decref(r->doc);
+  r->doc = NULL;
+  ms_arena_release(&r->arena);
+}
+
+static int ms_path_cmp(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+int ms_cli_list_reports(const char *dir, char ***paths) {
+  DIR *d = opendir(dir);
+  if (!d) return -1;
+  int n = 0, cap = 0;
+  char **v = NULL;
+  struct dirent *e;
+  while ((e = readdir(d))) {
+    size_t len = strlen(e->d_name);
+    if (strncmp(e->d_name, "memshim.", 8) != 0 || len < 13 || strcmp(e->d_name + len - 5, ".json") != 0) continue;
+    if (n == cap) {
+      cap = cap ? cap * 2 : 16;
+      char **nv = realloc(v, (size_t)cap * sizeof *nv);
+      if (!nv) break;
+      v = nv;
+    }
+    size_t need = strlen(dir) + len + 2;
+    if (!(v[n] = malloc(need))) break;
+    snprintf(v[n++], need, "%s/%s", dir, e->d_name);
+  }
+  closedir(d);
+  if (n) qsort(v, (size_t)n, sizeof *v, ms_path_cmp);
+  *paths = v;
+  return n;
+}
+
+void ms_cli_free_paths(char **paths, int n) {
+  for (int i = 0; i < n; i++) free(paths[i]);
+  free(paths);
+}

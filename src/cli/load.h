@@ -1,0 +1,28 @@
+/* Reading JSON reports (docs/report-format.md, schema version 1) into the report model
+ * (src/report/snapshot.h) with libjansson, so the CLI renders with the library's own writers.
+ * Members a later version adds are ignored; absent ones read as zero. */
+#ifndef MEMSHIM_CLI_LOAD_H
+#define MEMSHIM_CLI_LOAD_H
+
+#include <stddef.h>
+
+#include "../report/arena.h"
+#include "../report/snapshot.h"
+
+typedef struct ms_cli_report {
+  ms_snapshot snap;
+  ms_arena arena; /* the snapshot's arrays */
+  void *doc;      /* the parsed document (json_t *): the snapshot's strings point into it */
+} ms_cli_report;
+
+/* Load path ("-" = stdin). 0, or -1 with a message naming the file in err: unreadable, not JSON
+ * (with line and column), not a memshim report, or another schema version. */
+int ms_cli_report_load(const char *path, ms_cli_report *r, char *err, size_t errlen);
+void ms_cli_report_free(ms_cli_report *r);
+
+/* The memshim.*.json files of a directory, sorted by name, into *paths (malloc'd, free with
+ * ms_cli_free_paths). Returns how many, or -1 when the directory cannot be read. */
+int ms_cli_list_reports(const char *dir, char ***paths);
+void ms_cli_free_paths(char **paths, int n);
+
+#endif

@@ -1,0 +1,279 @@
+/* Report triggers and files (moved here from profile/profile.c and report/report.c: profile/
+ * collects, report/ writes, the core decides when).
+ *
+ * Triggers: exit (an on_exit handler: it knows the exit status, so a failed leak check turns a
+ * successful exit into status 1; the destructor covers a process that never reaches it), the
+ * report signal (MEMSHIM_REPORT_SIGNAL, installed only over the default action; the handler
+ * only sets a flag and wakes the monitor), MEMSHIM_REPORT_INTERVAL (a monitor job). Each acts
+ * only in the process that owns the state: a vfork or raw clone child runs no atfork handler.
+ *
+ * Files: the first report of a process creates each file with O_CREAT|O_EXCL|O_NOFOLLOW, mode
+ * 0600, so an existing file or a symlink at the path is never followed nor overwritten (the
+ * failure is logged). Later reports of the same process replace the file they created: they
+ * write a temporary file beside it, created the same way, and rename it over the report, so a
+ * reader never sees a half-written report and a symlink planted in between is replaced, not
+ * followed. */
+#include "reporting.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../backend/backend.h"
+#include "../config/options.h"
+#include "../gpu/gpu.h"
+#include "../policy/monitor.h"
+#include "../policy/timeline.h"
+#include "../profile/collect.h"
+#include "../profile/profile.h"
+#include "../profile/stack_table.h"
+#include "../profile/symbolize.h"
+#include "../report/write.h"
+#include "../util/log.h"
+#include "../util/proc.h"
+#include "../util/sys.h"
+#include "../../include/memshim.h"
+
+typedef enum { MS_FILE_TEXT, MS_FILE_JSON, MS_FILE_COLLAPSED, MS_FILE_HTML, MS_FILE_PPROF, MS_FILE__COUNT } ms_file_kind;
+
+static const struct {
+  unsigned flag;
+  const char *ext;
+} ms_report_files[MS_FILE__COUNT] = {
+  [MS_FILE_TEXT] = {MS_REPORT_TEXT, "txt"},       [MS_FILE_JSON] = {MS_REPORT_JSON, "json"},
+  [MS_FILE_COLLAPSED] = {MS_REPORT_COLLAPSED, "collapsed"}, [MS_FILE_HTML] = {MS_REPORT_HTML, "html"},
+  [MS_FILE_PPROF] = {MS_REPORT_PPROF, "pb.gz"},
+};
+
+static pthread_mutex_t ms_report_mu = PTHREAD_MUTEX_INITIALIZER;
+static bool ms_report_created[MS_FILE__COUNT]; /* this process created the file */
+static volatile sig_atomic_t ms_report_requested;
+static bool ms_exit_done;
+static pid_t ms_report_pid; /* the process the triggers belong to */
+static bool ms_reports_on;  /* profiling, or MEMSHIM_REPORT set: reports are written */
+
+/* ---- files ---- */
+
+static int ms_report_open_excl(const char *path) {
+  return open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+}
+
+static int ms_report_write(ms_file_kind kind, const ms_snapshot *s, ms_out *out) {
+  static const ms_write_opts opt = {.top = 10};
+  const ms_snapshot *one[1] = {s};
+  switch (kind) {
+    case MS_FILE_TEXT: ms_write_text(s, &opt, out); return 0;
+    case MS_FILE_JSON: ms_write_json(s, out, 0); return 0;
+    case MS_FILE_COLLAPSED: ms_write_collapsed(s, NULL, out); return 0;
+    case MS_FILE_HTML: ms_write_html(one, 1, out); return 0;
+    default: return ms_write_pprof(s, out);
+  }
+}
+
+static void ms_report_file(ms_file_kind kind, const ms_snapshot *s) {
+  char base[MS_PATH_MAX + 64], path[MS_PATH_MAX + 96], tmp[MS_PATH_MAX + 128];
+  if (ms_path_expand(ms_opt_str(MS_OPT_REPORT_PATH), base, sizeof base) != 0) {
+    ms_log_error("report: MEMSHIM_REPORT_PATH is too long; no report written");
+    return;
+  }
+  snprintf(path, sizeof path, "%s.%s", base, ms_report_files[kind].ext);
+  bool replace = ms_report_created[kind];
+  const char *target = path;
+  int fd = -1;
+  if (replace) {
+    for (int attempt = 0; attempt < 4 && fd < 0; attempt++) {
+      snprintf(tmp, sizeof tmp, "%s.tmp.%d.%d", path, (int)getpid(), attempt);
+      fd = ms_report_open_excl(tmp);
+      if (fd < 0 && errno != EEXIST) break;
+    }
+    target = tmp;
+  } else {
+    fd = ms_report_open_excl(path);
+  }
+  if (fd < 0) {
+    ms_log_error("report: cannot create %s: %s%s", target, strerror(errno),
+                 errno == EEXIST ? " (an existing file or symlink is never overwritten)" : "");
+    return;
+  }
+  static ms_out out; /* serialised by ms_report_mu; 16 KiB is too big for some thread stacks */
+  ms_out_init(&out, fd);
+  int err = ms_report_write(kind, s, &out) != 0 ? ENOMEM : 0;
+  int ferr = ms_out_flush(&out);
+  if (!err) err = ferr;
+  if (close(fd) != 0 && !err) err = errno;
+  if (err) {
+    ms_log_error("report: writing %s failed: %s", target, strerror(err));
+    unlink(target);
+    return;
+  }
+  if (replace && rename(tmp, path) != 0) {
+    ms_log_error("report: cannot replace %s: %s", path, strerror(errno));
+    unlink(tmp);
+    return;
+  }
+  ms_report_created[kind] = true;
+  ms_log_info("report (%s) written to %s", s->reason, path);
+}
+
+/* ---- taking a report ---- */
+
+static void ms_report_log_failure(const ms_snapshot *s) {
+  char a[32], b[32], where[1024];
+  snprintf(a, sizeof a, "%lld", (long long)s->leak.growth_bytes);
+  snprintf(b, sizeof b, "%llu", (unsigned long long)s->leak.limit_bytes);
+  ms_log_error("leak check failed: live bytes grew by %s after warm-up (limit %s)", a, b);
+  for (unsigned i = 0, shown = 0; i < s->leak.nsites && shown < 5; i++) {
+    const ms_snap_leak_site *l = &s->leak.sites[i];
+    const ms_snap_site *site = ms_snap_find_site(s, l->id);
+    if (!l->steady || !site || !site->nframes) continue;
+    ms_frame_where(&site->frames[0], " ", where, sizeof where);
+    ms_log_error("  +%lld bytes at %s", (long long)l->growth_bytes, where);
+    shown++;
+  }
+}
+
+bool ms_report_now(const char *reason) {
+  pthread_mutex_lock(&ms_report_mu);
+  ms_arena arena;
+  ms_arena_init(&arena);
+  ms_snapshot s;
+  memset(&s, 0, sizeof s);
+  char comm[64];
+  ms_proc_comm(comm, sizeof comm);
+  s.reason = reason;
+  s.process.pid = getpid();
+  s.process.ppid = getppid();
+  s.process.command = comm;
+  s.process.start_time = ms_start_time();
+  s.process.backend = ms_be.name;
+  s.process.memshim_version = MEMSHIM_VERSION_STRING;
+  s.leak.verdict = "none";
+  bool failed = false;
+  if ((ms_profile_active && ms_profile_collect(&s, &arena) != 0) ||
+      ms_gpu_collect(&s, &arena, strcmp(reason, "exit") == 0, true) != 0 || ms_timeline_collect(&s, &arena) != 0) {
+    ms_log_error("report: out of memory");
+  } else {
+    uint64_t formats = ms_opt_u64(MS_OPT_REPORT);
+    for (int k = 0; k < MS_FILE__COUNT; k++)
+      if (formats & ms_report_files[k].flag) ms_report_file((ms_file_kind)k, &s);
+    failed = strcmp(s.leak.verdict, "fail") == 0;
+    if (failed) ms_report_log_failure(&s);
+  }
+  ms_arena_release(&arena);
+  pthread_mutex_unlock(&ms_report_mu);
+  return failed;
+}
+
+void ms_report_describe_sites(const uint32_t *ids, unsigned n, char (*out)[160]) {
+  pthread_mutex_lock(&ms_report_mu); /* the symbolizer is not thread-safe */
+  ms_symbolize_begin();
+  for (unsigned i = 0; i < n; i++) {
+    const ms_site *site = ms_stacks_site(ids[i]);
+    if (!site || !site->depth) {
+      snprintf(out[i], sizeof out[i], "site %u (no stack)", ids[i]);
+      continue;
+    }
+    ms_symbol sym;
+    ms_symbolize(site->frames[0] - 1, &sym);
+    const char *slash = strrchr(sym.module, '/');
+    snprintf(out[i], sizeof out[i], "%s (%s+0x%lx)", sym.function, slash ? slash + 1 : sym.module, (unsigned long)sym.offset);
+  }
+  pthread_mutex_unlock(&ms_report_mu);
+}
+
+/* ---- triggers ---- */
+
+static void ms_report_on_exit(int status, void *arg) {
+  (void)arg;
+  if (!ms_reports_on || ms_exit_done || ms_sys_getpid() != ms_report_pid) return;
+  ms_exit_done = true;
+  ms_guard_enter();
+  ms_monitor_stop();
+  bool failed = ms_report_now("exit");
+  ms_guard_leave();
+  if (failed && status == 0) {
+    ms_log_error("MEMSHIM_LEAK_CHECK: exit status 1 (the program itself exited with 0)");
+    fflush(NULL); /* exit() would flush the program's stdio after the handlers; _exit does not */
+    _exit(1);
+  }
+}
+
+/* Every snapshot interval: a pending signal request, and (once) the exit handler. */
+static ms_job_next ms_report_trigger_job(uint64_t now_ms) {
+  (void)now_ms;
+  /* Registered here, not in the constructor: handlers run in reverse order of registration,
+   * and ours must run before the loader's (registered by the program's start-up code, after
+   * preloaded constructors), which runs our destructor and would not know the exit status. */
+  static bool on_exit_registered;
+  if (!on_exit_registered) {
+    on_exit_registered = true;
+    on_exit(ms_report_on_exit, NULL);
+  }
+  if (ms_report_requested) {
+    ms_report_requested = 0;
+    ms_report_now("signal");
+  }
+  return (ms_job_next){ms_opt_u64(MS_OPT_SNAPSHOT_INTERVAL), true};
+}
+
+static ms_job_next ms_report_interval_job(uint64_t now_ms) {
+  (void)now_ms;
+  ms_report_now("interval");
+  return (ms_job_next){ms_opt_u64(MS_OPT_REPORT_INTERVAL), true};
+}
+
+static void ms_report_on_signal(int sig) {
+  (void)sig;
+  if (ms_sys_getpid() != ms_report_pid) return;
+  ms_report_requested = 1;
+  ms_monitor_wake();
+}
+
+bool ms_reporting_active(void) { return ms_reports_on; }
+
+void ms_reporting_init(void) {
+  ms_report_pid = ms_sys_getpid();
+  /* Without profiling, a report still has the process's timeline and the policy's events. */
+  ms_reports_on = ms_profile_active || ms_opt_source_get(MS_OPT_REPORT) == MS_SRC_ENV;
+  if (!ms_reports_on) return;
+  ms_timeline_init();
+  if (ms_monitor_add_job("report_triggers", ms_opt_u64(MS_OPT_SNAPSHOT_INTERVAL), ms_report_trigger_job) != 0)
+    ms_log_error("reports: monitor job table full; no signal reports, exit report from the destructor only");
+  uint64_t interval = ms_opt_u64(MS_OPT_REPORT_INTERVAL);
+  if (interval && ms_monitor_add_job("report_interval", interval, ms_report_interval_job) != 0)
+    ms_log_error("reports: monitor job table full; MEMSHIM_REPORT_INTERVAL ignored");
+  int sig = (int)ms_opt_u64(MS_OPT_REPORT_SIGNAL);
+  if (!sig) return;
+  /* Only over SIG_DFL: a handler a library installed, or SIG_IGN inherited from the parent (which
+   * a non-preloaded grandchild would inherit in turn: gunicorn re-execs on SIGUSR2), stays.
+   * Said once; as an error when the user chose the signal, else at MEMSHIM_VERBOSE=1. */
+  struct sigaction old, sa;
+  if (sigaction(sig, NULL, &old) == 0 && ((old.sa_flags & SA_SIGINFO) || old.sa_handler != SIG_DFL)) {
+    ms_log(ms_opt_source_get(MS_OPT_REPORT_SIGNAL) == MS_SRC_ENV ? MS_LOG_ERROR : MS_LOG_INFO,
+           "reports: signal %d is already %s; no reports on that signal (MEMSHIM_REPORT_SIGNAL picks another)",
+           sig, old.sa_handler == SIG_IGN ? "ignored" : "handled");
+    return;
+  }
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = ms_report_on_signal;
+  sa.sa_flags = SA_RESTART;
+  sigemptyset(&sa.sa_mask);
+  if (sigaction(sig, &sa, NULL) != 0) ms_log_error("reports: cannot install the report signal handler");
+}
+
+void ms_reporting_at_exit(void) { ms_report_on_exit(-1, NULL); }
+
+void ms_reporting_atfork_prepare(void) { pthread_mutex_lock(&ms_report_mu); }
+void ms_reporting_atfork_parent(void) { pthread_mutex_unlock(&ms_report_mu); }
+/* The child writes its own reports (pid in the name): files already written are the parent's. */
+void ms_reporting_atfork_child(void) {
+  pthread_mutex_init(&ms_report_mu, NULL);
+  memset(ms_report_created, 0, sizeof ms_report_created);
+  ms_report_requested = 0;
+  ms_exit_done = false;
+  ms_report_pid = ms_sys_getpid();
+}

@@ -1,0 +1,29 @@
+/* Report triggers and files (reporting.c): the core decides when a report is taken (exit, the
+ * report signal, MEMSHIM_REPORT_INTERVAL), asks the collectors to fill a snapshot and hands it
+ * to the writers. */
+#ifndef MEMSHIM_CORE_REPORTING_H
+#define MEMSHIM_CORE_REPORTING_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+
+/* Constructor, after ms_profile_init: when profiling or MEMSHIM_REPORT is set, the timeline job,
+ * the signal handler and the report jobs. */
+void ms_reporting_init(void);
+/* Reports are written by this process (its jobs need the monitor thread). */
+bool ms_reporting_active(void);
+/* Take a report of this process now and write the configured formats. reason: "exit",
+ * "signal", "interval", "api". Serialised; logs failures, never fatal. Returns true when the
+ * leak verdict is "fail". */
+bool ms_report_now(const char *reason);
+/* "function (module+0xoffset)" of each stack-table site's innermost frame, for log lines (src/gpu's
+ * threshold and out-of-memory lines); serialised with reports (the symbolizer is not thread-safe). */
+void ms_report_describe_sites(const uint32_t *ids, unsigned n, char (*out)[160]);
+/* Destructor path: the exit report, once, in the owning process. */
+void ms_reporting_at_exit(void);
+void ms_reporting_atfork_prepare(void);
+void ms_reporting_atfork_parent(void);
+void ms_reporting_atfork_child(void);
+
+#endif

@@ -1,0 +1,238 @@
+/* Filling a snapshot from the profiler's tables (moved here from report/report.c: the report
+ * directory only writes). Site counters are read lock-free; the snapshot store is read under its
+ * own lock; every array comes from the caller's arena (raw memory, never our own heap). */
+#include "collect.h"
+
+#include <string.h>
+#include <unistd.h>
+
+#include "buildid.h"
+#include "leak.h"
+#include "profile.h"
+#include "profile_internal.h"
+#include "ptr_map.h"
+#include "stack_table.h"
+#include "symbolize.h"
+#if __has_include("pyframes.h") /* the Python frame table: tagged frames (bit 63) name interned file/function/line records */
+#include "pyframes.h"
+#define MS_HAVE_PYFRAMES 1
+#endif
+
+#define MS_LEAK_TOP 64
+/* Sites kept beyond those holding live bytes or growth: the most allocating ones. At exit a
+ * churning program has thousands of stacks whose blocks are all freed; listing them all made
+ * the exit report cost more than the profiling itself. Totals still count every site. */
+#define MS_REPORT_ALLOC_TOP 256
+#define MS_MODULES_MAX 512
+
+typedef struct {
+  uint32_t id;
+  const ms_site *site;
+  int64_t live, count, growth;
+  uint64_t alloc, alloc_count, peak;
+} ms_site_copy;
+
+/* In-place heap sort: glibc's qsort may take a buffer from malloc, the heap we serve. */
+#define MS_SORT_ELEM_MAX 256
+static void ms_swap(char *a, char *b, size_t size) {
+  char t[MS_SORT_ELEM_MAX];
+  memcpy(t, a, size);
+  memcpy(a, b, size);
+  memcpy(b, t, size);
+}
+static void ms_sift(char *v, size_t root, size_t n, size_t size, int (*cmp)(const void *, const void *)) {
+  for (size_t child; (child = 2 * root + 1) < n; root = child) {
+    if (child + 1 < n && cmp(v + child * size, v + (child + 1) * size) < 0) child++;
+    if (cmp(v + root * size, v + child * size) >= 0) return;
+    ms_swap(v + root * size, v + child * size, size);
+  }
+}
+static void ms_sort(void *base, size_t n, size_t size, int (*cmp)(const void *, const void *)) {
+  char *v = base;
+  for (size_t i = n / 2; i-- > 0;) ms_sift(v, i, n, size, cmp);
+  for (size_t end = n; end-- > 1;) {
+    ms_swap(v, v + end * size, size);
+    ms_sift(v, 0, end, size, cmp);
+  }
+}
+
+static int ms_by_allocated(const void *a, const void *b) {
+  const ms_site_copy *x = a, *y = b;
+  if (x->alloc != y->alloc) return x->alloc > y->alloc ? -1 : 1;
+  return x->id < y->id ? -1 : 1;
+}
+
+static int ms_by_live(const void *a, const void *b) {
+  const ms_snap_site *x = a, *y = b;
+  if (x->heap.live_bytes != y->heap.live_bytes) return x->heap.live_bytes > y->heap.live_bytes ? -1 : 1;
+  return x->id < y->id ? -1 : 1;
+}
+
+static void ms_resolve(uintptr_t pc, ms_snap_frame *f) {
+#ifdef MS_HAVE_PYFRAMES
+  if (ms_frame_is_py(pc)) {
+    const char *file = "?", *function = "??";
+    uint32_t line = 0;
+    ms_py_frame_get((uint32_t)(pc & ~MS_FRAME_PY_TAG), &file, &function, &line);
+    *f = (ms_snap_frame){.kind = MS_SNAP_PYTHON, .function = function, .file = file, .line = line};
+    return;
+  }
+#endif
+  ms_symbol sym;
+  ms_symbolize(pc - 1, &sym); /* the call instruction, not the return address */
+  *f = (ms_snap_frame){.kind = MS_SNAP_NATIVE, .function = sym.function, .module = sym.module, .offset = sym.offset};
+}
+
+/* The modules native frames point into, each with its build id; the executable first. */
+static void ms_collect_modules(ms_snapshot *s, ms_arena *a) {
+  ms_snap_module *m = ms_arena_alloc(a, MS_MODULES_MAX * sizeof *m);
+  char exe[4096];
+  if (!m) return;
+  unsigned n = 0;
+  ssize_t len = readlink("/proc/self/exe", exe, sizeof exe - 1);
+  if (len > 0) {
+    exe[len] = 0;
+    char id[128];
+    m[n].path = ms_arena_strdup(a, exe);
+    m[n].build_id = ms_elf_build_id(exe, id, sizeof id) == 0 ? ms_arena_strdup(a, id) : "";
+    n++;
+  }
+  for (uint32_t i = 0; i < s->nsites; i++) {
+    for (uint32_t k = 0; k < s->sites[i].nframes && n < MS_MODULES_MAX; k++) {
+      const ms_snap_frame *f = &s->sites[i].frames[k];
+      if (f->kind != MS_SNAP_NATIVE || !f->module || f->module[0] != '/') continue;
+      unsigned j = 0;
+      while (j < n && strcmp(m[j].path, f->module) != 0) j++;
+      if (j < n) continue;
+      char id[128];
+      m[n].path = f->module;
+      m[n].build_id = ms_elf_build_id(f->module, id, sizeof id) == 0 ? ms_arena_strdup(a, id) : "";
+      n++;
+    }
+  }
+  s->modules = m;
+  s->nmodules = n;
+}
+
+int ms_profile_collect(ms_snapshot *s, ms_arena *a) {
+  uint64_t now = ms_profile_now_ms();
+  s->time_ms = now;
+  s->has_profile = true;
+  s->sample_bytes = ms_profile_sample_bytes();
+  s->exact = s->sample_bytes <= 1;
+  s->stack_depth = ms_profile_stack_depth();
+
+  ms_leak_store_take(now, true);
+  uint64_t warm = ms_leak_warmup_end(now);
+  uint32_t n = ms_stacks_count();
+  s->sites_count = n;
+  s->sampled_live = ms_ptrs_count();
+  s->memory_bytes = ms_stacks_memory() + ms_ptrs_memory();
+
+  ms_site_copy *all = ms_arena_alloc(a, (n ? n : 1) * sizeof *all);
+  ms_leak_site *leak = ms_arena_alloc(a, MS_LEAK_TOP * sizeof *leak);
+  if (!all || !leak) return -1;
+  ms_snap_mem *tot = &s->total_heap;
+  tot->present = true;
+  tot->peak_live_bytes = ms_profile_peak_bytes();
+  uint32_t nall = 0;
+  for (uint32_t id = 1; id <= n; id++) {
+    const ms_site *site = ms_stacks_site(id);
+    ms_site_copy *c = &all[nall];
+    c->alloc_count = __atomic_load_n(&site->alloc_count, __ATOMIC_RELAXED);
+    if (!c->alloc_count) continue;
+    c->id = id;
+    c->site = site;
+    c->live = __atomic_load_n(&site->live_bytes, __ATOMIC_RELAXED);
+    c->count = __atomic_load_n(&site->live_count, __ATOMIC_RELAXED);
+    c->alloc = __atomic_load_n(&site->alloc_bytes, __ATOMIC_RELAXED);
+    c->peak = __atomic_load_n(&site->peak_bytes, __ATOMIC_RELAXED);
+    c->growth = now >= warm ? c->live - ms_leak_store_live_at(id, warm) : 0;
+    tot->live_bytes += c->live;
+    tot->live_count += c->count;
+    tot->allocated_bytes += c->alloc;
+    tot->allocated_count += c->alloc_count;
+    nall++;
+  }
+
+  ms_leak_result res;
+  ms_leak_store_analyze(warm, s->sample_bytes, leak, MS_LEAK_TOP, &res);
+  uint64_t limit = 0;
+  bool has_limit = ms_profile_leak_limit(&limit);
+  ms_snap_leak_site *ls = ms_arena_alloc(a, (res.nsites ? res.nsites : 1) * sizeof *ls);
+  if (!ls) return -1;
+  for (unsigned i = 0; i < res.nsites; i++)
+    ls[i] = (ms_snap_leak_site){leak[i].id, leak[i].growth, leak[i].late_growth, leak[i].steady};
+  s->leak = (ms_snap_leak){.checked = res.checked, .warmup_ms = res.warmup_ms, .from_ms = res.from_ms,
+                           .to_ms = res.to_ms, .snapshots = res.snapshots, .has_limit = has_limit,
+                           .limit_bytes = limit, .growth_bytes = res.growth,
+                           .verdict = ms_snap_verdict(res.checked, has_limit, limit, res.growth), .sites = ls,
+                           .nsites = res.nsites};
+
+  /* keep the interesting sites, resolve their frames */
+  _Static_assert(sizeof(ms_site_copy) <= MS_SORT_ELEM_MAX && sizeof(ms_snap_site) <= MS_SORT_ELEM_MAX, "sort buffer");
+  ms_sort(all, nall, sizeof *all, ms_by_allocated);
+  ms_snap_site *out = ms_arena_alloc(a, (nall ? nall : 1) * sizeof *out);
+  if (!out) return -1;
+  uint32_t kept = 0;
+  ms_symbolize_begin();
+  for (uint32_t i = 0; i < nall; i++) {
+    const ms_site_copy *c = &all[i];
+    bool keep = i < MS_REPORT_ALLOC_TOP || c->live != 0 || c->growth > 0;
+    for (unsigned k = 0; !keep && k < res.nsites; k++) keep = leak[k].id == c->id;
+    if (!keep) continue;
+    ms_snap_site *o = &out[kept++];
+    o->id = c->id;
+    o->heap = (ms_snap_mem){.present = true, .live_bytes = c->live, .live_count = c->count,
+                            .allocated_bytes = c->alloc, .allocated_count = c->alloc_count,
+                            .peak_live_bytes = c->peak, .growth_bytes = c->growth};
+    ms_snap_frame *f = ms_arena_alloc(a, (c->site->depth ? c->site->depth : 1) * sizeof *f);
+    if (!f) return -1;
+    for (uint32_t k = 0; k < c->site->depth; k++) ms_resolve(c->site->frames[k], &f[k]);
+    o->frames = f;
+    o->nframes = c->site->depth;
+  }
+  ms_sort(out, kept, sizeof *out, ms_by_live);
+  s->sites = out;
+  s->nsites = kept;
+  ms_collect_modules(s, a);
+  return 0;
+}
+
+ms_snap_site *ms_profile_sites_for(ms_snapshot *s, ms_arena *a, const uint32_t *ids, uint32_t n, uint32_t *index) {
+  uint32_t missing = 0;
+  for (uint32_t i = 0; i < n; i++) {
+    index[i] = UINT32_MAX;
+    for (uint32_t k = 0; k < s->nsites && index[i] == UINT32_MAX; k++)
+      if (s->sites[k].id == ids[i]) index[i] = k;
+    missing += index[i] == UINT32_MAX;
+  }
+  ms_snap_site *out = ms_arena_alloc(a, (s->nsites + missing ? s->nsites + missing : 1) * sizeof *out);
+  if (!out) return NULL;
+  memcpy(out, s->sites, s->nsites * sizeof *out);
+  if (missing && !s->has_profile) ms_symbolize_begin(); /* else begun by ms_profile_collect */
+  uint32_t k = s->nsites;
+  for (uint32_t i = 0; i < n; i++) {
+    const ms_site *site = ms_stacks_site(ids[i]);
+    if (index[i] != UINT32_MAX || !site) continue;
+    ms_snap_frame *f = ms_arena_alloc(a, (site->depth ? site->depth : 1) * sizeof *f);
+    if (!f) return NULL;
+    for (uint32_t d = 0; d < site->depth; d++) ms_resolve(site->frames[d], &f[d]);
+    out[k] = (ms_snap_site){.id = ids[i], .frames = f, .nframes = site->depth};
+    index[i] = k++;
+  }
+  s->sites = out;
+  s->nsites = k;
+  if (missing && !s->has_profile) ms_collect_modules(s, a);
+  return out;
+}
+
+int ms_profile_leak_now(int64_t *growth, unsigned *steady_sites) {
+  if (!ms_profile_active) return 0;
+  ms_leak_result res;
+  ms_leak_store_analyze(ms_leak_warmup_end(ms_profile_now_ms()), ms_profile_sample_bytes(), NULL, 0, &res);
+  if (!res.checked) return 0;
+  *growth = res.growth;
+  *steady_sites = res.nsteady;
+  return 1;
+}

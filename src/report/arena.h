@@ -1,0 +1,23 @@
+/* A bump allocator for building a snapshot: chunks straight from the kernel (util/raw_mem.h),
+ * never through the heap memshim serves, released all at once. Used by the library's collectors
+ * (no allocation through ourselves on the report path) and by the CLI's JSON loader alike. */
+#ifndef MEMSHIM_REPORT_ARENA_H
+#define MEMSHIM_REPORT_ARENA_H
+
+#include <stddef.h>
+
+typedef struct ms_arena_chunk ms_arena_chunk;
+typedef struct {
+  ms_arena_chunk *head;
+  size_t used, size; /* in the head chunk */
+  int failed;        /* an allocation returned NULL */
+} ms_arena;
+
+void ms_arena_init(ms_arena *a);
+/* Zeroed, 16-byte aligned; NULL (and a->failed set) when out of memory. */
+void *ms_arena_alloc(ms_arena *a, size_t bytes);
+/* A copy of s (NULL reads as ""). */
+char *ms_arena_strdup(ms_arena *a, const char *s);
+void ms_arena_release(ms_arena *a);
+
+#endif

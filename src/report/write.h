@@ -1,0 +1,40 @@
+/* The report writers. Each reads only a snapshot (snapshot.h) and writes through ms_out (out.h):
+ * no heap, no stdio, so the same code runs inside the preloaded library and in the CLI. */
+#ifndef MEMSHIM_REPORT_WRITE_H
+#define MEMSHIM_REPORT_WRITE_H
+
+#include <stddef.h>
+
+#include "out.h"
+#include "snapshot.h"
+
+typedef struct {
+  unsigned top; /* call sites listed by text and svg (0 = all); collapsed, json, html and pprof list all */
+} ms_write_opts;
+
+void ms_write_text(const ms_snapshot *s, const ms_write_opts *opt, ms_out *o);
+/* One line per call site with live heap bytes: frames outermost first, ';'-separated, a space,
+ * the bytes. top limits the sites (0 = all). */
+void ms_write_collapsed(const ms_snapshot *s, const ms_write_opts *opt, ms_out *o);
+/* The JSON report, schema version 1 (docs/report-format.md). html_safe escapes '<', '>' and
+ * '&' as \u003c..., so the document can sit inside an HTML <script> element. */
+void ms_write_json(const ms_snapshot *s, ms_out *o, int html_safe);
+/* The SVG timeline page. */
+void ms_write_svg(const ms_snapshot *s, const ms_write_opts *opt, ms_out *o);
+/* One self-contained HTML page for n per-process snapshots of one run. */
+void ms_write_html(const ms_snapshot *const *s, unsigned n, ms_out *o);
+/* pprof's profile.proto, gzipped. Returns 0, or -1 when its working memory cannot be had. */
+int ms_write_pprof(const ms_snapshot *s, ms_out *o);
+
+/* "52.4 MiB", "812 B": binary units, one decimal (one formatter for every writer and the CLI). */
+void ms_fmt_bytes(char *buf, size_t len, double bytes);
+/* A frame as people read it (docs/report-format.md): native "function", or "module+0xoff" when the
+ * symbol is unknown; Python "file:LINE function". */
+void ms_frame_label(const ms_snap_frame *f, char *buf, size_t len);
+/* A frame with where it is: native "function" SEP "(module+0xoff)"; Python as ms_frame_label. */
+void ms_frame_where(const ms_snap_frame *f, const char *sep, char *buf, size_t len);
+/* A frame in collapsed stacks: ms_frame_label with ';' replaced by ':' and control characters by
+ * spaces (spaces stay: flamegraph.pl splits the count off at the last space). */
+void ms_frame_collapsed(const ms_snap_frame *f, char *buf, size_t len);
+
+#endif
