@@ -49,16 +49,30 @@ static void ms_thread_exit(void *arg) {
   pthread_mutex_unlock(&ms_registry_lock);
 }
 
+/* jemalloc's per-thread byte counters are found with mallctl, on the thread itself. The first
+ * mallctl of a process costs about 150,000 instructions (jemalloc builds its control tree): a
+ * shell or /bin/true must not pay that. So a thread binds its counters at registration only
+ * once jemalloc's control tree exists; before that, at its next slow-path visit (an activity
+ * tick, 1 MiB later, or a sample). The counters count from the thread's start, so nothing is
+ * missed by binding late; only a reader in between does not see an unbound thread's bytes. */
+void ms_thread_bind_counters(ms_thread *t) {
+  if (t->je_allocatedp || ms_be_kind != MS_BE_JEMALLOC) return;
+  uint64_t *a, *d;
+  ms_guard_enter();
+  ms_backend_thread_counters(&a, &d);
+  ms_guard_leave();
+  if (!a) return;
+  pthread_mutex_lock(&ms_registry_lock);
+  t->je_allocated_base = 0;
+  t->je_deallocated_base = 0;
+  t->je_deallocatedp = d;
+  t->je_allocatedp = a;
+  pthread_mutex_unlock(&ms_registry_lock);
+}
+
 void ms_thread_register(ms_thread *t) {
   ms_guard_enter();
-  if (!t->je_allocatedp) {
-    ms_backend_thread_counters(&t->je_allocatedp, &t->je_deallocatedp);
-    if (t->je_allocatedp) {
-      /* Count from this thread's start: bytes it allocated before registering are its own. */
-      t->je_allocated_base = 0;
-      t->je_deallocated_base = 0;
-    }
-  }
+  if (ms_backend_ctl_ready()) ms_thread_bind_counters(t);
   pthread_mutex_lock(&ms_registry_lock);
   t->prev = NULL;
   t->next = ms_registry_head;
@@ -78,6 +92,7 @@ void ms_accounting_init(void) {
 }
 
 void ms_counters_read(ms_counters *out) {
+  if (ms_tls_thread.registered) ms_thread_bind_counters(&ms_tls_thread); /* the reader's own, at least */
   memset(out, 0, sizeof *out);
   uint64_t je_a = 0, je_d = 0;
   bool have_je = false;

@@ -28,8 +28,11 @@ typedef struct ms_thread {
 
 extern MS_HIDDEN MS_TLS ms_thread ms_tls_thread;
 
-/* The calling thread's first slow-path visit: find its byte counters, join the registry. */
+/* The calling thread's first slow-path visit: join the registry (and bind its byte counters
+ * when that is cheap, see accounting.c). */
 void ms_thread_register(ms_thread *t);
+/* Bind the calling thread's byte counters if not done yet (a later slow-path visit). */
+void ms_thread_bind_counters(ms_thread *t);
 /* Once, from the constructor: a key whose destructor folds an ending thread's counters. */
 void ms_accounting_init(void);
 

@@ -3,6 +3,7 @@
 #ifndef MEMSHIM_BACKEND_H
 #define MEMSHIM_BACKEND_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <malloc.h>
 #include <stdio.h>
@@ -25,10 +26,6 @@ typedef struct {
   void *(*realloc)(void *, size_t); /* never called with size 0 or NULL */
   /* align: power of two >= sizeof(void *); returns NULL on failure. */
   void *(*aligned)(size_t align, size_t size);
-  /* C++ operator new(size_t): never NULL; on failure it calls the new-handler and throws
-   * std::bad_alloc. jemalloc's own exported operator once resolved (it keeps jemalloc's
-   * fast path), else ms_op_new_generic. */
-  void *(*op_new)(size_t);
   void (*free_sized)(void *, size_t size); /* size as given to the allocation */
   void (*free_aligned_sized)(void *, size_t align, size_t size);
   size_t (*usable_size)(void *); /* never called with NULL */
@@ -56,22 +53,19 @@ extern int ms_be_kind;
 
 /* Decide the backend (idempotent, no allocation). */
 void ms_backend_select(void);
-/* Switch to the fastest entry points (dlsym); from the constructor, under the guard. */
-void ms_backend_resolve(void);
 
 /* Per-thread exact byte counters of jemalloc (thread.allocatedp / thread.deallocatedp),
  * or NULLs for backends that have none. */
 void ms_backend_thread_counters(uint64_t **allocatedp, uint64_t **deallocatedp);
+/* True once jemalloc's control interface has been used in this process (its first use is the
+ * expensive one). */
+bool ms_backend_ctl_ready(void);
 
 /* Filled by backend/jemalloc.c and backend/glibc.c. */
-void ms_backend_jemalloc_early(ms_backend *be);
-void ms_backend_jemalloc_fast(ms_backend *be);
+void ms_backend_jemalloc(ms_backend *be);
 /* 0, or -1 when glibc's allocator cannot be found (the caller falls back to jemalloc). */
 int ms_backend_glibc(ms_backend *be);
 
-/* operator new for backends without one of their own (interpose/new_delete.c): malloc, then
- * the standard's new-handler loop and std::bad_alloc. */
-void *ms_op_new_generic(size_t size);
 
 #pragma GCC visibility pop
 

@@ -18,7 +18,6 @@ static void boot_free(void *p);
 static void *boot_calloc(size_t n, size_t size);
 static void *boot_realloc(void *p, size_t size);
 static void *boot_aligned(size_t align, size_t size);
-static void *boot_op_new(size_t size);
 static void boot_free_sized(void *p, size_t size);
 static void boot_free_aligned_sized(void *p, size_t align, size_t size);
 static size_t boot_usable_size(void *p);
@@ -32,7 +31,6 @@ ms_backend ms_be = {
   .calloc = boot_calloc,
   .realloc = boot_realloc,
   .aligned = boot_aligned,
-  .op_new = boot_op_new,
   .free_sized = boot_free_sized,
   .free_aligned_sized = boot_free_aligned_sized,
   .usable_size = boot_usable_size,
@@ -107,15 +105,9 @@ void ms_backend_select(void) {
   }
   ms_backend tmp;
   if (kind == MS_BE_GLIBC && ms_backend_glibc(&tmp) != 0) kind = MS_BE_JEMALLOC; /* said by ms_init */
-  if (kind == MS_BE_JEMALLOC) ms_backend_jemalloc_early(&tmp);
-  if (!tmp.op_new) tmp.op_new = ms_op_new_generic;
+  if (kind == MS_BE_JEMALLOC) ms_backend_jemalloc(&tmp);
   ms_be = tmp;
   __atomic_store_n(&ms_be_kind, kind, __ATOMIC_RELEASE);
-}
-
-void ms_backend_resolve(void) {
-  ms_backend_select();
-  if (ms_be_kind == MS_BE_JEMALLOC) ms_backend_jemalloc_fast(&ms_be);
 }
 
 static void *boot_malloc(size_t size) { ms_backend_select(); return ms_be.malloc(size); }
@@ -123,7 +115,6 @@ static void boot_free(void *p) { ms_backend_select(); ms_be.free(p); }
 static void *boot_calloc(size_t n, size_t size) { ms_backend_select(); return ms_be.calloc(n, size); }
 static void *boot_realloc(void *p, size_t size) { ms_backend_select(); return ms_be.realloc(p, size); }
 static void *boot_aligned(size_t align, size_t size) { ms_backend_select(); return ms_be.aligned(align, size); }
-static void *boot_op_new(size_t size) { ms_backend_select(); return ms_be.op_new(size); }
 static void boot_free_sized(void *p, size_t size) { ms_backend_select(); ms_be.free_sized(p, size); }
 static void boot_free_aligned_sized(void *p, size_t align, size_t size) {
   ms_backend_select();

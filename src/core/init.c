@@ -80,7 +80,6 @@ __attribute__((constructor(101))) void ms_init(void) {
   if (ms_opt_bool(MS_OPT_TOKENIZERS_PARALLELISM)) setenv("TOKENIZERS_PARALLELISM", "false", 0);
   if (ms_opt_u64(MS_OPT_BACKEND) == MS_BACKEND_GLIBC && ms_be_kind != MS_BE_GLIBC)
     ms_log_error("MEMSHIM_BACKEND=glibc: glibc's allocator was not found in libc.so.6; using jemalloc");
-  ms_backend_resolve();
   ms_accounting_init();
   if (ms_enabled) {
     /* Initialise the allocator before registering: atfork prepare handlers run in reverse
@@ -96,7 +95,10 @@ __attribute__((constructor(101))) void ms_init(void) {
     ms_timeline_set_gpu(ms_gpu_timeline_sample);
     ms_activity_init(); /* last: every subsystem has registered its jobs */
   }
-  /* This thread's next allocation decides afresh (a sample distance or the activity tick). */
+  /* The constructor's thread (the main thread when preloaded) is registered now, so that the
+   * calls it makes from here on are counted from a known start; its next allocation decides
+   * afresh (a sample distance or the activity tick). */
+  if (!ms_tls_thread.registered) ms_thread_register(&ms_tls_thread);
   ms_tls_thread.sample_countdown = 0;
   ms_initialized = true;
   ms_guard_leave();

@@ -13,6 +13,8 @@ void *ms_alloc_slow(void *p, uint64_t size) {
   if (!t->registered) {
     if (ms_guard_held()) { t->sample_countdown = 0; return p; }
     ms_thread_register(t);
+  } else if (!t->je_allocatedp && ms_initialized) {
+    ms_thread_bind_counters(t);
   }
   if (ms_profile_active) {
     if (!ms_initialized) {

@@ -49,21 +49,19 @@ static __attribute__((noinline)) void *ms_new_handler_loop(size_t size, size_t a
   }
 }
 
-void *ms_op_new_generic(size_t size) {
-  void *p = ms_be.malloc(size);
-  return ms_likely(p != NULL) ? p : ms_new_handler_loop(size, 0, 0);
-}
-
-/* Plain new: count, then tail-call the backend's operator new (jemalloc's own, with its fast
- * path and its new-handler/bad_alloc handling). A sample takes the slow path. */
+/* Plain new: count, allocate, and only on failure enter the standard's loop. A sample takes
+ * the slow path. */
 static __attribute__((noinline)) void *ms_new_slow(size_t size) {
-  void *p = ms_be.op_new(size);
+  void *p = ms_be.malloc(size);
+  if (ms_unlikely(!p)) p = ms_new_handler_loop(size, 0, 0);
   return ms_alloc_slow(p, size);
 }
 
 static inline void *ms_new(size_t size) {
   if (ms_track_alloc_begin(size)) return ms_new_slow(size);
-  return ms_be.op_new(size);
+  void *p = ms_be.malloc(size);
+  if (ms_likely(p != NULL)) return p;
+  return ms_new_handler_loop(size, 0, 0);
 }
 
 static inline void *ms_new_nothrow(size_t size) {

@@ -67,6 +67,9 @@ maps=$(env -u MEMSHIM_LIBRARY_PATH -u LD_PRELOAD "$prefix/bin/memshim" run -- ca
 real_lib=$(readlink -f "$prefix/lib/libmemshim.so")
 grep -qF "$real_lib" <<<"$maps" || ms_fail "memshim run did not preload $real_lib"
 ms_pass "installed memshim run preloads $real_lib"
+# jemalloc is inside libmemshim.so: neither libjemalloc.so.2 nor the libstdc++ it needs is loaded
+grep -qE 'libjemalloc|libstdc\+\+' <<<"$maps" && ms_fail "a preloaded /bin/cat maps libjemalloc or libstdc++: $(grep -E 'libjemalloc|libstdc' <<<"$maps" | head -2)"
+ms_pass "a preloaded process maps neither libjemalloc.so.2 nor libstdc++"
 
 # The Debian package.
 command -v cpack >/dev/null && command -v dpkg-deb >/dev/null || ms_skip "cpack or dpkg-deb missing"
@@ -74,7 +77,7 @@ cpack -G DEB --config "$BUILD_DIR/CPackConfig.cmake" -B "$MS_TMP/pkg" >"$MS_TMP/
   || { cat "$MS_TMP/cpack.log"; ms_fail "cpack -G DEB"; }
 deb=$(ls "$MS_TMP"/pkg/*.deb) || ms_fail "cpack made no .deb"
 depends=$(dpkg-deb -f "$deb" Depends)
-grep -q 'libjemalloc2' <<<"$depends" || ms_fail "Depends lacks libjemalloc2: $depends"
+grep -q 'libjemalloc2' <<<"$depends" && ms_fail "Depends names libjemalloc2, but jemalloc is linked in: $depends"
 grep -q 'libunwind8' <<<"$depends" || ms_fail "Depends lacks libunwind8: $depends"
 grep -q 'libjansson4' <<<"$depends" || ms_fail "Depends lacks libjansson4 (the CLI reads reports with it): $depends"
 contents=$(dpkg-deb -c "$deb")
