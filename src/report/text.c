@@ -17,6 +17,30 @@ static void ms_text_mem(ms_out *o, const char *what, const ms_snap_mem *m) {
                 (long long)m->live_count, peak, alloc);
 }
 
+/* The indices of the sites with the largest key > 0, largest first, at most cap of them (an
+ * insertion into a sorted list on the caller's stack); *total counts every site with a key > 0. */
+static unsigned ms_text_top(const ms_snapshot *s, int64_t (*key)(const ms_snap_site *), uint32_t *order, unsigned cap,
+                            unsigned *total) {
+  unsigned n = 0;
+  *total = 0;
+  for (uint32_t i = 0; i < s->nsites; i++) {
+    int64_t v = key(&s->sites[i]);
+    if (v <= 0) continue;
+    ++*total;
+    unsigned k;
+    if (n < cap) k = n++;
+    else if (key(&s->sites[order[k = cap - 1]]) >= v) continue;
+    while (k > 0 && key(&s->sites[order[k - 1]]) < v) {
+      order[k] = order[k - 1];
+      k--;
+    }
+    order[k] = i;
+  }
+  return n;
+}
+static int64_t ms_key_device_live(const ms_snap_site *site) { return site->device.present ? site->device.live_bytes : 0; }
+static int64_t ms_key_heap_growth(const ms_snap_site *site) { return site->heap.growth_bytes; }
+
 static void ms_text_frames(ms_out *o, const ms_snap_site *site) {
   char name[1024];
   for (uint32_t f = 0; f < site->nframes; f++) {
@@ -59,20 +83,8 @@ static void ms_text_gpu(const ms_snapshot *s, unsigned top, ms_out *o) {
   }
   ms_out_str(o, "  (residual: NVML's figure minus tracked: the CUDA context, kernel images, libraries' own memory)\n");
   uint32_t order[MS_TEXT_DEVICE_TOP_MAX];
-  unsigned n = 0, cap = ms_limit(MS_TEXT_DEVICE_TOP_MAX, top);
-  for (uint32_t i = 0; i < s->nsites; i++) {
-    int64_t v = s->sites[i].device.live_bytes;
-    if (!s->sites[i].device.present || v <= 0) continue;
-    unsigned k;
-    if (n < cap) k = n++;
-    else if (s->sites[order[k = cap - 1]].device.live_bytes >= v) continue;
-    while (k > 0 && s->sites[order[k - 1]].device.live_bytes < v) {
-      order[k] = order[k - 1];
-      k--;
-    }
-    order[k] = i;
-  }
-  ms_out_printf(o, "\ntop %u call sites by live device bytes:\n", n);
+  unsigned total, n = ms_text_top(s, ms_key_device_live, order, ms_limit(MS_TEXT_DEVICE_TOP_MAX, top), &total);
+  ms_out_printf(o, "\ntop %u of %u call sites by live device bytes:\n", n, total);
   for (unsigned i = 0; i < n; i++) {
     const ms_snap_site *site = &s->sites[order[i]];
     ms_fmt_bytes(a, sizeof a, (double)site->device.live_bytes);
@@ -99,21 +111,7 @@ static void ms_text_gpu(const ms_snapshot *s, unsigned top, ms_out *o) {
 #define MS_TEXT_GROWTH_MAX 512
 static void ms_text_growth(const ms_snapshot *s, unsigned top, ms_out *o) {
   uint32_t order[MS_TEXT_GROWTH_MAX];
-  unsigned ngrew = 0;
-  unsigned total = 0;
-  for (uint32_t i = 0; i < s->nsites; i++) {
-    int64_t g = s->sites[i].heap.growth_bytes;
-    if (g <= 0) continue;
-    total++;
-    unsigned k;
-    if (ngrew < MS_TEXT_GROWTH_MAX) k = ngrew++;
-    else if (s->sites[order[k = MS_TEXT_GROWTH_MAX - 1]].heap.growth_bytes >= g) continue;
-    while (k > 0 && s->sites[order[k - 1]].heap.growth_bytes < g) {
-      order[k] = order[k - 1];
-      k--;
-    }
-    order[k] = i;
-  }
+  unsigned total, ngrew = ms_text_top(s, ms_key_heap_growth, order, MS_TEXT_GROWTH_MAX, &total);
   unsigned shown = ms_limit(ngrew, top);
   ms_out_printf(o, "\ntop %u of %u call sites by growth since the warm-up:\n", shown, total);
   for (unsigned i = 0; i < shown; i++) {

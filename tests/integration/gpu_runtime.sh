@@ -48,8 +48,11 @@ $GPU_CHECK sites "$MS_TMP/prof.out" "$MS_TMP/prof.json" || ms_fail "profiled: pe
 [ "$($GPU_CHECK get "$MS_TMP/prof.json" 'd["profile"]["exact"] and "heap" in d["profile"]["totals"]')" = True ] || ms_fail "profiled: heap part"
 ms_pass "MEMSHIM_PROFILE=1: heap and device sites in one report"
 
-# MEMSHIM_GPU=0: the calls pass through, the report has no GPU part
+# MEMSHIM_GPU=0: the calls pass through, the report has no GPU part; MEMSHIM_ENABLE=0: no report at all
 gpu_run v3 "$MS_TMP/off" MEMSHIM_GPU=0 MEMSHIM_PROFILE=1 "$FAKE_BIN/torch_like12" >"$MS_TMP/off.out" || ms_fail "MEMSHIM_GPU=0 run"
 grep -q "^vmm cuMemCreate from libcuda.so.1" "$MS_TMP/off.out" || ms_fail "MEMSHIM_GPU=0 still handed out a wrapper"
 [ "$($GPU_CHECK get "$MS_TMP/off.json" '"gpu" in d')" = False ] || ms_fail "MEMSHIM_GPU=0: the report has a gpu section"
-ms_pass "MEMSHIM_GPU=0: driver functions handed out untouched, no GPU section"
+gpu_run v3 "$MS_TMP/disabled" MEMSHIM_ENABLE=0 "$FAKE_BIN/torch_like12" >"$MS_TMP/disabled.out" || ms_fail "MEMSHIM_ENABLE=0 run"
+grep -q "^vmm cuMemCreate from libcuda.so.1" "$MS_TMP/disabled.out" || ms_fail "MEMSHIM_ENABLE=0 still handed out a wrapper"
+ls "$MS_TMP"/disabled.* | grep -qv "disabled.out" && ms_fail "MEMSHIM_ENABLE=0 wrote a report"
+ms_pass "MEMSHIM_GPU=0 and MEMSHIM_ENABLE=0: driver functions handed out untouched, no GPU section"
