@@ -1,8 +1,9 @@
 #!/usr/bin/python3
 """Model load/unload cycles (seed 001: a TTS worker that swaps voices): torch.load a saved state
 dict of mixed tensor sizes, copy it (as moving to a module does), drop both, gc.collect(),
-repeat. RSS is read after import (the baseline) and after each unload, once the policy has had
-time to act (--settle seconds, the same for every configuration).
+repeat. RSS is read after import (the baseline), right after each unload (del + gc.collect()),
+and again --settle seconds later (the same for every configuration), once the policy has had
+time to act.
 
 Prints the final line `memshim-workload: {json}` with per-cycle RSS."""
 import argparse
@@ -68,7 +69,7 @@ def main():
     gc.collect()
     time.sleep(a.settle)
     baseline = rss_mb()
-    peak, after_unload = baseline, []
+    peak, at_unload, after_unload = baseline, [], []
     for _ in range(a.cycles):
         sd = torch.load(a.path)
         copy = {k: v.clone() for k, v in sd.items()}
@@ -76,12 +77,14 @@ def main():
         before = purges()
         del sd, copy
         gc.collect()
+        at_unload.append(round(rss_mb(), 1))
         settle(a.settle, a.wait_purge, before)
         after_unload.append(round(rss_mb(), 1))
     finish({
         "name": "torch_cycles",
         "baseline_rss_mb": round(baseline, 1),
         "peak_rss_mb": round(peak, 1),
+        "rss_at_unload_mb": at_unload,
         "rss_after_unload_mb": after_unload,
         "final_rss_mb": after_unload[-1] if after_unload else round(rss_mb(), 1),
         "seconds": round(time.monotonic() - t0, 3),

@@ -13,6 +13,7 @@
 #include "ptr_map.h"
 #include "stack_table.h"
 #include "symbolize.h"
+#include "../util/sort.h"
 #if __has_include("pyframes.h") /* the Python frame table: tagged frames (bit 63) name interned file/function/line records */
 #include "pyframes.h"
 #define MS_HAVE_PYFRAMES 1
@@ -31,30 +32,6 @@ typedef struct {
   int64_t live, count, growth;
   uint64_t alloc, alloc_count, peak;
 } ms_site_copy;
-
-/* In-place heap sort: glibc's qsort may take a buffer from malloc, the heap we serve. */
-#define MS_SORT_ELEM_MAX 256
-static void ms_swap(char *a, char *b, size_t size) {
-  char t[MS_SORT_ELEM_MAX];
-  memcpy(t, a, size);
-  memcpy(a, b, size);
-  memcpy(b, t, size);
-}
-static void ms_sift(char *v, size_t root, size_t n, size_t size, int (*cmp)(const void *, const void *)) {
-  for (size_t child; (child = 2 * root + 1) < n; root = child) {
-    if (child + 1 < n && cmp(v + child * size, v + (child + 1) * size) < 0) child++;
-    if (cmp(v + root * size, v + child * size) >= 0) return;
-    ms_swap(v + root * size, v + child * size, size);
-  }
-}
-static void ms_sort(void *base, size_t n, size_t size, int (*cmp)(const void *, const void *)) {
-  char *v = base;
-  for (size_t i = n / 2; i-- > 0;) ms_sift(v, i, n, size, cmp);
-  for (size_t end = n; end-- > 1;) {
-    ms_swap(v, v + end * size, size);
-    ms_sift(v, 0, end, size, cmp);
-  }
-}
 
 static int ms_by_allocated(const void *a, const void *b) {
   const ms_site_copy *x = a, *y = b;
@@ -170,7 +147,6 @@ int ms_profile_collect(ms_snapshot *s, ms_arena *a) {
                            .nsites = res.nsites};
 
   /* keep the interesting sites, resolve their frames */
-  _Static_assert(sizeof(ms_site_copy) <= MS_SORT_ELEM_MAX && sizeof(ms_snap_site) <= MS_SORT_ELEM_MAX, "sort buffer");
   ms_sort(all, nall, sizeof *all, ms_by_allocated);
   ms_snap_site *out = ms_arena_alloc(a, (nall ? nall : 1) * sizeof *out);
   if (!out) return -1;

@@ -1,3 +1,8 @@
+/* The symbolizer (symbolize.h). Its memory is its own: ELF files are mapped and read with raw
+ * system calls (never through the mmap memshim exports: a report must not show up in the
+ * file-mapping registry), and every table lives in raw pages (report/arena.h), never in the
+ * heap the host uses. The only exception is __cxa_demangle, which returns a malloc'd string:
+ * it is copied into our memory and freed at once. */
 #include "symbolize.h"
 
 #define _GNU_SOURCE 1
@@ -7,14 +12,20 @@
 #include <link.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
-#include <unistd.h>
+
+#include "../report/arena.h"
+#include "../util/raw_mem.h"
+#include "../util/sort.h"
+#include "../util/sys.h"
+
+/* Files, their symbol tables and demangled names: kept for the life of the process. */
+static ms_arena ms_sym_arena;
 
 typedef struct {
   uintptr_t value, size;
   const char *name;      /* in the mapped file */
-  char *demangled;       /* malloc'd on first use, or NULL */
+  const char *demangled; /* in ms_sym_arena after first use, or NULL */
   int demangle_tried;
 } ms_elf_sym;
 
@@ -37,45 +48,40 @@ static int ms_sym_cmp(const void *a, const void *b) {
   return 0;
 }
 
-/* Collect FUNC symbols of one symbol table section. */
-static void ms_elf_take(ms_elf_file *f, const unsigned char *base, size_t len, const Elf64_Shdr *sh,
-                        const Elf64_Shdr *shdrs, unsigned shnum, size_t *cap) {
-  if (sh->sh_link >= shnum || sh->sh_entsize != sizeof(Elf64_Sym)) return;
+/* The FUNC symbols of one symbol table section: counted (out == NULL) or stored. */
+static size_t ms_elf_take(const unsigned char *base, size_t len, const Elf64_Shdr *sh, const Elf64_Shdr *shdrs,
+                          unsigned shnum, ms_elf_sym *out) {
+  if (sh->sh_link >= shnum || sh->sh_entsize != sizeof(Elf64_Sym)) return 0;
   const Elf64_Shdr *strsh = &shdrs[sh->sh_link];
-  if (sh->sh_offset + sh->sh_size > len || strsh->sh_offset + strsh->sh_size > len) return;
+  if (sh->sh_offset + sh->sh_size > len || strsh->sh_offset + strsh->sh_size > len) return 0;
   const Elf64_Sym *syms = (const Elf64_Sym *)(base + sh->sh_offset);
   const char *strs = (const char *)(base + strsh->sh_offset);
-  size_t n = sh->sh_size / sizeof(Elf64_Sym);
+  size_t n = sh->sh_size / sizeof(Elf64_Sym), taken = 0;
   for (size_t i = 0; i < n; i++) {
     const Elf64_Sym *s = &syms[i];
     int type = ELF64_ST_TYPE(s->st_info);
     if ((type != STT_FUNC && type != STT_GNU_IFUNC) || s->st_shndx == SHN_UNDEF || !s->st_value) continue;
     if (s->st_name >= strsh->sh_size || !strs[s->st_name]) continue;
-    if (f->nsyms == *cap) {
-      size_t nc = *cap ? *cap * 2 : 256;
-      ms_elf_sym *ns = realloc(f->syms, nc * sizeof *ns);
-      if (!ns) return;
-      f->syms = ns;
-      *cap = nc;
-    }
-    f->syms[f->nsyms++] = (ms_elf_sym){.value = s->st_value, .size = s->st_size, .name = strs + s->st_name};
+    if (out) out[taken] = (ms_elf_sym){.value = s->st_value, .size = s->st_size, .name = strs + s->st_name};
+    taken++;
   }
+  return taken;
 }
 
 static ms_elf_file *ms_elf_load(const char *path) {
   for (ms_elf_file *f = ms_elf_files; f; f = f->next)
     if (strcmp(f->path, path) == 0) return f;
-  ms_elf_file *f = calloc(1, sizeof *f);
+  ms_elf_file *f = ms_arena_alloc(&ms_sym_arena, sizeof *f);
   if (!f) return NULL;
-  f->path = strdup(path);
+  f->path = ms_arena_strdup(&ms_sym_arena, path);
   f->next = ms_elf_files;
   ms_elf_files = f; /* cached even when unreadable: we do not retry each report */
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  int fd = ms_sys_open(path, O_RDONLY | O_CLOEXEC, 0);
   if (fd < 0) return f;
   struct stat st;
-  if (fstat(fd, &st) != 0 || st.st_size < (off_t)sizeof(Elf64_Ehdr)) { close(fd); return f; }
-  void *map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
-  close(fd);
+  if (ms_sys_fstat(fd, &st) != 0 || st.st_size < (off_t)sizeof(Elf64_Ehdr)) { ms_sys_close(fd); return f; }
+  void *map = ms_sys_mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+  ms_sys_close(fd);
   if (map == MAP_FAILED) return f;
   f->map = map;
   f->map_len = (size_t)st.st_size;
@@ -85,11 +91,17 @@ static ms_elf_file *ms_elf_load(const char *path) {
       eh->e_shentsize != sizeof(Elf64_Shdr) || eh->e_shoff + (size_t)eh->e_shnum * sizeof(Elf64_Shdr) > f->map_len)
     return f;
   const Elf64_Shdr *shdrs = (const Elf64_Shdr *)(base + eh->e_shoff);
-  size_t cap = 0;
-  for (unsigned i = 0; i < eh->e_shnum; i++)
-    if (shdrs[i].sh_type == SHT_SYMTAB || shdrs[i].sh_type == SHT_DYNSYM)
-      ms_elf_take(f, base, f->map_len, &shdrs[i], shdrs, eh->e_shnum, &cap);
-  if (f->nsyms) qsort(f->syms, f->nsyms, sizeof *f->syms, ms_sym_cmp);
+  size_t n = 0;
+  for (int pass = 0; pass < 2; pass++) { /* count, then store into an array of that size */
+    if (pass == 1 && (!n || !(f->syms = ms_arena_alloc(&ms_sym_arena, n * sizeof *f->syms)))) break;
+    for (unsigned i = 0; i < eh->e_shnum; i++)
+      if (shdrs[i].sh_type == SHT_SYMTAB || shdrs[i].sh_type == SHT_DYNSYM) {
+        size_t got = ms_elf_take(base, f->map_len, &shdrs[i], shdrs, eh->e_shnum, pass ? f->syms + f->nsyms : NULL);
+        if (pass) f->nsyms += got;
+        else n += got;
+      }
+  }
+  if (f->nsyms) ms_sort(f->syms, f->nsyms, sizeof *f->syms, ms_sym_cmp);
   return f;
 }
 
@@ -107,8 +119,8 @@ static const char *ms_sym_name(ms_elf_sym *s) {
   if (ms_cxa_demangle) {
     int status = -1;
     char *d = ms_cxa_demangle(s->name, NULL, NULL, &status);
-    if (status == 0 && d) s->demangled = d;
-    else free(d);
+    if (status == 0 && d) s->demangled = ms_arena_strdup(&ms_sym_arena, d);
+    free(d);
   }
   return s->demangled ? s->demangled : s->name;
 }
@@ -136,31 +148,35 @@ const char *ms_symbolize_file(const char *path, uintptr_t vaddr) { return ms_elf
 
 typedef struct {
   uintptr_t lo, hi, bias;
-  char *path;
+  const char *path;
 } ms_module;
 
+/* The loaded modules, taken afresh for each report (modules come and go), in an arena of
+ * their own that each ms_symbolize_begin releases. */
+static ms_arena ms_mod_arena;
 static ms_module *ms_modules;
 static size_t ms_nmodules, ms_modules_cap;
 static char ms_exe_path[4096];
 
+/* Counts executable segments when ms_modules is NULL (first pass), stores them otherwise. */
 static int ms_collect_module(struct dl_phdr_info *info, size_t size, void *arg) {
+  (void)size;
+  (void)arg;
   const char *name = info->dlpi_name;
   if (!name || !*name) name = ms_exe_path;
   if (!*name) return 0;
   for (int i = 0; i < info->dlpi_phnum; i++) {
     const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
     if (ph->p_type != PT_LOAD || !(ph->p_flags & PF_X)) continue;
-    if (ms_nmodules == ms_modules_cap) {
-      size_t nc = ms_modules_cap ? ms_modules_cap * 2 : 64;
-      ms_module *nm = realloc(ms_modules, nc * sizeof *nm);
-      if (!nm) return 1;
-      ms_modules = nm;
-      ms_modules_cap = nc;
+    if (!ms_modules) {
+      ms_modules_cap++;
+      continue;
     }
+    if (ms_nmodules == ms_modules_cap) return 1; /* a module loaded between the two passes */
     ms_modules[ms_nmodules++] = (ms_module){.lo = info->dlpi_addr + ph->p_vaddr,
                                             .hi = info->dlpi_addr + ph->p_vaddr + ph->p_memsz,
                                             .bias = info->dlpi_addr,
-                                            .path = strdup(name)};
+                                            .path = ms_arena_strdup(&ms_mod_arena, name)};
   }
   return 0;
 }
@@ -175,13 +191,17 @@ typedef struct {
 static ms_sym_cache_entry *ms_sym_cache;
 
 void ms_symbolize_begin(void) {
-  if (!ms_sym_cache) ms_sym_cache = malloc(MS_SYM_CACHE * sizeof *ms_sym_cache);
-  if (ms_sym_cache) memset(ms_sym_cache, 0, MS_SYM_CACHE * sizeof *ms_sym_cache);
-  for (size_t i = 0; i < ms_nmodules; i++) free(ms_modules[i].path);
-  ms_nmodules = 0;
+  if (!ms_sym_cache) ms_sym_cache = ms_raw_alloc(MS_SYM_CACHE * sizeof *ms_sym_cache);
+  else memset(ms_sym_cache, 0, MS_SYM_CACHE * sizeof *ms_sym_cache);
+  ms_arena_release(&ms_mod_arena);
+  ms_modules = NULL;
+  ms_nmodules = ms_modules_cap = 0;
   ssize_t n = readlink("/proc/self/exe", ms_exe_path, sizeof ms_exe_path - 1);
   ms_exe_path[n > 0 ? n : 0] = 0;
   dl_iterate_phdr(ms_collect_module, NULL);
+  ms_modules_cap += 8; /* room for modules loaded meanwhile */
+  ms_modules = ms_arena_alloc(&ms_mod_arena, ms_modules_cap * sizeof *ms_modules);
+  if (ms_modules) dl_iterate_phdr(ms_collect_module, NULL);
 }
 
 static void ms_symbolize_uncached(uintptr_t addr, ms_symbol *out) {

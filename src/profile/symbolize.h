@@ -1,6 +1,6 @@
 /* Report-time symbolization: which module holds an address, at which offset, and the name of
  * the function there, read from the module's ELF .symtab (so static functions of executables
- * are named) and .dynsym. Allocates (run it under the recursion guard); not thread-safe: the
+ * are named) and .dynsym, in memory of its own (symbolize.c); not thread-safe: the
  * report writer serialises its callers. Symbol tables are cached for the life of the process. */
 #ifndef MEMSHIM_SYMBOLIZE_H
 #define MEMSHIM_SYMBOLIZE_H

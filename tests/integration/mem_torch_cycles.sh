@@ -1,8 +1,11 @@
 #!/bin/bash
-# torch load/unload cycles (a saved state dict of ~256 MB in mixed tensor sizes: torch.load,
-# copy, del, gc.collect) end with RSS close to the post-import baseline under both backends:
-# every RSS after an unload within baseline + 10%. Not vacuous: each load must have raised RSS
-# by at least 400 MB.
+# Memory back after EVERY unload (seed 003): torch load/unload cycles of a saved state dict of
+# ~256 MB in mixed tensor sizes (torch.load, copy, del, gc.collect), RSS read 0.5 s after each
+# unload — a fixed time, as an operator's dashboard reads it, not "once memshim has purged" —
+# must be within the post-import baseline + 10% on every cycle, under both backends. 10 cycles,
+# 3 runs per backend: 30 readings each, so a policy that misses 1 unload in 10 fails here with
+# probability 1 - 0.9^30 = 96%. Not vacuous: each load must raise RSS by at least 400 MB.
+# Runs alone (RUN_SERIAL in tests/CMakeLists.txt): the deadline is part of what is tested.
 . "$(dirname "$0")/lib/common.sh"
 ms_require_python_module torch
 
@@ -11,12 +14,15 @@ work="$SRC_DIR/examples/workloads/torch_cycles.py"
 field() { "$PYTHON" -c 'import json,sys; d=json.loads(sys.stdin.read().split("memshim-workload: ",1)[1]); print(eval(sys.argv[1], {}, d))' "$1"; }
 
 for backend in jemalloc glibc; do
-  out=$(ms_preload MEMSHIM_BACKEND=$backend "$PYTHON" "$work" --path "$MS_TMP/sd.pt" --cycles 4 --settle 1.5 --wait-purge 20 | tail -1)
-  echo "$backend: $out"
-  base=$(field 'int(baseline_rss_mb)' <<<"$out")
-  ms_assert_num "$(field 'int(peak_rss_mb - baseline_rss_mb)' <<<"$out")" -ge 400 "$backend: MB a load added"
-  ms_assert_num "$(field 'int(max(rss_after_unload_mb))' <<<"$out")" -le "$((base * 110 / 100))" \
-    "$backend: highest RSS after unload (MB) vs baseline $base MB + 10%"
-  ms_assert_num "$(field 'memshim["purge.count"]' <<<"$out")" -ge 4 "$backend: purges (one per unload at least)"
-  ms_pass "$backend: RSS after each unload $(field rss_after_unload_mb <<<"$out") MB, baseline $base MB"
+  for run in 1 2 3; do
+    out=$(ms_preload MEMSHIM_BACKEND=$backend "$PYTHON" "$work" --path "$MS_TMP/sd.pt" --cycles 10 --settle 0.5 | tail -1)
+    base=$(field 'int(baseline_rss_mb)' <<<"$out")
+    ms_assert_num "$(field 'int(peak_rss_mb - baseline_rss_mb)' <<<"$out")" -ge 400 "$backend run $run: MB a load added"
+    worst=$(field 'int(max(rss_after_unload_mb))' <<<"$out")
+    [ "$worst" -le "$((base * 110 / 100))" ] ||
+      ms_fail "$backend run $run: RSS 0.5 s after an unload reached $worst MB, baseline $base MB + 10%: $(field rss_after_unload_mb <<<"$out")"
+    ms_assert_num "$(field 'memshim["purge.count"]' <<<"$out")" -ge 10 "$backend run $run: purges (one per unload at least)"
+    echo "$backend run $run: baseline $base MB; at unload $(field rss_at_unload_mb <<<"$out"); 0.5 s later $(field rss_after_unload_mb <<<"$out")"
+  done
+  ms_pass "$backend: 30 unloads, RSS 0.5 s after each within baseline + 10%"
 done
