@@ -63,6 +63,22 @@ uint64_t memshim_trim(void);
 /* Backend in use: "jemalloc" or "glibc". */
 const char *memshim_backend(void);
 
+/* GPU memory pressure (docs/gpu.md). Called once each time a GPU's used memory (NVML, all
+ * processes) crosses MEMSHIM_GPU_ACTION_PCT of its total upwards, after memshim wrote a report:
+ * device = CUDA ordinal, used/total in bytes. It runs on the thread whose device allocation
+ * crossed the threshold, right after that allocation succeeded, inside the CUDA call the program
+ * made (with PyTorch: inside the caching allocator, the same point where it frees its cache
+ * itself before retrying a failed allocation). Keep it short; what it frees or allocates is
+ * tracked as usual. Registering the same callback and user_data twice is a no-op. Returns 0, or
+ * -1 when callback is NULL or 8 callbacks are registered already.
+ *
+ * A Python server registers torch.cuda.empty_cache in one line (keep `_cb` alive):
+ *
+ *   import ctypes, torch; _cb = ctypes.CFUNCTYPE(None, ctypes.c_int, ctypes.c_uint64, ctypes.c_uint64, ctypes.c_void_p)(lambda dev, used, total, _: torch.cuda.empty_cache()); ctypes.CDLL(None).memshim_on_gpu_pressure(_cb, None)
+ */
+typedef void (*memshim_gpu_pressure_fn)(int device, uint64_t used_bytes, uint64_t total_bytes, void *user_data);
+int memshim_on_gpu_pressure(memshim_gpu_pressure_fn callback, void *user_data);
+
 #ifdef __cplusplus
 }
 #endif

@@ -70,6 +70,13 @@ static const ms_option_def ms_option_table[MS_OPT__COUNT] = {
     "Prometheus textfile to write (%p = pid); empty = none"},
   [MS_OPT_METRICS_INTERVAL] = {"metrics_interval", "MEMSHIM_METRICS_INTERVAL", MS_OPT_DURATION, "10s",
     NULL, 1, 0, false, "how often the metrics file is rewritten"},
+
+  [MS_OPT_GPU] = {"gpu", "MEMSHIM_GPU", MS_OPT_BOOL, "1", NULL, 0, 0, false,
+    "track CUDA device memory per call site (driver and runtime); 0 = CUDA calls pass through untouched"},
+  [MS_OPT_GPU_WARN_PCT] = {"gpu_warn_pct", "MEMSHIM_GPU_WARN_PCT", MS_OPT_PERCENT, "90", NULL, 0, 0, false,
+    "log the top device-memory call sites once when a GPU's used memory (NVML) crosses this share; 0 = off"},
+  [MS_OPT_GPU_ACTION_PCT] = {"gpu_action_pct", "MEMSHIM_GPU_ACTION_PCT", MS_OPT_PERCENT, "95", NULL, 0, 0, false,
+    "at this share: write a report and call memshim_on_gpu_pressure callbacks, once per crossing; 0 = off"},
 };
 
 typedef struct {

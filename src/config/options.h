@@ -48,6 +48,10 @@ typedef enum {
   /* fleet metrics */
   MS_OPT_METRICS_FILE,
   MS_OPT_METRICS_INTERVAL,
+  /* GPU memory */
+  MS_OPT_GPU,
+  MS_OPT_GPU_WARN_PCT,
+  MS_OPT_GPU_ACTION_PCT,
   MS_OPT__COUNT
 } ms_option_id;
 

@@ -24,8 +24,10 @@
 
 #include "../backend/backend.h"
 #include "../config/options.h"
+#include "../gpu/gpu.h"
 #include "../policy/monitor.h"
 #include "../policy/policy.h"
+#include "../policy/timeline.h"
 #include "../profile/profile.h"
 #include "../util/log.h"
 #include "../util/sys.h"
@@ -60,6 +62,7 @@ static void ms_atfork_child(void) {
   ms_reporting_atfork_child();
   ms_policy_atfork_child();
   ms_log_after_fork_child();
+  ms_gpu_atfork_child();
   ms_monitor_atfork_child();
   ms_activity_after_fork_child();
 }
@@ -87,6 +90,9 @@ __attribute__((constructor(101))) void ms_init(void) {
     ms_reporting_init();
     ms_policy_init();
     ms_metrics_init();
+    static const ms_gpu_hooks gpu_hooks = {ms_report_now, ms_reporting_active, ms_report_describe_sites};
+    ms_gpu_init(&gpu_hooks);
+    ms_timeline_set_gpu(ms_gpu_timeline_sample);
     ms_activity_init(); /* last: every subsystem has registered its jobs */
   }
   /* The constructor's thread (the main thread when preloaded) is registered now, so that the
@@ -105,6 +111,7 @@ __attribute__((destructor(101))) static void ms_fini(void) {
   ms_guard_enter();
   ms_monitor_stop(); /* first: no job runs while the subsystems write their final state */
   ms_reporting_at_exit();
+  ms_gpu_at_exit();
   ms_policy_at_exit();
   ms_metrics_at_exit();
   ms_guard_leave();

@@ -13,6 +13,7 @@
 
 #include "../../include/memshim.h"
 #include "../config/options.h"
+#include "../gpu/gpu.h"
 #include "../policy/monitor.h"
 #include "../profile/collect.h"
 #include "../report/out.h"
@@ -20,6 +21,7 @@
 #include "../util/guard.h"
 #include "../util/log.h"
 #include "../util/proc.h"
+#include "state.h"
 
 int ms_metrics_write_file(const char *path) {
   memshim_stats_t st;
@@ -28,11 +30,17 @@ int ms_metrics_write_file(const char *path) {
   ms_proc_comm(program, sizeof program);
   ms_metrics_process lb = {(int)getpid(), program,
                            ms_opt_u64(MS_OPT_MMAP_RESIDENT_MAX) != 0 || ms_opt_u64(MS_OPT_RSS_SOFT_LIMIT) != 0,
-                           memshim_version(), memshim_backend()};
+                           memshim_version(), memshim_backend(), NULL};
   ms_metrics_leak leak;
   int has_leak = ms_profile_leak_now(&leak.growth, &leak.steady_sites);
-  char text[8192];
+  ms_arena arena; /* the GPU figures, when the process used CUDA */
+  ms_arena_init(&arena);
+  ms_snapshot gpu;
+  memset(&gpu, 0, sizeof gpu);
+  if (ms_gpu_collect(&gpu, &arena, ms_in_exit(), false) == 0 && gpu.gpu.present) lb.gpu = &gpu.gpu;
+  char text[16384];
   int n = ms_prometheus_format(text, sizeof text, &st, &lb, has_leak ? &leak : NULL);
+  ms_arena_release(&arena);
   if (n < 0) { errno = ENOBUFS; return -1; }
   /* The temporary name does not end in .prom, so the textfile collector never reads it half
    * written; rename() within one directory replaces the old file atomically. */

@@ -25,10 +25,13 @@
 
 #include "../backend/backend.h"
 #include "../config/options.h"
+#include "../gpu/gpu.h"
 #include "../policy/monitor.h"
 #include "../policy/timeline.h"
 #include "../profile/collect.h"
 #include "../profile/profile.h"
+#include "../profile/stack_table.h"
+#include "../profile/symbolize.h"
 #include "../report/write.h"
 #include "../util/log.h"
 #include "../util/proc.h"
@@ -150,7 +153,8 @@ bool ms_report_now(const char *reason) {
   s.process.memshim_version = MEMSHIM_VERSION_STRING;
   s.leak.verdict = "none";
   bool failed = false;
-  if ((ms_profile_active && ms_profile_collect(&s, &arena) != 0) || ms_timeline_collect(&s, &arena) != 0) {
+  if ((ms_profile_active && ms_profile_collect(&s, &arena) != 0) ||
+      ms_gpu_collect(&s, &arena, strcmp(reason, "exit") == 0, true) != 0 || ms_timeline_collect(&s, &arena) != 0) {
     ms_log_error("report: out of memory");
   } else {
     uint64_t formats = ms_opt_u64(MS_OPT_REPORT);
@@ -162,6 +166,23 @@ bool ms_report_now(const char *reason) {
   ms_arena_release(&arena);
   pthread_mutex_unlock(&ms_report_mu);
   return failed;
+}
+
+void ms_report_describe_sites(const uint32_t *ids, unsigned n, char (*out)[160]) {
+  pthread_mutex_lock(&ms_report_mu); /* the symbolizer is not thread-safe */
+  ms_symbolize_begin();
+  for (unsigned i = 0; i < n; i++) {
+    const ms_site *site = ms_stacks_site(ids[i]);
+    if (!site || !site->depth) {
+      snprintf(out[i], sizeof out[i], "site %u (no stack)", ids[i]);
+      continue;
+    }
+    ms_symbol sym;
+    ms_symbolize(site->frames[0] - 1, &sym);
+    const char *slash = strrchr(sym.module, '/');
+    snprintf(out[i], sizeof out[i], "%s (%s+0x%lx)", sym.function, slash ? slash + 1 : sym.module, (unsigned long)sym.offset);
+  }
+  pthread_mutex_unlock(&ms_report_mu);
 }
 
 /* ---- triggers ---- */

@@ -5,6 +5,7 @@
 #define MEMSHIM_CORE_REPORTING_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 
 /* Constructor, after ms_profile_init: when profiling or MEMSHIM_REPORT is set, the timeline job,
@@ -16,6 +17,9 @@ bool ms_reporting_active(void);
  * "signal", "interval", "api". Serialised; logs failures, never fatal. Returns true when the
  * leak verdict is "fail". */
 bool ms_report_now(const char *reason);
+/* "function (module+0xoffset)" of each stack-table site's innermost frame, for log lines (src/gpu's
+ * threshold and out-of-memory lines); serialised with reports (the symbolizer is not thread-safe). */
+void ms_report_describe_sites(const uint32_t *ids, unsigned n, char (*out)[160]);
 /* Destructor path: the exit report, once, in the owning process. */
 void ms_reporting_at_exit(void);
 void ms_reporting_atfork_prepare(void);

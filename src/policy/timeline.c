@@ -24,7 +24,12 @@
 
 typedef struct {
   uint64_t t_ms, rss, heap_live, heap_retained, mmap_resident;
+  uint64_t gpu_tracked, gpu_used;
+  bool has_gpu;
 } ms_timeline_point;
+
+static ms_timeline_gpu_fn ms_tl_gpu; /* src/gpu's series, set by the core */
+void ms_timeline_set_gpu(ms_timeline_gpu_fn fn) { __atomic_store_n(&ms_tl_gpu, fn, __ATOMIC_RELEASE); }
 
 static pthread_mutex_t ms_tl_mu = PTHREAD_MUTEX_INITIALIZER;
 static ms_timeline_point ms_points[MS_TIMELINE_MAX];
@@ -40,6 +45,8 @@ static ms_job_next ms_timeline_job(uint64_t now_ms) {
   ms_policy_counters pc;
   ms_policy_counters_read(&pc);
   p.mmap_resident = pc.mmap_resident;
+  ms_timeline_gpu_fn gpu = __atomic_load_n(&ms_tl_gpu, __ATOMIC_ACQUIRE);
+  p.has_gpu = gpu && gpu(&p.gpu_tracked, &p.gpu_used);
   pthread_mutex_lock(&ms_tl_mu);
   if (ms_tl_ticks++ % ms_tl_stride == 0) {
     if (ms_npoints == MS_TIMELINE_MAX) { /* keep every other point, double the stride */
@@ -72,7 +79,9 @@ int ms_timeline_collect(ms_snapshot *s, ms_arena *a) {
   unsigned n = ms_npoints;
   for (unsigned i = 0; i < n; i++)
     pts[i] = (ms_snap_point){.t_ms = ms_points[i].t_ms, .rss = ms_points[i].rss, .heap_live = ms_points[i].heap_live,
-                             .heap_retained = ms_points[i].heap_retained, .mmap_resident = ms_points[i].mmap_resident};
+                             .heap_retained = ms_points[i].heap_retained, .mmap_resident = ms_points[i].mmap_resident,
+                             .has_gpu = ms_points[i].has_gpu, .gpu_tracked = ms_points[i].gpu_tracked,
+                             .gpu_used = ms_points[i].gpu_used};
   pthread_mutex_unlock(&ms_tl_mu);
   s->points = pts;
   s->npoints = n;

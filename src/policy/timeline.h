@@ -6,6 +6,10 @@
 #include "../report/snapshot.h"
 #include "policy.h"
 
+/* GPU series of a point (src/gpu's ms_gpu_timeline_sample, handed over by the core so that policy/
+ * does not depend on gpu/): false when there is none. */
+typedef bool (*ms_timeline_gpu_fn)(uint64_t *tracked, uint64_t *used);
+void ms_timeline_set_gpu(ms_timeline_gpu_fn fn);
 /* Constructor (from the core, when reports are written): schedule the job. */
 void ms_timeline_init(void);
 /* Fill s->points, s->events (the policy's event ring) and s->interval_ms. 0, or -1 out of memory. */

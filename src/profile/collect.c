@@ -175,6 +175,34 @@ int ms_profile_collect(ms_snapshot *s, ms_arena *a) {
   return 0;
 }
 
+ms_snap_site *ms_profile_sites_for(ms_snapshot *s, ms_arena *a, const uint32_t *ids, uint32_t n, uint32_t *index) {
+  uint32_t missing = 0;
+  for (uint32_t i = 0; i < n; i++) {
+    index[i] = UINT32_MAX;
+    for (uint32_t k = 0; k < s->nsites && index[i] == UINT32_MAX; k++)
+      if (s->sites[k].id == ids[i]) index[i] = k;
+    missing += index[i] == UINT32_MAX;
+  }
+  ms_snap_site *out = ms_arena_alloc(a, (s->nsites + missing ? s->nsites + missing : 1) * sizeof *out);
+  if (!out) return NULL;
+  memcpy(out, s->sites, s->nsites * sizeof *out);
+  if (missing && !s->has_profile) ms_symbolize_begin(); /* else begun by ms_profile_collect */
+  uint32_t k = s->nsites;
+  for (uint32_t i = 0; i < n; i++) {
+    const ms_site *site = ms_stacks_site(ids[i]);
+    if (index[i] != UINT32_MAX || !site) continue;
+    ms_snap_frame *f = ms_arena_alloc(a, (site->depth ? site->depth : 1) * sizeof *f);
+    if (!f) return NULL;
+    for (uint32_t d = 0; d < site->depth; d++) ms_resolve(site->frames[d], &f[d]);
+    out[k] = (ms_snap_site){.id = ids[i], .frames = f, .nframes = site->depth};
+    index[i] = k++;
+  }
+  s->sites = out;
+  s->nsites = k;
+  if (missing && !s->has_profile) ms_collect_modules(s, a);
+  return out;
+}
+
 int ms_profile_leak_now(int64_t *growth, unsigned *steady_sites) {
   if (!ms_profile_active) return 0;
   ms_leak_result res;

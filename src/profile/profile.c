@@ -94,6 +94,7 @@ static void ms_profile_reset_clock(void) {
 }
 
 void ms_profile_init(void) {
+  ms_t0_ms = ms_monitor_now_ms(); /* the reports' clock, also when only GPU reports are written */
   ms_leak_limit = ms_opt_u64(MS_OPT_LEAK_CHECK);
   if (!ms_opt_bool(MS_OPT_PROFILE) && !ms_leak_limit) return;
   if (!ms_opt_bool(MS_OPT_PROFILE)) ms_log_info("MEMSHIM_LEAK_CHECK is set: profiling is on");

@@ -4,7 +4,7 @@
 #include "json_writer.h"
 #include "write.h"
 
-static void ms_json_mem(ms_jw *w, const char *kind, const ms_snap_mem *m, bool site) {
+static void ms_json_mem_api(ms_jw *w, const char *kind, const ms_snap_mem *m, bool site, const char *api) {
   ms_jw_key(w, kind);
   ms_jw_object(w);
   ms_jw_kv_i64(w, "live_bytes", m->live_bytes);
@@ -13,7 +13,11 @@ static void ms_json_mem(ms_jw *w, const char *kind, const ms_snap_mem *m, bool s
   ms_jw_kv_u64(w, "allocated_count", m->allocated_count);
   ms_jw_kv_u64(w, "peak_live_bytes", m->peak_live_bytes);
   if (site) ms_jw_kv_i64(w, "growth_bytes", m->growth_bytes);
+  if (api) ms_jw_kv_str(w, "api", api); /* device and host_pinned: the CUDA call */
   ms_jw_object_end(w);
+}
+static void ms_json_mem(ms_jw *w, const char *kind, const ms_snap_mem *m, bool site) {
+  ms_json_mem_api(w, kind, m, site, NULL);
 }
 
 static void ms_json_frame(ms_jw *w, const ms_snap_frame *f) {
@@ -113,10 +117,11 @@ static void ms_json_gpu(ms_jw *w, const ms_snap_gpu *g) {
     ms_jw_kv_u64(w, "index", d->index);
     ms_jw_kv_str(w, "name", d->name);
     ms_jw_kv_u64(w, "total_bytes", d->total_bytes);
+    if (d->nvml_process != MS_SNAP_NVML_UNKNOWN) ms_jw_kv_bool(w, "nvml_process", d->nvml_process == MS_SNAP_NVML_LISTED);
     ms_jw_kv_u64(w, "nvml_used_bytes", d->nvml_used_bytes);
     ms_jw_kv_u64(w, "tracked_bytes", d->tracked_bytes);
     ms_jw_kv_u64(w, "pool_reserved_bytes", d->pool_reserved_bytes);
-    ms_jw_kv_u64(w, "residual_bytes", d->residual_bytes);
+    ms_jw_kv_i64(w, "residual_bytes", d->residual_bytes);
     ms_jw_kv_u64(w, "host_pinned_bytes", d->host_pinned_bytes);
     ms_jw_object_end(w);
   }
@@ -131,6 +136,17 @@ static void ms_json_gpu(ms_jw *w, const ms_snap_gpu *g) {
     ms_jw_kv_str(w, "kind", e->kind);
     ms_jw_kv_u64(w, "device", e->device);
     ms_jw_kv_u64(w, "bytes", e->bytes);
+    if (e->ntop_sites) {
+      ms_jw_key(w, "top_sites");
+      ms_jw_array(w);
+      for (unsigned k = 0; k < e->ntop_sites; k++) {
+        ms_jw_object(w);
+        ms_jw_kv_u64(w, "id", e->top_sites[k].id);
+        ms_jw_kv_i64(w, "live_bytes", e->top_sites[k].live_bytes);
+        ms_jw_object_end(w);
+      }
+      ms_jw_array_end(w);
+    }
     ms_jw_object_end(w);
   }
   ms_jw_array_end(w);
@@ -171,6 +187,7 @@ void ms_write_json(const ms_snapshot *s, ms_out *o, int html_safe) {
   ms_jw_object(w);
   ms_json_mem(w, "heap", &s->total_heap, false);
   if (s->total_device.present) ms_json_mem(w, "device", &s->total_device, false);
+  if (s->total_host_pinned.present) ms_json_mem(w, "host_pinned", &s->total_host_pinned, false);
   ms_jw_object_end(w);
   ms_jw_object_end(w);
 
@@ -183,7 +200,8 @@ void ms_write_json(const ms_snapshot *s, ms_out *o, int html_safe) {
     ms_jw_key(w, "memory");
     ms_jw_object(w);
     ms_json_mem(w, "heap", &site->heap, true);
-    if (site->device.present) ms_json_mem(w, "device", &site->device, true);
+    if (site->device.present) ms_json_mem_api(w, "device", &site->device, true, site->device_api);
+    if (site->host_pinned.present) ms_json_mem_api(w, "host_pinned", &site->host_pinned, true, site->device_api);
     ms_jw_object_end(w);
     ms_jw_key(w, "frames");
     ms_jw_array(w);

@@ -63,6 +63,53 @@ static void ms_escape_label(char *dst, size_t len, const char *src) {
   dst[n] = 0;
 }
 
+/* Per device: one HELP/TYPE per metric, one sample per device (label device = the CUDA ordinal).
+ * NVML's figures only where NVML measured them. */
+static void ms_prometheus_gpu(ms_text_buf *o, const char *labels, const ms_snap_gpu *g) {
+  static const struct {
+    const char *name, *type, *help;
+  } defs[] = {
+    {"memshim_gpu_tracked_bytes", "gauge", "Device bytes memshim tracks: live allocations plus pool-reserved."},
+    {"memshim_gpu_pool_reserved_bytes", "gauge", "Device bytes freed into stream-ordered pools, not reused or trimmed."},
+    {"memshim_gpu_host_pinned_bytes", "gauge", "Host-pinned bytes allocated through CUDA (RAM, not VRAM)."},
+    {"memshim_gpu_total_bytes", "gauge", "Device memory size (NVML)."},
+    {"memshim_gpu_nvml_used_bytes", "gauge", "Device bytes NVML counts for this process."},
+    {"memshim_gpu_residual_bytes", "gauge", "NVML's per-process figure minus tracked: context, kernels, libraries' own memory."},
+  };
+  static const char *const kinds[3] = {"warn", "action", "oom"};
+  for (size_t m = 0; m < sizeof defs / sizeof defs[0]; m++) {
+    bool header = false;
+    for (unsigned i = 0; i < g->ndevices; i++) {
+      const ms_snap_gpu_device *d = &g->devices[i];
+      long long v;
+      switch (m) {
+        case 0: v = (long long)d->tracked_bytes; break;
+        case 1: v = (long long)d->pool_reserved_bytes; break;
+        case 2: v = (long long)d->host_pinned_bytes; break;
+        case 3: if (!d->total_bytes) continue; v = (long long)d->total_bytes; break;
+        case 4: if (d->nvml_process != MS_SNAP_NVML_LISTED) continue; v = (long long)d->nvml_used_bytes; break;
+        default: if (d->nvml_process != MS_SNAP_NVML_LISTED) continue; v = d->residual_bytes; break;
+      }
+      if (!header) ms_text_printf(o, "# HELP %s %s\n# TYPE %s %s\n", defs[m].name, defs[m].help, defs[m].name, defs[m].type);
+      header = true;
+      ms_text_printf(o, "%s{%s,device=\"%u\"} %lld\n", defs[m].name, labels, (unsigned)d->index, v);
+    }
+  }
+  ms_text_printf(o, "# HELP memshim_gpu_events_total Threshold crossings (warn, action) and out-of-memory failures.\n"
+                    "# TYPE memshim_gpu_events_total counter\n");
+  for (unsigned i = 0; i < g->ndevices; i++)
+    for (int k = 0; k < 3; k++)
+      ms_text_printf(o, "memshim_gpu_events_total{%s,device=\"%u\",kind=\"%s\"} %llu\n", labels,
+                     (unsigned)g->devices[i].index, kinds[k], (unsigned long long)g->devices[i].events_total[k]);
+  char runtime[64];
+  ms_escape_label(runtime, sizeof runtime, g->runtime ? g->runtime : "?");
+  ms_text_printf(o, "# HELP memshim_gpu_tracked_growth_bytes Steady growth of device bytes since the warm-up, summed over call sites.\n"
+                    "# TYPE memshim_gpu_tracked_growth_bytes gauge\nmemshim_gpu_tracked_growth_bytes{%s} %lld\n"
+                    "# HELP memshim_gpu_info CUDA runtime seen in this process.\n"
+                    "# TYPE memshim_gpu_info gauge\nmemshim_gpu_info{%s,runtime=\"%s\",nvml=\"%s\"} 1\n",
+                 labels, (long long)g->tracked_growth_bytes, labels, runtime, g->nvml ? "true" : "false");
+}
+
 int ms_prometheus_format(char *buf, size_t len, const memshim_stats_t *st, const ms_metrics_process *lb,
                          const ms_metrics_leak *leak) {
   ms_text_buf o = {buf, len, 0, 0};
@@ -86,6 +133,7 @@ int ms_prometheus_format(char *buf, size_t len, const memshim_stats_t *st, const
                       "# TYPE memshim_leak_growing_sites gauge\nmemshim_leak_growing_sites{%s} %u\n",
                   labels, (long long)leak->growth, labels, leak->steady_sites);
   }
+  if (lb->gpu && lb->gpu->present) ms_prometheus_gpu(&o, labels, lb->gpu);
   ms_text_printf(&o, "# HELP memshim_info memshim version and heap backend of this process.\n"
                     "# TYPE memshim_info gauge\nmemshim_info{%s,version=\"%s\",backend=\"%s\"} 1\n",
                 labels, lb->version ? lb->version : "?", lb->backend ? lb->backend : "?");

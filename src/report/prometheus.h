@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "../../include/memshim.h"
+#include "snapshot.h"
 
 /* What one exposition needs beyond memshim_stats_t. */
 typedef struct {
@@ -15,6 +16,7 @@ typedef struct {
   const char *program;      /* /proc/self/comm; escaped as a label value */
   bool mmap_resident_known; /* file-mapped residency is measured only with a cap or soft limit */
   const char *version, *backend; /* memshim_info labels */
+  const ms_snap_gpu *gpu;        /* per-device GPU metrics when the process used CUDA, else NULL */
 } ms_metrics_process;
 
 /* The leak gate's running verdict, when the profiler is on and has snapshots past the warm-up. */

@@ -38,6 +38,8 @@ typedef struct {
   uint32_t nframes;
   const ms_snap_frame *frames; /* innermost (the allocating function) first */
   ms_snap_mem heap, device;
+  ms_snap_mem host_pinned; /* CUDA host-pinned bytes (RAM, not VRAM), present only where allocated */
+  const char *device_api;  /* the CUDA call of the latest device/pinned allocation here ("cudaMalloc") */
 } ms_snap_site;
 
 typedef struct {
@@ -73,13 +75,25 @@ typedef struct {
 typedef struct {
   uint32_t index;
   const char *name;
-  uint64_t total_bytes, nvml_used_bytes, tracked_bytes, pool_reserved_bytes, residual_bytes, host_pinned_bytes;
+  uint64_t total_bytes, nvml_used_bytes, tracked_bytes, pool_reserved_bytes, host_pinned_bytes;
+  int64_t residual_bytes; /* nvml_used - tracked; negative when memshim's pool account runs high */
+  /* NVML listed this process (nvml_used and residual measured), or not (both 0); unknown in a
+   * report that does not say (written as "nvml_process" only when known) */
+  enum { MS_SNAP_NVML_UNKNOWN = 0, MS_SNAP_NVML_LISTED, MS_SNAP_NVML_NOT_LISTED } nvml_process;
+  uint64_t events_total[3]; /* warn, action, oom on this device since start (metrics) */
 } ms_snap_gpu_device;
+
+typedef struct {
+  uint32_t id;
+  int64_t live_bytes;
+} ms_snap_gpu_holder;
 
 typedef struct {
   uint64_t t_ms, bytes;
   const char *kind; /* "warn", "action", "oom" */
   uint32_t device;
+  const ms_snap_gpu_holder *top_sites; /* the sites holding the most device memory then */
+  unsigned ntop_sites;
 } ms_snap_gpu_event;
 
 /* Present only when CUDA was seen (docs/report-format.md, gpu). */
@@ -101,7 +115,7 @@ typedef struct {
 } ms_snap_module;
 
 typedef struct ms_snapshot {
-  const char *reason; /* "exit", "signal", "interval", "api" */
+  const char *reason; /* "exit", "signal", "interval", "api", "gpu_action", "gpu_oom" */
   uint64_t time_ms;   /* since the library started in the process */
   struct {
     int64_t pid, ppid, start_time;
@@ -113,7 +127,7 @@ typedef struct ms_snapshot {
   bool exact;
   unsigned stack_depth;
   uint64_t sites_count, sampled_live, memory_bytes;
-  ms_snap_mem total_heap, total_device;
+  ms_snap_mem total_heap, total_device, total_host_pinned;
   const ms_snap_site *sites; /* by heap live bytes, descending */
   uint32_t nsites;
 

@@ -17,7 +17,46 @@ static void ms_text_mem(ms_out *o, const char *what, const ms_snap_mem *m) {
                 (long long)m->live_count, peak, alloc);
 }
 
-static void ms_text_gpu(const ms_snapshot *s, ms_out *o) {
+/* The indices of the sites with the largest key > 0, largest first, at most cap of them (an
+ * insertion into a sorted list on the caller's stack); *total counts every site with a key > 0. */
+static unsigned ms_text_top(const ms_snapshot *s, int64_t (*key)(const ms_snap_site *), uint32_t *order, unsigned cap,
+                            unsigned *total) {
+  unsigned n = 0;
+  *total = 0;
+  for (uint32_t i = 0; i < s->nsites; i++) {
+    int64_t v = key(&s->sites[i]);
+    if (v <= 0) continue;
+    ++*total;
+    unsigned k;
+    if (n < cap) k = n++;
+    else if (key(&s->sites[order[k = cap - 1]]) >= v) continue;
+    while (k > 0 && key(&s->sites[order[k - 1]]) < v) {
+      order[k] = order[k - 1];
+      k--;
+    }
+    order[k] = i;
+  }
+  return n;
+}
+static int64_t ms_key_device_live(const ms_snap_site *site) { return site->device.present ? site->device.live_bytes : 0; }
+static int64_t ms_key_heap_growth(const ms_snap_site *site) { return site->heap.growth_bytes; }
+
+static void ms_text_frames(ms_out *o, const ms_snap_site *site) {
+  char name[1024];
+  for (uint32_t f = 0; f < site->nframes; f++) {
+    ms_frame_where(&site->frames[f], "  ", name, sizeof name);
+    ms_out_str(o, "      "); /* not printf: its line buffer would cut a long C++ name's newline */
+    ms_out_str(o, name);
+    ms_out_str(o, "\n");
+  }
+  if (!site->nframes) ms_out_str(o, "      [no stack]\n");
+}
+
+/* GPU: per device tracked = live + pool reserved, NVML's figure and the residual, then the sites
+ * holding the most device memory (with profiling on, the heap list may not reach them) and the
+ * threshold/out-of-memory events. */
+#define MS_TEXT_DEVICE_TOP_MAX 64
+static void ms_text_gpu(const ms_snapshot *s, unsigned top, ms_out *o) {
   if (!s->gpu.present) return;
   char a[32], b[32], c[32], d[32];
   ms_fmt_bytes(a, sizeof a, (double)s->gpu.tracked_growth_bytes);
@@ -26,11 +65,45 @@ static void ms_text_gpu(const ms_snapshot *s, ms_out *o) {
   for (unsigned i = 0; i < s->gpu.ndevices; i++) {
     const ms_snap_gpu_device *g = &s->gpu.devices[i];
     ms_fmt_bytes(a, sizeof a, (double)g->tracked_bytes);
-    ms_fmt_bytes(b, sizeof b, (double)g->nvml_used_bytes);
-    ms_fmt_bytes(c, sizeof c, (double)g->residual_bytes);
+    ms_out_printf(o, "  device %u %s: tracked %s, ", (unsigned)g->index, g->name && *g->name ? g->name : "?", a);
+    if (g->nvml_process == MS_SNAP_NVML_NOT_LISTED) {
+      ms_out_str(o, "used unknown (NVML does not list this process)");
+    } else {
+      ms_fmt_bytes(b, sizeof b, (double)g->nvml_used_bytes);
+      ms_fmt_bytes(c, sizeof c, (double)g->residual_bytes);
+      ms_out_printf(o, "used %s (residual %s)", b, c);
+    }
     ms_fmt_bytes(d, sizeof d, (double)g->total_bytes);
-    ms_out_printf(o, "  device %u %s: tracked %s, used %s (residual %s) of %s\n", (unsigned)g->index,
-                  g->name ? g->name : "?", a, b, c, d);
+    ms_out_printf(o, " of %s\n", d);
+    if (g->pool_reserved_bytes || g->host_pinned_bytes) {
+      ms_fmt_bytes(a, sizeof a, (double)g->pool_reserved_bytes);
+      ms_fmt_bytes(b, sizeof b, (double)g->host_pinned_bytes);
+      ms_out_printf(o, "    pool reserved %s (part of tracked); host pinned %s (RAM, not VRAM)\n", a, b);
+    }
+  }
+  ms_out_str(o, "  (residual: NVML's figure minus tracked: the CUDA context, kernel images, libraries' own memory)\n");
+  uint32_t order[MS_TEXT_DEVICE_TOP_MAX];
+  unsigned total, n = ms_text_top(s, ms_key_device_live, order, ms_limit(MS_TEXT_DEVICE_TOP_MAX, top), &total);
+  ms_out_printf(o, "\ntop %u of %u call sites by live device bytes:\n", n, total);
+  for (unsigned i = 0; i < n; i++) {
+    const ms_snap_site *site = &s->sites[order[i]];
+    ms_fmt_bytes(a, sizeof a, (double)site->device.live_bytes);
+    ms_fmt_bytes(b, sizeof b, (double)site->device.allocated_bytes);
+    ms_fmt_bytes(c, sizeof c, (double)site->device.growth_bytes);
+    ms_out_printf(o, "#%u  %s live in %lld allocations via %s  (allocated %s, growth %s)  site %u\n", i + 1, a,
+                  (long long)site->device.live_count, site->device_api ? site->device_api : "?", b, c, (unsigned)site->id);
+    ms_text_frames(o, site);
+  }
+  for (unsigned i = 0; i < s->gpu.nevents; i++) {
+    const ms_snap_gpu_event *e = &s->gpu.events[i];
+    ms_fmt_bytes(a, sizeof a, (double)e->bytes);
+    ms_out_printf(o, "%s%.1f s  %s on device %u: %s %s; top sites:", i ? "" : "\ngpu events:\n", (double)e->t_ms / 1000.0,
+                  e->kind ? e->kind : "?", (unsigned)e->device, e->kind && !strcmp(e->kind, "oom") ? "request of" : "device used", a);
+    for (unsigned k = 0; k < e->ntop_sites; k++) {
+      ms_fmt_bytes(b, sizeof b, (double)e->top_sites[k].live_bytes);
+      ms_out_printf(o, " %u (%s)%s", (unsigned)e->top_sites[k].id, b, k + 1 < e->ntop_sites ? "," : "");
+    }
+    ms_out_str(o, e->ntop_sites ? "\n" : " none\n");
   }
 }
 
@@ -38,21 +111,7 @@ static void ms_text_gpu(const ms_snapshot *s, ms_out *o) {
 #define MS_TEXT_GROWTH_MAX 512
 static void ms_text_growth(const ms_snapshot *s, unsigned top, ms_out *o) {
   uint32_t order[MS_TEXT_GROWTH_MAX];
-  unsigned ngrew = 0;
-  unsigned total = 0;
-  for (uint32_t i = 0; i < s->nsites; i++) {
-    int64_t g = s->sites[i].heap.growth_bytes;
-    if (g <= 0) continue;
-    total++;
-    unsigned k;
-    if (ngrew < MS_TEXT_GROWTH_MAX) k = ngrew++;
-    else if (s->sites[order[k = MS_TEXT_GROWTH_MAX - 1]].heap.growth_bytes >= g) continue;
-    while (k > 0 && s->sites[order[k - 1]].heap.growth_bytes < g) {
-      order[k] = order[k - 1];
-      k--;
-    }
-    order[k] = i;
-  }
+  unsigned total, ngrew = ms_text_top(s, ms_key_heap_growth, order, MS_TEXT_GROWTH_MAX, &total);
   unsigned shown = ms_limit(ngrew, top);
   ms_out_printf(o, "\ntop %u of %u call sites by growth since the warm-up:\n", shown, total);
   for (unsigned i = 0; i < shown; i++) {
@@ -71,19 +130,22 @@ static void ms_text_growth(const ms_snapshot *s, unsigned top, ms_out *o) {
 
 void ms_write_text(const ms_snapshot *s, const ms_write_opts *opt, ms_out *o) {
   unsigned top = opt ? opt->top : 10;
-  char a[32], b[32], c[32], name[1024];
+  char a[32], b[32], c[32];
   ms_out_printf(o, "memshim report: %s (pid %lld), %s report at %.1f s, backend %s\n",
                 s->process.command ? s->process.command : "?", (long long)s->process.pid,
                 s->reason ? s->reason : "?", (double)s->time_ms / 1000.0,
                 s->process.backend ? s->process.backend : "?");
-  ms_text_mem(o, "heap", &s->total_heap);
+  if (s->has_profile || !s->gpu.present) ms_text_mem(o, "heap", &s->total_heap); /* not in a GPU-only report */
   if (s->total_device.present) ms_text_mem(o, "device", &s->total_device);
   if (!s->has_profile || !s->sample_bytes) ms_out_str(o, "no profile in this report\n");
   else if (s->exact) ms_out_str(o, "exact: every allocation recorded\n");
   else ms_out_printf(o, "sampled: one sample per %llu bytes on average; per-site figures are estimates\n",
                      (unsigned long long)s->sample_bytes);
-  ms_text_gpu(s, o);
-
+  if (!s->has_profile) { /* a GPU report with the profiler off: its sites hold device bytes only */
+    if (s->gpu.present) ms_out_str(o, "\n");
+    ms_text_gpu(s, top, o);
+    return;
+  }
   unsigned n = ms_limit(s->nsites, top);
   ms_out_printf(o, "\ntop %u of %u call sites by live bytes:\n", n, (unsigned)s->nsites);
   for (unsigned i = 0; i < n; i++) {
@@ -98,13 +160,7 @@ void ms_write_text(const ms_snapshot *s, const ms_write_opts *opt, ms_out *o) {
       ms_fmt_bytes(c, sizeof c, (double)site->device.growth_bytes);
       ms_out_printf(o, "    device: %s live in %lld allocations (growth %s)\n", a, (long long)site->device.live_count, c);
     }
-    for (uint32_t f = 0; f < site->nframes; f++) {
-      ms_frame_where(&site->frames[f], "  ", name, sizeof name);
-      ms_out_str(o, "      "); /* not printf: its line buffer would cut a long C++ name's newline */
-      ms_out_str(o, name);
-      ms_out_str(o, "\n");
-    }
-    if (!site->nframes) ms_out_str(o, "      [no stack]\n");
+    ms_text_frames(o, site);
   }
 
   ms_text_growth(s, top, o);
@@ -119,4 +175,6 @@ void ms_write_text(const ms_snapshot *s, const ms_write_opts *opt, ms_out *o) {
   } else {
     ms_out_str(o, "\nleak check: not computed (not enough snapshots after the warm-up)\n");
   }
+  if (s->gpu.present) ms_out_str(o, "\n");
+  ms_text_gpu(s, top, o);
 }

@@ -27,6 +27,10 @@ def name(f):
     return "".join(" " if ord(c) < 32 else ":" if c == ";" else c for c in n)
 want = [";".join(name(f) for f in reversed(s["frames"])) + " " + str(s["memory"]["heap"]["live_bytes"])
         for s in doc["sites"] if s["memory"]["heap"]["live_bytes"] > 0 and s["frames"]]
+for kind in ("device", "host_pinned"):  # GPU memory under its own root frame, the CUDA call as the leaf
+    want += ["[%s];" % kind + ";".join(name(f) for f in reversed(s["frames"])) +
+             (";" + s["memory"][kind]["api"] if "api" in s["memory"][kind] else "") + " " + str(s["memory"][kind]["live_bytes"])
+             for s in doc["sites"] if kind in s["memory"] and s["memory"][kind]["live_bytes"] > 0 and s["frames"]]
 got = open(sys.argv[2]).read().splitlines()
 if got != want: print("got:", got, "\nwant:", want); sys.exit(1)
 PY

@@ -193,7 +193,9 @@ static void test_frame_names(void **state) {
   ms_snapshot s = fixture();
   char *c = slurp(write_to_file(collapsed_writer, &s));
   assert_string_equal(c, "op:er<a b>;libx.so+0xfffffffffff0;/app/my worker.py:42 Encoder.encode_batch;cache_insert "
-                         "5000000000\nmain 100\n");
+                         "5000000000\nmain 100\n"
+                         "[device];op:er<a b>;libx.so+0xfffffffffff0;/app/my worker.py:42 Encoder.encode_batch;cache_insert "
+                         "8589934592\n"); /* device bytes under their own root (docs/report-format.md) */
   char *t = slurp(write_to_file(text_writer, &s));
   assert_non_null(strstr(t, "\n      cache_insert  (/usr/bin/worker+0x11d5)\n      /app/my worker.py:42 Encoder.encode_batch\n"));
   assert_non_null(strstr(t, "    device: 8.0 GiB live in 2 allocations (growth 4.0 GiB)\n"));

@@ -1,0 +1,463 @@
+/* Live device memory: which pointer, handle and mapping holds how many bytes for which call
+ * site, per device and in pools. One mutex guards it all: device allocations are rare and each
+ * costs the driver microseconds to milliseconds, so a lock here is never the bottleneck.
+ * Tables live in memory of their own (util/raw_mem.h), never in the profiled heap. */
+#include <string.h>
+
+#include "../config/options.h"
+#include "../profile/leak.h"
+#include "../util/raw_mem.h"
+#include "gpu_internal.h"
+
+pthread_mutex_t ms_gpu_mu = PTHREAD_MUTEX_INITIALIZER;
+ms_gpu_dev ms_gpu_devs[MS_GPU_DEVICES];
+ms_gpu_ctr ms_gpu_total_device, ms_gpu_total_pinned;
+bool ms_gpu_allocated;
+
+/* ---- open-addressing maps keyed by a non-zero uint64 (linear probing, backward-shift delete) ---- */
+
+typedef struct {
+  unsigned char *slots;
+  uint32_t cap, n, esize;
+} ms_gmap;
+
+static inline uint64_t ms_gmap_key(const ms_gmap *m, uint32_t i) {
+  uint64_t k;
+  memcpy(&k, m->slots + (size_t)i * m->esize, sizeof k);
+  return k;
+}
+static inline void *ms_gmap_at(const ms_gmap *m, uint32_t i) { return m->slots + (size_t)i * m->esize; }
+static inline uint32_t ms_gmap_home(const ms_gmap *m, uint64_t k) {
+  return (uint32_t)((k * 0x9E3779B97F4A7C15ull) >> 32) & (m->cap - 1);
+}
+
+static void *ms_gmap_find(const ms_gmap *m, uint64_t k) {
+  if (!m->cap || !k) return NULL;
+  for (uint32_t i = ms_gmap_home(m, k);; i = (i + 1) & (m->cap - 1)) {
+    uint64_t s = ms_gmap_key(m, i);
+    if (s == k) return ms_gmap_at(m, i);
+    if (!s) return NULL;
+  }
+}
+
+static int ms_gmap_grow(ms_gmap *m) {
+  uint32_t cap = m->cap ? m->cap * 2 : 256;
+  ms_gmap g = {ms_raw_alloc((size_t)cap * m->esize), cap, 0, m->esize};
+  if (!g.slots) return -1;
+  for (uint32_t i = 0; i < m->cap; i++) {
+    uint64_t k = ms_gmap_key(m, i);
+    if (!k) continue;
+    uint32_t j = ms_gmap_home(&g, k);
+    while (ms_gmap_key(&g, j)) j = (j + 1) & (cap - 1);
+    memcpy(ms_gmap_at(&g, j), ms_gmap_at(m, i), m->esize);
+    g.n++;
+  }
+  ms_raw_free(m->slots, (size_t)m->cap * m->esize);
+  *m = g;
+  return 0;
+}
+
+/* The slot for k (its key set), or NULL when out of memory. An existing entry is returned as is. */
+static void *ms_gmap_put(ms_gmap *m, uint64_t k) {
+  if ((m->n + 1) * 2 > m->cap && ms_gmap_grow(m) != 0) return NULL;
+  uint32_t i = ms_gmap_home(m, k);
+  for (;; i = (i + 1) & (m->cap - 1)) {
+    uint64_t s = ms_gmap_key(m, i);
+    if (s == k) return ms_gmap_at(m, i);
+    if (!s) break;
+  }
+  void *e = ms_gmap_at(m, i);
+  memset(e, 0, m->esize);
+  memcpy(e, &k, sizeof k);
+  m->n++;
+  return e;
+}
+
+static void ms_gmap_del(ms_gmap *m, void *entry) {
+  uint32_t i = (uint32_t)(((unsigned char *)entry - m->slots) / m->esize), mask = m->cap - 1;
+  for (uint32_t j = (i + 1) & mask;; j = (j + 1) & mask) {
+    uint64_t k = ms_gmap_key(m, j);
+    if (!k) break;
+    uint32_t h = ms_gmap_home(m, k);
+    /* move j back to i unless its home lies cyclically in (i, j] */
+    bool stays = i <= j ? (h > i && h <= j) : (h > i || h <= j);
+    if (stays) continue;
+    memcpy(ms_gmap_at(m, i), ms_gmap_at(m, j), m->esize);
+    i = j;
+  }
+  memset(ms_gmap_at(m, i), 0, m->esize);
+  m->n--;
+}
+
+static void ms_gmap_clear(ms_gmap *m) {
+  if (m->slots) memset(m->slots, 0, (size_t)m->cap * m->esize);
+  m->n = 0;
+}
+
+typedef struct {
+  uint64_t ptr, size, pool;
+  uint32_t site;
+  uint8_t dev, kind, api, pad;
+} ms_gpu_block;
+
+typedef struct {
+  uint64_t handle, size;
+  uint32_t site, maps;
+  uint8_t dev, api, released, pad;
+} ms_gpu_handle;
+
+typedef struct {
+  uint64_t va, size, handle;
+} ms_gpu_mapping;
+
+static ms_gmap ms_blocks = {NULL, 0, 0, sizeof(ms_gpu_block)};
+static ms_gmap ms_handles = {NULL, 0, 0, sizeof(ms_gpu_handle)};
+static ms_gmap ms_mappings = {NULL, 0, 0, sizeof(ms_gpu_mapping)};
+
+/* ---- stream-ordered pools: bytes freed into a pool stay reserved until reused or trimmed ---- */
+
+#define MS_GPU_POOLS 32
+typedef struct {
+  uint64_t pool; /* CUmemoryPool handle; 0 = the device's current pool (cuMemAllocAsync) */
+  int dev;
+  int64_t reserved;
+  bool used;
+} ms_gpu_pool;
+static ms_gpu_pool ms_pools[MS_GPU_POOLS];
+
+static ms_gpu_pool *ms_pool_get(uint64_t pool, int dev) {
+  ms_gpu_pool *free_slot = NULL;
+  for (unsigned i = 0; i < MS_GPU_POOLS; i++) {
+    if (ms_pools[i].used && ms_pools[i].pool == pool && ms_pools[i].dev == dev) return &ms_pools[i];
+    if (!ms_pools[i].used && !free_slot) free_slot = &ms_pools[i];
+  }
+  if (free_slot) *free_slot = (ms_gpu_pool){pool, dev, 0, true};
+  return free_slot; /* NULL: more than 32 pools; their reserve is not shown apart */
+}
+
+/* ---- sites ---- */
+
+#define MS_GPU_SITE_CHUNK 4096u
+#define MS_GPU_SITE_CHUNKS 1024u
+static ms_gpu_site_rec *ms_site_chunks[MS_GPU_SITE_CHUNKS];
+static uint32_t *ms_site_list;
+static uint32_t ms_site_list_n, ms_site_list_cap;
+
+ms_gpu_site_rec *ms_gpu_site_rec_get(uint32_t id) {
+  if (!id) return NULL;
+  uint32_t c = (id - 1) / MS_GPU_SITE_CHUNK;
+  if (c >= MS_GPU_SITE_CHUNKS) return NULL;
+  if (!ms_site_chunks[c] && !(ms_site_chunks[c] = ms_raw_alloc(MS_GPU_SITE_CHUNK * sizeof(ms_gpu_site_rec))))
+    return NULL;
+  return &ms_site_chunks[c][(id - 1) % MS_GPU_SITE_CHUNK];
+}
+
+const uint32_t *ms_gpu_site_list(uint32_t *n) {
+  *n = ms_site_list_n;
+  return ms_site_list;
+}
+
+static void ms_site_list_add(uint32_t id, ms_gpu_site_rec *r) {
+  if (r->listed) return;
+  if (ms_site_list_n == ms_site_list_cap) {
+    uint32_t cap = ms_site_list_cap ? ms_site_list_cap * 2 : 1024;
+    uint32_t *l = ms_raw_alloc(cap * sizeof *l);
+    if (!l) return;
+    if (ms_site_list) memcpy(l, ms_site_list, ms_site_list_n * sizeof *l);
+    ms_raw_free(ms_site_list, ms_site_list_cap * sizeof *l);
+    ms_site_list = l;
+    ms_site_list_cap = cap;
+  }
+  ms_site_list[ms_site_list_n++] = id;
+  r->listed = 1;
+}
+
+static void ms_ctr_add(ms_gpu_ctr *c, uint64_t size) {
+  c->live += (int64_t)size;
+  c->live_count++;
+  c->alloc += size;
+  c->alloc_count++;
+  if (c->live > 0 && (uint64_t)c->live > c->peak) c->peak = (uint64_t)c->live;
+}
+static void ms_ctr_sub(ms_gpu_ctr *c, uint64_t size) {
+  c->live -= (int64_t)size;
+  c->live_count--;
+}
+
+static void ms_account(uint32_t site, int kind, int api, int dev, uint64_t size, bool add) {
+  ms_gpu_site_rec *r = ms_gpu_site_rec_get(site);
+  ms_gpu_dev *d = &ms_gpu_devs[dev];
+  bool pinned = kind == MS_GPU_PINNED;
+  if (r) {
+    if (add) {
+      ms_ctr_add(pinned ? &r->pinned : &r->device, size);
+      r->api = (uint8_t)api;
+      ms_site_list_add(site, r);
+    } else {
+      ms_ctr_sub(pinned ? &r->pinned : &r->device, size);
+    }
+  }
+  if (add) ms_ctr_add(pinned ? &ms_gpu_total_pinned : &ms_gpu_total_device, size);
+  else ms_ctr_sub(pinned ? &ms_gpu_total_pinned : &ms_gpu_total_device, size);
+  if (pinned) {
+    d->pinned += add ? (int64_t)size : -(int64_t)size;
+  } else {
+    d->live += add ? (int64_t)size : -(int64_t)size;
+    int64_t tracked = d->live + d->pool;
+    if (tracked > 0 && (uint64_t)tracked > d->peak) d->peak = (uint64_t)tracked;
+  }
+  if (add) {
+    d->used = true;
+    ms_gpu_allocated = true;
+  }
+}
+
+static void ms_block_forget_locked(ms_gpu_block *b, bool to_pool) {
+  ms_account(b->site, b->kind, b->api, b->dev, b->size, false);
+  if (to_pool && b->kind == MS_GPU_POOLED) {
+    ms_gpu_pool *p = ms_pool_get(b->pool, b->dev);
+    if (p) {
+      p->reserved += (int64_t)b->size;
+      ms_gpu_devs[b->dev].pool += (int64_t)b->size;
+    }
+  }
+  ms_gmap_del(&ms_blocks, b);
+}
+
+void ms_gpu_alloc(int kind, int dev, uint64_t ptr, uint64_t size, uint32_t site, int api, uint64_t pool) {
+  if (!ptr) return;
+  dev = ms_gpu_dev_index(dev);
+  pthread_mutex_lock(&ms_gpu_mu);
+  ms_gpu_block *old = ms_gmap_find(&ms_blocks, ptr);
+  if (old) ms_block_forget_locked(old, false); /* its free was not seen */
+  if (kind == MS_GPU_POOLED) { /* the pool serves what was freed into it before growing */
+    ms_gpu_pool *p = ms_pool_get(pool, dev);
+    if (p) {
+      int64_t reuse = p->reserved < (int64_t)size ? p->reserved : (int64_t)size;
+      if (reuse > 0) {
+        p->reserved -= reuse;
+        ms_gpu_devs[dev].pool -= reuse;
+      }
+    }
+  }
+  ms_gpu_block *b = ms_gmap_put(&ms_blocks, ptr);
+  if (b) {
+    *b = (ms_gpu_block){ptr, size, pool, site, (uint8_t)dev, (uint8_t)kind, (uint8_t)api, 0};
+    ms_account(site, kind, api, dev, size, true);
+    ms_gpu_snapshot_locked(ms_gpu_now_ms(), false);
+  }
+  pthread_mutex_unlock(&ms_gpu_mu);
+  ms_gpu_register_exit();
+}
+
+void ms_gpu_free(uint64_t ptr, bool to_pool) {
+  if (!ptr) return;
+  pthread_mutex_lock(&ms_gpu_mu);
+  ms_gpu_block *b = ms_gmap_find(&ms_blocks, ptr);
+  if (b) {
+    ms_block_forget_locked(b, to_pool);
+    ms_gpu_snapshot_locked(ms_gpu_now_ms(), false);
+  }
+  pthread_mutex_unlock(&ms_gpu_mu);
+}
+
+bool ms_gpu_known(uint64_t ptr) {
+  pthread_mutex_lock(&ms_gpu_mu);
+  bool k = ms_gmap_find(&ms_blocks, ptr) != NULL;
+  pthread_mutex_unlock(&ms_gpu_mu);
+  return k;
+}
+
+/* A pool memshim never saw by its handle (the default pool, asked for with
+ * cudaDeviceGetDefaultMemPool) is taken to be the current pool of the devices. */
+void ms_gpu_pool_trim(uint64_t pool, uint64_t keep) {
+  pthread_mutex_lock(&ms_gpu_mu);
+  bool matched = false;
+  for (unsigned i = 0; i < MS_GPU_POOLS; i++)
+    matched |= ms_pools[i].used && pool && ms_pools[i].pool == pool;
+  for (unsigned i = 0; i < MS_GPU_POOLS; i++) {
+    ms_gpu_pool *p = &ms_pools[i];
+    if (!p->used || (matched ? p->pool != pool : p->pool != 0)) continue;
+    if (p->reserved > (int64_t)keep) {
+      ms_gpu_devs[p->dev].pool -= p->reserved - (int64_t)keep;
+      p->reserved = (int64_t)keep;
+    }
+  }
+  ms_gpu_snapshot_locked(ms_gpu_now_ms(), false);
+  pthread_mutex_unlock(&ms_gpu_mu);
+}
+
+/* ---- virtual memory management: physical handles and the ranges they back ---- */
+
+static void ms_handle_drop_locked(ms_gpu_handle *h) {
+  ms_account(h->site, MS_GPU_VMM, h->api, h->dev, h->size, false);
+  ms_gmap_del(&ms_handles, h);
+}
+
+void ms_gpu_vmm_create(int dev, uint64_t handle, uint64_t size, uint32_t site, int api) {
+  if (!handle) return;
+  dev = ms_gpu_dev_index(dev);
+  pthread_mutex_lock(&ms_gpu_mu);
+  ms_gpu_handle *old = ms_gmap_find(&ms_handles, handle);
+  if (old) ms_handle_drop_locked(old);
+  ms_gpu_handle *h = ms_gmap_put(&ms_handles, handle);
+  if (h) {
+    *h = (ms_gpu_handle){handle, size, site, 0, (uint8_t)dev, (uint8_t)api, 0, 0};
+    ms_account(site, MS_GPU_VMM, api, dev, size, true);
+    ms_gpu_snapshot_locked(ms_gpu_now_ms(), false);
+  }
+  pthread_mutex_unlock(&ms_gpu_mu);
+  ms_gpu_register_exit();
+}
+
+/* Physical memory outlives cuMemRelease while a mapping still uses it (CUDA's rule). */
+void ms_gpu_vmm_release(uint64_t handle) {
+  pthread_mutex_lock(&ms_gpu_mu);
+  ms_gpu_handle *h = ms_gmap_find(&ms_handles, handle);
+  if (h) {
+    h->released = 1;
+    if (!h->maps) ms_handle_drop_locked(h);
+    ms_gpu_snapshot_locked(ms_gpu_now_ms(), false);
+  }
+  pthread_mutex_unlock(&ms_gpu_mu);
+}
+
+void ms_gpu_vmm_map(uint64_t va, uint64_t size, uint64_t handle) {
+  pthread_mutex_lock(&ms_gpu_mu);
+  ms_gpu_handle *h = ms_gmap_find(&ms_handles, handle);
+  ms_gpu_mapping *m = h ? ms_gmap_put(&ms_mappings, va) : NULL;
+  if (m) {
+    if (m->handle) { /* a mapping we did not see go */
+      ms_gpu_handle *prev = ms_gmap_find(&ms_handles, m->handle);
+      if (prev && prev->maps) prev->maps--;
+    }
+    *m = (ms_gpu_mapping){va, size, handle};
+    h->maps++;
+  }
+  pthread_mutex_unlock(&ms_gpu_mu);
+}
+
+static void ms_mapping_drop_locked(ms_gpu_mapping *m) {
+  ms_gpu_handle *h = ms_gmap_find(&ms_handles, m->handle);
+  ms_gmap_del(&ms_mappings, m);
+  if (h && h->maps && --h->maps == 0 && h->released) ms_handle_drop_locked(h);
+}
+
+/* One cuMemUnmap may cover several mappings (PyTorch unmaps a run of segments at once). */
+void ms_gpu_vmm_unmap(uint64_t va, uint64_t size) {
+  pthread_mutex_lock(&ms_gpu_mu);
+  ms_gpu_mapping *m = ms_gmap_find(&ms_mappings, va);
+  if (m && m->size == size) {
+    ms_mapping_drop_locked(m);
+  } else {
+    for (uint32_t i = 0; i < ms_mappings.cap;) {
+      ms_gpu_mapping *e = ms_gmap_at(&ms_mappings, i);
+      if (e->va && e->va >= va && e->va < va + size) {
+        ms_mapping_drop_locked(e); /* backward shift may move another entry into slot i */
+        continue;
+      }
+      i++;
+    }
+  }
+  ms_gpu_snapshot_locked(ms_gpu_now_ms(), false);
+  pthread_mutex_unlock(&ms_gpu_mu);
+}
+
+/* ---- top sites ---- */
+
+unsigned ms_gpu_top_sites(uint32_t *ids, int64_t *bytes, unsigned cap) {
+  unsigned n = 0;
+  for (uint32_t i = 0; i < ms_site_list_n; i++) {
+    uint32_t id = ms_site_list[i];
+    const ms_gpu_site_rec *r = ms_gpu_site_rec_get(id);
+    int64_t live = r ? r->device.live : 0;
+    if (live <= 0) continue;
+    unsigned j;
+    if (n < cap) {
+      j = n++;
+    } else {
+      if (live <= bytes[cap - 1]) continue;
+      j = cap - 1;
+    }
+    while (j > 0 && bytes[j - 1] < live) {
+      ids[j] = ids[j - 1];
+      bytes[j] = bytes[j - 1];
+      j--;
+    }
+    ids[j] = id;
+    bytes[j] = live;
+  }
+  return n;
+}
+
+/* ---- growth snapshots ---- */
+
+#define MS_GPU_SNAPS 64
+typedef struct {
+  uint64_t t_ms;
+  uint32_t n;
+  int64_t *live;
+  size_t bytes;
+} ms_gpu_snap;
+static ms_gpu_snap ms_snaps[MS_GPU_SNAPS];
+static unsigned ms_nsnaps;
+static uint64_t ms_snap_last_ms;
+static bool ms_snap_any;
+
+void ms_gpu_snapshot_locked(uint64_t now_ms, bool force) {
+  if (!force && ms_snap_any && now_ms - ms_snap_last_ms < ms_opt_u64(MS_OPT_SNAPSHOT_INTERVAL)) return;
+  size_t bytes = ((size_t)(ms_site_list_n ? ms_site_list_n : 1) * sizeof(int64_t) + 4095) & ~(size_t)4095;
+  int64_t *live = ms_raw_alloc(bytes);
+  if (!live) return;
+  for (uint32_t i = 0; i < ms_site_list_n; i++) {
+    const ms_gpu_site_rec *r = ms_gpu_site_rec_get(ms_site_list[i]);
+    live[i] = r ? r->device.live : 0;
+  }
+  if (ms_nsnaps == MS_GPU_SNAPS) { /* keep every other one (and the newest) */
+    unsigned j = 0;
+    for (unsigned i = 0; i < ms_nsnaps; i++) {
+      if (i % 2 == 0 || i == ms_nsnaps - 1) ms_snaps[j++] = ms_snaps[i];
+      else ms_raw_free(ms_snaps[i].live, ms_snaps[i].bytes);
+    }
+    ms_nsnaps = j;
+  }
+  ms_snaps[ms_nsnaps++] = (ms_gpu_snap){now_ms, ms_site_list_n, live, bytes};
+  ms_snap_last_ms = now_ms;
+  ms_snap_any = true;
+}
+
+int64_t ms_gpu_growth_locked(uint64_t warmup_end_ms, uint32_t list_index) {
+  const ms_gpu_site_rec *r = ms_gpu_site_rec_get(ms_site_list[list_index]);
+  int64_t now = r ? r->device.live : 0;
+  for (unsigned i = 0; i < ms_nsnaps; i++)
+    if (ms_snaps[i].t_ms >= warmup_end_ms) return now - (list_index < ms_snaps[i].n ? ms_snaps[i].live[list_index] : 0);
+  return 0;
+}
+
+int64_t ms_gpu_steady_growth_locked(uint64_t warmup_end_ms) {
+  ms_leak_snap v[MS_GPU_SNAPS];
+  for (unsigned i = 0; i < ms_nsnaps; i++) v[i] = (ms_leak_snap){ms_snaps[i].t_ms, ms_snaps[i].n, ms_snaps[i].live};
+  ms_leak_result res;
+  ms_leak_analyze(v, ms_nsnaps, warmup_end_ms, 1, NULL, 0, &res);
+  return res.growth;
+}
+
+/* fork child: nothing of the parent's device memory exists here. Tables keep their memory. */
+void ms_gpu_track_reset_locked(void) {
+  ms_gmap_clear(&ms_blocks);
+  ms_gmap_clear(&ms_handles);
+  ms_gmap_clear(&ms_mappings);
+  memset(ms_pools, 0, sizeof ms_pools);
+  for (uint32_t i = 0; i < ms_site_list_n; i++) {
+    ms_gpu_site_rec *r = ms_gpu_site_rec_get(ms_site_list[i]);
+    if (r) memset(r, 0, sizeof *r);
+  }
+  ms_site_list_n = 0;
+  for (unsigned i = 0; i < ms_nsnaps; i++) ms_raw_free(ms_snaps[i].live, ms_snaps[i].bytes);
+  ms_nsnaps = 0;
+  ms_snap_any = false;
+  memset(ms_gpu_devs, 0, sizeof ms_gpu_devs);
+  memset(&ms_gpu_total_device, 0, sizeof ms_gpu_total_device);
+  memset(&ms_gpu_total_pinned, 0, sizeof ms_gpu_total_pinned);
+  ms_gpu_allocated = false;
+}
