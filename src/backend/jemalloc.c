@@ -24,7 +24,6 @@ static int je_ctl(const char *name, void *old, size_t *oldlen, void *new_value, 
 bool ms_backend_ctl_ready(void) { return __atomic_load_n(&je_ctl_used, __ATOMIC_RELAXED); }
 
 static void *je_aligned(size_t align, size_t size) { return ms_je_mallocx(size ? size : 1, MALLOCX_ALIGN(align)); }
-static void je_free_sized(void *p, size_t size) { ms_je_sdallocx(p, size ? size : 1, 0); }
 static void je_free_aligned_sized(void *p, size_t align, size_t size) {
   ms_je_sdallocx(p, size ? size : 1, MALLOCX_ALIGN(align));
 }
@@ -66,7 +65,7 @@ void ms_backend_jemalloc(ms_backend *be) {
     .calloc = ms_je_calloc,
     .realloc = ms_je_realloc,
     .aligned = je_aligned,
-    .free_sized = je_free_sized,
+    .free_sized = je_je_sdallocx_noflags, /* what jemalloc's own sized delete calls (size 0 too) */
     .free_aligned_sized = je_free_aligned_sized,
     .usable_size = je_usable_size,
     .purge = je_purge,

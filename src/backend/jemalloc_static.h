@@ -23,6 +23,9 @@ int ms_je_mallctl(const char *name, void *oldp, size_t *oldlenp, void *newp, siz
 int ms_je_mallctlnametomib(const char *name, size_t *mibp, size_t *miblenp);
 int ms_je_mallctlbymib(const size_t *mib, size_t miblen, void *oldp, size_t *oldlenp, void *newp, size_t newlen);
 void ms_je_malloc_stats_print(void (*write_cb)(void *, const char *), void *cbopaque, const char *opts);
+/* jemalloc's internal sized free without flags: the fast path its own operator delete(void *,
+ * size_t) uses (sdallocx with flags 0 checks them first). */
+void je_je_sdallocx_noflags(void *p, size_t size);
 #pragma GCC visibility pop
 
 #endif
