@@ -396,9 +396,10 @@ int ms_option_set(ms_option_id id, const char *text, const char **why) {
   return 0;
 }
 
-/* Variables that start with MEMSHIM_ but are not options: set by the CLI for the library. */
+/* Variables that start with MEMSHIM_ but are not options: set by the CLI for the library, or by
+ * the library for its children (core/reporting.c). */
 static bool ms_env_is_internal(const char *name, size_t len) {
-  static const char *const internal[] = {"MEMSHIM_LIBRARY_PATH"};
+  static const char *const internal[] = {"MEMSHIM_LIBRARY_PATH", "MEMSHIM_REPORT_DIR_UNWRITABLE"};
   for (size_t i = 0; i < sizeof internal / sizeof internal[0]; i++)
     if (strlen(internal[i]) == len && strncmp(internal[i], name, len) == 0) return true;
   return false;

@@ -55,6 +55,31 @@ static volatile sig_atomic_t ms_report_requested;
 static bool ms_exit_done;
 static pid_t ms_report_pid; /* the process the triggers belong to */
 static bool ms_reports_on;  /* profiling, or MEMSHIM_REPORT set: reports are written */
+static bool ms_report_dir_said; /* this process tree was told its report directory is unwritable */
+
+/* With profiling on in a directory nobody can write to, every process of a container would
+ * print "cannot create report" at exit. Said once per process tree instead: the first process
+ * that finds the directory unwritable says so and leaves its path in MEMSHIM_REPORT_DIR_UNWRITABLE
+ * (internal, not an option) for the children it starts; they stay quiet about the same
+ * directory (MEMSHIM_VERBOSE=1 still shows each failure). Checked in the constructor, before the
+ * program starts any child. */
+#define MS_REPORT_DIR_MARK "MEMSHIM_REPORT_DIR_UNWRITABLE"
+static void ms_report_check_dir(void) {
+  char dir[MS_PATH_MAX + 64];
+  if (ms_path_expand(ms_opt_str(MS_OPT_REPORT_PATH), dir, sizeof dir) != 0) return;
+  char *slash = strrchr(dir, '/');
+  if (!slash) strcpy(dir, ".");
+  else if (slash == dir) dir[1] = 0;
+  else *slash = 0;
+  if (access(dir, W_OK | X_OK) == 0) return;
+  int err = errno;
+  const char *said = getenv(MS_REPORT_DIR_MARK);
+  ms_report_dir_said = true;
+  if (said && strcmp(said, dir) == 0) return;
+  ms_log_error("reports: cannot write in %s (%s): no report files from this process or its children "
+               "(said once; MEMSHIM_REPORT_PATH picks another directory)", dir, strerror(err));
+  setenv(MS_REPORT_DIR_MARK, dir, 1);
+}
 
 /* ---- files ---- */
 
@@ -95,8 +120,9 @@ static void ms_report_file(ms_file_kind kind, const ms_snapshot *s) {
     fd = ms_report_open_excl(path);
   }
   if (fd < 0) {
-    ms_log_error("report: cannot create %s: %s%s", target, strerror(errno),
-                 errno == EEXIST ? " (an existing file or symlink is never overwritten)" : "");
+    /* An unwritable directory was said once for the whole process tree (ms_report_check_dir). */
+    ms_log(ms_report_dir_said && errno != EEXIST ? MS_LOG_INFO : MS_LOG_ERROR, "report: cannot create %s: %s%s",
+           target, strerror(errno), errno == EEXIST ? " (an existing file or symlink is never overwritten)" : "");
     return;
   }
   static ms_out out; /* serialised by ms_report_mu; 16 KiB is too big for some thread stacks */
@@ -240,6 +266,7 @@ void ms_reporting_init(void) {
   /* Without profiling, a report still has the process's timeline and the policy's events. */
   ms_reports_on = ms_profile_active || ms_opt_source_get(MS_OPT_REPORT) == MS_SRC_ENV;
   if (!ms_reports_on) return;
+  ms_report_check_dir();
   ms_timeline_init();
   if (ms_monitor_add_job("report_triggers", ms_opt_u64(MS_OPT_SNAPSHOT_INTERVAL), ms_report_trigger_job) != 0)
     ms_log_error("reports: monitor job table full; no signal reports, exit report from the destructor only");

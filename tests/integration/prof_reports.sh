@@ -66,7 +66,8 @@ rc=0
 ms_preload MEMSHIM_PROFILE=1 MEMSHIM_REPORT=json MEMSHIM_REPORT_PATH=/nonexistent/dir/r \
   "$PROGS/prof_known" 1000 >/dev/null 2>"$MS_TMP/nodir.err" || rc=$?
 ms_assert_num "$rc" -eq 0 "exit status when the report cannot be written"
-grep -q 'cannot create /nonexistent/dir/r.json' "$MS_TMP/nodir.err" || ms_fail "unwritable path not logged"
+grep -q 'cannot write in /nonexistent/dir (No such file or directory)' "$MS_TMP/nodir.err" || ms_fail "unwritable path not logged: $(cat "$MS_TMP/nodir.err")"
+[ "$(grep -c memshim "$MS_TMP/nodir.err")" -eq 1 ] || ms_fail "more than one line for one unwritable directory: $(cat "$MS_TMP/nodir.err")"
 ms_pass "an unwritable report path is logged and not fatal"
 
 # --- the timeline: process series and the policy's events (a memshim_trim purge) ---
@@ -108,3 +109,17 @@ assert d["time_ms"] >= pts[-1]["t_ms"], (d["time_ms"], pts[-1])
 PY
 [ -s "$MS_TMP/np.html" ] || ms_fail "no HTML report without profiling"
 ms_pass "MEMSHIM_REPORT without profiling: timeline and events, no call sites"
+
+# --- an unwritable report directory is said once per process tree, not once per process ---
+if [ "$(id -u)" -eq 0 ] && command -v setpriv >/dev/null; then
+  mkdir -p "$MS_TMP/ro" && chmod 555 "$MS_TMP/ro" && chmod 755 "$MS_TMP"
+  setpriv --reuid=65534 --regid=65534 --clear-groups env -C "$MS_TMP/ro" LD_PRELOAD="$MS_TEST_LIB" MEMSHIM_PROFILE=1 \
+    bash -c 'for i in 1 2 3; do '"$PYTHON"' -c "x = [bytearray(1 << 20) for _ in range(3)]"; done; /bin/true' \
+    >"$MS_TMP/ro.out" 2>"$MS_TMP/ro.err" || ms_fail "programs failed in an unwritable directory: $(cat "$MS_TMP/ro.err")"
+  n=$(grep -c 'memshim' "$MS_TMP/ro.err" || true)
+  [ "$n" -eq 1 ] || ms_fail "unwritable directory: $n memshim lines for 5 processes, want 1: $(cat "$MS_TMP/ro.err")"
+  grep -q "cannot write in .*Permission denied" "$MS_TMP/ro.err" || ms_fail "the line does not say why: $(cat "$MS_TMP/ro.err")"
+  ms_pass "unwritable report directory: one line for bash, three Pythons and /bin/true"
+else
+  echo "unwritable directory check needs root (setpriv to an unprivileged user): skipped"
+fi
