@@ -44,8 +44,10 @@ static unsigned ms_njobs;
 static pthread_mutex_t ms_life_lock = PTHREAD_MUTEX_INITIALIZER;
 static bool ms_running;       /* a thread runs jobs (life lock; relaxed reads outside) */
 static pthread_t ms_current;  /* valid while ms_running */
+static pid_t ms_current_tid;  /* its kernel id, written by the thread first thing: read after joining it */
 static bool ms_has_retired;   /* a thread left on its own and is not joined yet */
 static pthread_t ms_retired;
+static pid_t ms_retired_tid;
 static unsigned ms_suspended; /* suspensions in force: no thread may start */
 static bool ms_stopped;       /* stopped for good at exit */
 static bool ms_restart_pending; /* a suspension stopped a thread that jobs needed */
@@ -110,6 +112,7 @@ static bool ms_monitor_retire(uint64_t kicks_seen, bool alone) {
     ms_running = false;
     ms_has_retired = true;
     ms_retired = pthread_self();
+    ms_retired_tid = ms_sys_gettid();
     leave = true;
   }
   pthread_mutex_unlock(&ms_life_lock);
@@ -118,6 +121,7 @@ static bool ms_monitor_retire(uint64_t kicks_seen, bool alone) {
 
 static void *ms_monitor_main(void *arg) {
   (void)arg;
+  __atomic_store_n(&ms_current_tid, ms_sys_gettid(), __ATOMIC_RELEASE);
   /* For the thread's whole life: its allocations are our own, never sampled or recursed into. */
   ms_guard_enter();
   pthread_mutex_lock(&ms_life_lock);
@@ -206,17 +210,35 @@ int ms_monitor_running(void) { return __atomic_load_n(&ms_running, __ATOMIC_ACQU
 
 bool ms_monitor_restart_pending(void) { return __atomic_load_n(&ms_restart_pending, __ATOMIC_RELAXED); }
 
+/* pthread_join returns when the kernel clears the thread's id word, which happens before the
+ * task leaves the thread group. Until it has left, unshare(CLONE_NEWUSER) and setns() still
+ * fail with EINVAL, and RLIMIT_NPROC and /proc/self/stat (CPython's thread count after fork)
+ * still count it. Wait until the kernel no longer knows the id (tgkill: ESRCH), at most 1 s. */
+static void ms_monitor_wait_gone(pid_t tid) {
+  pid_t pid = ms_sys_getpid();
+  for (int i = 0; i < 20000 && ms_sys_tgkill(pid, tid, 0) == 0; i++) {
+    struct timespec ts = {0, 50000};
+    nanosleep(&ts, NULL);
+  }
+}
+
 /* Stop the running thread and join every thread of ours. Called with the life lock held;
- * releases it while joining (ms_suspended or ms_stopped keeps new threads from starting). */
+ * releases it while joining (ms_suspended or ms_stopped keeps new threads from starting, so
+ * ms_current_tid stays the joined thread's). */
 static void ms_monitor_join_all_locked(void) {
   pthread_t ids[2];
+  bool current[2];
+  pid_t tids[2];
   unsigned n = 0;
   if (ms_running) {
     __atomic_store_n(&ms_stop_flag, 1, __ATOMIC_RELEASE);
+    current[n] = true;
     ids[n++] = ms_current;
     __atomic_store_n(&ms_running, false, __ATOMIC_RELEASE);
   }
   if (ms_has_retired) {
+    current[n] = false;
+    tids[n] = ms_retired_tid;
     ids[n++] = ms_retired;
     ms_has_retired = false;
   }
@@ -224,8 +246,11 @@ static void ms_monitor_join_all_locked(void) {
   ms_monitor_wake();
   pthread_mutex_unlock(&ms_life_lock);
   /* exit() called on our own thread (the last thread of the process, or a job) cannot join it. */
-  for (unsigned i = 0; i < n; i++)
-    if (!pthread_equal(pthread_self(), ids[i])) pthread_join(ids[i], NULL);
+  for (unsigned i = 0; i < n; i++) {
+    if (pthread_equal(pthread_self(), ids[i])) continue;
+    pthread_join(ids[i], NULL);
+    ms_monitor_wait_gone(current[i] ? __atomic_load_n(&ms_current_tid, __ATOMIC_ACQUIRE) : tids[i]);
+  }
   pthread_mutex_lock(&ms_life_lock);
 }
 
