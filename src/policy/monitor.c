@@ -55,6 +55,7 @@ static pid_t ms_owner_pid;    /* the process whose thread this is */
 static int ms_stop_flag;      /* atomic: the running thread must leave */
 static uint32_t ms_wake_word; /* atomic: futex word, bumped by every wake */
 static uint64_t ms_kicks;     /* atomic: activity seen, so a thread about to leave stays */
+static uint64_t ms_hold_until; /* atomic: no start before this monotonic ms (0: none) */
 
 uint64_t ms_monitor_now_ms(void) {
   struct timespec ts;
@@ -199,6 +200,11 @@ void ms_monitor_kick(void) {
   __atomic_add_fetch(&ms_kicks, 1, __ATOMIC_ACQ_REL);
   if (__atomic_load_n(&ms_running, __ATOMIC_ACQUIRE)) return;
   if (__atomic_load_n(&ms_stopped, __ATOMIC_RELAXED) || __atomic_load_n(&ms_suspended, __ATOMIC_RELAXED)) return;
+  uint64_t hold = __atomic_load_n(&ms_hold_until, __ATOMIC_RELAXED);
+  if (hold) {
+    if (ms_monitor_now_ms() < hold) return; /* a later kick starts it (restart_pending keeps them coming) */
+    __atomic_compare_exchange_n(&ms_hold_until, &hold, 0, false, __ATOMIC_RELAXED, __ATOMIC_RELAXED);
+  }
   ms_guard_enter();
   pthread_mutex_lock(&ms_life_lock);
   ms_monitor_spawn_locked();
@@ -268,7 +274,8 @@ void ms_monitor_suspend(void) {
 void ms_monitor_resume(void) {
   if (ms_sys_getpid() != ms_owner_pid) return;
   pthread_mutex_lock(&ms_life_lock);
-  if (ms_suspended) __atomic_sub_fetch(&ms_suspended, 1, __ATOMIC_RELAXED);
+  if (ms_suspended && __atomic_sub_fetch(&ms_suspended, 1, __ATOMIC_RELAXED) == 0)
+    __atomic_store_n(&ms_hold_until, ms_monitor_now_ms() + MS_MONITOR_RESUME_HOLD_MS, __ATOMIC_RELAXED);
   pthread_mutex_unlock(&ms_life_lock);
 }
 
@@ -305,6 +312,7 @@ void ms_monitor_atfork_child(void) {
   ms_suspended = 0;
   ms_stopped = false; /* a child forked by an exit handler is a process of its own */
   ms_restart_pending = false;
+  __atomic_store_n(&ms_hold_until, 0, __ATOMIC_RELAXED); /* the child's clock jobs start at once */
   __atomic_store_n(&ms_stop_flag, 0, __ATOMIC_RELAXED);
   __atomic_store_n(&ms_wake_word, 0, __ATOMIC_RELAXED);
 }
