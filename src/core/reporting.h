@@ -18,6 +18,8 @@ bool ms_reporting_active(void);
 bool ms_report_now(const char *reason);
 /* Destructor path: the exit report, once, in the owning process. */
 void ms_reporting_at_exit(void);
+/* The same from an exit handler that knows the exit status (a failed leak check turns 0 into 1). */
+void ms_reporting_exit(int status);
 void ms_reporting_atfork_prepare(void);
 void ms_reporting_atfork_parent(void);
 void ms_reporting_atfork_child(void);
