@@ -11,6 +11,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../util/sys.h"
+
 typedef struct {
   uintptr_t value, size;
   const char *name;      /* in the mapped file */
@@ -74,7 +76,9 @@ static ms_elf_file *ms_elf_load(const char *path) {
   if (fd < 0) return f;
   struct stat st;
   if (fstat(fd, &st) != 0 || st.st_size < (off_t)sizeof(Elf64_Ehdr)) { close(fd); return f; }
-  void *map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+  /* The raw call: memshim's own mapping must not enter the file-mapping registry (it showed in
+   * mmap.tracked and under the residency cap). */
+  void *map = ms_sys_mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
   close(fd);
   if (map == MAP_FAILED) return f;
   f->map = map;
