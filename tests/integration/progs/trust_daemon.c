@@ -4,13 +4,28 @@
  * record, and memshim logs again. The database must hold the record only.
  *   trust_daemon LOGFILE DBFILE
  * Prints the log's descriptor before the close and the database's after it (the hazard needs
- * them equal). */
+ * them equal). Then it allocates from ever deeper stacks (under profiling each sample's
+ * backtrace reads new stack pages, which libunwind validates through its pipe) and writes a
+ * second record: the database must hold exactly the two records. */
 #include <fcntl.h>
 #include <limits.h>
 
 #include "trust_util.h"
 
-static const char record[] = "DATABASE RECORD 1\n";
+static const char record[] = "DATABASE RECORD 1\n", record2[] = "DATABASE RECORD 2\n";
+
+/* Allocate on each of `depth` nested frames, each a few hundred bytes further down the stack. */
+static __attribute__((noinline)) size_t deep(int depth) {
+  volatile char pad[512];
+  pad[0] = (char)depth;
+  char *p = malloc(64 + (size_t)depth);
+  if (!p) trust_fail("malloc");
+  p[0] = pad[0];
+  size_t r = depth > 0 ? deep(depth - 1) : 0;
+  r += (size_t)p[0];
+  free(p);
+  return r;
+}
 
 /* The descriptor open on `path`, or -1. */
 static int fd_of(const char *path) {
@@ -40,6 +55,9 @@ int main(int argc, char **argv) {
   printf("log descriptor %d before the close, database descriptor %d after it\n", logfd, db);
   if (write(db, record, sizeof record - 1) != (ssize_t)(sizeof record - 1)) trust_fail("write database");
   trim(); /* a second line: must go to the log file, never to the database */
+  for (int i = 0; i < 20; i++) deep(2000); /* ~1 MiB of fresh stack, allocating all the way */
+  if (write(db, record2, sizeof record2 - 1) != (ssize_t)(sizeof record2 - 1))
+    trust_fail("second write to the database: %s", strerror(errno));
   close(db);
   return 0;
 }
