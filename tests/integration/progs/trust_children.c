@@ -12,28 +12,8 @@
 #define _GNU_SOURCE
 #include <sched.h>
 #include <signal.h>
-#include <sys/wait.h>
 
 #include "trust_util.h"
-
-/* Reap pid within timeout_ms; a child that does not end is killed and reported. */
-static int reap(pid_t pid, unsigned timeout_ms, const char *what) {
-  uint64_t deadline = trust_now_ms() + timeout_ms;
-  int status;
-  for (;;) {
-    pid_t r = waitpid(pid, &status, WNOHANG);
-    if (r == pid) break;
-    if (r < 0) trust_fail("%s: waitpid: %s", what, strerror(errno));
-    if (trust_now_ms() > deadline) {
-      kill(pid, SIGKILL);
-      waitpid(pid, &status, 0);
-      trust_fail("%s: child %d did not exit within %u ms (hung in exit)", what, (int)pid, timeout_ms);
-    }
-    trust_sleep_ms(5);
-  }
-  if (!WIFEXITED(status)) trust_fail("%s: child died of signal %d", what, WTERMSIG(status));
-  return WEXITSTATUS(status);
-}
 
 static int clone_child(void *arg) {
   (void)arg;
@@ -49,7 +29,7 @@ static void clones(int n) {
     trust_wait_threads(2, 1u << 20, 20000, "parent's monitor up before clone");
     pid_t pid = clone(clone_child, stack + stack_size, SIGCHLD, NULL);
     if (pid < 0) trust_fail("clone: %s", strerror(errno));
-    int rc = reap(pid, 20000, "raw clone child");
+    int rc = trust_reap(pid, 20000, "raw clone child");
     if (rc != 7) trust_fail("raw clone child exited %d, want 7", rc);
   }
   trust_wait_threads(2, 1u << 20, 20000, "parent's monitor after the clone children");
@@ -69,7 +49,7 @@ static void vfork_child(void) {
     exit(127); /* exit, not _exit: destructors and exit handlers run in the parent's memory */
   }
   if (pid < 0) trust_fail("vfork: %s", strerror(errno));
-  int rc = reap(pid, 20000, "vfork child");
+  int rc = trust_reap(pid, 20000, "vfork child");
   if (rc != 127) trust_fail("vfork child exited %d, want 127", rc);
   trust_wait_threads(2, 1u << 20, 20000, "parent's monitor after the vfork child");
   printf("ok: vfork child exited 127 after a failed exec; parent's thread is there (threads %d)\n", trust_threads());
@@ -97,7 +77,7 @@ static void vfork_host(void) {
     execl("/nonexistent/trust-vfork", "x", (char *)NULL);
     exit(127);
   }
-  int rc = reap(pid, 20000, "vfork child");
+  int rc = trust_reap(pid, 20000, "vfork child");
   printf("parent: child status %d\n", rc);
 }
 

@@ -8,9 +8,7 @@
  * reaped within 20 s with status 0. A second host thread allocates throughout. */
 #include <fcntl.h>
 #include <pthread.h>
-#include <signal.h>
 #include <sys/mman.h>
-#include <sys/wait.h>
 
 #include "trust_util.h"
 
@@ -73,19 +71,10 @@ int main(int argc, char **argv) {
       if (munmap(m, MAP_BYTES) != 0) _exit(4);
       exit(0);
     }
-    uint64_t deadline = trust_now_ms() + 20000;
-    int status;
-    pid_t r;
-    while ((r = waitpid(pid, &status, WNOHANG)) == 0) {
-      if (trust_now_ms() > deadline) {
-        kill(pid, SIGKILL);
-        waitpid(pid, &status, 0);
-        trust_fail("fork #%d: the child did not finish within 20 s (deadlock)", i + 1);
-      }
-      trust_sleep_ms(5);
-    }
-    if (r != pid || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
-      trust_fail("fork #%d: child status 0x%x", i + 1, status);
+    char what[32];
+    snprintf(what, sizeof what, "fork #%d", i + 1);
+    int rc = trust_reap(pid, 20000, what);
+    if (rc != 0) trust_fail("%s: child exit status %d", what, rc);
   }
   stop = 1;
   pthread_join(t, NULL);

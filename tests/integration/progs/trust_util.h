@@ -6,12 +6,14 @@
 
 #include <dlfcn.h>
 #include <errno.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static void trust_fail(const char *fmt, ...) {
@@ -84,6 +86,26 @@ static char *trust_monitor_up(int base, const char *what) {
   char *hold = trust_alloc(64u << 20);
   trust_wait_threads(base + 1, 1u << 20, 20000, what);
   return hold;
+}
+
+/* Exit status of child pid, reaped within timeout_ms; a child that does not end is killed and
+ * reported (a hang), one killed by a signal too. */
+static int trust_reap(pid_t pid, unsigned timeout_ms, const char *what) {
+  uint64_t deadline = trust_now_ms() + timeout_ms;
+  int status;
+  for (;;) {
+    pid_t r = waitpid(pid, &status, WNOHANG);
+    if (r == pid) break;
+    if (r < 0) trust_fail("%s: waitpid: %s", what, strerror(errno));
+    if (trust_now_ms() > deadline) {
+      kill(pid, SIGKILL);
+      waitpid(pid, &status, 0);
+      trust_fail("%s: child %d did not exit within %u ms (hung in exit)", what, (int)pid, timeout_ms);
+    }
+    trust_sleep_ms(5);
+  }
+  if (!WIFEXITED(status)) trust_fail("%s: child died of signal %d", what, WTERMSIG(status));
+  return WEXITSTATUS(status);
 }
 
 #endif
