@@ -111,7 +111,15 @@ static void ms_unwinder_leave(void) {
   __atomic_sub_fetch(&ms_pipe_live, 1, __ATOMIC_RELEASE);
 }
 
-void ms_unwind_atfork_child(void) { __atomic_store_n(&ms_pipe_live, 0, __ATOMIC_RELAXED); }
+/* Another thread's backtrace may have held a pipe at the fork: the child has a copy of it and
+ * no thread that will close it (the forking thread itself is never inside a backtrace). */
+void ms_unwind_atfork_child(void) {
+  if (__atomic_load_n(&ms_pipe_live, __ATOMIC_RELAXED) > 0) {
+    ms_sys_close(ms_pipe_fds[0]);
+    ms_sys_close(ms_pipe_fds[1]);
+  }
+  __atomic_store_n(&ms_pipe_live, 0, __ATOMIC_RELAXED);
+}
 
 static int ms_unwind_load(void) {
   void *h = dlopen(MS_LIBUNWIND, RTLD_NOW | RTLD_LOCAL);

@@ -22,7 +22,7 @@ unsigned ms_unwind(uintptr_t *out, unsigned max);
 /* pipe2 for libunwind (called by memshim's pipe2 while ms_tls_in_unwinder is set): a pipe at the
  * top of the descriptor range, closed again when the backtrace that asked for it ends. */
 int ms_unwind_pipe(int fds[2], int flags);
-/* fork child: no backtrace of another thread holds a pipe any more. */
+/* fork child: a pipe another thread's backtrace held at the fork is closed. */
 void ms_unwind_atfork_child(void);
 
 #endif
