@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <link.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <string.h>
@@ -90,13 +91,13 @@ int ms_unwind_pipe(int fds[2], int flags) {
   return 0;
 }
 
-/* False when the host now owns a number libunwind holds (while no pipe of ours is open). */
+/* False when the host now owns a number libunwind holds (while no pipe of ours is open). One
+ * poll() with no events tells both at once: POLLNVAL marks a descriptor that is not open. */
 static bool ms_unwinder_enter(void) {
-  if (!__atomic_load_n(&ms_pipe_live, __ATOMIC_ACQUIRE)) {
-    for (int i = 0; i < 2; i++) {
-      int fd = __atomic_load_n(&ms_pipe_fds[i], __ATOMIC_ACQUIRE);
-      if (fd >= 0 && ms_sys_fcntl(fd, F_GETFD, 0) != -1) return false;
-    }
+  int fd0 = __atomic_load_n(&ms_pipe_fds[0], __ATOMIC_ACQUIRE);
+  if (fd0 >= 0 && !__atomic_load_n(&ms_pipe_live, __ATOMIC_ACQUIRE)) {
+    struct pollfd p[2] = {{fd0, 0, 0}, {__atomic_load_n(&ms_pipe_fds[1], __ATOMIC_ACQUIRE), 0, 0}};
+    if (syscall(SYS_poll, p, 2, 0) < 0 || !(p[0].revents & POLLNVAL) || !(p[1].revents & POLLNVAL)) return false;
   }
   ms_tls_in_unwinder++;
   return true;
