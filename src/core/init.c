@@ -16,10 +16,13 @@
  *            (metrics, profiling) start the child's own thread; the heap policy waits for its
  *            first activity.
  * Exit and fork handlers act only in the process that owns the state: a vfork child shares
- * our memory and a raw clone() child copied it without these handlers. */
+ * our memory and a raw clone() child copied it without these handlers (see "children that run
+ * our exit handlers in our memory" below). */
 
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "../backend/backend.h"
@@ -30,6 +33,7 @@
 #include "../policy/timeline.h"
 #include "../profile/profile.h"
 #include "../util/log.h"
+#include "../util/raw_mem.h"
 #include "../util/sys.h"
 #include "activity.h"
 #include "metrics.h"
@@ -40,6 +44,54 @@
 static bool ms_exiting;
 static pid_t ms_owner_pid; /* this process's state: the constructor's pid, then a fork child's */
 bool ms_in_exit(void) { return ms_exiting; }
+
+/* ---- children that run our exit handlers in our memory ----
+ * A vfork child that leaves through exit() (after a failed exec) runs every exit handler and
+ * destructor in the parent's memory: glibc consumes the list of exit handlers, marks each
+ * library's destructors as run and, once the list is empty, refuses new registrations. The
+ * parent's own exit would then run neither our on_exit handler nor our destructor: no exit
+ * report, no final metrics. The sentinel, registered by the constructor so that it runs after
+ * everything else, notices such a child, registers an exit handler for the parent in the list
+ * they share, and ends the child with what exit() had left to do (flush stdio, _exit) before
+ * glibc closes the list. A raw clone() child has its own copy of our memory: its exit runs to
+ * the end as it would without us. */
+
+/* One page that tells a child sharing our memory (vfork, clone with CLONE_VM) from one with its
+ * own copy (raw clone, fork): marked MADV_WIPEONFORK, it reads zero in a copy and keeps its
+ * mark when shared. NULL when the kernel lacks MADV_WIPEONFORK (< 4.14): then no child is
+ * treated as sharing. */
+static volatile uint32_t *ms_share_probe;
+
+static void ms_share_probe_arm(void) {
+  if (!ms_share_probe) {
+    void *p = ms_raw_alloc(4096);
+    if (!p) return;
+    if (ms_sys_madvise(p, 4096, MADV_WIPEONFORK) != 0) {
+      ms_raw_free(p, 4096);
+      return;
+    }
+    ms_share_probe = p;
+  }
+  *ms_share_probe = 1;
+}
+
+static void ms_fini(void);
+/* The parent's exit work, registered again by the sentinel in a child that consumed it. */
+static void ms_exit_again(int status, void *arg) {
+  (void)arg;
+  ms_reporting_exit(status);
+  ms_fini();
+}
+
+static void ms_exit_sentinel(int status, void *arg) {
+  (void)arg;
+  if (ms_sys_getpid() == ms_owner_pid || !ms_share_probe || *ms_share_probe != 1) return;
+  /* Called with glibc's exit-handler lock released; the entry lands in the parent's list, and
+   * this child never returns to the loop that would run it. */
+  on_exit(ms_exit_again, NULL);
+  fflush(NULL);
+  _exit(status);
+}
 
 static void ms_atfork_prepare(void) {
   ms_monitor_atfork_prepare();
@@ -57,6 +109,7 @@ static void ms_atfork_parent(void) {
 }
 static void ms_atfork_child(void) {
   ms_owner_pid = ms_sys_getpid();
+  ms_share_probe_arm(); /* wiped in this copy; this process's own vfork children must see it */
   ms_accounting_atfork_child();
   ms_profile_atfork_child();
   ms_reporting_atfork_child();
@@ -94,6 +147,10 @@ __attribute__((constructor(101))) void ms_init(void) {
     ms_gpu_init(&gpu_hooks);
     ms_timeline_set_gpu(ms_gpu_timeline_sample);
     ms_activity_init(); /* last: every subsystem has registered its jobs */
+    if (ms_reporting_active() || *ms_opt_str(MS_OPT_METRICS_FILE)) {
+      ms_share_probe_arm();
+      on_exit(ms_exit_sentinel, NULL);
+    }
   }
   /* The constructor's thread (the main thread when preloaded) is registered now, so that the
    * calls it makes from here on are counted from a known start; its next allocation decides
@@ -106,7 +163,8 @@ __attribute__((constructor(101))) void ms_init(void) {
 }
 
 __attribute__((destructor(101))) static void ms_fini(void) {
-  if (!ms_initialized || !ms_enabled || ms_sys_getpid() != ms_owner_pid) return;
+  if (!ms_initialized || !ms_enabled || ms_exiting) return;
+  if (ms_sys_getpid() != ms_owner_pid) return; /* a vfork or raw clone() child: not our exit */
   ms_exiting = true;
   ms_guard_enter();
   ms_monitor_stop(); /* first: no job runs while the subsystems write their final state */

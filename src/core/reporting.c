@@ -293,6 +293,7 @@ void ms_reporting_init(void) {
 }
 
 void ms_reporting_at_exit(void) { ms_report_on_exit(-1, NULL); }
+void ms_reporting_exit(int status) { ms_report_on_exit(status, NULL); }
 
 void ms_reporting_atfork_prepare(void) { pthread_mutex_lock(&ms_report_mu); }
 void ms_reporting_atfork_parent(void) { pthread_mutex_unlock(&ms_report_mu); }

@@ -22,6 +22,8 @@ bool ms_report_now(const char *reason);
 void ms_report_describe_sites(const uint32_t *ids, unsigned n, char (*out)[160]);
 /* Destructor path: the exit report, once, in the owning process. */
 void ms_reporting_at_exit(void);
+/* The same from an exit handler that knows the exit status (a failed leak check turns 0 into 1). */
+void ms_reporting_exit(int status);
 void ms_reporting_atfork_prepare(void);
 void ms_reporting_atfork_parent(void);
 void ms_reporting_atfork_child(void);

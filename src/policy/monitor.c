@@ -44,8 +44,10 @@ static unsigned ms_njobs;
 static pthread_mutex_t ms_life_lock = PTHREAD_MUTEX_INITIALIZER;
 static bool ms_running;       /* a thread runs jobs (life lock; relaxed reads outside) */
 static pthread_t ms_current;  /* valid while ms_running */
+static pid_t ms_current_tid;  /* its kernel id, written by the thread first thing: read after joining it */
 static bool ms_has_retired;   /* a thread left on its own and is not joined yet */
 static pthread_t ms_retired;
+static pid_t ms_retired_tid;
 static unsigned ms_suspended; /* suspensions in force: no thread may start */
 static bool ms_stopped;       /* stopped for good at exit */
 static bool ms_restart_pending; /* a suspension stopped a thread that jobs needed */
@@ -53,6 +55,7 @@ static pid_t ms_owner_pid;    /* the process whose thread this is */
 static int ms_stop_flag;      /* atomic: the running thread must leave */
 static uint32_t ms_wake_word; /* atomic: futex word, bumped by every wake */
 static uint64_t ms_kicks;     /* atomic: activity seen, so a thread about to leave stays */
+static uint64_t ms_hold_until; /* atomic: no start before this monotonic ms (0: none) */
 
 uint64_t ms_monitor_now_ms(void) {
   struct timespec ts;
@@ -110,6 +113,7 @@ static bool ms_monitor_retire(uint64_t kicks_seen, bool alone) {
     ms_running = false;
     ms_has_retired = true;
     ms_retired = pthread_self();
+    ms_retired_tid = ms_sys_gettid();
     leave = true;
   }
   pthread_mutex_unlock(&ms_life_lock);
@@ -118,6 +122,7 @@ static bool ms_monitor_retire(uint64_t kicks_seen, bool alone) {
 
 static void *ms_monitor_main(void *arg) {
   (void)arg;
+  __atomic_store_n(&ms_current_tid, ms_sys_gettid(), __ATOMIC_RELEASE);
   /* For the thread's whole life: its allocations are our own, never sampled or recursed into. */
   ms_guard_enter();
   pthread_mutex_lock(&ms_life_lock);
@@ -195,6 +200,11 @@ void ms_monitor_kick(void) {
   __atomic_add_fetch(&ms_kicks, 1, __ATOMIC_ACQ_REL);
   if (__atomic_load_n(&ms_running, __ATOMIC_ACQUIRE)) return;
   if (__atomic_load_n(&ms_stopped, __ATOMIC_RELAXED) || __atomic_load_n(&ms_suspended, __ATOMIC_RELAXED)) return;
+  uint64_t hold = __atomic_load_n(&ms_hold_until, __ATOMIC_RELAXED);
+  if (hold) {
+    if (ms_monitor_now_ms() < hold) return; /* a later kick starts it (restart_pending keeps them coming) */
+    __atomic_compare_exchange_n(&ms_hold_until, &hold, 0, false, __ATOMIC_RELAXED, __ATOMIC_RELAXED);
+  }
   ms_guard_enter();
   pthread_mutex_lock(&ms_life_lock);
   ms_monitor_spawn_locked();
@@ -206,17 +216,35 @@ int ms_monitor_running(void) { return __atomic_load_n(&ms_running, __ATOMIC_ACQU
 
 bool ms_monitor_restart_pending(void) { return __atomic_load_n(&ms_restart_pending, __ATOMIC_RELAXED); }
 
+/* pthread_join returns when the kernel clears the thread's id word, which happens before the
+ * task leaves the thread group. Until it has left, unshare(CLONE_NEWUSER) and setns() still
+ * fail with EINVAL, and RLIMIT_NPROC and /proc/self/stat (CPython's thread count after fork)
+ * still count it. Wait until the kernel no longer knows the id (tgkill: ESRCH), at most 1 s. */
+static void ms_monitor_wait_gone(pid_t tid) {
+  pid_t pid = ms_sys_getpid();
+  for (int i = 0; i < 20000 && ms_sys_tgkill(pid, tid, 0) == 0; i++) {
+    struct timespec ts = {0, 50000};
+    nanosleep(&ts, NULL);
+  }
+}
+
 /* Stop the running thread and join every thread of ours. Called with the life lock held;
- * releases it while joining (ms_suspended or ms_stopped keeps new threads from starting). */
+ * releases it while joining (ms_suspended or ms_stopped keeps new threads from starting, so
+ * ms_current_tid stays the joined thread's). */
 static void ms_monitor_join_all_locked(void) {
   pthread_t ids[2];
+  bool current[2];
+  pid_t tids[2];
   unsigned n = 0;
   if (ms_running) {
     __atomic_store_n(&ms_stop_flag, 1, __ATOMIC_RELEASE);
+    current[n] = true;
     ids[n++] = ms_current;
     __atomic_store_n(&ms_running, false, __ATOMIC_RELEASE);
   }
   if (ms_has_retired) {
+    current[n] = false;
+    tids[n] = ms_retired_tid;
     ids[n++] = ms_retired;
     ms_has_retired = false;
   }
@@ -224,8 +252,11 @@ static void ms_monitor_join_all_locked(void) {
   ms_monitor_wake();
   pthread_mutex_unlock(&ms_life_lock);
   /* exit() called on our own thread (the last thread of the process, or a job) cannot join it. */
-  for (unsigned i = 0; i < n; i++)
-    if (!pthread_equal(pthread_self(), ids[i])) pthread_join(ids[i], NULL);
+  for (unsigned i = 0; i < n; i++) {
+    if (pthread_equal(pthread_self(), ids[i])) continue;
+    pthread_join(ids[i], NULL);
+    ms_monitor_wait_gone(current[i] ? __atomic_load_n(&ms_current_tid, __ATOMIC_ACQUIRE) : tids[i]);
+  }
   pthread_mutex_lock(&ms_life_lock);
 }
 
@@ -243,7 +274,8 @@ void ms_monitor_suspend(void) {
 void ms_monitor_resume(void) {
   if (ms_sys_getpid() != ms_owner_pid) return;
   pthread_mutex_lock(&ms_life_lock);
-  if (ms_suspended) __atomic_sub_fetch(&ms_suspended, 1, __ATOMIC_RELAXED);
+  if (ms_suspended && __atomic_sub_fetch(&ms_suspended, 1, __ATOMIC_RELAXED) == 0)
+    __atomic_store_n(&ms_hold_until, ms_monitor_now_ms() + MS_MONITOR_RESUME_HOLD_MS, __ATOMIC_RELAXED);
   pthread_mutex_unlock(&ms_life_lock);
 }
 
@@ -280,6 +312,7 @@ void ms_monitor_atfork_child(void) {
   ms_suspended = 0;
   ms_stopped = false; /* a child forked by an exit handler is a process of its own */
   ms_restart_pending = false;
+  __atomic_store_n(&ms_hold_until, 0, __ATOMIC_RELAXED); /* the child's clock jobs start at once */
   __atomic_store_n(&ms_stop_flag, 0, __ATOMIC_RELAXED);
   __atomic_store_n(&ms_wake_word, 0, __ATOMIC_RELAXED);
 }

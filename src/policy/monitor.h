@@ -16,6 +16,13 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+/* After a suspension ends (fork in the parent, setuid & co.), the thread stays away at least
+ * this long, whatever activity comes: a host that counts its threads right after the call must
+ * not see ours. CPython 3.12+ reads /proc/self/stat right after fork() returns, and opening it
+ * allocates: under exact profiling that allocation is a sample, whose kick would otherwise bring
+ * the thread back first and turn every fork into a DeprecationWarning. */
+#define MS_MONITOR_RESUME_HOLD_MS 100
+
 /* What a job wants after a run: to run again in next_ms, and whether the thread must stay for
  * it (false: run me while the thread is there anyway, but do not keep it alive for me). */
 typedef struct {
@@ -37,8 +44,9 @@ void ms_monitor_wake(void);
 /* Stop and join the thread (fork, setuid & co., unshare, setns): no thread of ours exists when
  * this returns, and none starts until ms_monitor_resume. Nests. */
 void ms_monitor_suspend(void);
-/* Allow starting again; the thread comes back on the next kick, not before (a host that counts
- * its threads right after fork or setuid must not see ours). */
+/* Allow starting again; the thread comes back on the first kick at least
+ * MS_MONITOR_RESUME_HOLD_MS later, not before (a host that counts its threads right after fork
+ * or setuid must not see ours, even when its next allocation is a profiler sample). */
 void ms_monitor_resume(void);
 /* Stop for good (exit). Jobs do not run after this returns. */
 void ms_monitor_stop(void);

@@ -132,5 +132,6 @@ void ms_profile_atfork_child(void) {
   ms_ptrs_atfork_child();
   ms_stacks_atfork_child();
   ms_leak_store_atfork_child();
+  ms_unwind_atfork_child();
   ms_profile_reset_clock();
 }

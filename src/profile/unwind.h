@@ -7,6 +7,11 @@
 
 #include <stdint.h>
 
+#include "../util/guard.h"
+
+/* Set while libunwind runs on this thread for us (its initialisation and each backtrace). */
+extern MS_HIDDEN MS_TLS int ms_tls_in_unwinder;
+
 /* Load libunwind, find our own code's address range (frames there are dropped) and set
  * libunwind's cache. Idempotent and thread-safe; returns 0, or -1 after saying once why stacks
  * cannot be captured (libunwind missing). Call it from a cold path. */
@@ -14,5 +19,10 @@ int ms_unwind_init(void);
 /* Return addresses of the caller's stack, innermost first, memshim's own frames removed.
  * Returns the number of frames (<= max); 0 when ms_unwind_init has not succeeded. */
 unsigned ms_unwind(uintptr_t *out, unsigned max);
+/* pipe2 for libunwind (called by memshim's pipe2 while ms_tls_in_unwinder is set): a pipe at the
+ * top of the descriptor range, closed again when the backtrace that asked for it ends. */
+int ms_unwind_pipe(int fds[2], int flags);
+/* fork child: a pipe another thread's backtrace held at the fork is closed. */
+void ms_unwind_atfork_child(void);
 
 #endif

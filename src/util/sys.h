@@ -36,6 +36,9 @@ static inline int ms_sys_close(int fd) { return (int)syscall(SYS_close, fd); }
 static inline int ms_sys_fstat(int fd, struct stat *st) { return (int)syscall(SYS_fstat, fd, st); }
 static inline pid_t ms_sys_getpid(void) { return (pid_t)syscall(SYS_getpid); }
 static inline pid_t ms_sys_gettid(void) { return (pid_t)syscall(SYS_gettid); }
+static inline int ms_sys_fcntl(int fd, int cmd, long arg) { return (int)syscall(SYS_fcntl, fd, cmd, arg); }
+static inline int ms_sys_pipe2(int fds[2], int flags) { return (int)syscall(SYS_pipe2, fds, flags); }
+static inline int ms_sys_tgkill(pid_t pid, pid_t tid, int sig) { return (int)syscall(SYS_tgkill, pid, tid, sig); }
 
 /* Sleep while *word == seen, at most timeout_ms (UINT64_MAX = no limit). */
 static inline void ms_sys_futex_wait(uint32_t *word, uint32_t seen, uint64_t timeout_ms) {

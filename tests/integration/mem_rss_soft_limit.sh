@@ -23,7 +23,10 @@ def wait_for(what, cond, timeout=20.0):
             raise SystemExit("timed out waiting for " + what)
         time.sleep(0.05)
 def log_count(text):
-    return open(log_path).read().count(text)
+    try:
+        return open(log_path).read().count(text)
+    except FileNotFoundError:  # MEMSHIM_LOG is created with the first line memshim writes
+        return 0
 def metrics_stamp():
     try:
         st = os.stat(metrics_path); return (st.st_ino, st.st_mtime_ns)

@@ -28,10 +28,13 @@ mode=$(stat -c %a "$MS_TMP/sig.$pid.json")
 grep -q 'hold_blocks' "$MS_TMP/sig.$pid.txt" || ms_fail "text report lacks the site"
 grep -q ';hold_blocks [0-9]*$' "$MS_TMP/sig.$pid.collapsed" || ms_fail "collapsed report lacks 'main;...;hold_blocks BYTES'"
 # a second signal replaces the file (rename over it), then exit replaces it again
+# (collapsed is the last format written: once it is replaced, no temporary file is open)
 ino1=$(stat -c %i "$MS_TMP/sig.$pid.json")
+inoc=$(stat -c %i "$MS_TMP/sig.$pid.collapsed")
 kill -USR2 "$pid"
-for _ in $(seq 50); do [ "$(stat -c %i "$MS_TMP/sig.$pid.json")" != "$ino1" ] && break; sleep 0.1; done
-[ "$(stat -c %i "$MS_TMP/sig.$pid.json")" != "$ino1" ] || ms_fail "second signal did not replace the report"
+replaced() { [ "$(stat -c %i "$MS_TMP/sig.$pid.json")" != "$ino1" ] && [ "$(stat -c %i "$MS_TMP/sig.$pid.collapsed")" != "$inoc" ]; }
+for _ in $(seq 50); do replaced && break; sleep 0.1; done
+replaced || ms_fail "second signal did not replace the reports"
 kill -TERM "$pid"; wait "$pid" || true
 ls "$MS_TMP"/sig.*.tmp.* 2>/dev/null && ms_fail "temporary files left behind"
 ms_pass "SIGUSR2 writes a report while the program runs (0600, replaced atomically on the next one)"

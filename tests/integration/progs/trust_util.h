@@ -1,0 +1,111 @@
+/* Shared by the trust_* test programs: the host hazards of issue 12, each reproduced with
+ * memshim's monitor thread proven present first. Every wait has a deadline and says what it
+ * waited for; a program prints "ok: ..." lines and exits 0, or names the failure and exits 1. */
+#ifndef TRUST_UTIL_H
+#define TRUST_UTIL_H
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static void trust_fail(const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  fprintf(stderr, "FAIL: ");
+  vfprintf(stderr, fmt, ap);
+  fputc('\n', stderr);
+  va_end(ap);
+  exit(1);
+}
+
+static uint64_t trust_now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static void trust_sleep_ms(unsigned ms) {
+  struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+  while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+  }
+}
+
+/* "Threads:" of /proc/self/status: every task of the process, ours included. */
+static int trust_threads(void) {
+  FILE *f = fopen("/proc/self/status", "r");
+  if (!f) trust_fail("cannot read /proc/self/status");
+  char line[256];
+  int n = -1;
+  while (fgets(line, sizeof line, f))
+    if (sscanf(line, "Threads: %d", &n) == 1) break;
+  fclose(f);
+  return n;
+}
+
+/* memshim's counters through dlsym, so a program also runs without the preload (then 0). */
+static uint64_t trust_stat(const char *name) {
+  static int (*fn)(const char *, uint64_t *);
+  if (!fn) fn = (int (*)(const char *, uint64_t *))dlsym(RTLD_DEFAULT, "memshim_stat");
+  uint64_t v = 0;
+  if (!fn) trust_fail("libmemshim.so is not preloaded (memshim_stat not found)");
+  if (fn(name, &v) != 0) trust_fail("memshim_stat(%s) failed", name);
+  return v;
+}
+
+/* Allocate and touch a block (counts as activity: the allocation slow path ticks per MiB). */
+static char *trust_alloc(size_t bytes) {
+  char *p = malloc(bytes);
+  if (!p) trust_fail("malloc(%zu) failed", bytes);
+  memset(p, 0x5a, bytes);
+  return p;
+}
+
+/* Wait until the process has `want` threads, allocating and freeing `churn` bytes in 1 MiB
+ * blocks between looks (activity that brings a stopped monitor back). Fails after timeout_ms. */
+static void trust_wait_threads(int want, size_t churn, unsigned timeout_ms, const char *what) {
+  uint64_t deadline = trust_now_ms() + timeout_ms;
+  int n;
+  while ((n = trust_threads()) != want) {
+    if (trust_now_ms() > deadline) trust_fail("%s: %d threads after %u ms, want %d", what, n, timeout_ms, want);
+    for (size_t done = 0; done < churn; done += 1u << 20) free(trust_alloc(1u << 20));
+    trust_sleep_ms(10);
+  }
+}
+
+/* Hold 64 MiB live (over the heap policy's 32 MiB floor: memshim's thread has work) and wait
+ * until our thread is there: `base` host threads plus one. Returns the block. */
+static char *trust_monitor_up(int base, const char *what) {
+  char *hold = trust_alloc(64u << 20);
+  trust_wait_threads(base + 1, 1u << 20, 20000, what);
+  return hold;
+}
+
+/* Exit status of child pid, reaped within timeout_ms; a child that does not end is killed and
+ * reported (a hang), one killed by a signal too. */
+static int trust_reap(pid_t pid, unsigned timeout_ms, const char *what) {
+  uint64_t deadline = trust_now_ms() + timeout_ms;
+  int status;
+  for (;;) {
+    pid_t r = waitpid(pid, &status, WNOHANG);
+    if (r == pid) break;
+    if (r < 0) trust_fail("%s: waitpid: %s", what, strerror(errno));
+    if (trust_now_ms() > deadline) {
+      kill(pid, SIGKILL);
+      waitpid(pid, &status, 0);
+      trust_fail("%s: child %d did not exit within %u ms (hung in exit)", what, (int)pid, timeout_ms);
+    }
+    trust_sleep_ms(5);
+  }
+  if (!WIFEXITED(status)) trust_fail("%s: child died of signal %d", what, WTERMSIG(status));
+  return WEXITSTATUS(status);
+}
+
+#endif
