@@ -165,7 +165,7 @@ static int ms_load_gpu(const json_t *doc, ms_snapshot *s, ms_arena *a) {
                                 .total_bytes = ms_u64(o, "total_bytes"), .nvml_used_bytes = ms_u64(o, "nvml_used_bytes"),
                                 .tracked_bytes = ms_u64(o, "tracked_bytes"),
                                 .pool_reserved_bytes = ms_u64(o, "pool_reserved_bytes"),
-                                .residual_bytes = ms_u64(o, "residual_bytes"),
+                                .residual_bytes = ms_i64(o, "residual_bytes"),
                                 .host_pinned_bytes = ms_u64(o, "host_pinned_bytes")};
   }
   for (size_t i = 0; i < ne; i++) {
