@@ -119,15 +119,6 @@ static void ms_text_growth(const ms_snapshot *s, unsigned top, ms_out *o) {
     char g[32], name[512];
     ms_fmt_bytes(g, sizeof g, (double)site->heap.growth_bytes);
     ms_out_printf(o, "+%s  site %u:", g, (unsigned)site->id);
-    const ms_snap_frame *named = ms_site_named_frame(site);
-    if (named && named->kind == MS_SNAP_PYTHON) { /* a Python site: its line first */
-      char where[1536];
-      ms_site_where(site, where, sizeof where);
-      ms_out_str(o, " ");
-      ms_out_str(o, where);
-      ms_out_str(o, "\n");
-      continue;
-    }
     for (uint32_t f = 0; f < site->nframes && f < MS_TEXT_GROWTH_FRAMES; f++) {
       ms_frame_label(&site->frames[f], name, sizeof name);
       ms_out_str(o, f ? " <- " : " ");

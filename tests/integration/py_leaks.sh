@@ -14,6 +14,7 @@ for kind in numpy torch; do
   ms_preload MEMSHIM_LEAK_CHECK=1M MEMSHIM_SAMPLE_BYTES=64K MEMSHIM_REPORT=json \
     MEMSHIM_REPORT_PATH="$MS_TMP/$kind.%p" "$PYTHON" "$MS_PY_DIR/leak.py" "$kind" 3 >/dev/null 2>"$MS_TMP/$kind.err" || rc=$?
   cat "$MS_TMP/$kind.err"
+  [ "$rc" -eq 1 ] || { "$PYTHON" -c 'import json, sys; print("leak section:", json.load(open(sys.argv[1]))["leak"])' "$MS_TMP"/$kind.*.json || true; }
   ms_assert_num "$rc" -eq 1 "$kind leak under MEMSHIM_LEAK_CHECK: exit status"
   first=$(grep -m1 ' bytes at ' "$MS_TMP/$kind.err" || true)
   case "$first" in *" bytes at $want ("*) ;; *) ms_fail "$kind: first leaking site is not '$want': $first" ;; esac
