@@ -8,6 +8,7 @@
 #include <link.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "../config/options.h"
 #include "../util/log.h"
@@ -155,10 +156,13 @@ static void ms_py_look(void) {
     rt->eval_lo = (uintptr_t)sym[4];
     rt->eval_hi = rt->eval_lo + es->st_size;
   }
-  ms_py_text_query q = {.probe = (uintptr_t)sym[4]};
+  ms_py_text_query q = {.probe = (uintptr_t)sym[4]}, libc = {.probe = (uintptr_t)&getpid};
   dl_iterate_phdr(ms_py_find_text, &q);
+  dl_iterate_phdr(ms_py_find_text, &libc);
   rt->interp_lo = q.lo;
   rt->interp_hi = q.hi;
+  rt->libc_lo = libc.lo;
+  rt->libc_hi = libc.hi;
 
   ms_py_looking = false;
   __atomic_store_n(&ms_py_rt, rt, __ATOMIC_RELEASE);

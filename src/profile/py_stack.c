@@ -7,20 +7,24 @@
 unsigned ms_py_merge(const ms_py_runtime *rt, const uintptr_t *native, unsigned n, unsigned native_max,
                      const uint32_t *py, unsigned npy, uintptr_t *out, unsigned out_max) {
   unsigned k = 0, kept_native = 0, p = 0;
-  bool between = false; /* after one Python activation, before the next */
+  bool calling = false; /* inside the interpreter's call machinery, on the way out to a Python frame */
   for (unsigned i = 0; i < n && k < out_max; i++) {
     uintptr_t pc = native[i] - 1; /* inside the calling instruction */
     if (pc >= rt->eval_lo && pc < rt->eval_hi && p < npy) {
       for (; p < npy && py[p] != MS_PY_GROUP_END; p++)
         if (k < out_max) out[k++] = ms_frame_py(py[p]);
       p++; /* past the group's end */
-      between = true;
+      calling = true;
       continue;
     }
-    /* The interpreter calling from one Python function into the next (vectorcall, the C
-     * function that called back) says nothing a Python traceback would not: dropped. Frames
-     * of other modules in between (a C extension calling back into Python) stay. */
-    if (between && p < npy && pc >= rt->interp_lo && pc < rt->interp_hi) continue;
+    /* Interpreter frames between two Python activations (vectorcall, the builtin that called
+     * back), or between an extension's frame and the Python frame that called it, are how the
+     * call was made, which varies as CPython specializes the call: dropped, so that one Python
+     * line stays one site. The interpreter's own allocating code (innermost, before any other
+     * module's frame) and other modules' frames stay; the C library does not count as one. */
+    bool interp = pc >= rt->interp_lo && pc < rt->interp_hi;
+    if (interp && calling && p < npy) continue;
+    if (!interp && !(pc >= rt->libc_lo && pc < rt->libc_hi)) calling = true;
     if (kept_native < native_max) {
       out[k++] = native[i];
       kept_native++;

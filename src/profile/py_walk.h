@@ -18,6 +18,7 @@ typedef struct {
   uintptr_t code_type, str_type, frame_type;  /* &PyCode_Type, &PyUnicode_Type, &PyFrame_Type */
   uintptr_t eval_lo, eval_hi;                 /* _PyEval_EvalFrameDefault's code */
   uintptr_t interp_lo, interp_hi;             /* executable code of the module holding it */
+  uintptr_t libc_lo, libc_hi;                 /* executable code of the C library */
   unsigned depth;                             /* MEMSHIM_PY_DEPTH */
 } ms_py_runtime;
 
@@ -35,9 +36,10 @@ unsigned ms_py_walk(const ms_py_runtime *rt, uint32_t *out);
 
 /* Merge a native stack (return addresses, innermost first) with a walk's output into out (at
  * most out_max frames): each native frame inside _PyEval_EvalFrameDefault is replaced by the
- * Python frames of the next activation; the interpreter's own frames between two activations
- * (calls from one Python function to the next) are dropped; at most native_max other native
- * frames are kept; Python frames left when the native stack ends (it was cut short) follow. */
+ * Python frames of the next activation; the interpreter's call machinery (its frames between
+ * two activations, or between another module's frame and the activation that called it) is
+ * dropped; at most native_max other native frames are kept; Python frames left when the native
+ * stack ends (it was cut short) follow. */
 unsigned ms_py_merge(const ms_py_runtime *rt, const uintptr_t *native, unsigned n, unsigned native_max,
                      const uint32_t *py, unsigned npy, uintptr_t *out, unsigned out_max);
 

@@ -332,37 +332,45 @@ static void test_walk_310(void **state) {
 
 static void test_merge(void **state) {
   (void)state;
-  ms_py_runtime rt = {.eval_lo = 0x1000, .eval_hi = 0x2000, .interp_lo = 0x1000, .interp_hi = 0x9000};
-  /* innermost first: an extension's allocator, an interpreter function, activation A, glue,
-   * an extension calling back, glue, activation B, the interpreter's start-up, libc */
-  const uintptr_t native[] = {0x50001, 0x3001, 0x1101, 0x4001, 0x60001, 0x5001, 0x1201, 0x7001, 0x80001};
+  ms_py_runtime rt = {.eval_lo = 0x1000, .eval_hi = 0x2000, .interp_lo = 0x1000, .interp_hi = 0x9000,
+                      .libc_lo = 0x80000, .libc_hi = 0x90000};
+  /* innermost first: the interpreter's allocating function, an extension's function, the call
+   * machinery that called it, activation A, glue, an extension calling back, glue, activation
+   * B, the interpreter's start-up, libc */
+  const uintptr_t native[] = {0x3001, 0x50001, 0x3501, 0x1101, 0x4001, 0x60001, 0x5001, 0x1201, 0x7001, 0x80001};
   const uint32_t py[] = {11, 12, MS_PY_GROUP_END, 13, MS_PY_GROUP_END};
   uintptr_t out[MS_MAX_DEPTH];
-  unsigned n = ms_py_merge(&rt, native, 9, 32, py, 5, out, MS_MAX_DEPTH);
-  const uintptr_t want[] = {0x50001, 0x3001, ms_frame_py(11), ms_frame_py(12), 0x60001, ms_frame_py(13), 0x7001, 0x80001};
+  unsigned n = ms_py_merge(&rt, native, 10, 32, py, 5, out, MS_MAX_DEPTH);
+  const uintptr_t want[] = {0x3001, 0x50001, ms_frame_py(11), ms_frame_py(12), 0x60001, ms_frame_py(13), 0x7001, 0x80001};
   assert_int_equal(n, 8);
   assert_memory_equal(out, want, sizeof want);
   /* native budget of 2: Python frames still placed */
-  n = ms_py_merge(&rt, native, 9, 2, py, 5, out, MS_MAX_DEPTH);
-  const uintptr_t want2[] = {0x50001, 0x3001, ms_frame_py(11), ms_frame_py(12), ms_frame_py(13)};
+  n = ms_py_merge(&rt, native, 10, 2, py, 5, out, MS_MAX_DEPTH);
+  const uintptr_t want2[] = {0x3001, 0x50001, ms_frame_py(11), ms_frame_py(12), ms_frame_py(13)};
   assert_int_equal(n, 5);
   assert_memory_equal(out, want2, sizeof want2);
   /* the native stack cut before activation B: its frames follow */
-  n = ms_py_merge(&rt, native, 4, 32, py, 5, out, MS_MAX_DEPTH);
-  const uintptr_t want3[] = {0x50001, 0x3001, ms_frame_py(11), ms_frame_py(12), ms_frame_py(13)};
+  n = ms_py_merge(&rt, native, 5, 32, py, 5, out, MS_MAX_DEPTH);
+  const uintptr_t want3[] = {0x3001, 0x50001, ms_frame_py(11), ms_frame_py(12), ms_frame_py(13)};
   assert_int_equal(n, 5);
   assert_memory_equal(out, want3, sizeof want3);
   /* Python frames ran out (depth): activation B stays native, nothing is dropped after A */
-  n = ms_py_merge(&rt, native, 9, 32, py, 3, out, MS_MAX_DEPTH);
-  const uintptr_t want4[] = {0x50001, 0x3001, ms_frame_py(11), ms_frame_py(12), 0x4001, 0x60001, 0x5001, 0x1201, 0x7001, 0x80001};
+  n = ms_py_merge(&rt, native, 10, 32, py, 3, out, MS_MAX_DEPTH);
+  const uintptr_t want4[] = {0x3001, 0x50001, ms_frame_py(11), ms_frame_py(12), 0x4001, 0x60001, 0x5001, 0x1201, 0x7001, 0x80001};
   assert_int_equal(n, 10);
   assert_memory_equal(out, want4, sizeof want4);
   /* an empty activation (its frames all incomplete) just disappears */
   const uint32_t py_empty[] = {MS_PY_GROUP_END, 13, MS_PY_GROUP_END};
-  n = ms_py_merge(&rt, native, 9, 32, py_empty, 3, out, MS_MAX_DEPTH);
-  const uintptr_t want5[] = {0x50001, 0x3001, 0x60001, ms_frame_py(13), 0x7001, 0x80001};
+  n = ms_py_merge(&rt, native, 10, 32, py_empty, 3, out, MS_MAX_DEPTH);
+  const uintptr_t want5[] = {0x3001, 0x50001, 0x60001, ms_frame_py(13), 0x7001, 0x80001};
   assert_int_equal(n, 6);
   assert_memory_equal(out, want5, sizeof want5);
+  /* the C library is no other module: the interpreter function that called strdup stays */
+  const uintptr_t via_libc[] = {0x80001, 0x3001, 0x1101};
+  n = ms_py_merge(&rt, via_libc, 3, 32, py, 3, out, MS_MAX_DEPTH);
+  const uintptr_t want6[] = {0x80001, 0x3001, ms_frame_py(11), ms_frame_py(12)};
+  assert_int_equal(n, 4);
+  assert_memory_equal(out, want6, sizeof want6);
 }
 
 int main(void) {
