@@ -42,9 +42,9 @@ unsigned ms_py_stack(uintptr_t *out, unsigned native_max, ms_unwind_fn unwind) {
   uint32_t py[MS_PY_WALK_MAX];
   unsigned npy = rt ? ms_py_walk(rt, py) : 0;
   if (!npy) return unwind(out, native_max);
-  /* Unwind deeper than native_max: the interpreter's frames between Python functions are
-   * dropped by the merge, and every activation must be seen to place its Python frames. */
+  /* The native unwind keeps its depth: activations beyond it have their Python frames appended
+   * by the merge (the interpreter frames it would drop cost no unwinding). */
   uintptr_t native[MS_MAX_DEPTH];
-  unsigned n = unwind(native, MS_MAX_DEPTH);
+  unsigned n = unwind(native, native_max);
   return ms_py_merge(rt, native, n, native_max, py, npy, out, MS_MAX_DEPTH);
 }
