@@ -250,7 +250,7 @@ fi
 
 echo
 echo "noise floor (jemalloc against itself) and memshim, geometric means:"
-sed 's/^/  /' "$OUT/summary"
+[ -f "$OUT/summary" ] && sed 's/^/  /' "$OUT/summary"
 echo "targets: memshim geomean <= 1.03, memshim+profile <= 1.08 on the programs, <= 1.10 on the Python"
 echo "programs; memshim <= 1.10 on start-up, CPU of many short processes (instructions are the primary"
 echo "figure of the programs)"

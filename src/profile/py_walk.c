@@ -9,31 +9,37 @@
 #include "../util/guard.h"
 
 /* Per-thread cache: (code object, instruction) -> interned frame id. A code object's address
- * can be reused by another after it dies, so a hit is verified against what the entry saw:
- * the file and name string objects, their lengths and the first line. */
-#define MS_PY_CACHE 64
+ * can be reused by another after it dies, so a hit is verified against a digest of what the
+ * entry saw: the file and name string objects, their lengths and the first line. 256 entries
+ * of 24 bytes: deep stacks (imports, nested handlers) thrashed a 64-entry cache. */
+#define MS_PY_CACHE 256
 typedef struct {
-  uintptr_t code, filename, name;
-  int64_t filename_len, name_len;
-  int32_t addr, firstlineno;
+  uintptr_t code;
+  int32_t addr;
   uint32_t id;
+  uint64_t digest;
 } ms_py_cache_entry;
 static MS_TLS ms_py_cache_entry ms_py_cache[MS_PY_CACHE];
 
 #define LOAD(T, base, off) (*(const T *)((const char *)(base) + (off)))
 
-static int64_t ms_py_str_len(uintptr_t s) { return s ? LOAD(int64_t, s, MS_PY_STR_LENGTH) : -1; }
+static uint64_t ms_py_mix(uint64_t h, uint64_t v) {
+  h = (h ^ v) * 0x9e3779b97f4a7c15ull;
+  return h ^ (h >> 32);
+}
 
 /* The interned id for (code, addr), from the cache or by copying the names. */
 static uint32_t ms_py_frame_id(const ms_py_runtime *rt, const char *code, int32_t addr) {
   const ms_py_layout *L = &rt->L;
   uintptr_t filename = LOAD(uintptr_t, code, L->co_filename), name = LOAD(uintptr_t, code, L->co_name);
   int32_t first = LOAD(int32_t, code, L->co_firstlineno);
-  uintptr_t h = (uintptr_t)code ^ ((uintptr_t)code >> 9) ^ ((uintptr_t)addr * 0x9e3779b1u);
-  ms_py_cache_entry *e = &ms_py_cache[(h ^ (h >> 6)) & (MS_PY_CACHE - 1)];
-  if (e->code == (uintptr_t)code && e->addr == addr && e->filename == filename && e->name == name &&
-      e->firstlineno == first && e->filename_len == ms_py_str_len(filename) && e->name_len == ms_py_str_len(name))
-    return e->id;
+  if (!filename || !name) return 0;
+  uint64_t digest = ms_py_mix(ms_py_mix(ms_py_mix(filename, name), (uint64_t)(uint32_t)first),
+                              (uint64_t)LOAD(int64_t, filename, MS_PY_STR_LENGTH) << 32 ^
+                                (uint64_t)LOAD(int64_t, name, MS_PY_STR_LENGTH));
+  uint64_t h = ms_py_mix((uintptr_t)code, (uint64_t)(uint32_t)addr);
+  ms_py_cache_entry *e = &ms_py_cache[h & (MS_PY_CACHE - 1)];
+  if (e->code == (uintptr_t)code && e->addr == addr && e->digest == digest) return e->id;
 
   char file_buf[1024], func_buf[256];
   if (ms_py_str_utf8(L, rt->str_type, (const void *)filename, file_buf, sizeof file_buf) < 0) {
@@ -47,11 +53,7 @@ static uint32_t ms_py_frame_id(const ms_py_runtime *rt, const char *code, int32_
   int line = rt->addr2line(code, addr);
   if (line < 0) line = first; /* an instruction without a line (set-up code) */
   uint32_t id = ms_py_intern(file_buf, func_buf, line > 0 ? (uint32_t)line : 0);
-  if (id) {
-    *e = (ms_py_cache_entry){.code = (uintptr_t)code, .filename = filename, .name = name,
-                             .filename_len = ms_py_str_len(filename), .name_len = ms_py_str_len(name),
-                             .addr = addr, .firstlineno = first, .id = id};
-  }
+  if (id) *e = (ms_py_cache_entry){.code = (uintptr_t)code, .addr = addr, .id = id, .digest = digest};
   return id;
 }
 
