@@ -3,11 +3,6 @@
 # Python call sites on (one sample per 64 KiB): they pass, and the reports of the interpreters
 # they start name Python frames of the test files. memshim logs to files (MEMSHIM_LOG), not to
 # the stderr the tests compare.
-#
-# Left out: test_3_join_in_forked_from_thread and test_main_thread_after_fork_from_nonmain_thread.
-# A child forked from a non-main thread ends that thread with pthread_exit; memshim's monitor
-# thread, restarted in the child, keeps the process alive and the test waits forever (the trap
-# "when the host's last thread ends ... our thread keeps the process alive", issue 12).
 . "$(dirname "$0")/lib/common.sh"
 "$PYTHON" -c 'import test.test_gc, test.test_threading, test.test_generators' 2>/dev/null ||
   ms_skip "CPython's test suite is not installed (libpython3.11-testsuite; scripts/test.sh installs it)"
@@ -15,7 +10,6 @@ mkdir -p "$MS_TMP/r"
 rc=0
 ms_preload MEMSHIM_PROFILE=1 MEMSHIM_SAMPLE_BYTES=64K MEMSHIM_REPORT=json MEMSHIM_REPORT_PATH="$MS_TMP/r/m.%p" \
   MEMSHIM_LOG="$MS_TMP/r/log.%p" timeout 900 "$PYTHON" -m test -j2 --timeout 300 \
-  -i test_3_join_in_forked_from_thread -i test_main_thread_after_fork_from_nonmain_thread \
   test_gc test_threading test_generators >"$MS_TMP/out" 2>&1 || rc=$?
 tail -15 "$MS_TMP/out"
 ms_assert_num "$rc" -eq 0 "CPython's tests under the preload: exit status"
