@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Overhead of libmemshim.so against plain jemalloc (LD_PRELOAD=libjemalloc.so.2), measured side
 # by side in one run, on malloc-heavy programs of our own (scripts/bench/progs), a Python +
-# numpy run and a torch run; then start-up cost per process (every process of a container with
+# numpy run, a torch run and a deep Python call chain; then start-up cost per process (every process of a container with
 # ENV LD_PRELOAD pays it): /bin/true and python3 -c pass, one run under callgrind, and 200
 # resp. 20 of them started one after the other from a shell for CPU time.
 #
@@ -13,11 +13,15 @@
 # Every configuration is compared with the first one (plain jemalloc). "jemalloc-again" is
 # jemalloc once more: its ratio is the noise floor of the method. Per program the median
 # ratio is printed, then the geometric mean over programs. Targets: memshim geomean <= 1.03 on the
-# programs, <= 1.10 on start-up.
+# programs, <= 1.10 on start-up; profiling (Python call sites on, the default) <= 1.10 on the
+# Python programs. Then, unless BENCH_SKIP_PYWALK=1: what reading Python frames costs per sampled
+# allocation (exact mode, Python call sites on against off) and exact mode against plain jemalloc
+# on Python programs (docs/python.md).
 #
 # Usage: scripts/bench.sh [program...]      (default: all; names as in BENCH_PROGRAMS)
 # Environment: BUILD_DIR (default build-bench), BENCH_RUNS, BENCH_CG_RUNS, BENCH_JOBS,
-#              BENCH_SKIP_CG=1 / BENCH_SKIP_CPU=1 (one view only), PYTHON (/usr/bin/python3).
+#              BENCH_SKIP_CG=1 / BENCH_SKIP_CPU=1 (one view only), BENCH_SKIP_STARTUP=1,
+#              BENCH_SKIP_PYWALK=1, PYTHON (/usr/bin/python3).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 . "$ROOT/scripts/lib/deps.sh"
@@ -53,6 +57,7 @@ BENCH_PROGRAMS=(
   "cxx_map|$BIN/cxx_map 300000|$BIN/cxx_map 1500000"
   "py_numpy|$PYTHON $PROGS_SRC/py_numpy.py 3000|$PYTHON $PROGS_SRC/py_numpy.py 40000"
   "py_torch|$PYTHON $PROGS_SRC/py_torch.py 100|$PYTHON $PROGS_SRC/py_torch.py 1500"
+  "py_deep|$PYTHON $PROGS_SRC/py_deep.py 20000|$PYTHON $PROGS_SRC/py_deep.py 400000"
 )
 # Start-up: the same two views, in a table of their own (BENCH_SKIP_STARTUP=1 leaves it out).
 BENCH_STARTUP=(
@@ -122,6 +127,15 @@ print_table() {
   for c in "${BENCH_CONFIGS[@]:1}"; do
     echo "$kind${BENCH_SUMMARY_TAG:-} $(cfg_name "$c") geomean $(bench_geomean ${ratios[$(cfg_name "$c")]})" >>"$OUT/summary"
   done
+  # the Python programs alone, profiling with Python call sites on (the default)
+  local py=() i=0
+  for p in "${BENCH_PROGRAMS[@]}"; do
+    i=$((i + 1))
+    [ "${p#py_}" != "$p" ] && py+=("$(awk -v i=$i '{print $i}' <<<"${ratios[memshim+profile]}")")
+  done
+  [ ${#py[@]} -gt 0 ] && echo "$kind${BENCH_SUMMARY_TAG:-} memshim+profile geomean over the Python programs" \
+    "(Python call sites on) $(bench_geomean "${py[@]}")" >>"$OUT/summary"
+  return 0
 }
 
 echo "memshim bench: $(git -C "$ROOT" describe --always --dirty 2>/dev/null || echo unknown), $(nproc) cpus, $(date -u +%FT%TZ)"
@@ -181,6 +195,53 @@ measure_group() {
 }
 
 [ ${#BENCH_PROGRAMS[@]} -gt 0 ] && measure_group "programs"
+
+# ---- Python call sites: the walk's cost per sample, and exact mode on Python programs ----
+# Exact mode (MEMSHIM_SAMPLE_BYTES=1) makes every allocation a sample, so the difference between
+# Python call sites on and off, divided by the samples (the report's allocated_count), is what one
+# walk and merge cost. Instructions are the primary figure; ns come from CPU time (noisy here).
+if [ "${BENCH_SKIP_PYWALK:-0}" != 1 ] && printf '%s\n' "${BENCH_PROGRAMS[@]}" | grep -q '^py_'; then
+  echo
+  echo "#### Python call sites: cost per sampled allocation (exact mode), exact mode against plain jemalloc"
+  EXACT="LD_PRELOAD=$LIB MEMSHIM_PROFILE=1 MEMSHIM_SAMPLE_BYTES=1 MEMSHIM_REPORT=json"
+  # samples COMMAND...: allocated_count of an exact-mode report of one run
+  samples() {
+    rm -f "$OUT"/pw.*.json
+    # shellcheck disable=SC2086
+    env $EXACT MEMSHIM_REPORT_PATH="$OUT/pw.%p" "$@" >/dev/null 2>&1
+    "$PYTHON" -c 'import glob, json, sys
+print(sum(json.load(open(f))["profile"]["totals"]["heap"]["allocated_count"] for f in glob.glob(sys.argv[1] + "/pw.*.json")))' "$OUT"
+  }
+  printf '%-10s %9s | %14s %9s %9s %10s | %8s %9s %9s %8s\n' program samples "instr jemalloc" exact-off exact-on \
+    "instr/walk" "cpu je s" exact-off exact-on "ns/walk"
+  for p in "${BENCH_PROGRAMS[@]}"; do
+    IFS='|' read -r name cg_cmd cpu_cmd <<<"$p"
+    [ "${name#py_}" != "$name" ] || continue
+    [ "$name" = py_torch ] && continue # exact mode under callgrind: too long for this table
+    # shellcheck disable=SC2086 # the environment and commands are word lists
+    {
+      n_cg=$(samples $cg_cmd)
+      n_cpu=$(samples $cpu_cmd)
+      i_je=$(bench_callgrind_count LD_PRELOAD="$JE" -- $cg_cmd)
+      i_off=$(bench_callgrind_count $EXACT MEMSHIM_PY_STACKS=0 MEMSHIM_REPORT_PATH="$OUT/x.%p" -- $cg_cmd)
+      i_on=$(bench_callgrind_count $EXACT MEMSHIM_REPORT_PATH="$OUT/x.%p" -- $cg_cmd)
+      t_je=() t_off=() t_on=()
+      for run in $(seq "$BENCH_RUNS"); do
+        t_je+=("$(bench_cpu_time LD_PRELOAD="$JE" -- $cpu_cmd)")
+        t_off+=("$(bench_cpu_time $EXACT MEMSHIM_PY_STACKS=0 MEMSHIM_REPORT_PATH="$OUT/x.%p" -- $cpu_cmd)")
+        t_on+=("$(bench_cpu_time $EXACT MEMSHIM_REPORT_PATH="$OUT/x.%p" -- $cpu_cmd)")
+        rm -f "$OUT"/x.*
+      done
+    }
+    awk -v n="$name" -v s="$n_cg" -v sc="$n_cpu" -v ij="$i_je" -v ioff="$i_off" -v ion="$i_on" \
+      -v tj="$(bench_median "${t_je[@]}")" -v toff="$(bench_median "${t_off[@]}")" -v ton="$(bench_median "${t_on[@]}")" 'BEGIN {
+      printf "%-10s %9d | %14d %9.4f %9.4f %10.0f | %8.3f %9.3f %9.3f %8.0f\n", n, s, ij, ioff / ij, ion / ij,
+        (ion - ioff) / s, tj, toff / tj, ton / tj, (ton - toff) * 1e9 / sc }'
+  done
+  echo "(exact-off / exact-on: MEMSHIM_SAMPLE_BYTES=1 with MEMSHIM_PY_STACKS=0 / 1, ratios to plain jemalloc;"
+  echo " instr/walk and ns/walk: (on - off) / samples, samples = allocated_count of the run's report; the"
+  echo " ns figure comes from the longer CPU-time input, whose samples are counted the same way)"
+fi
 if [ "${BENCH_SKIP_STARTUP:-0}" != 1 ] && [ ${#BENCH_STARTUP[@]} -gt 0 ]; then
   BENCH_PROGRAMS=("${BENCH_STARTUP[@]}")
   BENCH_SUMMARY_TAG=" (start-up)"
@@ -189,6 +250,7 @@ fi
 
 echo
 echo "noise floor (jemalloc against itself) and memshim, geometric means:"
-sed 's/^/  /' "$OUT/summary"
-echo "targets: memshim geomean <= 1.03, memshim+profile <= 1.08 on the programs; memshim <= 1.10 on"
-echo "start-up, CPU of many short processes (instructions are the primary figure of the programs)"
+[ -f "$OUT/summary" ] && sed 's/^/  /' "$OUT/summary"
+echo "targets: memshim geomean <= 1.03, memshim+profile <= 1.08 on the programs, <= 1.10 on the Python"
+echo "programs; memshim <= 1.10 on start-up, CPU of many short processes (instructions are the primary"
+echo "figure of the programs)"

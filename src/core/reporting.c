@@ -156,7 +156,7 @@ static void ms_report_log_failure(const ms_snapshot *s) {
     const ms_snap_leak_site *l = &s->leak.sites[i];
     const ms_snap_site *site = ms_snap_find_site(s, l->id);
     if (!l->steady || !site || !site->nframes) continue;
-    ms_frame_where(&site->frames[0], " ", where, sizeof where);
+    ms_site_where(site, where, sizeof where); /* a Python site by its line, else its allocating frame */
     ms_log_error("  +%lld bytes at %s", (long long)l->growth_bytes, where);
     shown++;
   }

@@ -8,6 +8,7 @@
 #include "../config/options.h"
 #include "../profile/profile.h"
 #include "../profile/profile_internal.h"
+#include "../profile/pyframes.h"
 #include "../profile/stack_table.h"
 #include "../profile/unwind.h"
 #include "../util/guard.h"
@@ -107,7 +108,7 @@ uint32_t ms_gpu_capture_site(void) {
     unsigned depth = (unsigned)ms_opt_u64(MS_OPT_STACK_DEPTH);
     if (depth > MS_MAX_DEPTH) depth = MS_MAX_DEPTH;
     uintptr_t frames[MS_MAX_DEPTH];
-    unsigned n = ms_unwind(frames, depth);
+    unsigned n = ms_py_stack(frames, depth, ms_unwind); /* with Python frames when profiling reads them */
     id = ms_stacks_intern(frames, n);
   }
   ms_guard_leave();

@@ -14,10 +14,7 @@
 #include "stack_table.h"
 #include "symbolize.h"
 #include "../util/sort.h"
-#if __has_include("pyframes.h") /* the Python frame table: tagged frames (bit 63) name interned file/function/line records */
-#include "pyframes.h"
-#define MS_HAVE_PYFRAMES 1
-#endif
+#include "pyframes.h" /* tagged frames (bit 63) name interned (file, function, line) records */
 
 #define MS_LEAK_TOP 64
 /* Sites kept beyond those holding live bytes or growth: the most allocating ones. At exit a
@@ -46,7 +43,6 @@ static int ms_by_live(const void *a, const void *b) {
 }
 
 static void ms_resolve(uintptr_t pc, ms_snap_frame *f) {
-#ifdef MS_HAVE_PYFRAMES
   if (ms_frame_is_py(pc)) {
     const char *file = "?", *function = "??";
     uint32_t line = 0;
@@ -54,7 +50,6 @@ static void ms_resolve(uintptr_t pc, ms_snap_frame *f) {
     *f = (ms_snap_frame){.kind = MS_SNAP_PYTHON, .function = function, .file = file, .line = line};
     return;
   }
-#endif
   ms_symbol sym;
   ms_symbolize(pc - 1, &sym); /* the call instruction, not the return address */
   *f = (ms_snap_frame){.kind = MS_SNAP_NATIVE, .function = sym.function, .module = sym.module, .offset = sym.offset};

@@ -11,6 +11,7 @@
 #include "leak.h"
 #include "profile_internal.h"
 #include "ptr_map.h"
+#include "pyframes.h"
 #include "sampler.h"
 #include "stack_table.h"
 #include "unwind.h"
@@ -38,7 +39,7 @@ bool ms_profile_leak_limit(uint64_t *limit) {
 
 static void ms_record(void *p, uint64_t size) {
   uintptr_t frames[MS_MAX_DEPTH];
-  unsigned n = ms_unwind(frames, ms_depth);
+  unsigned n = ms_py_stack(frames, ms_depth, ms_unwind); /* native, with Python frames merged in */
   uint32_t id = ms_stacks_intern(frames, n);
   if (!id) return;
   ms_sample_weight w = ms_sample_weigh(size, ms_sample_mean);
@@ -84,6 +85,7 @@ void ms_profile_free_maybe(void *p) {
 
 static ms_job_next ms_profile_snapshot_job(uint64_t now_ms) {
   (void)now_ms;
+  ms_py_poll();
   ms_leak_store_take(ms_profile_now_ms(), false);
   return (ms_job_next){ms_snapshot_ms, true};
 }
@@ -103,6 +105,7 @@ void ms_profile_init(void) {
   if (ms_depth > MS_MAX_DEPTH) ms_depth = MS_MAX_DEPTH;
   ms_snapshot_ms = ms_opt_u64(MS_OPT_SNAPSHOT_INTERVAL);
   if (ms_unwind_init() != 0) return; /* said why: libunwind cannot be loaded; profiling stays off */
+  ms_py_init();
   ms_profile_reset_clock();
   if (ms_monitor_add_job("profile_snapshot", ms_snapshot_ms, ms_profile_snapshot_job) != 0)
     ms_log_error("profiler: monitor job table full; no snapshots (leak gate and timeline off)");
@@ -115,12 +118,14 @@ void ms_profile_atfork_prepare(void) {
   if (!ms_profile_active) return;
   ms_leak_store_lock();
   ms_stacks_lock();
+  ms_py_atfork_prepare();
   ms_ptrs_lock_all();
 }
 
 void ms_profile_atfork_parent(void) {
   if (!ms_profile_active) return;
   ms_ptrs_unlock_all();
+  ms_py_atfork_parent();
   ms_stacks_unlock();
   ms_leak_store_unlock();
 }
@@ -131,6 +136,7 @@ void ms_profile_atfork_child(void) {
   if (!ms_profile_active) return;
   ms_ptrs_atfork_child();
   ms_stacks_atfork_child();
+  ms_py_atfork_child();
   ms_leak_store_atfork_child();
   ms_unwind_atfork_child();
   ms_profile_reset_clock();

@@ -72,6 +72,44 @@ void ms_frame_where(const ms_snap_frame *f, const char *sep, char *buf, size_t l
   else ms_frame_label(f, buf, len);
 }
 
+static bool ms_py_file_is_library(const char *file) {
+  return !file || file[0] == '<' || strstr(file, "/site-packages/") || strstr(file, "/dist-packages/") ||
+         strstr(file, "/lib/python3.") || strstr(file, "/lib/python2.");
+}
+
+const ms_snap_frame *ms_site_named_frame(const ms_snap_site *site) {
+  const ms_snap_frame *innermost_py = NULL;
+  for (uint32_t k = 0; k < site->nframes; k++) {
+    const ms_snap_frame *f = &site->frames[k];
+    if (f->kind != MS_SNAP_PYTHON) continue;
+    if (!ms_py_file_is_library(f->file)) return f;
+    if (!innermost_py) innermost_py = f;
+  }
+  return innermost_py ? innermost_py : site->nframes ? &site->frames[0] : NULL;
+}
+
+void ms_site_where(const ms_snap_site *site, char *buf, size_t len) {
+  const ms_snap_frame *named = ms_site_named_frame(site);
+  if (!named) {
+    snprintf(buf, len, "[no stack]");
+    return;
+  }
+  if (named->kind != MS_SNAP_PYTHON) {
+    ms_frame_where(named, " ", buf, len);
+    return;
+  }
+  char head[512], via[512] = "", from[512] = "";
+  ms_frame_label(named, head, sizeof head);
+  const ms_snap_frame *inner = site->frames;
+  while (inner->kind != MS_SNAP_PYTHON) inner++;
+  if (inner != named) ms_frame_label(inner, via, sizeof via);
+  if (inner != site->frames) ms_frame_where(&site->frames[0], " ", from, sizeof from);
+  if (!*via && !*from) snprintf(buf, len, "%s", head);
+  else
+    snprintf(buf, len, "%s (%s%s%s%s%s)", head, *via ? "via " : "", via, *via && *from ? ", " : "", *from ? "from " : "",
+             from);
+}
+
 void ms_frame_collapsed(const ms_snap_frame *f, char *buf, size_t len) {
   ms_frame_label(f, buf, len);
   for (char *c = buf; *c; c++) {

@@ -153,8 +153,16 @@ void ms_write_text(const ms_snapshot *s, const ms_write_opts *opt, ms_out *o) {
     ms_fmt_bytes(a, sizeof a, (double)site->heap.live_bytes);
     ms_fmt_bytes(b, sizeof b, (double)site->heap.allocated_bytes);
     ms_fmt_bytes(c, sizeof c, (double)site->heap.growth_bytes);
-    ms_out_printf(o, "#%u  %s live in %lld allocations  (allocated %s, growth %s)  site %u\n", i + 1, a,
+    ms_out_printf(o, "#%u  %s live in %lld allocations  (allocated %s, growth %s)  site %u", i + 1, a,
                   (long long)site->heap.live_count, b, c, (unsigned)site->id);
+    const ms_snap_frame *named = ms_site_named_frame(site); /* a Python site: its line first */
+    if (named && named->kind == MS_SNAP_PYTHON) {
+      char name[1024];
+      ms_frame_label(named, name, sizeof name);
+      ms_out_str(o, ": ");
+      ms_out_str(o, name);
+    }
+    ms_out_str(o, "\n");
     if (site->device.present) {
       ms_fmt_bytes(a, sizeof a, (double)site->device.live_bytes);
       ms_fmt_bytes(c, sizeof c, (double)site->device.growth_bytes);

@@ -33,6 +33,13 @@ void ms_fmt_bytes(char *buf, size_t len, double bytes);
 void ms_frame_label(const ms_snap_frame *f, char *buf, size_t len);
 /* A frame with where it is: native "function" SEP "(module+0xoff)"; Python as ms_frame_label. */
 void ms_frame_where(const ms_snap_frame *f, const char *sep, char *buf, size_t len);
+/* The frame a call site is named by for people: its innermost Python frame in code the user wrote
+ * (a file not under site-packages/, dist-packages/ or /lib/python3.*, not "<frozen ...>"), else
+ * its innermost Python frame, else its allocating frame; NULL without frames. */
+const ms_snap_frame *ms_site_named_frame(const ms_snap_site *site);
+/* A call site in one line, named first: "/app/leak.py:29 keep (via .../numeric.py:205 ones, from
+ * PyDataMem_UserNEW (module+0x1f))" for a site with Python frames, else as ms_frame_where. */
+void ms_site_where(const ms_snap_site *site, char *buf, size_t len);
 /* A frame in collapsed stacks: ms_frame_label with ';' replaced by ':' and control characters by
  * spaces (spaces stay: flamegraph.pl splits the count off at the last space). */
 void ms_frame_collapsed(const ms_snap_frame *f, char *buf, size_t len);
