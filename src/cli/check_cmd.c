@@ -172,15 +172,18 @@ static void ms_check_add(ms_check_agg *agg, const ms_snap_site *site, int64_t gr
   s->late = late;
   s->steady = steady;
   s->procs = 1;
+  /* Named as the reports name it: by the Python line in the user's code when there is one
+   * (ms_site_where), else by the allocating function; then up to three callers of that frame. */
   char where[1024], callers[512] = "";
-  if (site->nframes) ms_frame_where(&site->frames[0], " ", where, sizeof where);
-  else snprintf(where, sizeof where, "[no stack]");
+  ms_site_where(site, where, sizeof where);
   s->where = strdup(where);
-  for (uint32_t i = 1; i < site->nframes && i < 4; i++) {
+  const ms_snap_frame *named = ms_site_named_frame(site);
+  uint32_t first = named ? (uint32_t)(named - site->frames) + 1 : site->nframes;
+  for (uint32_t i = first; i < site->nframes && i < first + 3; i++) {
     char t[160];
     ms_frame_label(&site->frames[i], t, sizeof t);
     size_t used = strlen(callers);
-    snprintf(callers + used, sizeof callers - used, "%s< %s", i > 1 ? " " : "", t);
+    snprintf(callers + used, sizeof callers - used, "%s< %s", i > first ? " " : "", t);
   }
   s->callers = strdup(callers);
 }

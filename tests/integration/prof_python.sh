@@ -49,9 +49,12 @@ rc=0
 "$MS_TEST_CLI" check -- "$PYTHON" "$MS_TMP/leak.py" "$MS_TMP/libext.so" 1 >/dev/null 2>"$MS_TMP/leak.err" || rc=$?
 cat "$MS_TMP/leak.err"
 ms_assert_num "$rc" -eq 1 "leaky Python program: gate exit status"
-sed -n '/^top growing call sites:/{n;p;q}' "$MS_TMP/leak.err" | grep -q " ext_cache_tensor ($MS_TMP/libext.so+" ||
-  ms_fail "first growing site is not ext_cache_tensor in libext.so"
-ms_pass "Python leaking through a ctypes-called extension fails, ext_cache_tensor named first"
+first=$(sed -n '/^top growing call sites:/{n;p;q}' "$MS_TMP/leak.err")
+line=$(grep -n 'ext.ext_cache_tensor(i)' "$MS_TMP/leak.py" | cut -d: -f1)
+# named by the Python line that leaks, then the native function it reached
+grep -q "^ *+[0-9.]* [KMG]\?i\?B *$MS_TMP/leak.py:$line <module> (.*from ext_cache_tensor ($MS_TMP/libext.so+" <<<"$first" ||
+  ms_fail "first growing site is not leak.py:$line <module> from ext_cache_tensor in libext.so: $first"
+ms_pass "Python leaking through a ctypes-called extension fails, named leak.py:$line <module> from ext_cache_tensor"
 
 rc=0
 "$MS_TEST_CLI" check -- "$PYTHON" "$MS_TMP/leak.py" "$MS_TMP/libext.so" 0 >/dev/null 2>"$MS_TMP/clean.err" || rc=$?
