@@ -184,3 +184,17 @@ void ms_py_poll(void) {
   ms_py_seen_adds = adds;
   ms_py_look();
 }
+
+/* The interpreter has started and is shutting down now (Py_IsInitialized turns 0 at the start
+ * of Py_FinalizeEx, after the atexit handlers, before modules are torn down and their objects
+ * freed). A pure read of the runtime's flag: no GIL needed. */
+bool ms_py_finalizing(void) {
+  static bool seen_initialized; /* the snapshot job's only */
+  const ms_py_runtime *rt = ms_py_runtime_get();
+  if (!rt) return false;
+  if (rt->is_initialized()) {
+    seen_initialized = true;
+    return false;
+  }
+  return seen_initialized;
+}

@@ -30,6 +30,9 @@ void ms_py_init(void);
  * the last look and no interpreter was found yet (an embedding host dlopens libpython). */
 void ms_py_poll(void);
 
+/* The process's interpreter has run and is finalizing (cold; the snapshot job). */
+bool ms_py_finalizing(void);
+
 typedef unsigned (*ms_unwind_fn)(uintptr_t *out, unsigned max);
 /* The stack of a sampled allocation: native frames from unwind (at most native_max of them),
  * with the interpreter's _PyEval_EvalFrameDefault frames replaced by the Python frames they

@@ -61,3 +61,29 @@ rc=0
 cat "$MS_TMP/clean.err"
 ms_assert_num "$rc" -eq 0 "clean Python program: gate exit status"
 ms_pass "clean Python program (ctypes + list churn) passes"
+
+# The interpreter's own teardown frees what the program leaked: a slow finalization (a module
+# global whose __del__ takes 2 s, cleared after the leak) must not hide a leak that grew for 3 s.
+# Snapshots stop once Py_IsInitialized turns 0.
+ms_require_python_module numpy
+cat >"$MS_TMP/teardown.py" <<'PY'
+import time
+import numpy as np
+leak = []                       # cleared first at module teardown: the leak is freed
+class Sleeper:
+    def __del__(self):
+        time.sleep(2.0)         # a slow teardown after that
+t0 = time.monotonic()
+while time.monotonic() - t0 < 3.0:
+    leak.append(np.ones(1 << 15))   # 256 KiB, kept
+    time.sleep(0.005)
+sleeper = Sleeper()
+PY
+rc=0
+"$MS_TEST_CLI" check -- "$PYTHON" "$MS_TMP/teardown.py" >/dev/null 2>"$MS_TMP/td.err" || rc=$?
+cat "$MS_TMP/td.err"
+ms_assert_num "$rc" -eq 1 "a leak freed by a slow interpreter teardown: gate exit status"
+line=$(grep -n 'leak.append' "$MS_TMP/teardown.py" | cut -d: -f1)
+sed -n '/^top growing call sites:/{n;p;q}' "$MS_TMP/td.err" | grep -q "teardown.py:$line <module>" ||
+  ms_fail "the leak is not named teardown.py:$line first"
+ms_pass "a leak the interpreter's teardown frees still fails the gate, named teardown.py:$line"
