@@ -212,6 +212,7 @@ static int ms_load_snapshot(const json_t *doc, ms_snapshot *s, ms_arena *a) {
   s->sites_count = ms_u64(profile, "sites_count");
   s->sampled_live = ms_u64(profile, "sampled_live");
   s->memory_bytes = ms_u64(profile, "memory_bytes");
+  s->live_before_teardown_ms = ms_u64(profile, "live_before_teardown_ms");
   const json_t *totals = ms_get(profile, "totals");
   ms_load_mem(ms_get(totals, "heap"), &s->total_heap);
   ms_load_mem(ms_get(totals, "device"), &s->total_device);

@@ -104,6 +104,12 @@ int ms_profile_collect(ms_snapshot *s, ms_arena *a) {
   ms_site_copy *all = ms_arena_alloc(a, (n ? n : 1) * sizeof *all);
   ms_leak_site *leak = ms_arena_alloc(a, MS_LEAK_TOP * sizeof *leak);
   if (!all || !leak) return -1;
+  /* A Python process at exit: the interpreter's teardown has freed what the program held, so
+   * its live bytes are taken from the last snapshot before that (counts estimated from each
+   * site's mean allocation size); the report says so. */
+  uint64_t live_at = 0;
+  bool torn_down = ms_profile_torn_down(&live_at);
+  if (torn_down) s->live_before_teardown_ms = live_at;
   ms_snap_mem *tot = &s->total_heap;
   tot->present = true;
   tot->peak_live_bytes = ms_profile_peak_bytes();
@@ -119,6 +125,11 @@ int ms_profile_collect(ms_snapshot *s, ms_arena *a) {
     c->count = __atomic_load_n(&site->live_count, __ATOMIC_RELAXED);
     c->alloc = __atomic_load_n(&site->alloc_bytes, __ATOMIC_RELAXED);
     c->peak = __atomic_load_n(&site->peak_bytes, __ATOMIC_RELAXED);
+    if (torn_down) {
+      c->live = ms_leak_store_live_at(id, live_at);
+      c->count = c->live > 0 ? (int64_t)(((uint64_t)c->live * c->alloc_count + c->alloc / 2) / (c->alloc ? c->alloc : 1)) : 0;
+      if (c->live > 0 && !c->count) c->count = 1;
+    }
     c->growth = now >= warm ? c->live - ms_leak_store_live_at(id, warm) : 0;
     tot->live_bytes += c->live;
     tot->live_count += c->count;

@@ -23,6 +23,7 @@ static unsigned ms_depth;
 static uint64_t ms_t0_ms;
 static uint64_t ms_snapshot_ms;
 static uint64_t ms_leak_limit;
+static uint64_t ms_last_live_snapshot_ms; /* the last snapshot taken before Python finalized */
 
 /* ---- clocks and settings ---- */
 
@@ -89,8 +90,19 @@ static ms_job_next ms_profile_snapshot_job(uint64_t now_ms) {
   /* Once Python finalizes, its teardown frees what the program held (a leak too): snapshots of
    * that would fill the gate's last quarter with a shrinking heap and hide the growth before.
    * The exit report still takes its own final snapshot. */
-  if (!ms_py_finalizing()) ms_leak_store_take(ms_profile_now_ms(), false);
+  if (!ms_py_finalizing()) {
+    uint64_t t = ms_profile_now_ms();
+    ms_leak_store_take(t, false);
+    __atomic_store_n(&ms_last_live_snapshot_ms, t, __ATOMIC_RELAXED);
+  }
   return (ms_job_next){ms_snapshot_ms, true};
+}
+
+bool ms_profile_torn_down(uint64_t *live_at_ms) {
+  uint64_t t = __atomic_load_n(&ms_last_live_snapshot_ms, __ATOMIC_RELAXED);
+  if (!t || !ms_py_finalizing()) return false;
+  *live_at_ms = t;
+  return true;
 }
 
 static void ms_profile_reset_clock(void) {

@@ -13,6 +13,10 @@ unsigned ms_profile_stack_depth(void);
  * process-wide counter is touched per sample. */
 uint64_t ms_profile_peak_bytes(void);
 uint64_t ms_profile_snapshot_interval_ms(void);
+/* The process's Python interpreter has torn itself down (its teardown freed what the program
+ * held): true, with the time of the last snapshot before that, whose live bytes are what the
+ * program left. */
+bool ms_profile_torn_down(uint64_t *live_at_ms);
 /* MEMSHIM_LEAK_CHECK: true and *limit when set. */
 bool ms_profile_leak_limit(uint64_t *limit);
 

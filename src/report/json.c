@@ -182,6 +182,7 @@ void ms_write_json(const ms_snapshot *s, ms_out *o, int html_safe) {
     ms_jw_kv_u64(w, "sites_count", s->sites_count);
     ms_jw_kv_u64(w, "sampled_live", s->sampled_live);
     ms_jw_kv_u64(w, "memory_bytes", s->memory_bytes);
+    if (s->live_before_teardown_ms) ms_jw_kv_u64(w, "live_before_teardown_ms", s->live_before_teardown_ms);
   }
   ms_jw_key(w, "totals");
   ms_jw_object(w);

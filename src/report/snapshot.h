@@ -127,6 +127,9 @@ typedef struct ms_snapshot {
   bool exact;
   unsigned stack_depth;
   uint64_t sites_count, sampled_live, memory_bytes;
+  /* non-zero: live heap figures are those of this time (ms), the last snapshot before the
+   * Python interpreter's teardown freed what the program held (an exit report) */
+  uint64_t live_before_teardown_ms;
   ms_snap_mem total_heap, total_device, total_host_pinned;
   const ms_snap_site *sites; /* by heap live bytes, descending */
   uint32_t nsites;

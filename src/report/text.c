@@ -141,6 +141,9 @@ void ms_write_text(const ms_snapshot *s, const ms_write_opts *opt, ms_out *o) {
   else if (s->exact) ms_out_str(o, "exact: every allocation recorded\n");
   else ms_out_printf(o, "sampled: one sample per %llu bytes on average; per-site figures are estimates\n",
                      (unsigned long long)s->sample_bytes);
+  if (s->live_before_teardown_ms)
+    ms_out_printf(o, "live bytes as of %.1f s: the last look before the Python interpreter's teardown freed them\n",
+                  (double)s->live_before_teardown_ms / 1000.0);
   if (!s->has_profile) { /* a GPU report with the profiler off: its sites hold device bytes only */
     if (s->gpu.present) ms_out_str(o, "\n");
     ms_text_gpu(s, top, o);

@@ -63,6 +63,43 @@ grep -q 'NVIDIA H200: tracked 11.0 GiB' "$MS_TMP/dom.html" || ms_fail "the GPU d
 shot "$MS_TMP/gpu.html" "$out/gpu.png"
 ms_pass "fixtures: Python frames are flame-graph nodes, GPU series and devices shown"
 
+# --- real runs, not fixtures: a Python worker and a GPU server (the fake CUDA libraries)
+cat >"$MS_TMP/worker.py" <<'PYW'
+import time
+kept = []
+def encode_batch(i):
+    kept.append(bytearray(256 << 10))  # the leak: 256 KiB kept per batch
+t0 = time.monotonic()
+i = 0
+while time.monotonic() - t0 < 1.5:
+    encode_batch(i)
+    i += 1
+    time.sleep(0.002)
+PYW
+ms_preload MEMSHIM_PROFILE=1 MEMSHIM_REPORT=html MEMSHIM_REPORT_PATH="$MS_TMP/pyrun" "$PYTHON" "$MS_TMP/worker.py"
+[ -s "$MS_TMP/pyrun.html" ] || ms_fail "the Python worker wrote no HTML report"
+dom "$MS_TMP/pyrun.html"
+leak_line=$(grep -n 'kept.append' "$MS_TMP/worker.py" | cut -d: -f1)
+grep -qF "class=\"node py\" data-name=\"$MS_TMP/worker.py:$leak_line encode_batch\"" "$MS_TMP/dom.html" ||
+  ms_fail "the Python worker's flame graph has no node worker.py:$leak_line encode_batch"
+grep -qF "<b>$MS_TMP/worker.py:$leak_line encode_batch</b>" "$MS_TMP/dom.html" ||
+  ms_fail "the Python worker's table does not name its top site by the Python line"
+shot "$MS_TMP/pyrun.html" "$out/python-worker.png"
+if [ -n "${FAKES:-}" ] && [ -x "$FAKES/bin/torch_like12" ]; then
+  . "$(dirname "$0")/lib/gpu.sh"
+  env LD_LIBRARY_PATH="$(gpu_libs v3)" LD_PRELOAD="$MS_TEST_LIB" MEMSHIM_PROFILE=1 MEMSHIM_REPORT=html \
+    MEMSHIM_REPORT_PATH="$MS_TMP/gpurun" "$FAKES/bin/torch_like12" >/dev/null || ms_fail "the fake GPU server failed"
+  dom "$MS_TMP/gpurun.html" '#view=gpu'
+  grep -q '<option value="1">live GPU bytes</option>' "$MS_TMP/dom.html" || ms_fail "the GPU server's page has no GPU view"
+  grep -qF 'data-name="leaky_cache"' "$MS_TMP/dom.html" || ms_fail "the GPU server's flame graph lacks leaky_cache"
+  grep -q ': tracked [0-9.]* [KMG]iB' "$MS_TMP/dom.html" || ms_fail "the GPU server's device is not listed"
+  shot "$MS_TMP/gpurun.html#view=gpu" "$out/gpu-server.png"
+  gpu_note=", the fake-GPU server's leaky_cache in its GPU view"
+else
+  gpu_note=" (the fake CUDA libraries are not built: GPU run left out)"
+fi
+ms_pass "real runs: the Python worker's worker.py:$leak_line encode_batch is a flame-graph node$gpu_note"
+
 # --- several processes of one run in one page
 mkdir "$MS_TMP/run"
 cp "$data/report_python.json" "$MS_TMP/run/memshim.5150.json"
