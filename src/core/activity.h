@@ -16,8 +16,10 @@ extern MS_HIDDEN bool ms_activity_on;
 
 /* From the constructor, after every subsystem registered its jobs. */
 void ms_activity_init(void);
-/* The slow path's tick (never under the recursion guard). */
+/* The slow path's tick (never under the recursion guard); asks the jobs at most every 20 ms. */
 void ms_activity_tick(void);
+/* A new mapping under the file-mapping cap: asks at once. */
+void ms_activity_capped_mapping(void);
 /* In a fork child: jobs that run on a clock whatever the program does (metrics, profiling
  * snapshots) start at once; the heap policy waits for the child's first activity. */
 void ms_activity_after_fork_child(void);

@@ -28,7 +28,7 @@ MS_EXPORT void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t 
   int saved = errno;
   bool capped = p != MAP_FAILED && ms_mmap_note_map_locked((uintptr_t)p, len, prot, flags, fd);
   ms_mmap_unlock();
-  if (capped) ms_activity_tick(); /* a cap has something to watch: the monitor may be needed */
+  if (capped) ms_activity_capped_mapping(); /* a cap has something to watch: the monitor is needed */
   errno = saved;
   return p;
 }

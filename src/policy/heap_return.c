@@ -118,20 +118,22 @@ static uint64_t ms_policy_mmap_drop(const char *trigger, uint64_t limit, uint64_
  * comes before the room left below cap + MS_MMAP_SLACK could be used up at the fastest growth
  * seen (at least MS_MMAP_RATE_FLOOR), and at most MS_MMAP_LOOK_MAX_MS later; as long as nothing
  * grows the delay keeps doubling, up to MS_MMAP_LOOK_IDLE_MS (a wake-up costs about 25 us of CPU
- * here: a sleeping process must not pay for hundreds a second). A drop goes to three
- * quarters of the cap; while growth is fast it starts MS_MMAP_LATENCY_MS of growth before the cap
- * and goes down to a quarter of it, so the looks that follow have room. docs/memory-return.md
- * has the measured peaks. */
+ * here: a sleeping process must not pay for hundreds a second). A drop measures and goes to
+ * three quarters of the cap, least recently grown chunks first. While growth is faster than
+ * MS_MMAP_FAST_RATE (a scan streaming from the page cache, which outruns a measure) it comes
+ * MS_MMAP_LATENCY_MS of growth before the cap, and drops every droppable page at once, unmeasured.
+ * docs/memory-return.md has the measured peaks. */
 #define MS_MMAP_LOOK_MIN_MS 1
 #define MS_MMAP_LOOK_MAX_MS 20
 #define MS_MMAP_LOOK_IDLE_MS 100 /* while nothing grows, the delay doubles up to this */
 #define MS_MMAP_SLACK (48ull << 20)      /* plan to look again before the cap is passed by this */
 #define MS_MMAP_RATE_FLOOR (8ull << 20)  /* bytes/ms assumed at least: a page-cache scan's speed */
-#define MS_MMAP_FAST_RATE (256ull << 10) /* bytes/ms: above this, act early and drop deeper */
+#define MS_MMAP_FAST_RATE (256ull << 10) /* bytes/ms: above this, act early and drop it all */
 #define MS_MMAP_LATENCY_MS 3             /* how long a drop and the next look take under load */
 
 static uint64_t ms_mmap_last_shared, ms_mmap_last_resident, ms_mmap_last_scan_ms;
-static uint64_t ms_mmap_prev_shared, ms_mmap_prev_ms, ms_mmap_rate; /* growth, bytes/ms, the highest seen */
+static uint64_t ms_mmap_prev_shared, ms_mmap_prev_ms;
+static uint64_t ms_mmap_rate; /* growth, bytes/ms: the highest seen, fading while nothing grows */
 static uint64_t ms_mmap_prev_faults;
 static uint64_t ms_mmap_idle_ms; /* the last look's delay while nothing grows; 0 after growth */
 
@@ -146,13 +148,15 @@ static ms_job_next ms_policy_mmap_job(uint64_t now_ms) {
     bool full_due = now_ms - ms_mmap_last_scan_ms >= ms_purge_interval_ms;
     ms_mmap_prev_faults = faults;
     uint64_t shared = ms_proc_rss_shared();
-    if (ms_mmap_prev_ms && now_ms > ms_mmap_prev_ms && shared > ms_mmap_prev_shared) {
+    grew = shared > ms_mmap_prev_shared;
+    if (grew && ms_mmap_prev_ms && now_ms > ms_mmap_prev_ms) {
       uint64_t rate = (shared - ms_mmap_prev_shared) / (now_ms - ms_mmap_prev_ms);
       if (rate > ms_mmap_rate) ms_mmap_rate = rate;
-      grew = true;
     }
-    ms_mmap_prev_shared = shared;
-    ms_mmap_prev_ms = now_ms;
+    if (grew || now_ms > ms_mmap_prev_ms) {
+      ms_mmap_prev_shared = shared;
+      ms_mmap_prev_ms = now_ms;
+    }
     if (shared < ms_mmap_last_shared) ms_mmap_last_shared = shared;
     estimate = ms_mmap_last_resident + (shared - ms_mmap_last_shared);
     /* While growth is fast, act early: the drop itself and the next look take a few
@@ -160,9 +164,20 @@ static ms_job_next ms_policy_mmap_job(uint64_t now_ms) {
     bool fast = ms_mmap_rate >= MS_MMAP_FAST_RATE;
     uint64_t lead = fast ? ms_mmap_rate * MS_MMAP_LATENCY_MS : 0;
     if (lead > ms_mmap_cap / 2) lead = ms_mmap_cap / 2;
-    if (estimate + lead >= ms_mmap_cap || full_due) {
-      uint64_t target = fast ? ms_mmap_cap / 4 : ms_mmap_cap - ms_mmap_cap / 4;
-      ms_mmap_last_resident = ms_policy_mmap_drop("mmap_cap", ms_mmap_cap, target);
+    if (fast && estimate + lead >= ms_mmap_cap) {
+      /* streaming: drop it all now, no measure first (the next looks measure again) */
+      uint64_t dropped = ms_mmap_drop_all();
+      if (dropped) {
+        ms_log_info("drop (mmap_cap): MADV_DONTNEED on all %llu bytes of droppable file mappings (a fast scan)",
+                    (unsigned long long)dropped);
+        ms_policy_event_push(MS_EVENT_MMAP_DROP, dropped, "mmap_cap");
+      }
+      ms_mmap_last_resident = 0;
+      ms_mmap_last_shared = ms_mmap_prev_shared = ms_proc_rss_shared();
+      ms_mmap_prev_faults = ms_proc_page_faults();
+      estimate = 0;
+    } else if (estimate >= ms_mmap_cap || full_due) {
+      ms_mmap_last_resident = ms_policy_mmap_drop("mmap_cap", ms_mmap_cap, ms_mmap_cap - ms_mmap_cap / 4);
       ms_mmap_last_shared = ms_mmap_prev_shared = ms_proc_rss_shared();
       ms_mmap_last_scan_ms = now_ms;
       ms_mmap_prev_faults = ms_proc_page_faults();
@@ -173,6 +188,7 @@ static ms_job_next ms_policy_mmap_job(uint64_t now_ms) {
     ms_mmap_idle_ms = 0;
     return (ms_job_next){MS_MMAP_LOOK_MIN_MS, true};
   }
+  ms_mmap_rate -= ms_mmap_rate / 4; /* the highest growth seen fades while nothing grows */
   if (ms_mmap_idle_ms) { /* nothing grew since the last look either: back off */
     ms_mmap_idle_ms = ms_mmap_idle_ms * 2 < MS_MMAP_LOOK_IDLE_MS ? ms_mmap_idle_ms * 2 : MS_MMAP_LOOK_IDLE_MS;
     return (ms_job_next){ms_mmap_idle_ms, true};

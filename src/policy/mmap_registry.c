@@ -14,6 +14,7 @@
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+#include "../util/proc.h"
 #include "../util/raw_mem.h"
 
 #define MS_MMAP_MAX_ENTRIES 1024
@@ -257,6 +258,26 @@ uint64_t ms_mmap_enforce(uint64_t limit_bytes, uint64_t target_bytes, uint64_t *
   __atomic_store_n(&ms_resident_bytes, pages * MS_PAGE, __ATOMIC_RELAXED);
   __atomic_add_fetch(&ms_dropped_bytes, dropped, __ATOMIC_RELAXED);
   *resident = pages * MS_PAGE;
+  return dropped;
+}
+
+uint64_t ms_mmap_drop_all(void) {
+  ms_mmap_lock();
+  uint64_t before = ms_proc_rss_shared();
+  for (unsigned i = 0; i < ms_nentries; i++) {
+    ms_entry *e = &ms_entries[i];
+    if (e->cls != MS_MAP_ELIGIBLE) continue;
+    bool anon = false;
+    for (uint32_t c = 0; e->chunks && c < e->nchunks && !anon; c++) anon = e->chunks[c].anon != 0;
+    if (anon) continue; /* a copy-on-write page lives only here: the measured path keeps it */
+    if (ms_sys_madvise((void *)e->start, e->end - e->start, MADV_DONTNEED) != 0) continue;
+    for (uint32_t c = 0; e->chunks && c < e->nchunks; c++) e->chunks[c].resident = 0;
+  }
+  uint64_t after = ms_proc_rss_shared();
+  ms_mmap_unlock();
+  uint64_t dropped = before > after ? before - after : 0;
+  __atomic_store_n(&ms_resident_bytes, 0, __ATOMIC_RELAXED);
+  __atomic_add_fetch(&ms_dropped_bytes, dropped, __ATOMIC_RELAXED);
   return dropped;
 }
 

@@ -43,6 +43,12 @@ void ms_mmap_note_protect_locked(uintptr_t addr, size_t len, int prot);
  * limit_bytes = UINT64_MAX only measures. */
 uint64_t ms_mmap_enforce(uint64_t limit_bytes, uint64_t target_bytes, uint64_t *resident);
 
+/* Drop every page of the droppable mappings at once, without measuring first: a scan streaming
+ * from the page cache outruns a measure (pagemap of a 1 GiB mapping takes a few ms, in which it
+ * maps tens of MB more). Mappings known to hold a copy-on-write page are left out. Returns the
+ * file-backed resident bytes it freed (statm before and after). */
+uint64_t ms_mmap_drop_all(void);
+
 typedef struct {
   uint64_t tracked_bytes, tracked_count, resident_bytes, dropped_bytes, untracked_full;
 } ms_mmap_counters;
