@@ -33,7 +33,10 @@ ms_heap_decision ms_heap_decide(const ms_heap_cfg *cfg, ms_heap_state *st, const
   }
   if (d.trigger == MS_TRIGGER_NONE && cfg->retained_max && returnable >= cfg->retained_max)
     d.trigger = MS_TRIGGER_RETAINED;
-  if (d.trigger == MS_TRIGGER_NONE && unload_done && returnable >= MS_PURGE_MIN_BYTES)
+  /* After an unload the floor does not count: with glibc it is free chunks a trim already
+   * returned, which the program used again (faulting their pages back in) and freed again —
+   * fordblks then reads as before, though the pages are resident once more. */
+  if (d.trigger == MS_TRIGGER_NONE && unload_done && obs->retained >= MS_PURGE_MIN_BYTES)
     d.trigger = MS_TRIGGER_UNLOAD;
   if (d.trigger == MS_TRIGGER_NONE && cfg->idle_ms && !st->idle_done &&
       obs->now_ms - st->last_large_free_ms >= cfg->idle_ms && returnable >= MS_PURGE_MIN_BYTES) {

@@ -75,6 +75,18 @@ static void test_unload_during_purge(void **state) {
   assert_int_equal(look(&cfg, &st, 400, 400 * MB, 340 * MB, 0).trigger, MS_TRIGGER_RETAINED);
 }
 
+/* glibc: the floor is free chunks a trim returned; the program reuses and frees them again and
+ * fordblks reads as before. An unload must purge anyway (the pages are resident again). */
+static void test_unload_ignores_floor(void **state) {
+  (void)state;
+  ms_heap_cfg cfg = {.retained_max = 64 * MB};
+  ms_heap_state st;
+  ms_heap_state_init(&st, 0, 400 * MB);
+  ms_heap_after_purge(&st, 30 * MB, 30 * MB); /* a trim left fordblks at 30 MB */
+  assert_int_equal(look(&cfg, &st, 200, 100 * MB, 30 * MB, 0).trigger, MS_TRIGGER_NONE); /* falling 300 MB */
+  assert_int_equal(look(&cfg, &st, 400, 100 * MB, 30 * MB, 0).trigger, MS_TRIGGER_UNLOAD);
+}
+
 static void test_pending(void **state) {
   (void)state;
   ms_heap_cfg cfg = {.retained_max = 64 * MB, .idle_ms = 1000};
@@ -173,6 +185,7 @@ int main(void) {
     cmocka_unit_test(test_retained),
     cmocka_unit_test(test_unload),
     cmocka_unit_test(test_unload_during_purge),
+    cmocka_unit_test(test_unload_ignores_floor),
     cmocka_unit_test(test_pending),
     cmocka_unit_test(test_idle),
     cmocka_unit_test(test_rss_soft_limit),
