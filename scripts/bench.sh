@@ -199,16 +199,18 @@ measure_group() {
 # ---- Python call sites: the walk's cost per sample, and exact mode on Python programs ----
 # Exact mode (MEMSHIM_SAMPLE_BYTES=1) makes every allocation a sample, so the difference between
 # Python call sites on and off, divided by the samples (the report's allocated_count), is what one
-# walk and merge cost. Instructions are the primary figure; ns come from CPU time (noisy here).
+# walk and merge cost. The measured runs write no report (MEMSHIM_REPORT=off): with Python call
+# sites on, an exact-mode report holds far more sites, and writing it is not the walk's cost.
+# Instructions are the primary figure; ns come from CPU time (noisy here).
 if [ "${BENCH_SKIP_PYWALK:-0}" != 1 ] && printf '%s\n' "${BENCH_PROGRAMS[@]}" | grep -q '^py_'; then
   echo
   echo "#### Python call sites: cost per sampled allocation (exact mode), exact mode against plain jemalloc"
-  EXACT="LD_PRELOAD=$LIB MEMSHIM_PROFILE=1 MEMSHIM_SAMPLE_BYTES=1 MEMSHIM_REPORT=json"
+  EXACT="LD_PRELOAD=$LIB MEMSHIM_PROFILE=1 MEMSHIM_SAMPLE_BYTES=1"
   # samples COMMAND...: allocated_count of an exact-mode report of one run
   samples() {
     rm -f "$OUT"/pw.*.json
     # shellcheck disable=SC2086
-    env $EXACT MEMSHIM_REPORT_PATH="$OUT/pw.%p" "$@" >/dev/null 2>&1
+    env $EXACT MEMSHIM_REPORT=json MEMSHIM_REPORT_PATH="$OUT/pw.%p" "$@" >/dev/null 2>&1
     "$PYTHON" -c 'import glob, json, sys
 print(sum(json.load(open(f))["profile"]["totals"]["heap"]["allocated_count"] for f in glob.glob(sys.argv[1] + "/pw.*.json")))' "$OUT"
   }
@@ -223,14 +225,13 @@ print(sum(json.load(open(f))["profile"]["totals"]["heap"]["allocated_count"] for
       n_cg=$(samples $cg_cmd)
       n_cpu=$(samples $cpu_cmd)
       i_je=$(bench_callgrind_count LD_PRELOAD="$JE" -- $cg_cmd)
-      i_off=$(bench_callgrind_count $EXACT MEMSHIM_PY_STACKS=0 MEMSHIM_REPORT_PATH="$OUT/x.%p" -- $cg_cmd)
-      i_on=$(bench_callgrind_count $EXACT MEMSHIM_REPORT_PATH="$OUT/x.%p" -- $cg_cmd)
+      i_off=$(bench_callgrind_count $EXACT MEMSHIM_PY_STACKS=0 MEMSHIM_REPORT=off -- $cg_cmd)
+      i_on=$(bench_callgrind_count $EXACT MEMSHIM_REPORT=off -- $cg_cmd)
       t_je=() t_off=() t_on=()
       for run in $(seq "$BENCH_RUNS"); do
         t_je+=("$(bench_cpu_time LD_PRELOAD="$JE" -- $cpu_cmd)")
-        t_off+=("$(bench_cpu_time $EXACT MEMSHIM_PY_STACKS=0 MEMSHIM_REPORT_PATH="$OUT/x.%p" -- $cpu_cmd)")
-        t_on+=("$(bench_cpu_time $EXACT MEMSHIM_REPORT_PATH="$OUT/x.%p" -- $cpu_cmd)")
-        rm -f "$OUT"/x.*
+        t_off+=("$(bench_cpu_time $EXACT MEMSHIM_PY_STACKS=0 MEMSHIM_REPORT=off -- $cpu_cmd)")
+        t_on+=("$(bench_cpu_time $EXACT MEMSHIM_REPORT=off -- $cpu_cmd)")
       done
     }
     awk -v n="$name" -v s="$n_cg" -v sc="$n_cpu" -v ij="$i_je" -v ioff="$i_off" -v ion="$i_on" \

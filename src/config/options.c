@@ -56,7 +56,7 @@ static const ms_option_def ms_option_table[MS_OPT__COUNT] = {
   [MS_OPT_PY_DEPTH] = {"py_depth", "MEMSHIM_PY_DEPTH", MS_OPT_INT, "32", NULL, 1, 128, false,
     "Python frames kept per call-site stack (native frames count apart)"},
   [MS_OPT_REPORT] = {"report", "MEMSHIM_REPORT", MS_OPT_LIST, "text", "text|json|collapsed|html|pprof", 0, 0,
-    false, "report formats (comma list); set without MEMSHIM_PROFILE: timeline-only reports"},
+    false, "report formats (comma list; off = no file); set without MEMSHIM_PROFILE: timeline-only reports"},
   [MS_OPT_REPORT_PATH] = {"report_path", "MEMSHIM_REPORT_PATH", MS_OPT_PATH, "memshim.%p", NULL, 0, 0,
     false, "report file prefix (%p = pid, %t = start time); the format adds .txt/.json/.collapsed/.html/.pb.gz"},
   [MS_OPT_REPORT_SIGNAL] = {"report_signal", "MEMSHIM_REPORT_SIGNAL", MS_OPT_SIGNAL, "SIGUSR2", NULL, 0,
@@ -271,6 +271,7 @@ int ms_parse_enum(const char *s, const char *choices, uint64_t *out, const char 
 int ms_parse_list(const char *s, const char *choices, uint64_t *out, const char **why) {
   uint64_t mask = 0;
   const char *p = s;
+  if (ms_is_off(ms_skip_space(s))) { *out = 0; return 0; }
   while (*p) {
     p = ms_skip_space(p);
     const char *comma = strchr(p, ',');
@@ -284,7 +285,7 @@ int ms_parse_list(const char *s, const char *choices, uint64_t *out, const char 
     if (!comma) break;
     p = comma + 1;
   }
-  if (!mask && !ms_is_off(ms_skip_space(s)) && *ms_skip_space(s)) { *why = "empty list"; return -1; }
+  if (!mask && *ms_skip_space(s)) { *why = "empty list"; return -1; }
   *out = mask;
   return 0;
 }
@@ -518,7 +519,10 @@ void ms_option_format(ms_option_id id, char *buf, size_t len) {
       else snprintf(buf, len, "%llums", (unsigned long long)v->u64);
       break;
     case MS_OPT_ENUM: ms_format_choices(d->choices, v->u64, false, buf, len); break;
-    case MS_OPT_LIST: ms_format_choices(d->choices, v->u64, true, buf, len); break;
+    case MS_OPT_LIST:
+      if (!v->u64) snprintf(buf, len, "off");
+      else ms_format_choices(d->choices, v->u64, true, buf, len);
+      break;
     case MS_OPT_SIGNAL:
       if (!v->u64) snprintf(buf, len, "off");
       else if (v->u64 == SIGUSR2) snprintf(buf, len, "SIGUSR2");

@@ -30,6 +30,7 @@
 #include "../policy/timeline.h"
 #include "../profile/collect.h"
 #include "../profile/profile.h"
+#include "../profile/profile_internal.h"
 #include "../profile/stack_table.h"
 #include "../profile/symbolize.h"
 #include "../report/write.h"
@@ -163,6 +164,9 @@ static void ms_report_log_failure(const ms_snapshot *s) {
 }
 
 bool ms_report_now(const char *reason) {
+  /* MEMSHIM_REPORT=off and no leak gate: no file and no verdict to compute, so no report. */
+  uint64_t limit;
+  if (!ms_opt_u64(MS_OPT_REPORT) && !ms_profile_leak_limit(&limit)) return false;
   pthread_mutex_lock(&ms_report_mu);
   ms_arena arena;
   ms_arena_init(&arena);
@@ -263,8 +267,10 @@ bool ms_reporting_active(void) { return ms_reports_on; }
 
 void ms_reporting_init(void) {
   ms_report_pid = ms_sys_getpid();
-  /* Without profiling, a report still has the process's timeline and the policy's events. */
-  ms_reports_on = ms_profile_active || ms_opt_source_get(MS_OPT_REPORT) == MS_SRC_ENV;
+  /* Without profiling, a report still has the process's timeline and the policy's events
+   * (unless MEMSHIM_REPORT=off asks for no file). */
+  ms_reports_on = ms_profile_active ||
+                  (ms_opt_source_get(MS_OPT_REPORT) == MS_SRC_ENV && ms_opt_u64(MS_OPT_REPORT));
   if (!ms_reports_on) return;
   ms_report_check_dir();
   ms_timeline_init();

@@ -157,6 +157,10 @@ static void test_enum_list(void **state) {
   assert_int_equal(ms_parse_list("text,pdf", "text|json|collapsed", &v, &why), -1);
   assert_non_null(strstr(why, "unknown item"));
   assert_int_equal(ms_parse_list(",", "text|json|collapsed", &v, &why), -1);
+  v = 7;
+  assert_int_equal(ms_parse_list(" off", "text|json|collapsed", &v, &why), 0);
+  assert_true(v == 0);
+  assert_int_equal(ms_parse_list("text,off", "text|json|collapsed", &v, &why), -1);
 }
 
 static void test_signal_fraction(void **state) {
