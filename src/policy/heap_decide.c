@@ -47,9 +47,18 @@ ms_heap_decision ms_heap_decide(const ms_heap_cfg *cfg, ms_heap_state *st, const
 }
 
 /* Only what the purge saw and could not return becomes the floor: bytes freed by other threads
- * while it ran (an unload in progress) stay returnable, so the purge they need is not held back. */
-void ms_heap_after_purge(ms_heap_state *st, uint64_t retained_before, uint64_t retained_after) {
-  st->retained_floor = retained_after < retained_before ? retained_after : retained_before;
+ * while it ran (an unload in progress) stay returnable, so the purge they need is not held back.
+ * jemalloc gives back every unused page it sees, so what a purge that returned something leaves
+ * counted was freed while it ran (a thread freeing what it allocated a moment before, pages of
+ * an arena whose own purge was under way): all returnable. Only glibc keeps returned free
+ * chunks in its figure. A purge that returned nothing sets the floor on either backend, so a
+ * heap the allocator will not give back is not asked again until it grows. */
+void ms_heap_after_purge(const ms_heap_cfg *cfg, ms_heap_state *st, uint64_t retained_before,
+                         uint64_t retained_after) {
+  if (!cfg->free_stays_counted && retained_after < retained_before)
+    st->retained_floor = 0;
+  else
+    st->retained_floor = retained_after < retained_before ? retained_after : retained_before;
 }
 
 bool ms_heap_pending(const ms_heap_cfg *cfg, const ms_heap_state *st) {

@@ -5,6 +5,7 @@
  * The free path is untouched: live bytes come from jemalloc's own per-thread totals (or
  * mallinfo2), freed-but-resident bytes from the backend's statistics.
  * Every purge is counted, logged at MEMSHIM_VERBOSE=1 and pushed to the event ring. */
+#include <pthread.h>
 #include <time.h>
 
 #include "../backend/accounting.h"
@@ -25,6 +26,13 @@
 #define MS_FALLING_LOOK_MS 50
 
 static uint64_t ms_purges, ms_purged_bytes, ms_heap_peak;
+
+/* Held around the backend's purge, and by fork. jemalloc marks an arena's decay state
+ * "purging" and drops its locks while it returns pages; a fork in that window copies the mark
+ * into the child, where no thread will ever clear it, and every later purge or decay of that
+ * arena in the child does nothing (memshim_trim or malloc_trim on one thread while another
+ * forks). Fork waits for our purge instead. */
+static pthread_mutex_t ms_purge_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static ms_heap_cfg ms_cfg;
 static uint64_t ms_mmap_cap;   /* MEMSHIM_MMAP_RESIDENT_MAX, 0 = off */
@@ -61,7 +69,9 @@ static ms_purge_result ms_purge_measured(void) {
   ms_backend_stats before = {0}, after = {0};
   uint64_t rss0 = ms_proc_rss();
   int have = ms_be.stats(&before) == 0;
+  pthread_mutex_lock(&ms_purge_lock);
   r.released = ms_be.purge();
+  pthread_mutex_unlock(&ms_purge_lock);
   have = have && ms_be.stats(&after) == 0;
   uint64_t rss1 = ms_proc_rss();
   r.retained_before = have ? before.retained : 0;
@@ -240,7 +250,7 @@ static ms_job_next ms_policy_heap_job(uint64_t now_ms) {
   }
   if (d.trigger != MS_TRIGGER_NONE) {
     ms_purge_result r = ms_purge(ms_heap_trigger_name(d.trigger));
-    ms_heap_after_purge(&ms_state, r.retained_before, r.retained_after);
+    ms_heap_after_purge(&ms_cfg, &ms_state, r.retained_before, r.retained_after);
     last_retained = r.retained_after;
   }
   bool falling = ms_state.falling_bytes > 0;
@@ -266,6 +276,7 @@ void ms_policy_init(void) {
     .retained_max = ms_opt_u64(MS_OPT_RETAINED_MAX),
     .idle_ms = ms_opt_u64(MS_OPT_IDLE_PURGE),
     .rss_soft_limit = ms_opt_u64(MS_OPT_RSS_SOFT_LIMIT),
+    .free_stays_counted = ms_be_kind == MS_BE_GLIBC,
   };
   ms_watch_floor = MS_HEAP_WATCH_FLOOR;
   if (ms_cfg.retained_max && ms_cfg.retained_max < ms_watch_floor) ms_watch_floor = ms_cfg.retained_max;
@@ -287,14 +298,17 @@ void ms_policy_at_exit(void) {
 }
 
 void ms_policy_atfork_prepare(void) {
+  pthread_mutex_lock(&ms_purge_lock);
   ms_mmap_atfork_prepare();
   ms_policy_events_atfork_prepare();
 }
 void ms_policy_atfork_parent(void) {
   ms_policy_events_atfork_parent();
   ms_mmap_atfork_parent();
+  pthread_mutex_unlock(&ms_purge_lock);
 }
 void ms_policy_atfork_child(void) {
+  pthread_mutex_init(&ms_purge_lock, NULL);
   ms_policy_events_atfork_child();
   ms_timeline_atfork_child();
   ms_mmap_atfork_child();

@@ -21,6 +21,7 @@ typedef struct {
   uint64_t retained_max;   /* 0 = off */
   uint64_t idle_ms;        /* 0 = off */
   uint64_t rss_soft_limit; /* 0 = off */
+  bool free_stays_counted; /* glibc: free chunks malloc_trim returned stay in the retained figure */
 } ms_heap_cfg;
 
 typedef struct {
@@ -46,7 +47,8 @@ typedef struct {
 void ms_heap_state_init(ms_heap_state *st, uint64_t now_ms, uint64_t live);
 ms_heap_decision ms_heap_decide(const ms_heap_cfg *cfg, ms_heap_state *st, const ms_heap_obs *obs);
 /* After a purge: what it saw and is still counted as retained cannot be returned. */
-void ms_heap_after_purge(ms_heap_state *st, uint64_t retained_before, uint64_t retained_after);
+void ms_heap_after_purge(const ms_heap_cfg *cfg, ms_heap_state *st, uint64_t retained_before,
+                         uint64_t retained_after);
 /* Something is under way that a later look must finish: an unload still falling, RSS over the
  * soft limit, an idle purge not yet done. */
 bool ms_heap_pending(const ms_heap_cfg *cfg, const ms_heap_state *st);
