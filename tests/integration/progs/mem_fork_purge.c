@@ -12,6 +12,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "heap_churn.h"
+
 static int (*ms_stat)(const char *, uint64_t *);
 static uint64_t (*ms_trim)(void);
 static volatile int stop;
@@ -22,22 +24,10 @@ static uint64_t purges(void) {
   return v;
 }
 
-static void churn(size_t bytes) {
-  enum { BLOCK = 2000 };
-  size_t n = bytes / BLOCK;
-  char **b = malloc(n * sizeof *b);
-  for (size_t i = 0; i < n; i++) {
-    b[i] = malloc(BLOCK);
-    memset(b[i], 7, BLOCK);
-  }
-  for (size_t i = 0; i < n; i++) free(b[i]);
-  free(b);
-}
-
 static void *purger(void *arg) {
   (void)arg;
   while (!stop) {
-    churn(4 << 20);
+    heap_churn(4 << 20);
     ms_trim();
   }
   return NULL;
@@ -56,14 +46,14 @@ int main(int argc, char **argv) {
   pthread_create(&t, NULL, purger, NULL);
   int failed = 0;
   for (int i = 0; i < forks; i++) {
-    churn(1 << 20);
+    heap_churn(1 << 20);
     pid_t pid = fork();
     if (pid == 0) {
       alarm(20);
       uint64_t before = purges();
       /* Policy purges only (no memshim_trim here): they prove the child has a monitor. */
       for (int k = 0; k < 400 && purges() < before + 2; k++) {
-        churn(2 << 20);
+        heap_churn(2 << 20);
         usleep(1000);
       }
       int ok = purges() >= before + 2;

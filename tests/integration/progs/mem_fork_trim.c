@@ -14,29 +14,19 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "heap_churn.h"
+
 typedef int (*mallctl_fn)(const char *, void *, size_t *, void *, size_t);
 static mallctl_fn mallctl_p;
 static uint64_t (*trim)(void);
 static volatile int stop;
 static uint64_t trims;
 
-static void churn(size_t bytes) {
-  enum { BLOCK = 2000 };
-  size_t n = bytes / BLOCK;
-  char **b = malloc(n * sizeof *b);
-  for (size_t i = 0; i < n; i++) {
-    b[i] = malloc(BLOCK);
-    memset(b[i], 1, BLOCK);
-  }
-  for (size_t i = 0; i < n; i++) free(b[i]);
-  free(b);
-}
-
 /* 32 MB of dirty pages per purge: a purge long enough for forks to land inside it. */
 static void *purger(void *arg) {
   (void)arg;
   while (!stop) {
-    churn(32 << 20);
+    heap_churn(32 << 20);
     trim();
     __atomic_add_fetch(&trims, 1, __ATOMIC_RELAXED);
   }
@@ -72,7 +62,7 @@ int main(int argc, char **argv) {
     usleep(500);
     pid_t pid = fork();
     if (pid == 0) {
-      churn(4 << 20);
+      heap_churn(4 << 20);
       trim();
       trim(); /* the second: pages a first one raced with are gone too */
       size_t left = unused_pages();
