@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "../config/options.h"
+#include "../util/elf_sym.h"
 #include "../util/log.h"
 #include "py_walk.h"
 #include "pyframes.h"
@@ -26,26 +27,6 @@ const ms_py_runtime *ms_py_runtime_get(void) { return __atomic_load_n(&ms_py_rt,
 static uintptr_t ms_py_module_of(const void *p) {
   Dl_info di;
   return p && dladdr(p, &di) ? (uintptr_t)di.dli_fbase : 0;
-}
-
-typedef struct {
-  uintptr_t probe, lo, hi;
-} ms_py_text_query;
-
-static int ms_py_find_text(struct dl_phdr_info *info, size_t size, void *arg) {
-  (void)size;
-  ms_py_text_query *q = arg;
-  for (int i = 0; i < info->dlpi_phnum; i++) {
-    const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
-    if (ph->p_type != PT_LOAD || !(ph->p_flags & PF_X)) continue;
-    uintptr_t lo = info->dlpi_addr + ph->p_vaddr, hi = lo + ph->p_memsz;
-    if (q->probe >= lo && q->probe < hi) {
-      q->lo = lo;
-      q->hi = hi;
-      return 1;
-    }
-  }
-  return 0;
 }
 
 static int ms_py_count_adds(struct dl_phdr_info *info, size_t size, void *arg) {
@@ -156,13 +137,8 @@ static void ms_py_look(void) {
     rt->eval_lo = (uintptr_t)sym[4];
     rt->eval_hi = rt->eval_lo + es->st_size;
   }
-  ms_py_text_query q = {.probe = (uintptr_t)sym[4]}, libc = {.probe = (uintptr_t)&getpid};
-  dl_iterate_phdr(ms_py_find_text, &q);
-  dl_iterate_phdr(ms_py_find_text, &libc);
-  rt->interp_lo = q.lo;
-  rt->interp_hi = q.hi;
-  rt->libc_lo = libc.lo;
-  rt->libc_hi = libc.hi;
+  ms_elf_text_range((uintptr_t)sym[4], &rt->interp_lo, &rt->interp_hi);
+  ms_elf_text_range((uintptr_t)&getpid, &rt->libc_lo, &rt->libc_hi);
 
   ms_py_looking = false;
   __atomic_store_n(&ms_py_rt, rt, __ATOMIC_RELEASE);

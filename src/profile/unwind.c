@@ -3,13 +3,13 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <link.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <string.h>
 #include <sys/resource.h>
 
+#include "../util/elf_sym.h"
 #include "../util/log.h"
 #include "../util/sys.h"
 #include "stack_table.h"
@@ -29,22 +29,6 @@ static pthread_mutex_t ms_unwind_lock = PTHREAD_MUTEX_INITIALIZER;
 
 /* Our own text: [lo, hi). Frames there are the allocation entry points and the profiler. */
 static uintptr_t ms_self_lo, ms_self_hi;
-
-static int ms_find_self(struct dl_phdr_info *info, size_t size, void *arg) {
-  (void)size;
-  uintptr_t probe = (uintptr_t)arg;
-  for (int i = 0; i < info->dlpi_phnum; i++) {
-    const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
-    if (ph->p_type != PT_LOAD || !(ph->p_flags & PF_X)) continue;
-    uintptr_t lo = info->dlpi_addr + ph->p_vaddr, hi = lo + ph->p_memsz;
-    if (probe >= lo && probe < hi) {
-      ms_self_lo = lo;
-      ms_self_hi = hi;
-      return 1;
-    }
-  }
-  return 0;
-}
 
 /* ---- libunwind's validation pipe ----
  * libunwind 1.6 checks that an address is readable by writing one byte from it into a pipe,
@@ -142,7 +126,7 @@ static int ms_unwind_load(void) {
     caching(*local_as, MS_UNW_CACHE_PER_THREAD);
     ms_unwinder_leave();
   }
-  dl_iterate_phdr(ms_find_self, (void *)(uintptr_t)&ms_unwind);
+  ms_elf_text_range((uintptr_t)&ms_unwind, &ms_self_lo, &ms_self_hi);
   __atomic_store_n(&ms_unw_backtrace, bt, __ATOMIC_RELEASE);
   return 0;
 }

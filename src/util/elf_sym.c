@@ -80,3 +80,31 @@ void *ms_elf_loaded_sym(const char *soname, const char *name) {
   dl_iterate_phdr(ms_elf_visit, &q);
   return q.found;
 }
+
+typedef struct {
+  uintptr_t probe, lo, hi;
+} ms_text_query;
+
+static int ms_text_visit(struct dl_phdr_info *info, size_t size, void *arg) {
+  (void)size;
+  ms_text_query *q = arg;
+  for (int i = 0; i < info->dlpi_phnum; i++) {
+    const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+    if (ph->p_type != PT_LOAD || !(ph->p_flags & PF_X)) continue;
+    uintptr_t lo = info->dlpi_addr + ph->p_vaddr, hi = lo + ph->p_memsz;
+    if (q->probe >= lo && q->probe < hi) {
+      q->lo = lo;
+      q->hi = hi;
+      return 1;
+    }
+  }
+  return 0;
+}
+
+bool ms_elf_text_range(uintptr_t probe, uintptr_t *lo, uintptr_t *hi) {
+  ms_text_query q = {probe, 0, 0};
+  dl_iterate_phdr(ms_text_visit, &q);
+  *lo = q.lo;
+  *hi = q.hi;
+  return q.hi != 0;
+}
