@@ -46,7 +46,7 @@ static void ms_resolve(uintptr_t pc, ms_snap_frame *f) {
   if (ms_frame_is_py(pc)) {
     const char *file = "?", *function = "??";
     uint32_t line = 0;
-    ms_py_frame_get((uint32_t)(pc & ~MS_FRAME_PY_TAG), &file, &function, &line);
+    ms_py_frame_get(ms_frame_py_id(pc), &file, &function, &line);
     *f = (ms_snap_frame){.kind = MS_SNAP_PYTHON, .function = function, .file = file, .line = line};
     return;
   }

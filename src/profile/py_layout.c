@@ -83,8 +83,8 @@ typedef struct {
   } str;
 } ms_py_debug_offsets_313;
 
-bool ms_py_layout_from_debug_offsets(const void *runtime, unsigned long version_hex, const ms_py_layout *base,
-                                     ms_py_layout *out, char *why, size_t why_len) {
+bool ms_py_debug_offsets_agree(const void *runtime, unsigned long version_hex, const ms_py_layout *base, char *why,
+                               size_t why_len) {
   const ms_py_debug_offsets_313 *d = runtime;
   if (memcmp(d->cookie, "xdebugpy", 8) != 0) {
     snprintf(why, why_len, "_PyRuntime does not start with the debug-offsets cookie");
@@ -120,7 +120,6 @@ bool ms_py_layout_from_debug_offsets(const void *runtime, unsigned long version_
     snprintf(why, why_len, "_Py_DebugOffsets differ from the CPython 3.13 layout this memshim knows");
     return false;
   }
-  *out = L;
   return true;
 }
 

@@ -68,11 +68,11 @@ const ms_py_layout *ms_py_layout_for(unsigned major, unsigned minor);
 bool ms_py_version_parse(const char *s, unsigned *major, unsigned *minor);
 
 /* CPython 3.13 publishes its own offsets at the start of _PyRuntime (_Py_DebugOffsets). Check
- * them against the built-in row base (cookie, version, not free-threaded, every offset both
- * carry) and fill *out: the offsets from the table, what it does not carry from base.
- * Returns true, or false with why (for the log line). */
-bool ms_py_layout_from_debug_offsets(const void *runtime, unsigned long version_hex, const ms_py_layout *base,
-                                     ms_py_layout *out, char *why, size_t why_len);
+ * that they agree with the built-in row base (cookie, version, not free-threaded, every offset
+ * both carry): the walk then reads with base. Returns true, or false with why (for the log
+ * line). */
+bool ms_py_debug_offsets_agree(const void *runtime, unsigned long version_hex, const ms_py_layout *base, char *why,
+                               size_t why_len);
 
 /* The canaries: the interpreter's own type objects must agree with the layout (name and sizes
  * of code, str and, up to 3.10, frame; frame_type is not looked at from 3.11). Returns true,

@@ -102,7 +102,7 @@ static void ms_py_look(void) {
       ms_py_refuse(version, "_PyRuntime or Py_Version is not exported");
       return;
     }
-    if (!ms_py_layout_from_debug_offsets(runtime, *version_hex, base, &rt->L, why, sizeof why)) {
+    if (!ms_py_debug_offsets_agree(runtime, *version_hex, base, why, sizeof why)) {
       ms_py_refuse(version, why);
       return;
     }
