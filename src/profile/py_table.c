@@ -5,6 +5,7 @@
 #include <pthread.h>
 #include <string.h>
 
+#include "../report/arena.h"
 #include "../util/raw_mem.h"
 #include "py_walk.h"
 #include "pyframes.h"
@@ -17,7 +18,6 @@ typedef struct {
 #define MS_PY_REC_CHUNK_SHIFT 12 /* 4096 records per chunk */
 #define MS_PY_REC_CHUNK (1u << MS_PY_REC_CHUNK_SHIFT)
 #define MS_PY_REC_CHUNKS 1024
-#define MS_PY_ARENA_CHUNK (64u << 10)
 
 static pthread_mutex_t ms_py_table_mu = PTHREAD_MUTEX_INITIALIZER;
 static ms_py_record *ms_py_rec_chunks[MS_PY_REC_CHUNKS];
@@ -32,8 +32,7 @@ typedef struct {
 static uint64_t ms_py_hash_str(uintptr_t s);
 static uint64_t ms_py_hash_id(uintptr_t id);
 static ms_py_index ms_py_strs = {.hash = ms_py_hash_str}, ms_py_recs = {.hash = ms_py_hash_id};
-static char *ms_py_arena;
-static size_t ms_py_arena_used, ms_py_arena_cap;
+static ms_arena ms_py_str_arena; /* the interned strings, kept for the process's life */
 
 static uint64_t ms_py_hash_bytes(const char *s, size_t n) {
   uint64_t h = 0xcbf29ce484222325ull;
@@ -95,17 +94,9 @@ static const char *ms_py_str_intern_locked(const char *s) {
   if (!ms_py_strs.cap && ms_py_index_grow(&ms_py_strs) != 0) return NULL;
   uintptr_t *slot = ms_py_index_find(&ms_py_strs, ms_py_hash_bytes(s, n), ms_py_str_eq, s);
   if (*slot) return (const char *)*slot;
-  if (ms_py_arena_used + n + 1 > ms_py_arena_cap) {
-    size_t cap = n + 1 > MS_PY_ARENA_CHUNK ? n + 1 : MS_PY_ARENA_CHUNK;
-    char *a = ms_raw_alloc(cap);
-    if (!a) return NULL;
-    ms_py_arena = a;
-    ms_py_arena_used = 0;
-    ms_py_arena_cap = cap;
-  }
-  char *copy = ms_py_arena + ms_py_arena_used;
+  char *copy = ms_arena_alloc(&ms_py_str_arena, n + 1);
+  if (!copy) return NULL;
   memcpy(copy, s, n + 1);
-  ms_py_arena_used += n + 1;
   ms_py_index_put(&ms_py_strs, slot, (uintptr_t)copy);
   return copy;
 }
