@@ -159,11 +159,7 @@ typedef int (*ms_entry_fn)(const char *, void **, unsigned long long, void *);
 typedef int (*ms_entry_by_version_fn)(const char *, void **, unsigned, unsigned long long, void *);
 
 static int ms_entry(void **cache, const char *name, const char *symbol, void **fn, unsigned long long flags, void *status) {
-  ms_entry_fn real = (ms_entry_fn)__atomic_load_n(cache, __ATOMIC_ACQUIRE);
-  if (!real) {
-    real = (ms_entry_fn)ms_dl_sym(RTLD_NEXT, name);
-    __atomic_store_n(cache, (void *)real, __ATOMIC_RELEASE);
-  }
+  ms_entry_fn real = (ms_entry_fn)ms_dl_next_cached(cache, name);
   if (!real) return MS_CUDART_ERROR_INITIALIZATION;
   int r = real(symbol, fn, flags, status);
   if (r == MS_CUDART_SUCCESS && fn && *fn && ms_gpu_on()) {
@@ -174,11 +170,7 @@ static int ms_entry(void **cache, const char *name, const char *symbol, void **f
 }
 static int ms_entry_by_version(void **cache, const char *name, const char *symbol, void **fn, unsigned version,
                                unsigned long long flags, void *status) {
-  ms_entry_by_version_fn real = (ms_entry_by_version_fn)__atomic_load_n(cache, __ATOMIC_ACQUIRE);
-  if (!real) {
-    real = (ms_entry_by_version_fn)ms_dl_sym(RTLD_NEXT, name);
-    __atomic_store_n(cache, (void *)real, __ATOMIC_RELEASE);
-  }
+  ms_entry_by_version_fn real = (ms_entry_by_version_fn)ms_dl_next_cached(cache, name);
   if (!real) return MS_CUDART_ERROR_INITIALIZATION;
   int r = real(symbol, fn, version, flags, status);
   if (r == MS_CUDART_SUCCESS && fn && *fn && ms_gpu_on()) {
