@@ -22,6 +22,7 @@ static ms_gpu_hooks ms_hooks;
 bool ms_gpu_seen_flag;
 char ms_gpu_runtime[32];
 static bool ms_gpu_static_said;
+static bool ms_gpu_cudart_noted; /* ms_gpu_runtime starts with "cudart" (it never loses that) */
 bool ms_gpu_nvml_frozen;
 static bool ms_gpu_exit_registered, ms_gpu_exit_written;
 
@@ -78,12 +79,17 @@ void ms_gpu_seen(void) {
   __atomic_store_n(&ms_gpu_seen_flag, true, __ATOMIC_RELEASE);
 }
 
+/* Called with version 0 on every runtime allocation and driver entry point lookup: once the
+ * runtime is known to be a dynamic libcudart, such a call changes nothing and returns without
+ * the lock. */
 void ms_gpu_note_runtime(int version) {
+  if (version == 0 && ms_likely(__atomic_load_n(&ms_gpu_cudart_noted, __ATOMIC_ACQUIRE))) return;
   pthread_mutex_lock(&ms_gpu_mu);
   if (version > 0 && strncmp(ms_gpu_runtime, "cudart ", 7) != 0)
     snprintf(ms_gpu_runtime, sizeof ms_gpu_runtime, "cudart %d.%d", version / 1000, version % 1000 / 10);
   else if (!*ms_gpu_runtime || !strcmp(ms_gpu_runtime, "static"))
     snprintf(ms_gpu_runtime, sizeof ms_gpu_runtime, "cudart");
+  __atomic_store_n(&ms_gpu_cudart_noted, true, __ATOMIC_RELEASE); /* both branches leave "cudart..." */
   pthread_mutex_unlock(&ms_gpu_mu);
 }
 
