@@ -123,14 +123,15 @@ void *ms_cuda_export_lookup(const char *name, void *real, const void *caller) {
 }
 
 void *ms_cuda_proc_lookup(const char *symbol, void *real, int version, uint64_t flags) {
-  if (!real || !symbol || !ms_gpu_on() || ms_cuda_is_wrapper(real)) return real;
-  unsigned family = 0;
+  if (!real || !symbol || !ms_gpu_on()) return real;
+  unsigned family = 0; /* the first entry of the symbol's family; the loop below starts there */
   while (family < MS_CU_NFAMILIES && strcmp(symbol, ms_cu_families[family].base) != 0) family++;
-  if (family == MS_CU_NFAMILIES) return real;
+  /* the name filter first: most lookups are of functions memshim does not wrap */
+  if (family == MS_CU_NFAMILIES || ms_cuda_is_wrapper(real)) return real;
   ms_gpu_seen();
   const ms_cu_driver *d = ms_cu_driver_of(real);
   if (!d) return real;
-  for (unsigned i = 0; i < MS_CU_NFAMILIES; i++) {
+  for (unsigned i = family; i < MS_CU_NFAMILIES; i++) {
     if (strcmp(symbol, ms_cu_families[i].base) != 0 || (version >= 0 && ms_cu_families[i].version > version)) continue;
     if (ms_cu_driver_query(d, symbol, ms_cu_families[i].version, flags) == real)
       return ms_cuda_wrapper(ms_cu_families[i].abi, real);
