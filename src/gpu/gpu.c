@@ -121,9 +121,14 @@ uint32_t ms_gpu_capture_site(void) {
   return id;
 }
 
-int ms_gpu_current_device(void) {
-  int dev = ms_cu_driver_current_device();
-  return dev < 0 ? 0 : dev;
+/* -1 (unknown) needs no mapping here: ms_gpu_dev_index counts it on device 0 wherever dev is used. */
+void ms_gpu_record_alloc(int kind, int dev, uint64_t ptr, uint64_t size, uint32_t site, int api, uint64_t pool) {
+  if (dev < 0) dev = ms_cu_driver_current_device();
+  if (kind == MS_GPU_VMM)
+    ms_gpu_vmm_create(dev, ptr, size, site, api);
+  else
+    ms_gpu_alloc(kind, dev, ptr, size, site, api, pool);
+  if (kind != MS_GPU_PINNED) ms_gpu_after_alloc(dev);
 }
 
 /* ---- fork and exit ---- */

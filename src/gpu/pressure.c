@@ -207,6 +207,7 @@ void ms_gpu_after_alloc(int dev) {
 
 void ms_gpu_out_of_memory(int dev, uint64_t size, uint32_t site, int api) {
   (void)site;
+  if (dev < 0) dev = ms_cu_driver_current_device();
   dev = ms_gpu_dev_index(dev);
   ms_gpu_nvml_refresh(dev, false);
   pthread_mutex_lock(&ms_gpu_mu);

@@ -40,11 +40,9 @@ static int ms_rt_leave(int r, int kind, void *ptr, uint64_t size, uint64_t pool)
   bool outer = --ms_cuda_rt.depth == 0;
   if (!outer) return r;
   if (r == MS_CUDART_SUCCESS && ptr && !ms_cuda_rt.counted && !ms_gpu_known((uint64_t)(uintptr_t)ptr)) {
-    int dev = ms_gpu_current_device();
-    ms_gpu_alloc(kind, dev, (uint64_t)(uintptr_t)ptr, size, ms_cuda_rt.site, ms_cuda_rt.api, pool);
-    if (kind != MS_GPU_PINNED) ms_gpu_after_alloc(dev);
+    ms_gpu_record_alloc(kind, -1, (uint64_t)(uintptr_t)ptr, size, ms_cuda_rt.site, ms_cuda_rt.api, pool);
   } else if (r == MS_CUDART_ERROR_MEMORY_ALLOCATION && !ms_cuda_rt.oom) {
-    ms_gpu_out_of_memory(ms_gpu_current_device(), size, ms_cuda_rt.site, ms_cuda_rt.api);
+    ms_gpu_out_of_memory(-1, size, ms_cuda_rt.site, ms_cuda_rt.api);
   }
   return r;
 }
