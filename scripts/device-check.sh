@@ -21,6 +21,7 @@
 #                sentence-transformers, transformers and tokenizers are installed (else skipped, said)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/lib/bench.sh # bench_jemalloc_lib (functions only)
 SRC=$(pwd)
 OUT=/tmp/memshim-device-check
 LIB=""
@@ -74,7 +75,7 @@ if ! "$PY" -c 'import sentence_transformers, transformers, tokenizers' 2>"$OUT/s
   [ $SELFTEST = 1 ] || die "sentence-transformers/transformers/tokenizers do not import: $(tail -1 "$OUT/st-import.err")"
   HAVE_ST=0
 fi
-JEMALLOC_SO=$(ls /usr/lib/*/libjemalloc.so.2 /usr/lib/libjemalloc.so.2 /usr/lib64/libjemalloc.so.2 2>/dev/null | head -1 || true)
+JEMALLOC_SO=$(bench_jemalloc_lib 2>/dev/null || true)
 say "   preflight done ($(elapsed) s); libjemalloc.so.2: ${JEMALLOC_SO:-not installed (the jemalloc column is left out)}"
 
 # ---- 1. build ----

@@ -103,10 +103,11 @@ bench_build_progs() {
   done
 }
 
-# bench_jemalloc_lib: path of Debian's libjemalloc.so.2.
+# bench_jemalloc_lib: path of Debian's libjemalloc.so.2 (or another distribution's, in /usr/lib64).
 bench_jemalloc_lib() {
   local p
-  for p in /usr/lib/x86_64-linux-gnu/libjemalloc.so.2 /usr/lib/*/libjemalloc.so.2 /usr/lib/libjemalloc.so.2; do
+  for p in /usr/lib/x86_64-linux-gnu/libjemalloc.so.2 /usr/lib/*/libjemalloc.so.2 /usr/lib/libjemalloc.so.2 \
+    /usr/lib64/libjemalloc.so.2; do
     [ -e "$p" ] && { echo "$p"; return 0; }
   done
   echo "bench: libjemalloc.so.2 not found (apt-get install libjemalloc2)" >&2

@@ -48,3 +48,12 @@ __attribute__((noinline)) void *ms_dl_vsym(void *handle, const char *name, const
   __asm__ volatile("" ::: "memory");
   return r;
 }
+
+void *ms_dl_next_cached(void **cache, const char *name) {
+  void *f = __atomic_load_n(cache, __ATOMIC_ACQUIRE);
+  if (!f) {
+    f = ms_dl_sym(RTLD_NEXT, name);
+    __atomic_store_n(cache, f, __ATOMIC_RELEASE);
+  }
+  return f;
+}

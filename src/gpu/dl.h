@@ -24,4 +24,8 @@ void ms_dl_resolve(void);
 void *ms_dl_sym(void *handle, const char *name);
 void *ms_dl_vsym(void *handle, const char *name, const char *version);
 
+/* ms_dl_sym(RTLD_NEXT, name), looked up once into *cache (a static of the caller) and read from
+ * there after that. A failed lookup is cached as NULL and so repeated on the next call. */
+void *ms_dl_next_cached(void **cache, const char *name);
+
 #endif

@@ -22,6 +22,7 @@ static ms_gpu_hooks ms_hooks;
 bool ms_gpu_seen_flag;
 char ms_gpu_runtime[32];
 static bool ms_gpu_static_said;
+static bool ms_gpu_cudart_noted; /* ms_gpu_runtime starts with "cudart" (it never loses that) */
 bool ms_gpu_nvml_frozen;
 static bool ms_gpu_exit_registered, ms_gpu_exit_written;
 
@@ -78,12 +79,17 @@ void ms_gpu_seen(void) {
   __atomic_store_n(&ms_gpu_seen_flag, true, __ATOMIC_RELEASE);
 }
 
+/* Called with version 0 on every runtime allocation and driver entry point lookup: once the
+ * runtime is known to be a dynamic libcudart, such a call changes nothing and returns without
+ * the lock. */
 void ms_gpu_note_runtime(int version) {
+  if (version == 0 && ms_likely(__atomic_load_n(&ms_gpu_cudart_noted, __ATOMIC_ACQUIRE))) return;
   pthread_mutex_lock(&ms_gpu_mu);
   if (version > 0 && strncmp(ms_gpu_runtime, "cudart ", 7) != 0)
     snprintf(ms_gpu_runtime, sizeof ms_gpu_runtime, "cudart %d.%d", version / 1000, version % 1000 / 10);
   else if (!*ms_gpu_runtime || !strcmp(ms_gpu_runtime, "static"))
     snprintf(ms_gpu_runtime, sizeof ms_gpu_runtime, "cudart");
+  __atomic_store_n(&ms_gpu_cudart_noted, true, __ATOMIC_RELEASE); /* both branches leave "cudart..." */
   pthread_mutex_unlock(&ms_gpu_mu);
 }
 
@@ -115,9 +121,14 @@ uint32_t ms_gpu_capture_site(void) {
   return id;
 }
 
-int ms_gpu_current_device(void) {
-  int dev = ms_cu_driver_current_device();
-  return dev < 0 ? 0 : dev;
+/* -1 (unknown) needs no mapping here: ms_gpu_dev_index counts it on device 0 wherever dev is used. */
+void ms_gpu_record_alloc(int kind, int dev, uint64_t ptr, uint64_t size, uint32_t site, int api, uint64_t pool) {
+  if (dev < 0) dev = ms_cu_driver_current_device();
+  if (kind == MS_GPU_VMM)
+    ms_gpu_vmm_create(dev, ptr, size, site, api);
+  else
+    ms_gpu_alloc(kind, dev, ptr, size, site, api, pool);
+  if (kind != MS_GPU_PINNED) ms_gpu_after_alloc(dev);
 }
 
 /* ---- fork and exit ---- */

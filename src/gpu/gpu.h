@@ -61,9 +61,6 @@ void ms_gpu_note_static_runtime(const char *module);
  * profiler's stack table; initialises the unwinder on first use. 0 when it cannot. */
 uint32_t ms_gpu_capture_site(void);
 
-/* The device of the calling thread's current context (cuCtxGetDevice), 0 when unknown. */
-int ms_gpu_current_device(void);
-
 /* Bookkeeping (track.c). ptr/handle 0 is never tracked. */
 void ms_gpu_alloc(int kind, int dev, uint64_t ptr, uint64_t size, uint32_t site, int api, uint64_t pool);
 /* Forget ptr. to_pool: freed with cuMemFreeAsync (its bytes stay reserved by the pool). */
@@ -77,8 +74,15 @@ void ms_gpu_vmm_unmap(uint64_t va, uint64_t size);
 
 /* After a device allocation succeeded (thresholds, on the allocating thread). */
 void ms_gpu_after_alloc(int dev);
-/* An allocation failed with out-of-memory: event, log line naming the top holders, report. */
+/* An allocation failed with out-of-memory: event, log line naming the top holders, report.
+ * dev < 0: the calling thread's current device. */
 void ms_gpu_out_of_memory(int dev, uint64_t size, uint32_t site, int api);
+
+/* What the entry points call when the program's allocation succeeded (gpu.c): ms_gpu_alloc, or
+ * ms_gpu_vmm_create for MS_GPU_VMM (ptr is then the handle), then ms_gpu_after_alloc unless the
+ * memory is host-pinned. dev < 0: the calling thread's current device (cuCtxGetDevice; device 0
+ * when that is unknown, as every dev here is clamped to 0..MS_GPU_DEVICES-1). */
+void ms_gpu_record_alloc(int kind, int dev, uint64_t ptr, uint64_t size, uint32_t site, int api, uint64_t pool);
 
 /* A report's GPU part (collect.c), once CUDA was seen (else nothing is filled): the gpu section,
  * device and host-pinned totals and, with sites, the device bytes of every call site that has

@@ -146,6 +146,13 @@ static void ms_gpu_fire_action(int dev, uint64_t used, uint64_t total) {
   for (unsigned i = 0; i < n; i++) cbs[i].fn(dev, used, total, cbs[i].user_data);
 }
 
+/* Device memory used now: NVML's figure as last read, plus what this process's tracked bytes
+ * (live + pool) changed by since; 0 at least. */
+static uint64_t ms_dev_used_estimate_locked(const ms_gpu_dev *d) {
+  int64_t est = (int64_t)d->dev_used + (d->live + d->pool - d->tracked_at_nvml);
+  return est > 0 ? (uint64_t)est : 0;
+}
+
 void ms_gpu_after_alloc(int dev) {
   static MS_TLS int in_check; /* a callback that allocates does not check again */
   uint64_t warn_pct = ms_opt_u64(MS_OPT_GPU_WARN_PCT), action_pct = ms_opt_u64(MS_OPT_GPU_ACTION_PCT);
@@ -163,8 +170,7 @@ void ms_gpu_after_alloc(int dev) {
   uint64_t now = ms_gpu_now_ms();
   bool fresh_needed = !d->mem_known || now - d->nvml_t_ms >= MS_GPU_NVML_MAX_AGE_MS;
   if (!fresh_needed) { /* decide only on a fresh figure */
-    int64_t est = (int64_t)d->dev_used + (d->live + d->pool - d->tracked_at_nvml);
-    uint64_t u = est > 0 ? (uint64_t)est : 0;
+    uint64_t u = ms_dev_used_estimate_locked(d);
     bool w = d->warn_fired, a = d->action_fired;
     fresh_needed = ms_gpu_threshold_step(&w, u, d->total, warn_pct) || ms_gpu_threshold_step(&a, u, d->total, action_pct) ||
                    w != d->warn_fired || a != d->action_fired;
@@ -172,8 +178,7 @@ void ms_gpu_after_alloc(int dev) {
   pthread_mutex_unlock(&ms_gpu_mu);
   if (fresh_needed) ms_gpu_nvml_refresh(dev, false);
   pthread_mutex_lock(&ms_gpu_mu);
-  int64_t est = (int64_t)d->dev_used + (d->live + d->pool - d->tracked_at_nvml);
-  uint64_t used = est > 0 ? (uint64_t)est : 0, total = d->total;
+  uint64_t used = ms_dev_used_estimate_locked(d), total = d->total;
   int warn = d->mem_known ? ms_gpu_threshold_step(&d->warn_fired, used, total, warn_pct) : 0;
   int action = d->mem_known ? ms_gpu_threshold_step(&d->action_fired, used, total, action_pct) : 0;
   ms_gpu_event ev = {0};
@@ -207,6 +212,7 @@ void ms_gpu_after_alloc(int dev) {
 
 void ms_gpu_out_of_memory(int dev, uint64_t size, uint32_t site, int api) {
   (void)site;
+  if (dev < 0) dev = ms_cu_driver_current_device();
   dev = ms_gpu_dev_index(dev);
   ms_gpu_nvml_refresh(dev, false);
   pthread_mutex_lock(&ms_gpu_mu);

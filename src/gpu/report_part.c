@@ -8,14 +8,18 @@
 #include "gpu_internal.h"
 #include "pressure.h"
 
-void ms_gpu_refresh_used(bool at_exit) {
+/* NVML's figures of every device used whose figures were read min_age_ms or more before now
+ * (min_age_ms 0: all of them; now is then not read). */
+static void ms_refresh_used_older(bool keep_if_gone, uint64_t now, uint64_t min_age_ms) {
   for (int dev = 0; dev < MS_GPU_DEVICES; dev++) {
     pthread_mutex_lock(&ms_gpu_mu);
-    bool used = ms_gpu_devs[dev].used;
+    bool stale = ms_gpu_devs[dev].used && now - ms_gpu_devs[dev].nvml_t_ms >= min_age_ms;
     pthread_mutex_unlock(&ms_gpu_mu);
-    if (used) ms_gpu_nvml_refresh(dev, at_exit);
+    if (stale) ms_gpu_nvml_refresh(dev, keep_if_gone);
   }
 }
+
+void ms_gpu_refresh_used(bool at_exit) { ms_refresh_used_older(at_exit, 0, 0); }
 
 static ms_snap_mem ms_mem_of(const ms_gpu_ctr *c, int64_t growth) {
   return (ms_snap_mem){.present = c->alloc_count != 0, .live_bytes = c->live, .live_count = c->live_count,
@@ -112,12 +116,7 @@ int ms_gpu_collect(ms_snapshot *s, ms_arena *a, bool at_exit, bool with_sites) {
 bool ms_gpu_timeline_sample(uint64_t *tracked, uint64_t *used) {
   if (!__atomic_load_n(&ms_gpu_allocated, __ATOMIC_ACQUIRE)) return false;
   uint64_t now = ms_gpu_now_ms();
-  for (int dev = 0; dev < MS_GPU_DEVICES; dev++) {
-    pthread_mutex_lock(&ms_gpu_mu);
-    bool stale = ms_gpu_devs[dev].used && now - ms_gpu_devs[dev].nvml_t_ms >= 1000;
-    pthread_mutex_unlock(&ms_gpu_mu);
-    if (stale) ms_gpu_nvml_refresh(dev, false);
-  }
+  ms_refresh_used_older(false, now, 1000);
   *tracked = *used = 0;
   pthread_mutex_lock(&ms_gpu_mu);
   for (int dev = 0; dev < MS_GPU_DEVICES; dev++) {

@@ -392,53 +392,31 @@ unsigned ms_gpu_top_sites(uint32_t *ids, int64_t *bytes, unsigned cap) {
 
 /* ---- growth snapshots ---- */
 
-#define MS_GPU_SNAPS 64
-typedef struct {
-  uint64_t t_ms;
-  uint32_t n;
-  int64_t *live;
-  size_t bytes;
-} ms_gpu_snap;
-static ms_gpu_snap ms_snaps[MS_GPU_SNAPS];
-static unsigned ms_nsnaps;
+static ms_live_store ms_growth = MS_LIVE_STORE_INIT; /* values by site list index */
 static uint64_t ms_snap_last_ms;
 static bool ms_snap_any;
 
 void ms_gpu_snapshot_locked(uint64_t now_ms, bool force) {
   if (!force && ms_snap_any && now_ms - ms_snap_last_ms < ms_opt_u64(MS_OPT_SNAPSHOT_INTERVAL)) return;
-  size_t bytes = ((size_t)(ms_site_list_n ? ms_site_list_n : 1) * sizeof(int64_t) + 4095) & ~(size_t)4095;
-  int64_t *live = ms_raw_alloc(bytes);
+  int64_t *live = ms_live_store_add(&ms_growth, now_ms, ms_site_list_n);
   if (!live) return;
   for (uint32_t i = 0; i < ms_site_list_n; i++) {
     const ms_gpu_site_rec *r = ms_gpu_site_rec_get(ms_site_list[i]);
     live[i] = r ? r->device.live : 0;
   }
-  if (ms_nsnaps == MS_GPU_SNAPS) { /* keep every other one (and the newest) */
-    unsigned j = 0;
-    for (unsigned i = 0; i < ms_nsnaps; i++) {
-      if (i % 2 == 0 || i == ms_nsnaps - 1) ms_snaps[j++] = ms_snaps[i];
-      else ms_raw_free(ms_snaps[i].live, ms_snaps[i].bytes);
-    }
-    ms_nsnaps = j;
-  }
-  ms_snaps[ms_nsnaps++] = (ms_gpu_snap){now_ms, ms_site_list_n, live, bytes};
   ms_snap_last_ms = now_ms;
   ms_snap_any = true;
 }
 
 int64_t ms_gpu_growth_locked(uint64_t warmup_end_ms, uint32_t list_index) {
   const ms_gpu_site_rec *r = ms_gpu_site_rec_get(ms_site_list[list_index]);
-  int64_t now = r ? r->device.live : 0;
-  for (unsigned i = 0; i < ms_nsnaps; i++)
-    if (ms_snaps[i].t_ms >= warmup_end_ms) return now - (list_index < ms_snaps[i].n ? ms_snaps[i].live[list_index] : 0);
-  return 0;
+  int64_t now = r ? r->device.live : 0, then;
+  return ms_live_store_at(&ms_growth, warmup_end_ms, list_index, &then) ? now - then : 0;
 }
 
 int64_t ms_gpu_steady_growth_locked(uint64_t warmup_end_ms) {
-  ms_leak_snap v[MS_GPU_SNAPS];
-  for (unsigned i = 0; i < ms_nsnaps; i++) v[i] = (ms_leak_snap){ms_snaps[i].t_ms, ms_snaps[i].n, ms_snaps[i].live};
   ms_leak_result res;
-  ms_leak_analyze(v, ms_nsnaps, warmup_end_ms, 1, NULL, 0, &res);
+  ms_live_store_analyze(&ms_growth, warmup_end_ms, 1, NULL, 0, &res);
   return res.growth;
 }
 
@@ -453,8 +431,7 @@ void ms_gpu_track_reset_locked(void) {
     if (r) memset(r, 0, sizeof *r);
   }
   ms_site_list_n = 0;
-  for (unsigned i = 0; i < ms_nsnaps; i++) ms_raw_free(ms_snaps[i].live, ms_snaps[i].bytes);
-  ms_nsnaps = 0;
+  ms_live_store_clear(&ms_growth);
   ms_snap_any = false;
   memset(ms_gpu_devs, 0, sizeof ms_gpu_devs);
   memset(&ms_gpu_total_device, 0, sizeof ms_gpu_total_device);

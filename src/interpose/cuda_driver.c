@@ -47,16 +47,14 @@ static void ms_cu_begin(ms_cu_call *c, int api) {
 
 static void ms_cu_allocated(const ms_cu_call *c, int kind, int dev, uint64_t ptr, uint64_t size, uint64_t pool) {
   if (!c->on) return;
-  if (dev < 0) dev = ms_gpu_current_device();
-  ms_gpu_alloc(kind, dev, ptr, size, c->site, c->api, pool);
   if (c->in_rt) ms_cuda_rt.counted = true;
-  if (kind != MS_GPU_PINNED) ms_gpu_after_alloc(dev);
+  ms_gpu_record_alloc(kind, dev, ptr, size, c->site, c->api, pool);
 }
 
 static void ms_cu_failed(const ms_cu_call *c, ms_curesult r, int dev, uint64_t size) {
   if (!c->on || r != MS_CUDA_ERROR_OUT_OF_MEMORY) return;
   if (c->in_rt) ms_cuda_rt.oom = true;
-  ms_gpu_out_of_memory(dev < 0 ? ms_gpu_current_device() : dev, size, c->site, c->api);
+  ms_gpu_out_of_memory(dev, size, c->site, c->api);
 }
 
 /* ---- cuGetProcAddress: hand out wrappers for what it returns ---- */
@@ -213,13 +211,8 @@ static ms_curesult ms_mem_create(void *real, const void *caller, ms_cuhandle *h,
   ms_curesult r = ((ms_curesult(*)(ms_cuhandle *, size_t, const void *, unsigned long long))real)(h, n, prop, flags);
   const ms_cu_alloc_prop_head *head = prop;
   int dev = head && head->location_type == MS_CU_MEM_LOCATION_TYPE_DEVICE ? head->location_id : -1;
-  if (r == MS_CUDA_SUCCESS && h && c.on) {
-    if (dev < 0) dev = ms_gpu_current_device();
-    ms_gpu_vmm_create(dev, *h, n, c.site, c.api);
-    ms_gpu_after_alloc(dev);
-  } else {
-    ms_cu_failed(&c, r, dev, n);
-  }
+  if (r == MS_CUDA_SUCCESS && h && c.on) ms_gpu_record_alloc(MS_GPU_VMM, dev, *h, n, c.site, c.api, 0);
+  else ms_cu_failed(&c, r, dev, n);
   return r;
 }
 MS_SLOTS(MS_ABI_MEM_CREATE, ms_mem_create, ms_curesult,

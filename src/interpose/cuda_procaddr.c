@@ -123,14 +123,15 @@ void *ms_cuda_export_lookup(const char *name, void *real, const void *caller) {
 }
 
 void *ms_cuda_proc_lookup(const char *symbol, void *real, int version, uint64_t flags) {
-  if (!real || !symbol || !ms_gpu_on() || ms_cuda_is_wrapper(real)) return real;
-  unsigned family = 0;
+  if (!real || !symbol || !ms_gpu_on()) return real;
+  unsigned family = 0; /* the first entry of the symbol's family; the loop below starts there */
   while (family < MS_CU_NFAMILIES && strcmp(symbol, ms_cu_families[family].base) != 0) family++;
-  if (family == MS_CU_NFAMILIES) return real;
+  /* the name filter first: most lookups are of functions memshim does not wrap */
+  if (family == MS_CU_NFAMILIES || ms_cuda_is_wrapper(real)) return real;
   ms_gpu_seen();
   const ms_cu_driver *d = ms_cu_driver_of(real);
   if (!d) return real;
-  for (unsigned i = 0; i < MS_CU_NFAMILIES; i++) {
+  for (unsigned i = family; i < MS_CU_NFAMILIES; i++) {
     if (strcmp(symbol, ms_cu_families[i].base) != 0 || (version >= 0 && ms_cu_families[i].version > version)) continue;
     if (ms_cu_driver_query(d, symbol, ms_cu_families[i].version, flags) == real)
       return ms_cuda_wrapper(ms_cu_families[i].abi, real);
@@ -159,11 +160,7 @@ typedef int (*ms_entry_fn)(const char *, void **, unsigned long long, void *);
 typedef int (*ms_entry_by_version_fn)(const char *, void **, unsigned, unsigned long long, void *);
 
 static int ms_entry(void **cache, const char *name, const char *symbol, void **fn, unsigned long long flags, void *status) {
-  ms_entry_fn real = (ms_entry_fn)__atomic_load_n(cache, __ATOMIC_ACQUIRE);
-  if (!real) {
-    real = (ms_entry_fn)ms_dl_sym(RTLD_NEXT, name);
-    __atomic_store_n(cache, (void *)real, __ATOMIC_RELEASE);
-  }
+  ms_entry_fn real = (ms_entry_fn)ms_dl_next_cached(cache, name);
   if (!real) return MS_CUDART_ERROR_INITIALIZATION;
   int r = real(symbol, fn, flags, status);
   if (r == MS_CUDART_SUCCESS && fn && *fn && ms_gpu_on()) {
@@ -174,11 +171,7 @@ static int ms_entry(void **cache, const char *name, const char *symbol, void **f
 }
 static int ms_entry_by_version(void **cache, const char *name, const char *symbol, void **fn, unsigned version,
                                unsigned long long flags, void *status) {
-  ms_entry_by_version_fn real = (ms_entry_by_version_fn)__atomic_load_n(cache, __ATOMIC_ACQUIRE);
-  if (!real) {
-    real = (ms_entry_by_version_fn)ms_dl_sym(RTLD_NEXT, name);
-    __atomic_store_n(cache, (void *)real, __ATOMIC_RELEASE);
-  }
+  ms_entry_by_version_fn real = (ms_entry_by_version_fn)ms_dl_next_cached(cache, name);
   if (!real) return MS_CUDART_ERROR_INITIALIZATION;
   int r = real(symbol, fn, version, flags, status);
   if (r == MS_CUDART_SUCCESS && fn && *fn && ms_gpu_on()) {

@@ -9,8 +9,6 @@
  * These exports exist in every process memshim is loaded into; the real function is the next
  * definition after libmemshim.so (the process's libcudart). A program that calls one without any
  * libcudart loaded gets cudaErrorInitializationError. */
-#include <dlfcn.h>
-
 #include "../gpu/dl.h"
 #include "../gpu/gpu.h"
 #include "../util/export.h"
@@ -23,15 +21,6 @@ typedef struct {
 typedef struct {
   size_t width, height, depth;
 } ms_cuda_extent; /* cudaExtent */
-
-static void *ms_rt_real(void **cache, const char *name) {
-  void *f = __atomic_load_n(cache, __ATOMIC_ACQUIRE);
-  if (!f) {
-    f = ms_dl_sym(RTLD_NEXT, name);
-    __atomic_store_n(cache, f, __ATOMIC_RELEASE);
-  }
-  return f;
-}
 
 /* Opens the scope; false when tracking is off (then the call is only forwarded). */
 static bool ms_rt_enter(int api) {
@@ -51,18 +40,16 @@ static int ms_rt_leave(int r, int kind, void *ptr, uint64_t size, uint64_t pool)
   bool outer = --ms_cuda_rt.depth == 0;
   if (!outer) return r;
   if (r == MS_CUDART_SUCCESS && ptr && !ms_cuda_rt.counted && !ms_gpu_known((uint64_t)(uintptr_t)ptr)) {
-    int dev = ms_gpu_current_device();
-    ms_gpu_alloc(kind, dev, (uint64_t)(uintptr_t)ptr, size, ms_cuda_rt.site, ms_cuda_rt.api, pool);
-    if (kind != MS_GPU_PINNED) ms_gpu_after_alloc(dev);
+    ms_gpu_record_alloc(kind, -1, (uint64_t)(uintptr_t)ptr, size, ms_cuda_rt.site, ms_cuda_rt.api, pool);
   } else if (r == MS_CUDART_ERROR_MEMORY_ALLOCATION && !ms_cuda_rt.oom) {
-    ms_gpu_out_of_memory(ms_gpu_current_device(), size, ms_cuda_rt.site, ms_cuda_rt.api);
+    ms_gpu_out_of_memory(-1, size, ms_cuda_rt.site, ms_cuda_rt.api);
   }
   return r;
 }
 
-#define MS_RT_REAL(type, name)                                               \
-  static void *real_##name;                                                  \
-  __typeof__(type) fn = (__typeof__(type))ms_rt_real(&real_##name, #name);   \
+#define MS_RT_REAL(type, name)                                                    \
+  static void *real_##name;                                                       \
+  __typeof__(type) fn = (__typeof__(type))ms_dl_next_cached(&real_##name, #name); \
   if (!fn) return MS_CUDART_ERROR_INITIALIZATION
 
 /* ---- device memory ---- */
@@ -133,21 +120,21 @@ typedef int (*ms_rt_malloc_from_pool_fn)(void **, size_t, ms_cupool, ms_custream
 typedef int (*ms_rt_free_async_fn)(void *, ms_custream);
 
 static int ms_rt_malloc_async(void **cache, const char *name, void **p, size_t n, ms_custream s) {
-  ms_rt_malloc_async_fn fn = (ms_rt_malloc_async_fn)ms_rt_real(cache, name);
+  ms_rt_malloc_async_fn fn = (ms_rt_malloc_async_fn)ms_dl_next_cached(cache, name);
   if (!fn) return MS_CUDART_ERROR_INITIALIZATION;
   if (!ms_rt_enter(MS_API_CUDA_MALLOC_ASYNC)) return fn(p, n, s);
   int r = fn(p, n, s);
   return ms_rt_leave(r, MS_GPU_POOLED, p ? *p : NULL, n, 0);
 }
 static int ms_rt_malloc_from_pool(void **cache, const char *name, void **p, size_t n, ms_cupool pool, ms_custream s) {
-  ms_rt_malloc_from_pool_fn fn = (ms_rt_malloc_from_pool_fn)ms_rt_real(cache, name);
+  ms_rt_malloc_from_pool_fn fn = (ms_rt_malloc_from_pool_fn)ms_dl_next_cached(cache, name);
   if (!fn) return MS_CUDART_ERROR_INITIALIZATION;
   if (!ms_rt_enter(MS_API_CUDA_MALLOC_FROM_POOL_ASYNC)) return fn(p, n, pool, s);
   int r = fn(p, n, pool, s);
   return ms_rt_leave(r, MS_GPU_POOLED, p ? *p : NULL, n, (uint64_t)(uintptr_t)pool);
 }
 static int ms_rt_free_async(void **cache, const char *name, void *p, ms_custream s) {
-  ms_rt_free_async_fn fn = (ms_rt_free_async_fn)ms_rt_real(cache, name);
+  ms_rt_free_async_fn fn = (ms_rt_free_async_fn)ms_dl_next_cached(cache, name);
   if (!fn) return MS_CUDART_ERROR_INITIALIZATION;
   int r = fn(p, s);
   if (r == MS_CUDART_SUCCESS && p && ms_gpu_on()) ms_gpu_free((uint64_t)(uintptr_t)p, true);

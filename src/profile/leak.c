@@ -90,20 +90,57 @@ void ms_leak_analyze(const ms_leak_snap *snaps, unsigned n, uint64_t warmup_end_
   if (out->nsites > cap) out->nsites = cap;
 }
 
-/* ---- the store ---- */
+/* ---- a store ---- */
 
-#define MS_SNAP_MAX 64
+void ms_live_store_clear(ms_live_store *s) {
+  for (unsigned i = 0; i < s->nrows; i++) ms_raw_free(s->rows[i].live, s->rows[i].bytes);
+  s->nrows = 0;
+  s->stride = 1;
+  s->ticks = 0;
+}
 
-typedef struct {
-  uint64_t t_ms;
-  uint32_t n;
-  int64_t *live;
-  size_t bytes;
-} ms_snapshot;
+bool ms_live_store_due(ms_live_store *s) { return s->ticks++ % s->stride == 0; }
+
+static void ms_live_store_thin(ms_live_store *s) {
+  unsigned j = 0;
+  for (unsigned i = 0; i < s->nrows; i++) {
+    if (i % 2 == 0 || i == s->nrows - 1) s->rows[j++] = s->rows[i];
+    else ms_raw_free(s->rows[i].live, s->rows[i].bytes);
+  }
+  s->nrows = j;
+  s->stride *= 2;
+}
+
+int64_t *ms_live_store_add(ms_live_store *s, uint64_t t_ms, uint32_t n) {
+  size_t bytes = ((size_t)(n ? n : 1) * sizeof(int64_t) + 4095) & ~(size_t)4095;
+  int64_t *live = ms_raw_alloc(bytes);
+  if (!live) return NULL;
+  if (s->nrows == MS_LIVE_STORE_MAX) ms_live_store_thin(s);
+  s->rows[s->nrows++] = (ms_live_row){.t_ms = t_ms, .n = n, .live = live, .bytes = bytes};
+  return live;
+}
+
+void ms_live_store_analyze(const ms_live_store *s, uint64_t warmup_end_ms, uint64_t sample_bytes, ms_leak_site *sites,
+                           unsigned cap, ms_leak_result *out) {
+  ms_leak_snap v[MS_LIVE_STORE_MAX];
+  for (unsigned i = 0; i < s->nrows; i++) v[i] = (ms_leak_snap){s->rows[i].t_ms, s->rows[i].n, s->rows[i].live};
+  ms_leak_analyze(v, s->nrows, warmup_end_ms, sample_bytes, sites, cap, out);
+}
+
+bool ms_live_store_at(const ms_live_store *s, uint64_t t_ms, uint32_t index, int64_t *live) {
+  for (unsigned i = 0; i < s->nrows; i++)
+    if (s->rows[i].t_ms >= t_ms) {
+      *live = index < s->rows[i].n ? s->rows[i].live[index] : 0;
+      return true;
+    }
+  *live = 0;
+  return false;
+}
+
+/* ---- the profiler's store ---- */
 
 static pthread_mutex_t ms_store_mu = PTHREAD_MUTEX_INITIALIZER;
-static ms_snapshot ms_snaps[MS_SNAP_MAX];
-static unsigned ms_nsnaps, ms_stride = 1, ms_ticks;
+static ms_live_store ms_store = MS_LIVE_STORE_INIT;
 static uint64_t ms_store_start_ms;
 static uint64_t ms_total_peak; /* highest sum of sites' live bytes in any snapshot */
 
@@ -116,30 +153,16 @@ uint64_t ms_leak_store_start(void) { return ms_store_start_ms; }
 
 void ms_leak_store_reset(uint64_t start_ms) {
   pthread_mutex_lock(&ms_store_mu);
-  for (unsigned i = 0; i < ms_nsnaps; i++) ms_raw_free(ms_snaps[i].live, ms_snaps[i].bytes);
-  ms_nsnaps = 0;
-  ms_stride = 1;
-  ms_ticks = 0;
+  ms_live_store_clear(&ms_store);
   ms_store_start_ms = start_ms;
   pthread_mutex_unlock(&ms_store_mu);
 }
 
-static void ms_store_thin_locked(void) {
-  unsigned j = 0;
-  for (unsigned i = 0; i < ms_nsnaps; i++) {
-    if (i % 2 == 0 || i == ms_nsnaps - 1) ms_snaps[j++] = ms_snaps[i];
-    else ms_raw_free(ms_snaps[i].live, ms_snaps[i].bytes);
-  }
-  ms_nsnaps = j;
-  ms_stride *= 2;
-}
-
 void ms_leak_store_take(uint64_t t_ms, bool force) {
   pthread_mutex_lock(&ms_store_mu);
-  if (!force && ms_ticks++ % ms_stride != 0) goto out;
+  if (!force && !ms_live_store_due(&ms_store)) goto out; /* a forced one counts no tick */
   uint32_t n = ms_stacks_count();
-  size_t bytes = ((size_t)(n ? n : 1) * sizeof(int64_t) + 4095) & ~(size_t)4095;
-  int64_t *live = ms_raw_alloc(bytes);
+  int64_t *live = ms_live_store_add(&ms_store, t_ms, n);
   if (!live) goto out;
   int64_t total = 0;
   for (uint32_t id = 1; id <= n; id++) {
@@ -147,8 +170,6 @@ void ms_leak_store_take(uint64_t t_ms, bool force) {
     total += live[id - 1];
   }
   if (total > 0 && (uint64_t)total > ms_total_peak) __atomic_store_n(&ms_total_peak, (uint64_t)total, __ATOMIC_RELAXED);
-  if (ms_nsnaps == MS_SNAP_MAX) ms_store_thin_locked();
-  ms_snaps[ms_nsnaps++] = (ms_snapshot){.t_ms = t_ms, .n = n, .live = live, .bytes = bytes};
 out:
   pthread_mutex_unlock(&ms_store_mu);
 }
@@ -163,21 +184,15 @@ uint64_t ms_leak_warmup_end(uint64_t now_ms) {
 
 void ms_leak_store_analyze(uint64_t warmup_end_ms, uint64_t sample_bytes, ms_leak_site *sites, unsigned cap,
                            ms_leak_result *out) {
-  ms_leak_snap v[MS_SNAP_MAX];
   pthread_mutex_lock(&ms_store_mu);
-  for (unsigned i = 0; i < ms_nsnaps; i++) v[i] = (ms_leak_snap){ms_snaps[i].t_ms, ms_snaps[i].n, ms_snaps[i].live};
-  ms_leak_analyze(v, ms_nsnaps, warmup_end_ms, sample_bytes, sites, cap, out);
+  ms_live_store_analyze(&ms_store, warmup_end_ms, sample_bytes, sites, cap, out);
   pthread_mutex_unlock(&ms_store_mu);
 }
 
 int64_t ms_leak_store_live_at(uint32_t id, uint64_t t_ms) {
-  int64_t v = 0;
+  int64_t v;
   pthread_mutex_lock(&ms_store_mu);
-  for (unsigned i = 0; i < ms_nsnaps; i++)
-    if (ms_snaps[i].t_ms >= t_ms) {
-      v = id <= ms_snaps[i].n ? ms_snaps[i].live[id - 1] : 0;
-      break;
-    }
+  ms_live_store_at(&ms_store, t_ms, id - 1, &v);
   pthread_mutex_unlock(&ms_store_mu);
   return v;
 }

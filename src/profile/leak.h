@@ -12,6 +12,7 @@
 #define MEMSHIM_LEAK_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 typedef struct {
@@ -41,8 +42,39 @@ typedef struct {
 void ms_leak_analyze(const ms_leak_snap *snaps, unsigned n, uint64_t warmup_end_ms, uint64_t sample_bytes,
                      ms_leak_site *sites, unsigned cap, ms_leak_result *out);
 
-/* The snapshot store (bounded: when full, every other snapshot is dropped and the stride
- * doubles). */
+/* A store of live-bytes snapshots, bounded: when full, every other snapshot is dropped (the
+ * newest is kept) and the stride doubles. The caller serialises the calls on one store. The
+ * profiler keeps one (below, values by site id: index id - 1), GPU tracking another (values by
+ * GPU site list index). */
+#define MS_LIVE_STORE_MAX 64
+typedef struct {
+  uint64_t t_ms;
+  uint32_t n;     /* values in live[] */
+  int64_t *live;
+  size_t bytes;   /* of live[]'s mapping */
+} ms_live_row;
+typedef struct {
+  ms_live_row rows[MS_LIVE_STORE_MAX];
+  unsigned nrows;
+  unsigned stride, ticks; /* ms_live_store_due: a snapshot every stride-th tick */
+} ms_live_store;
+#define MS_LIVE_STORE_INIT {.stride = 1}
+
+/* Free every snapshot; stride back to 1. */
+void ms_live_store_clear(ms_live_store *s);
+/* Counts a tick: true on every stride-th one (the first included). */
+bool ms_live_store_due(ms_live_store *s);
+/* A new snapshot taken at t_ms with n values, for the caller to fill (raw memory, unset); NULL when
+ * out of memory (nothing is then added). Thins the store first when it is full. */
+int64_t *ms_live_store_add(ms_live_store *s, uint64_t t_ms, uint32_t n);
+/* ms_leak_analyze over the stored snapshots. */
+void ms_live_store_analyze(const ms_live_store *s, uint64_t warmup_end_ms, uint64_t sample_bytes, ms_leak_site *sites,
+                           unsigned cap, ms_leak_result *out);
+/* The value at index in the first snapshot at or after t_ms (0 if the snapshot has fewer values):
+ * true, or false with 0 when no snapshot is that recent. */
+bool ms_live_store_at(const ms_live_store *s, uint64_t t_ms, uint32_t index, int64_t *live);
+
+/* The profiler's store, with the live bytes of every site (stack_table). */
 void ms_leak_store_reset(uint64_t start_ms);
 /* Record the sites' live bytes now. force: ignore the stride (exit, reports). */
 void ms_leak_store_take(uint64_t t_ms, bool force);
