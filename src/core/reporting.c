@@ -35,6 +35,7 @@
 #include "../profile/symbolize.h"
 #include "../report/write.h"
 #include "../util/log.h"
+#include "../util/owner.h"
 #include "../util/proc.h"
 #include "../util/sys.h"
 #include "../../include/memshim.h"
@@ -54,7 +55,6 @@ static pthread_mutex_t ms_report_mu = PTHREAD_MUTEX_INITIALIZER;
 static bool ms_report_created[MS_FILE__COUNT]; /* this process created the file */
 static volatile sig_atomic_t ms_report_requested;
 static bool ms_exit_done;
-static pid_t ms_report_pid; /* the process the triggers belong to */
 static bool ms_reports_on;  /* profiling, or MEMSHIM_REPORT set: reports are written */
 static bool ms_report_dir_said; /* this process tree was told its report directory is unwritable */
 
@@ -219,7 +219,7 @@ void ms_report_describe_sites(const uint32_t *ids, unsigned n, char (*out)[160])
 
 static void ms_report_on_exit(int status, void *arg) {
   (void)arg;
-  if (!ms_reports_on || ms_exit_done || ms_sys_getpid() != ms_report_pid) return;
+  if (!ms_reports_on || ms_exit_done || !ms_is_owner()) return;
   ms_exit_done = true;
   ms_guard_enter();
   ms_monitor_stop();
@@ -258,7 +258,7 @@ static ms_job_next ms_report_interval_job(uint64_t now_ms) {
 
 static void ms_report_on_signal(int sig) {
   (void)sig;
-  if (ms_sys_getpid() != ms_report_pid) return;
+  if (!ms_is_owner()) return;
   ms_report_requested = 1;
   ms_monitor_wake();
 }
@@ -266,7 +266,6 @@ static void ms_report_on_signal(int sig) {
 bool ms_reporting_active(void) { return ms_reports_on; }
 
 void ms_reporting_init(void) {
-  ms_report_pid = ms_sys_getpid();
   /* Without profiling, a report still has the process's timeline and the policy's events
    * (unless MEMSHIM_REPORT=off asks for no file). */
   ms_reports_on = ms_profile_active ||
@@ -309,5 +308,4 @@ void ms_reporting_atfork_child(void) {
   memset(ms_report_created, 0, sizeof ms_report_created);
   ms_report_requested = 0;
   ms_exit_done = false;
-  ms_report_pid = ms_sys_getpid();
 }

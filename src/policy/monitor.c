@@ -11,7 +11,7 @@
  * its start, or a suspension). A suspension raises ms_stop_flag and joins every thread of ours,
  * so when it returns none exists. Kicks start a thread only in the process that owns the
  * state (a vfork or raw clone() child shares or copies our memory without our atfork
- * handlers, and must leave it alone). */
+ * handlers, and must leave it alone: util/owner.h). */
 #include "monitor.h"
 
 #include <errno.h>
@@ -21,6 +21,7 @@
 
 #include "../util/guard.h"
 #include "../util/log.h"
+#include "../util/owner.h"
 #include "../util/proc.h"
 #include "../util/sys.h"
 
@@ -51,7 +52,6 @@ static pid_t ms_retired_tid;
 static unsigned ms_suspended; /* suspensions in force: no thread may start */
 static bool ms_stopped;       /* stopped for good at exit */
 static bool ms_restart_pending; /* a suspension stopped a thread that jobs needed */
-static pid_t ms_owner_pid;    /* the process whose thread this is */
 static int ms_stop_flag;      /* atomic: the running thread must leave */
 static uint32_t ms_wake_word; /* atomic: futex word, bumped by every wake */
 static uint64_t ms_kicks;     /* atomic: activity seen, so a thread about to leave stays */
@@ -172,7 +172,7 @@ static void *ms_monitor_main(void *arg) {
  * its own threads, never on ours (see ms_monitor_main: we never stay as the last thread). */
 static void ms_monitor_spawn_locked(void) {
   if (ms_running || ms_stopped || ms_suspended || ms_njobs == 0) return;
-  if (ms_sys_getpid() != ms_owner_pid) return;
+  if (!ms_is_owner()) return;
   sigset_t all, old;
   sigfillset(&all);
   pthread_sigmask(SIG_SETMASK, &all, &old);
@@ -261,7 +261,7 @@ static void ms_monitor_join_all_locked(void) {
 }
 
 void ms_monitor_suspend(void) {
-  if (ms_sys_getpid() != ms_owner_pid) return; /* a vfork child: the parent's thread is not ours */
+  if (!ms_is_owner()) return; /* a vfork child: the parent's thread is not ours */
   ms_guard_enter();
   pthread_mutex_lock(&ms_life_lock);
   __atomic_add_fetch(&ms_suspended, 1, __ATOMIC_RELAXED);
@@ -272,7 +272,7 @@ void ms_monitor_suspend(void) {
 }
 
 void ms_monitor_resume(void) {
-  if (ms_sys_getpid() != ms_owner_pid) return;
+  if (!ms_is_owner()) return;
   pthread_mutex_lock(&ms_life_lock);
   if (ms_suspended && __atomic_sub_fetch(&ms_suspended, 1, __ATOMIC_RELAXED) == 0)
     __atomic_store_n(&ms_hold_until, ms_monitor_now_ms() + MS_MONITOR_RESUME_HOLD_MS, __ATOMIC_RELAXED);
@@ -280,7 +280,7 @@ void ms_monitor_resume(void) {
 }
 
 void ms_monitor_stop(void) {
-  if (ms_sys_getpid() != ms_owner_pid) return;
+  if (!ms_is_owner()) return;
   ms_guard_enter();
   pthread_mutex_lock(&ms_life_lock);
   __atomic_store_n(&ms_stopped, true, __ATOMIC_RELAXED);
@@ -288,9 +288,6 @@ void ms_monitor_stop(void) {
   pthread_mutex_unlock(&ms_life_lock);
   ms_guard_leave();
 }
-
-/* Who owns the state: the constructor's process, then each fork child. */
-__attribute__((constructor(101))) static void ms_monitor_owner_init(void) { ms_owner_pid = ms_sys_getpid(); }
 
 void ms_monitor_atfork_prepare(void) {
   ms_monitor_suspend();
@@ -306,7 +303,6 @@ void ms_monitor_atfork_parent(void) {
  * starts fresh; its thread comes with its first activity. */
 void ms_monitor_atfork_child(void) {
   pthread_mutex_init(&ms_life_lock, NULL);
-  ms_owner_pid = ms_sys_getpid();
   ms_running = false;
   ms_has_retired = false;
   ms_suspended = 0;
