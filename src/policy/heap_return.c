@@ -164,10 +164,10 @@ static uint64_t ms_mmap_prev_faults;
 static uint64_t ms_mmap_idle_ms; /* the last look's delay while nothing grows; 0 after growth */
 
 /* After a drop: the tracked resident bytes the estimate starts from again, statm's file-backed
- * figure and the fault count it grows from. Returns the new estimate. */
-static uint64_t ms_mmap_rebase(uint64_t resident) {
+ * figure read after the drop (shared) and the fault count it grows from. Returns the new estimate. */
+static uint64_t ms_mmap_rebase(uint64_t resident, uint64_t shared) {
   ms_mmap_last_resident = resident;
-  ms_mmap_last_shared = ms_mmap_prev_shared = ms_proc_rss_shared();
+  ms_mmap_last_shared = ms_mmap_prev_shared = shared;
   ms_mmap_prev_faults = ms_proc_page_faults();
   return resident;
 }
@@ -201,14 +201,16 @@ static ms_job_next ms_policy_mmap_job(uint64_t now_ms) {
     if (lead > ms_mmap_cap / 2) lead = ms_mmap_cap / 2;
     if (fast && estimate + lead >= ms_mmap_cap) {
       /* streaming: drop it all now, no measure first (the next looks measure again) */
-      uint64_t dropped = ms_mmap_drop_all();
+      uint64_t shared_after;
+      uint64_t dropped = ms_mmap_drop_all(&shared_after);
       if (dropped)
         ms_policy_mmap_note("mmap_cap", dropped, "all %llu bytes of droppable file mappings (a fast scan)",
                             (unsigned long long)dropped);
-      estimate = ms_mmap_rebase(0);
+      estimate = ms_mmap_rebase(0, shared_after);
     } else if (estimate >= ms_mmap_cap || full_due) {
       ms_mmap_last_scan_ms = now_ms;
-      estimate = ms_mmap_rebase(ms_policy_mmap_drop("mmap_cap", ms_mmap_cap, ms_mmap_cap - ms_mmap_cap / 4));
+      uint64_t resident = ms_policy_mmap_drop("mmap_cap", ms_mmap_cap, ms_mmap_cap - ms_mmap_cap / 4);
+      estimate = ms_mmap_rebase(resident, ms_proc_rss_shared());
     }
   }
   if (grew) {
