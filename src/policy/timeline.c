@@ -35,7 +35,7 @@ static ms_job_next ms_timeline_job(uint64_t now_ms) {
   ms_counters_read(&c);
   p.heap_live = c.live_bytes;
   ms_backend_stats st;
-  if (ms_be.stats && ms_be.stats(&st) == 0) p.heap_retained = st.retained;
+  if (ms_be.stats(&st) == 0) p.heap_retained = st.retained;
   ms_policy_counters pc;
   ms_policy_counters_read(&pc);
   p.mmap_resident = pc.mmap_resident;
