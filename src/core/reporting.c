@@ -100,12 +100,9 @@ static int ms_report_write(ms_file_kind kind, const ms_snapshot *s, ms_out *out)
   }
 }
 
-static void ms_report_file(ms_file_kind kind, const ms_snapshot *s) {
-  char base[MS_PATH_MAX + 64], path[MS_PATH_MAX + 96], tmp[MS_PATH_MAX + 128];
-  if (ms_path_expand(ms_opt_str(MS_OPT_REPORT_PATH), base, sizeof base) != 0) {
-    ms_log_error("report: MEMSHIM_REPORT_PATH is too long; no report written");
-    return;
-  }
+/* base: MEMSHIM_REPORT_PATH expanded (ms_report_now); the format adds its extension. */
+static void ms_report_file(ms_file_kind kind, const ms_snapshot *s, const char *base) {
+  char path[MS_PATH_MAX + 96], tmp[MS_PATH_MAX + 128];
   snprintf(path, sizeof path, "%s.%s", base, ms_report_files[kind].ext);
   bool replace = ms_report_created[kind];
   const char *target = path;
@@ -165,8 +162,8 @@ static void ms_report_log_failure(const ms_snapshot *s) {
 
 bool ms_report_now(const char *reason) {
   /* MEMSHIM_REPORT=off and no leak gate: no file and no verdict to compute, so no report. */
-  uint64_t limit;
-  if (!ms_opt_u64(MS_OPT_REPORT) && !ms_profile_leak_limit(&limit)) return false;
+  uint64_t limit, formats = ms_opt_u64(MS_OPT_REPORT);
+  if (!formats && !ms_profile_leak_limit(&limit)) return false;
   pthread_mutex_lock(&ms_report_mu);
   ms_arena arena;
   ms_arena_init(&arena);
@@ -187,9 +184,13 @@ bool ms_report_now(const char *reason) {
       ms_gpu_collect(&s, &arena, strcmp(reason, "exit") == 0, true) != 0 || ms_timeline_collect(&s, &arena) != 0) {
     ms_log_error("report: out of memory");
   } else {
-    uint64_t formats = ms_opt_u64(MS_OPT_REPORT);
+    char base[MS_PATH_MAX + 64];
+    if (formats && ms_path_expand(ms_opt_str(MS_OPT_REPORT_PATH), base, sizeof base) != 0) {
+      ms_log_error("report: MEMSHIM_REPORT_PATH is too long; no report written");
+      formats = 0;
+    }
     for (int k = 0; k < MS_FILE__COUNT; k++)
-      if (formats & ms_report_files[k].flag) ms_report_file((ms_file_kind)k, &s);
+      if (formats & ms_report_files[k].flag) ms_report_file((ms_file_kind)k, &s, base);
     failed = strcmp(s.leak.verdict, "fail") == 0;
     if (failed) ms_report_log_failure(&s);
   }
