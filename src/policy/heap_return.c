@@ -37,6 +37,9 @@ static uint64_t ms_purges, ms_purged_bytes, ms_heap_peak;
 static pthread_mutex_t ms_purge_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static ms_heap_cfg ms_cfg;
+/* Some heap return is configured (MEMSHIM_RETAINED_MAX, MEMSHIM_IDLE_PURGE, MEMSHIM_RSS_SOFT_LIMIT):
+ * the heap job exists. */
+static bool ms_heap_return_on(void) { return ms_cfg.retained_max || ms_cfg.idle_ms || ms_cfg.rss_soft_limit; }
 static uint64_t ms_mmap_cap;   /* MEMSHIM_MMAP_RESIDENT_MAX, 0 = off */
 static uint64_t ms_watch_floor;
 static ms_heap_state ms_state; /* the monitor thread's only */
@@ -279,12 +282,12 @@ static ms_job_next ms_policy_heap_job(uint64_t now_ms) {
 }
 
 bool ms_policy_active(void) {
-  return ms_cfg.retained_max || ms_cfg.idle_ms || ms_cfg.rss_soft_limit || ms_mmap_cap;
+  return ms_heap_return_on() || ms_mmap_cap;
 }
 
 bool ms_policy_wants_thread(void) {
   if (ms_mmap_cap && ms_mmap_registry_busy()) return true;
-  if (!(ms_cfg.retained_max || ms_cfg.idle_ms || ms_cfg.rss_soft_limit)) return false;
+  if (!ms_heap_return_on()) return false;
   ms_counters c;
   ms_counters_read(&c);
   return c.live_bytes >= ms_watch_floor;
@@ -304,7 +307,7 @@ void ms_policy_init(void) {
   ms_purge_interval_ms = ms_opt_u64(MS_OPT_PURGE_INTERVAL);
   /* File mappings are tracked only when something acts on them. */
   if (ms_mmap_cap || ms_cfg.rss_soft_limit) ms_mmap_registry_configure(ms_opt_u64(MS_OPT_MMAP_MIN));
-  if (ms_cfg.retained_max || ms_cfg.idle_ms || ms_cfg.rss_soft_limit)
+  if (ms_heap_return_on())
     ms_monitor_add_job("memory_return", 0, ms_policy_heap_job);
   if (ms_mmap_cap) ms_monitor_add_job("mmap_cap", 0, ms_policy_mmap_job);
 }
