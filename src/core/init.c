@@ -33,6 +33,7 @@
 #include "../policy/timeline.h"
 #include "../profile/profile.h"
 #include "../util/log.h"
+#include "../util/owner.h"
 #include "../util/raw_mem.h"
 #include "../util/sys.h"
 #include "activity.h"
@@ -42,7 +43,6 @@
 
 
 static bool ms_exiting;
-static pid_t ms_owner_pid; /* this process's state: the constructor's pid, then a fork child's */
 bool ms_in_exit(void) { return ms_exiting; }
 
 /* ---- children that run our exit handlers in our memory ----
@@ -85,7 +85,7 @@ static void ms_exit_again(int status, void *arg) {
 
 static void ms_exit_sentinel(int status, void *arg) {
   (void)arg;
-  if (ms_sys_getpid() == ms_owner_pid || !ms_share_probe || *ms_share_probe != 1) return;
+  if (ms_is_owner() || !ms_share_probe || *ms_share_probe != 1) return;
   /* Called with glibc's exit-handler lock released; the entry lands in the parent's list, and
    * this child never returns to the loop that would run it. */
   on_exit(ms_exit_again, NULL);
@@ -108,7 +108,7 @@ static void ms_atfork_parent(void) {
   ms_monitor_atfork_parent();
 }
 static void ms_atfork_child(void) {
-  ms_owner_pid = ms_sys_getpid();
+  ms_owner_set(); /* first: every handler below acts for this process */
   ms_share_probe_arm(); /* wiped in this copy; this process's own vfork children must see it */
   ms_accounting_atfork_child();
   ms_profile_atfork_child();
@@ -124,7 +124,7 @@ __attribute__((constructor(101))) void ms_init(void) {
   if (ms_initialized) return;
   ms_backend_select();
   ms_guard_enter();
-  ms_owner_pid = ms_sys_getpid();
+  ms_owner_set();
   ms_options_load(NULL);
   ms_log_init();
   ms_enabled = ms_opt_bool(MS_OPT_ENABLE);
@@ -159,12 +159,12 @@ __attribute__((constructor(101))) void ms_init(void) {
   ms_tls_thread.sample_countdown = 0;
   ms_initialized = true;
   ms_guard_leave();
-  ms_log_debug("started: backend %s, pid %d", ms_be.name, (int)ms_owner_pid);
+  ms_log_debug("started: backend %s, pid %d", ms_be.name, (int)ms_sys_getpid());
 }
 
 __attribute__((destructor(101))) static void ms_fini(void) {
   if (!ms_initialized || !ms_enabled || ms_exiting) return;
-  if (ms_sys_getpid() != ms_owner_pid) return; /* a vfork or raw clone() child: not our exit */
+  if (!ms_is_owner()) return; /* a vfork or raw clone() child: not our exit */
   ms_exiting = true;
   ms_guard_enter();
   ms_monitor_stop(); /* first: no job runs while the subsystems write their final state */

@@ -35,6 +35,7 @@
 #include "../profile/symbolize.h"
 #include "../report/write.h"
 #include "../util/log.h"
+#include "../util/owner.h"
 #include "../util/proc.h"
 #include "../util/sys.h"
 #include "../../include/memshim.h"
@@ -54,7 +55,6 @@ static pthread_mutex_t ms_report_mu = PTHREAD_MUTEX_INITIALIZER;
 static bool ms_report_created[MS_FILE__COUNT]; /* this process created the file */
 static volatile sig_atomic_t ms_report_requested;
 static bool ms_exit_done;
-static pid_t ms_report_pid; /* the process the triggers belong to */
 static bool ms_reports_on;  /* profiling, or MEMSHIM_REPORT set: reports are written */
 static bool ms_report_dir_said; /* this process tree was told its report directory is unwritable */
 
@@ -100,12 +100,9 @@ static int ms_report_write(ms_file_kind kind, const ms_snapshot *s, ms_out *out)
   }
 }
 
-static void ms_report_file(ms_file_kind kind, const ms_snapshot *s) {
-  char base[MS_PATH_MAX + 64], path[MS_PATH_MAX + 96], tmp[MS_PATH_MAX + 128];
-  if (ms_path_expand(ms_opt_str(MS_OPT_REPORT_PATH), base, sizeof base) != 0) {
-    ms_log_error("report: MEMSHIM_REPORT_PATH is too long; no report written");
-    return;
-  }
+/* base: MEMSHIM_REPORT_PATH expanded (ms_report_now); the format adds its extension. */
+static void ms_report_file(ms_file_kind kind, const ms_snapshot *s, const char *base) {
+  char path[MS_PATH_MAX + 96], tmp[MS_PATH_MAX + 128];
   snprintf(path, sizeof path, "%s.%s", base, ms_report_files[kind].ext);
   bool replace = ms_report_created[kind];
   const char *target = path;
@@ -165,8 +162,8 @@ static void ms_report_log_failure(const ms_snapshot *s) {
 
 bool ms_report_now(const char *reason) {
   /* MEMSHIM_REPORT=off and no leak gate: no file and no verdict to compute, so no report. */
-  uint64_t limit;
-  if (!ms_opt_u64(MS_OPT_REPORT) && !ms_profile_leak_limit(&limit)) return false;
+  uint64_t limit, formats = ms_opt_u64(MS_OPT_REPORT);
+  if (!formats && !ms_profile_leak_limit(&limit)) return false;
   pthread_mutex_lock(&ms_report_mu);
   ms_arena arena;
   ms_arena_init(&arena);
@@ -187,9 +184,13 @@ bool ms_report_now(const char *reason) {
       ms_gpu_collect(&s, &arena, strcmp(reason, "exit") == 0, true) != 0 || ms_timeline_collect(&s, &arena) != 0) {
     ms_log_error("report: out of memory");
   } else {
-    uint64_t formats = ms_opt_u64(MS_OPT_REPORT);
+    char base[MS_PATH_MAX + 64];
+    if (formats && ms_path_expand(ms_opt_str(MS_OPT_REPORT_PATH), base, sizeof base) != 0) {
+      ms_log_error("report: MEMSHIM_REPORT_PATH is too long; no report written");
+      formats = 0;
+    }
     for (int k = 0; k < MS_FILE__COUNT; k++)
-      if (formats & ms_report_files[k].flag) ms_report_file((ms_file_kind)k, &s);
+      if (formats & ms_report_files[k].flag) ms_report_file((ms_file_kind)k, &s, base);
     failed = strcmp(s.leak.verdict, "fail") == 0;
     if (failed) ms_report_log_failure(&s);
   }
@@ -219,7 +220,7 @@ void ms_report_describe_sites(const uint32_t *ids, unsigned n, char (*out)[160])
 
 static void ms_report_on_exit(int status, void *arg) {
   (void)arg;
-  if (!ms_reports_on || ms_exit_done || ms_sys_getpid() != ms_report_pid) return;
+  if (!ms_reports_on || ms_exit_done || !ms_is_owner()) return;
   ms_exit_done = true;
   ms_guard_enter();
   ms_monitor_stop();
@@ -258,7 +259,7 @@ static ms_job_next ms_report_interval_job(uint64_t now_ms) {
 
 static void ms_report_on_signal(int sig) {
   (void)sig;
-  if (ms_sys_getpid() != ms_report_pid) return;
+  if (!ms_is_owner()) return;
   ms_report_requested = 1;
   ms_monitor_wake();
 }
@@ -266,7 +267,6 @@ static void ms_report_on_signal(int sig) {
 bool ms_reporting_active(void) { return ms_reports_on; }
 
 void ms_reporting_init(void) {
-  ms_report_pid = ms_sys_getpid();
   /* Without profiling, a report still has the process's timeline and the policy's events
    * (unless MEMSHIM_REPORT=off asks for no file). */
   ms_reports_on = ms_profile_active ||
@@ -309,5 +309,4 @@ void ms_reporting_atfork_child(void) {
   memset(ms_report_created, 0, sizeof ms_report_created);
   ms_report_requested = 0;
   ms_exit_done = false;
-  ms_report_pid = ms_sys_getpid();
 }

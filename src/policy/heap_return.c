@@ -6,6 +6,8 @@
  * mallinfo2), freed-but-resident bytes from the backend's statistics.
  * Every purge is counted, logged at MEMSHIM_VERBOSE=1 and pushed to the event ring. */
 #include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <time.h>
 
 #include "../backend/accounting.h"
@@ -35,6 +37,9 @@ static uint64_t ms_purges, ms_purged_bytes, ms_heap_peak;
 static pthread_mutex_t ms_purge_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static ms_heap_cfg ms_cfg;
+/* Some heap return is configured (MEMSHIM_RETAINED_MAX, MEMSHIM_IDLE_PURGE, MEMSHIM_RSS_SOFT_LIMIT):
+ * the heap job exists. */
+static bool ms_heap_return_on(void) { return ms_cfg.retained_max || ms_cfg.idle_ms || ms_cfg.rss_soft_limit; }
 static uint64_t ms_mmap_cap;   /* MEMSHIM_MMAP_RESIDENT_MAX, 0 = off */
 static uint64_t ms_watch_floor;
 static ms_heap_state ms_state; /* the monitor thread's only */
@@ -104,6 +109,21 @@ int ms_policy_trim(const char *trigger) {
   return r.returned > 0 || r.retained_before > r.retained_after;
 }
 
+/* A file-mapping drop that freed something: said at MEMSHIM_VERBOSE=1 as
+ * "drop (trigger): MADV_DONTNEED on <what>", and kept as an event. */
+__attribute__((format(printf, 3, 4))) static void ms_policy_mmap_note(const char *trigger, uint64_t dropped,
+                                                                      const char *what, ...) {
+  if (ms_log_level() >= MS_LOG_INFO) {
+    char buf[192];
+    va_list ap;
+    va_start(ap, what);
+    vsnprintf(buf, sizeof buf, what, ap);
+    va_end(ap);
+    ms_log(MS_LOG_INFO, "drop (%s): MADV_DONTNEED on %s", trigger, buf);
+  }
+  ms_policy_event_push(MS_EVENT_MMAP_DROP, dropped, trigger);
+}
+
 /* Drop file-mapping pages when they pass limit, down to target; returns the resident bytes left. */
 static uint64_t ms_policy_mmap_drop(const char *trigger, uint64_t limit, uint64_t target) {
   struct timespec t0;
@@ -111,9 +131,8 @@ static uint64_t ms_policy_mmap_drop(const char *trigger, uint64_t limit, uint64_
   uint64_t resident;
   uint64_t dropped = ms_mmap_enforce(limit, target, &resident);
   if (!dropped) return resident;
-  ms_log_info("drop (%s): MADV_DONTNEED on %llu bytes of file mappings in %.3f ms, %llu resident now",
-              trigger, (unsigned long long)dropped, ms_elapsed_ms(&t0), (unsigned long long)resident);
-  ms_policy_event_push(MS_EVENT_MMAP_DROP, dropped, trigger);
+  ms_policy_mmap_note(trigger, dropped, "%llu bytes of file mappings in %.3f ms, %llu resident now",
+                      (unsigned long long)dropped, ms_elapsed_ms(&t0), (unsigned long long)resident);
   return resident;
 }
 
@@ -147,6 +166,15 @@ static uint64_t ms_mmap_rate; /* growth, bytes/ms: the highest seen, fading whil
 static uint64_t ms_mmap_prev_faults;
 static uint64_t ms_mmap_idle_ms; /* the last look's delay while nothing grows; 0 after growth */
 
+/* After a drop: the tracked resident bytes the estimate starts from again, statm's file-backed
+ * figure read after the drop (shared) and the fault count it grows from. Returns the new estimate. */
+static uint64_t ms_mmap_rebase(uint64_t resident, uint64_t shared) {
+  ms_mmap_last_resident = resident;
+  ms_mmap_last_shared = ms_mmap_prev_shared = shared;
+  ms_mmap_prev_faults = ms_proc_page_faults();
+  return resident;
+}
+
 static ms_job_next ms_policy_mmap_job(uint64_t now_ms) {
   if (!ms_mmap_registry_busy()) return (ms_job_next){ms_purge_interval_ms, false};
   uint64_t faults = ms_proc_page_faults();
@@ -176,22 +204,16 @@ static ms_job_next ms_policy_mmap_job(uint64_t now_ms) {
     if (lead > ms_mmap_cap / 2) lead = ms_mmap_cap / 2;
     if (fast && estimate + lead >= ms_mmap_cap) {
       /* streaming: drop it all now, no measure first (the next looks measure again) */
-      uint64_t dropped = ms_mmap_drop_all();
-      if (dropped) {
-        ms_log_info("drop (mmap_cap): MADV_DONTNEED on all %llu bytes of droppable file mappings (a fast scan)",
-                    (unsigned long long)dropped);
-        ms_policy_event_push(MS_EVENT_MMAP_DROP, dropped, "mmap_cap");
-      }
-      ms_mmap_last_resident = 0;
-      ms_mmap_last_shared = ms_mmap_prev_shared = ms_proc_rss_shared();
-      ms_mmap_prev_faults = ms_proc_page_faults();
-      estimate = 0;
+      uint64_t shared_after;
+      uint64_t dropped = ms_mmap_drop_all(&shared_after);
+      if (dropped)
+        ms_policy_mmap_note("mmap_cap", dropped, "all %llu bytes of droppable file mappings (a fast scan)",
+                            (unsigned long long)dropped);
+      estimate = ms_mmap_rebase(0, shared_after);
     } else if (estimate >= ms_mmap_cap || full_due) {
-      ms_mmap_last_resident = ms_policy_mmap_drop("mmap_cap", ms_mmap_cap, ms_mmap_cap - ms_mmap_cap / 4);
-      ms_mmap_last_shared = ms_mmap_prev_shared = ms_proc_rss_shared();
       ms_mmap_last_scan_ms = now_ms;
-      ms_mmap_prev_faults = ms_proc_page_faults();
-      estimate = ms_mmap_last_resident;
+      uint64_t resident = ms_policy_mmap_drop("mmap_cap", ms_mmap_cap, ms_mmap_cap - ms_mmap_cap / 4);
+      estimate = ms_mmap_rebase(resident, ms_proc_rss_shared());
     }
   }
   if (grew) {
@@ -260,12 +282,12 @@ static ms_job_next ms_policy_heap_job(uint64_t now_ms) {
 }
 
 bool ms_policy_active(void) {
-  return ms_cfg.retained_max || ms_cfg.idle_ms || ms_cfg.rss_soft_limit || ms_mmap_cap;
+  return ms_heap_return_on() || ms_mmap_cap;
 }
 
 bool ms_policy_wants_thread(void) {
   if (ms_mmap_cap && ms_mmap_registry_busy()) return true;
-  if (!(ms_cfg.retained_max || ms_cfg.idle_ms || ms_cfg.rss_soft_limit)) return false;
+  if (!ms_heap_return_on()) return false;
   ms_counters c;
   ms_counters_read(&c);
   return c.live_bytes >= ms_watch_floor;
@@ -285,7 +307,7 @@ void ms_policy_init(void) {
   ms_purge_interval_ms = ms_opt_u64(MS_OPT_PURGE_INTERVAL);
   /* File mappings are tracked only when something acts on them. */
   if (ms_mmap_cap || ms_cfg.rss_soft_limit) ms_mmap_registry_configure(ms_opt_u64(MS_OPT_MMAP_MIN));
-  if (ms_cfg.retained_max || ms_cfg.idle_ms || ms_cfg.rss_soft_limit)
+  if (ms_heap_return_on())
     ms_monitor_add_job("memory_return", 0, ms_policy_heap_job);
   if (ms_mmap_cap) ms_monitor_add_job("mmap_cap", 0, ms_policy_mmap_job);
 }

@@ -261,7 +261,7 @@ uint64_t ms_mmap_enforce(uint64_t limit_bytes, uint64_t target_bytes, uint64_t *
   return dropped;
 }
 
-uint64_t ms_mmap_drop_all(void) {
+uint64_t ms_mmap_drop_all(uint64_t *shared_after) {
   ms_mmap_lock();
   uint64_t before = ms_proc_rss_shared();
   for (unsigned i = 0; i < ms_nentries; i++) {
@@ -278,6 +278,7 @@ uint64_t ms_mmap_drop_all(void) {
   uint64_t dropped = before > after ? before - after : 0;
   __atomic_store_n(&ms_resident_bytes, 0, __ATOMIC_RELAXED);
   __atomic_add_fetch(&ms_dropped_bytes, dropped, __ATOMIC_RELAXED);
+  *shared_after = after;
   return dropped;
 }
 

@@ -46,8 +46,9 @@ uint64_t ms_mmap_enforce(uint64_t limit_bytes, uint64_t target_bytes, uint64_t *
 /* Drop every page of the droppable mappings at once, without measuring first: a scan streaming
  * from the page cache outruns a measure (pagemap of a 1 GiB mapping takes a few ms, in which it
  * maps tens of MB more). Mappings known to hold a copy-on-write page are left out. Returns the
- * file-backed resident bytes it freed (statm before and after). */
-uint64_t ms_mmap_drop_all(void);
+ * file-backed resident bytes it freed (statm before and after); *shared_after gets statm's
+ * file-backed resident bytes read right after the drop. */
+uint64_t ms_mmap_drop_all(uint64_t *shared_after);
 
 typedef struct {
   uint64_t tracked_bytes, tracked_count, resident_bytes, dropped_bytes, untracked_full;

@@ -11,7 +11,7 @@
  * its start, or a suspension). A suspension raises ms_stop_flag and joins every thread of ours,
  * so when it returns none exists. Kicks start a thread only in the process that owns the
  * state (a vfork or raw clone() child shares or copies our memory without our atfork
- * handlers, and must leave it alone). */
+ * handlers, and must leave it alone: util/owner.h). */
 #include "monitor.h"
 
 #include <errno.h>
@@ -21,6 +21,7 @@
 
 #include "../util/guard.h"
 #include "../util/log.h"
+#include "../util/owner.h"
 #include "../util/proc.h"
 #include "../util/sys.h"
 
@@ -48,10 +49,8 @@ static pid_t ms_current_tid;  /* its kernel id, written by the thread first thin
 static bool ms_has_retired;   /* a thread left on its own and is not joined yet */
 static pthread_t ms_retired;
 static pid_t ms_retired_tid;
-static unsigned ms_suspended; /* suspensions in force: no thread may start */
-static bool ms_stopped;       /* stopped for good at exit */
+static unsigned ms_suspended; /* suspensions in force (one for good after a stop): no thread may start */
 static bool ms_restart_pending; /* a suspension stopped a thread that jobs needed */
-static pid_t ms_owner_pid;    /* the process whose thread this is */
 static int ms_stop_flag;      /* atomic: the running thread must leave */
 static uint32_t ms_wake_word; /* atomic: futex word, bumped by every wake */
 static uint64_t ms_kicks;     /* atomic: activity seen, so a thread about to leave stays */
@@ -171,8 +170,8 @@ static void *ms_monitor_main(void *arg) {
 /* With the life lock held. Signals are blocked in the new thread: the program's handlers run on
  * its own threads, never on ours (see ms_monitor_main: we never stay as the last thread). */
 static void ms_monitor_spawn_locked(void) {
-  if (ms_running || ms_stopped || ms_suspended || ms_njobs == 0) return;
-  if (ms_sys_getpid() != ms_owner_pid) return;
+  if (ms_running || ms_suspended || ms_njobs == 0) return;
+  if (!ms_is_owner()) return;
   sigset_t all, old;
   sigfillset(&all);
   pthread_sigmask(SIG_SETMASK, &all, &old);
@@ -199,7 +198,7 @@ static void ms_monitor_spawn_locked(void) {
 void ms_monitor_kick(void) {
   __atomic_add_fetch(&ms_kicks, 1, __ATOMIC_ACQ_REL);
   if (__atomic_load_n(&ms_running, __ATOMIC_ACQUIRE)) return;
-  if (__atomic_load_n(&ms_stopped, __ATOMIC_RELAXED) || __atomic_load_n(&ms_suspended, __ATOMIC_RELAXED)) return;
+  if (__atomic_load_n(&ms_suspended, __ATOMIC_RELAXED)) return;
   uint64_t hold = __atomic_load_n(&ms_hold_until, __ATOMIC_RELAXED);
   if (hold) {
     if (ms_monitor_now_ms() < hold) return; /* a later kick starts it (restart_pending keeps them coming) */
@@ -229,7 +228,7 @@ static void ms_monitor_wait_gone(pid_t tid) {
 }
 
 /* Stop the running thread and join every thread of ours. Called with the life lock held;
- * releases it while joining (ms_suspended or ms_stopped keeps new threads from starting, so
+ * releases it while joining (ms_suspended keeps new threads from starting, so
  * ms_current_tid stays the joined thread's). */
 static void ms_monitor_join_all_locked(void) {
   pthread_t ids[2];
@@ -260,37 +259,29 @@ static void ms_monitor_join_all_locked(void) {
   pthread_mutex_lock(&ms_life_lock);
 }
 
-void ms_monitor_suspend(void) {
-  if (ms_sys_getpid() != ms_owner_pid) return; /* a vfork child: the parent's thread is not ours */
+/* A suspension; for_good: one that nothing resumes (exit), so a thread it stops is not pending. */
+static void ms_monitor_suspend_as(bool for_good) {
+  if (!ms_is_owner()) return; /* a vfork child: the parent's thread is not ours */
   ms_guard_enter();
   pthread_mutex_lock(&ms_life_lock);
   __atomic_add_fetch(&ms_suspended, 1, __ATOMIC_RELAXED);
-  if (ms_running) ms_restart_pending = true;
+  if (ms_running && !for_good) ms_restart_pending = true;
   ms_monitor_join_all_locked();
   pthread_mutex_unlock(&ms_life_lock);
   ms_guard_leave();
 }
 
+void ms_monitor_suspend(void) { ms_monitor_suspend_as(false); }
+
 void ms_monitor_resume(void) {
-  if (ms_sys_getpid() != ms_owner_pid) return;
+  if (!ms_is_owner()) return;
   pthread_mutex_lock(&ms_life_lock);
   if (ms_suspended && __atomic_sub_fetch(&ms_suspended, 1, __ATOMIC_RELAXED) == 0)
     __atomic_store_n(&ms_hold_until, ms_monitor_now_ms() + MS_MONITOR_RESUME_HOLD_MS, __ATOMIC_RELAXED);
   pthread_mutex_unlock(&ms_life_lock);
 }
 
-void ms_monitor_stop(void) {
-  if (ms_sys_getpid() != ms_owner_pid) return;
-  ms_guard_enter();
-  pthread_mutex_lock(&ms_life_lock);
-  __atomic_store_n(&ms_stopped, true, __ATOMIC_RELAXED);
-  ms_monitor_join_all_locked();
-  pthread_mutex_unlock(&ms_life_lock);
-  ms_guard_leave();
-}
-
-/* Who owns the state: the constructor's process, then each fork child. */
-__attribute__((constructor(101))) static void ms_monitor_owner_init(void) { ms_owner_pid = ms_sys_getpid(); }
+void ms_monitor_stop(void) { ms_monitor_suspend_as(true); }
 
 void ms_monitor_atfork_prepare(void) {
   ms_monitor_suspend();
@@ -306,11 +297,9 @@ void ms_monitor_atfork_parent(void) {
  * starts fresh; its thread comes with its first activity. */
 void ms_monitor_atfork_child(void) {
   pthread_mutex_init(&ms_life_lock, NULL);
-  ms_owner_pid = ms_sys_getpid();
   ms_running = false;
   ms_has_retired = false;
-  ms_suspended = 0;
-  ms_stopped = false; /* a child forked by an exit handler is a process of its own */
+  ms_suspended = 0; /* also a stop's: a child forked by an exit handler is a process of its own */
   ms_restart_pending = false;
   __atomic_store_n(&ms_hold_until, 0, __ATOMIC_RELAXED); /* the child's clock jobs start at once */
   __atomic_store_n(&ms_stop_flag, 0, __ATOMIC_RELAXED);

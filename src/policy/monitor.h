@@ -58,7 +58,8 @@ bool ms_monitor_restart_pending(void);
 uint64_t ms_monitor_now_ms(void);
 
 /* fork: prepare suspends (no thread of ours is copied, and none is running a job), the parent
- * resumes lazily, the child starts with no thread and a fresh state. */
+ * resumes lazily, the child starts with no thread and a fresh state. The caller makes the child
+ * the owner (ms_owner_set, util/owner.h) first. */
 void ms_monitor_atfork_prepare(void);
 void ms_monitor_atfork_parent(void);
 void ms_monitor_atfork_child(void);

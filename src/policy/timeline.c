@@ -22,26 +22,20 @@
 
 #define MS_TIMELINE_MAX 512
 
-typedef struct {
-  uint64_t t_ms, rss, heap_live, heap_retained, mmap_resident;
-  uint64_t gpu_tracked, gpu_used;
-  bool has_gpu;
-} ms_timeline_point;
-
 static ms_timeline_gpu_fn ms_tl_gpu; /* src/gpu's series, set by the core */
 void ms_timeline_set_gpu(ms_timeline_gpu_fn fn) { __atomic_store_n(&ms_tl_gpu, fn, __ATOMIC_RELEASE); }
 
 static pthread_mutex_t ms_tl_mu = PTHREAD_MUTEX_INITIALIZER;
-static ms_timeline_point ms_points[MS_TIMELINE_MAX];
+static ms_snap_point ms_points[MS_TIMELINE_MAX]; /* a report copies them as they are */
 static unsigned ms_npoints, ms_tl_stride = 1, ms_tl_ticks;
 static uint64_t ms_tl_t0, ms_tl_interval;
 static ms_job_next ms_timeline_job(uint64_t now_ms) {
-  ms_timeline_point p = {.t_ms = now_ms > ms_tl_t0 ? now_ms - ms_tl_t0 : 0, .rss = ms_proc_rss()};
+  ms_snap_point p = {.t_ms = now_ms > ms_tl_t0 ? now_ms - ms_tl_t0 : 0, .rss = ms_proc_rss()};
   ms_counters c;
   ms_counters_read(&c);
   p.heap_live = c.live_bytes;
   ms_backend_stats st;
-  if (ms_be.stats && ms_be.stats(&st) == 0) p.heap_retained = st.retained;
+  if (ms_be.stats(&st) == 0) p.heap_retained = st.retained;
   ms_policy_counters pc;
   ms_policy_counters_read(&pc);
   p.mmap_resident = pc.mmap_resident;
@@ -77,11 +71,7 @@ int ms_timeline_collect(ms_snapshot *s, ms_arena *a) {
   if (!pts || !ev || !out) return -1;
   pthread_mutex_lock(&ms_tl_mu);
   unsigned n = ms_npoints;
-  for (unsigned i = 0; i < n; i++)
-    pts[i] = (ms_snap_point){.t_ms = ms_points[i].t_ms, .rss = ms_points[i].rss, .heap_live = ms_points[i].heap_live,
-                             .heap_retained = ms_points[i].heap_retained, .mmap_resident = ms_points[i].mmap_resident,
-                             .has_gpu = ms_points[i].has_gpu, .gpu_tracked = ms_points[i].gpu_tracked,
-                             .gpu_used = ms_points[i].gpu_used};
+  memcpy(pts, ms_points, n * sizeof *pts);
   pthread_mutex_unlock(&ms_tl_mu);
   s->points = pts;
   s->npoints = n;

@@ -17,6 +17,7 @@
 
 #include "policy/monitor.h"
 #include "util/guard.h"
+#include "util/owner.h"
 #include "util/proc.h"
 
 MS_TLS int ms_tls_guard; /* normally in backend/accounting.c */
@@ -35,6 +36,13 @@ static ms_job_next slow_job(uint64_t now) {
   (void)now;
   __atomic_add_fetch(&slow_runs, 1, __ATOMIC_RELAXED);
   return (ms_job_next){60000, false};
+}
+
+/* What core/init.c does around the monitor: the constructor's process owns the state, then each
+ * fork child (made the owner before the monitor's child handler runs). */
+static void atfork_child(void) {
+  ms_owner_set();
+  ms_monitor_atfork_child();
 }
 
 static int load(int *v) { return __atomic_load_n(v, __ATOMIC_RELAXED); }
@@ -71,7 +79,8 @@ static void test_lifecycle(void **state) {
   assert_int_equal(ms_monitor_add_job("bad", 0, NULL), -1);
   assert_int_equal(ms_monitor_add_job("fast", 10, fast_job), 0);
   assert_int_equal(ms_monitor_add_job("slow", 60000, slow_job), 0);
-  pthread_atfork(ms_monitor_atfork_prepare, ms_monitor_atfork_parent, ms_monitor_atfork_child);
+  ms_owner_set();
+  pthread_atfork(ms_monitor_atfork_prepare, ms_monitor_atfork_parent, atfork_child);
   /* Nothing runs before there is activity. */
   assert_int_equal(ms_monitor_running(), 0);
   assert_int_equal(ms_proc_threads(), 1);

@@ -2,7 +2,7 @@
 ms_unit_test(test_options SOURCES ${CMAKE_SOURCE_DIR}/src/config/options.c)
 ms_unit_test(test_counters LIBS memshim)
 ms_unit_test(test_monitor SOURCES ${CMAKE_SOURCE_DIR}/src/policy/monitor.c ${CMAKE_SOURCE_DIR}/src/util/log.c
-  ${CMAKE_SOURCE_DIR}/src/util/proc.c ${CMAKE_SOURCE_DIR}/src/config/options.c)
+  ${CMAKE_SOURCE_DIR}/src/util/owner.c ${CMAKE_SOURCE_DIR}/src/util/proc.c ${CMAKE_SOURCE_DIR}/src/config/options.c)
 ms_unit_test(test_mmap_registry SOURCES ${CMAKE_SOURCE_DIR}/src/policy/mmap_registry.c ${CMAKE_SOURCE_DIR}/src/util/proc.c)
 ms_unit_test(test_heap_decide SOURCES ${CMAKE_SOURCE_DIR}/src/policy/heap_decide.c ${CMAKE_SOURCE_DIR}/src/config/options.c)
 ms_unit_test(test_profile SOURCES ${CMAKE_SOURCE_DIR}/src/profile/sampler.c ${CMAKE_SOURCE_DIR}/src/profile/stack_table.c
