@@ -392,7 +392,6 @@ int ms_cmd_check(int argc, char **argv) {
                     "the warm-up); pass\n");
     rc = MS_EXIT_OK;
   } else if (agg.total > (int64_t)limit) {
-    qsort(agg.v, agg.n, sizeof *agg.v, ms_check_site_cmp);
     fprintf(stderr, "memshim check: FAIL: live heap grew by %s after warm-up (limit %s; %u process%s)\n", g, l,
             agg.checked, agg.checked == 1 ? "" : "es");
     fprintf(stderr, "top growing call sites:\n");
