@@ -19,10 +19,7 @@ void *ms_arena_alloc(ms_arena *a, size_t bytes) {
   if (!a->head || a->size - a->used < bytes) {
     size_t want = MS_ARENA_HDR + bytes > MS_ARENA_CHUNK ? ((MS_ARENA_HDR + bytes + 4095) & ~(size_t)4095) : MS_ARENA_CHUNK;
     ms_arena_chunk *c = ms_raw_alloc(want);
-    if (!c) {
-      a->failed = 1;
-      return NULL;
-    }
+    if (!c) return NULL;
     c->next = a->head;
     c->bytes = want;
     a->head = c;

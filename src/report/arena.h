@@ -10,11 +10,10 @@ typedef struct ms_arena_chunk ms_arena_chunk;
 typedef struct {
   ms_arena_chunk *head;
   size_t used, size; /* in the head chunk */
-  int failed;        /* an allocation returned NULL */
 } ms_arena;
 
 void ms_arena_init(ms_arena *a);
-/* Zeroed, 16-byte aligned; NULL (and a->failed set) when out of memory. */
+/* Zeroed, 16-byte aligned; NULL when out of memory. */
 void *ms_arena_alloc(ms_arena *a, size_t bytes);
 /* A copy of s (NULL reads as ""). */
 char *ms_arena_strdup(ms_arena *a, const char *s);
