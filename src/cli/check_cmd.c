@@ -212,20 +212,22 @@ static void ms_check_take(const ms_snapshot *snap, ms_check_agg *agg, ms_check_a
 }
 
 static int ms_check_read_dir(const char *dir, ms_check_agg *agg, ms_check_agg *gpu, uint64_t gpu_limit) {
-  char **paths;
-  int n = ms_cli_list_reports(dir, &paths);
-  if (n < 0) return -1;
-  for (int i = 0; i < n; i++) {
+  ms_cli_paths paths = {0};
+  if (ms_cli_list_reports(dir, &paths) < 0) {
+    ms_cli_paths_free(&paths);
+    return -1;
+  }
+  for (int i = 0; i < paths.n; i++) {
     ms_cli_report r;
     char err[PATH_MAX + 512];
-    if (ms_cli_report_load(paths[i], &r, err, sizeof err) != 0) {
+    if (ms_cli_report_load(paths.paths[i], &r, err, sizeof err) != 0) {
       fprintf(stderr, "memshim check: skipping unreadable report %s\n", err);
       continue;
     }
     ms_check_take(&r.snap, agg, gpu, gpu_limit);
     ms_cli_report_free(&r);
   }
-  ms_cli_free_paths(paths, n);
+  ms_cli_paths_free(&paths);
   return 0;
 }
 

@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <jansson.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -260,32 +261,41 @@ void ms_cli_report_free(ms_cli_report *r) {
 
 static int ms_path_cmp(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
-int ms_cli_list_reports(const char *dir, char ***paths) {
+int ms_cli_paths_add(ms_cli_paths *l, const char *path) {
+  if (l->n == l->cap) {
+    int cap = l->cap ? l->cap * 2 : 16;
+    char **v = realloc(l->paths, (size_t)cap * sizeof *v);
+    if (!v) return -1;
+    l->paths = v;
+    l->cap = cap;
+  }
+  return (l->paths[l->n] = strdup(path)) ? (l->n++, 0) : -1;
+}
+
+void ms_cli_paths_free(ms_cli_paths *l) {
+  for (int i = 0; i < l->n; i++) free(l->paths[i]);
+  free(l->paths);
+  *l = (ms_cli_paths){0};
+}
+
+int ms_cli_list_reports(const char *dir, ms_cli_paths *l) {
   DIR *d = opendir(dir);
   if (!d) return -1;
-  int n = 0, cap = 0;
-  char **v = NULL;
+  int first = l->n, rc = 0;
+  char path[PATH_MAX + 256]; /* dir opened, so shorter than PATH_MAX; a name is at most 255 */
   struct dirent *e;
   while ((e = readdir(d))) {
     size_t len = strlen(e->d_name);
     if (strncmp(e->d_name, "memshim.", 8) != 0 || len < 13 || strcmp(e->d_name + len - 5, ".json") != 0) continue;
-    if (n == cap) {
-      cap = cap ? cap * 2 : 16;
-      char **nv = realloc(v, (size_t)cap * sizeof *nv);
-      if (!nv) break;
-      v = nv;
+    snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+    if (ms_cli_paths_add(l, path) != 0) {
+      rc = -1;
+      break;
     }
-    size_t need = strlen(dir) + len + 2;
-    if (!(v[n] = malloc(need))) break;
-    snprintf(v[n++], need, "%s/%s", dir, e->d_name);
   }
   closedir(d);
-  if (n) qsort(v, (size_t)n, sizeof *v, ms_path_cmp);
-  *paths = v;
-  return n;
-}
-
-void ms_cli_free_paths(char **paths, int n) {
-  for (int i = 0; i < n; i++) free(paths[i]);
-  free(paths);
+  int n = l->n - first;
+  if (n) qsort(l->paths + first, (size_t)n, sizeof *l->paths, ms_path_cmp);
+  if (rc) errno = ENOMEM;
+  return rc ? rc : n;
 }
