@@ -129,19 +129,20 @@ static void ms_check_tick(int pid, void *arg) {
 /* The same stack in every process: module+offset of native frames, file:line function of
  * Python ones. */
 static char *ms_site_key(const ms_snap_site *site) {
-  size_t len = 1;
+  char *key = NULL;
+  size_t len = 0;
+  FILE *f = open_memstream(&key, &len);
+  if (!f) return NULL;
   char part[1024];
   for (uint32_t i = 0; i < site->nframes; i++) {
     ms_frame_where(&site->frames[i], " ", part, sizeof part);
-    len += strlen(part) + 1;
+    fputs(part, f);
+    fputc(';', f);
   }
-  char *key = malloc(len);
-  if (!key) return NULL;
-  key[0] = 0;
-  for (uint32_t i = 0; i < site->nframes; i++) {
-    ms_frame_where(&site->frames[i], " ", part, sizeof part);
-    strcat(key, part);
-    strcat(key, ";");
+  int bad = ferror(f);
+  if (fclose(f) != 0 || bad) {
+    free(key);
+    return NULL;
   }
   return key;
 }
