@@ -55,19 +55,27 @@ static void ms_resolve(uintptr_t pc, ms_snap_frame *f) {
   *f = (ms_snap_frame){.kind = MS_SNAP_NATIVE, .function = sym.function, .module = sym.module, .offset = sym.offset};
 }
 
-/* The modules native frames point into, each with its build id; the executable first. */
+/* The modules native frames point into, each with its build id; the executable first. Called
+ * again once sites were appended (ms_profile_sites_for), it keeps the modules listed so far, build
+ * ids read once, and appends those only the new sites point into: the same list, in the same
+ * order, as one call after all sites are in. */
 static void ms_collect_modules(ms_snapshot *s, ms_arena *a) {
   ms_snap_module *m = ms_arena_alloc(a, MS_MODULES_MAX * sizeof *m);
   char exe[4096];
   if (!m) return;
   unsigned n = 0;
-  ssize_t len = readlink("/proc/self/exe", exe, sizeof exe - 1);
-  if (len > 0) {
-    exe[len] = 0;
-    char id[128];
-    m[n].path = ms_arena_strdup(a, exe);
-    m[n].build_id = ms_elf_build_id(exe, id, sizeof id) == 0 ? ms_arena_strdup(a, id) : "";
-    n++;
+  if (s->nmodules) {
+    memcpy(m, s->modules, s->nmodules * sizeof *m);
+    n = s->nmodules;
+  } else {
+    ssize_t len = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (len > 0) {
+      exe[len] = 0;
+      char id[128];
+      m[n].path = ms_arena_strdup(a, exe);
+      m[n].build_id = ms_elf_build_id(exe, id, sizeof id) == 0 ? ms_arena_strdup(a, id) : "";
+      n++;
+    }
   }
   for (uint32_t i = 0; i < s->nsites; i++) {
     for (uint32_t k = 0; k < s->sites[i].nframes && n < MS_MODULES_MAX; k++) {
@@ -205,7 +213,7 @@ ms_snap_site *ms_profile_sites_for(ms_snapshot *s, ms_arena *a, const uint32_t *
   }
   s->sites = out;
   s->nsites = k;
-  if (missing && !s->has_profile) ms_collect_modules(s, a);
+  if (missing) ms_collect_modules(s, a); /* with profiling on, the heap sites' modules are listed already */
   return out;
 }
 
