@@ -129,19 +129,20 @@ static void ms_check_tick(int pid, void *arg) {
 /* The same stack in every process: module+offset of native frames, file:line function of
  * Python ones. */
 static char *ms_site_key(const ms_snap_site *site) {
-  size_t len = 1;
+  char *key = NULL;
+  size_t len = 0;
+  FILE *f = open_memstream(&key, &len);
+  if (!f) return NULL;
   char part[1024];
   for (uint32_t i = 0; i < site->nframes; i++) {
     ms_frame_where(&site->frames[i], " ", part, sizeof part);
-    len += strlen(part) + 1;
+    fputs(part, f);
+    fputc(';', f);
   }
-  char *key = malloc(len);
-  if (!key) return NULL;
-  key[0] = 0;
-  for (uint32_t i = 0; i < site->nframes; i++) {
-    ms_frame_where(&site->frames[i], " ", part, sizeof part);
-    strcat(key, part);
-    strcat(key, ";");
+  int bad = ferror(f);
+  if (fclose(f) != 0 || bad) {
+    free(key);
+    return NULL;
   }
   return key;
 }
@@ -212,20 +213,22 @@ static void ms_check_take(const ms_snapshot *snap, ms_check_agg *agg, ms_check_a
 }
 
 static int ms_check_read_dir(const char *dir, ms_check_agg *agg, ms_check_agg *gpu, uint64_t gpu_limit) {
-  char **paths;
-  int n = ms_cli_list_reports(dir, &paths);
-  if (n < 0) return -1;
-  for (int i = 0; i < n; i++) {
+  ms_cli_paths paths = {0};
+  if (ms_cli_list_reports(dir, &paths) < 0) {
+    ms_cli_paths_free(&paths);
+    return -1;
+  }
+  for (int i = 0; i < paths.n; i++) {
     ms_cli_report r;
     char err[PATH_MAX + 512];
-    if (ms_cli_report_load(paths[i], &r, err, sizeof err) != 0) {
+    if (ms_cli_report_load(paths.paths[i], &r, err, sizeof err) != 0) {
       fprintf(stderr, "memshim check: skipping unreadable report %s\n", err);
       continue;
     }
     ms_check_take(&r.snap, agg, gpu, gpu_limit);
     ms_cli_report_free(&r);
   }
-  ms_cli_free_paths(paths, n);
+  ms_cli_paths_free(&paths);
   return 0;
 }
 
@@ -392,7 +395,6 @@ int ms_cmd_check(int argc, char **argv) {
                     "the warm-up); pass\n");
     rc = MS_EXIT_OK;
   } else if (agg.total > (int64_t)limit) {
-    qsort(agg.v, agg.n, sizeof *agg.v, ms_check_site_cmp);
     fprintf(stderr, "memshim check: FAIL: live heap grew by %s after warm-up (limit %s; %u process%s)\n", g, l,
             agg.checked, agg.checked == 1 ? "" : "es");
     fprintf(stderr, "top growing call sites:\n");

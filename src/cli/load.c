@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <jansson.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,7 +71,7 @@ static void ms_load_frame(const json_t *o, ms_snap_frame *f) {
 static int ms_load_sites(const json_t *doc, ms_snapshot *s, ms_arena *a) {
   const json_t *sites = ms_get(doc, "sites");
   size_t n = ms_count(sites);
-  ms_snap_site *v = ms_arena_alloc(a, (n ? n : 1) * sizeof *v);
+  ms_snap_site *v = ms_arena_array(a, n, sizeof *v);
   if (!v) return -1;
   for (size_t i = 0; i < n; i++) {
     const json_t *site = json_array_get(sites, i);
@@ -79,7 +80,7 @@ static int ms_load_sites(const json_t *doc, ms_snapshot *s, ms_arena *a) {
     ms_load_mem(ms_get(mem, "heap"), &v[i].heap);
     ms_load_mem(ms_get(mem, "device"), &v[i].device);
     size_t nf = ms_count(frames);
-    ms_snap_frame *f = ms_arena_alloc(a, (nf ? nf : 1) * sizeof *f);
+    ms_snap_frame *f = ms_arena_array(a, nf, sizeof *f);
     if (!f) return -1;
     for (size_t k = 0; k < nf; k++) ms_load_frame(json_array_get(frames, k), &f[k]);
     v[i].frames = f;
@@ -95,8 +96,8 @@ static int ms_load_timeline(const json_t *doc, ms_snapshot *s, ms_arena *a) {
   const json_t *points = ms_get(tl, "points"), *events = ms_get(tl, "events");
   s->interval_ms = ms_u64(tl, "interval_ms");
   size_t np = ms_count(points), ne = ms_count(events);
-  ms_snap_point *p = ms_arena_alloc(a, (np ? np : 1) * sizeof *p);
-  ms_snap_event *e = ms_arena_alloc(a, (ne ? ne : 1) * sizeof *e);
+  ms_snap_point *p = ms_arena_array(a, np, sizeof *p);
+  ms_snap_event *e = ms_arena_array(a, ne, sizeof *e);
   if (!p || !e) return -1;
   for (size_t i = 0; i < np; i++) {
     const json_t *o = json_array_get(points, i);
@@ -134,7 +135,7 @@ static int ms_load_leak(const json_t *doc, ms_snapshot *s, ms_arena *a) {
   l->growth_bytes = ms_i64(leak, "growth_bytes");
   l->verdict = ms_str(leak, "verdict", "none");
   size_t n = ms_count(sites);
-  ms_snap_leak_site *v = ms_arena_alloc(a, (n ? n : 1) * sizeof *v);
+  ms_snap_leak_site *v = ms_arena_array(a, n, sizeof *v);
   if (!v) return -1;
   for (size_t i = 0; i < n; i++) {
     const json_t *o = json_array_get(sites, i);
@@ -156,8 +157,8 @@ static int ms_load_gpu(const json_t *doc, ms_snapshot *s, ms_arena *a) {
   g->tracked_growth_bytes = ms_i64(gpu, "tracked_growth_bytes");
   const json_t *devices = ms_get(gpu, "devices"), *events = ms_get(gpu, "events");
   size_t nd = ms_count(devices), ne = ms_count(events);
-  ms_snap_gpu_device *d = ms_arena_alloc(a, (nd ? nd : 1) * sizeof *d);
-  ms_snap_gpu_event *e = ms_arena_alloc(a, (ne ? ne : 1) * sizeof *e);
+  ms_snap_gpu_device *d = ms_arena_array(a, nd, sizeof *d);
+  ms_snap_gpu_event *e = ms_arena_array(a, ne, sizeof *e);
   if (!d || !e) return -1;
   for (size_t i = 0; i < nd; i++) {
     const json_t *o = json_array_get(devices, i);
@@ -183,7 +184,7 @@ static int ms_load_gpu(const json_t *doc, ms_snapshot *s, ms_arena *a) {
 static int ms_load_modules(const json_t *doc, ms_snapshot *s, ms_arena *a) {
   const json_t *mods = ms_get(doc, "modules");
   size_t n = ms_count(mods);
-  ms_snap_module *m = ms_arena_alloc(a, (n ? n : 1) * sizeof *m);
+  ms_snap_module *m = ms_arena_array(a, n, sizeof *m);
   if (!m) return -1;
   for (size_t i = 0; i < n; i++) {
     const json_t *o = json_array_get(mods, i);
@@ -260,32 +261,41 @@ void ms_cli_report_free(ms_cli_report *r) {
 
 static int ms_path_cmp(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
-int ms_cli_list_reports(const char *dir, char ***paths) {
+int ms_cli_paths_add(ms_cli_paths *l, const char *path) {
+  if (l->n == l->cap) {
+    int cap = l->cap ? l->cap * 2 : 16;
+    char **v = realloc(l->paths, (size_t)cap * sizeof *v);
+    if (!v) return -1;
+    l->paths = v;
+    l->cap = cap;
+  }
+  return (l->paths[l->n] = strdup(path)) ? (l->n++, 0) : -1;
+}
+
+void ms_cli_paths_free(ms_cli_paths *l) {
+  for (int i = 0; i < l->n; i++) free(l->paths[i]);
+  free(l->paths);
+  *l = (ms_cli_paths){0};
+}
+
+int ms_cli_list_reports(const char *dir, ms_cli_paths *l) {
   DIR *d = opendir(dir);
   if (!d) return -1;
-  int n = 0, cap = 0;
-  char **v = NULL;
+  int first = l->n, rc = 0;
+  char path[PATH_MAX + 256]; /* dir opened, so shorter than PATH_MAX; a name is at most 255 */
   struct dirent *e;
   while ((e = readdir(d))) {
     size_t len = strlen(e->d_name);
     if (strncmp(e->d_name, "memshim.", 8) != 0 || len < 13 || strcmp(e->d_name + len - 5, ".json") != 0) continue;
-    if (n == cap) {
-      cap = cap ? cap * 2 : 16;
-      char **nv = realloc(v, (size_t)cap * sizeof *nv);
-      if (!nv) break;
-      v = nv;
+    snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+    if (ms_cli_paths_add(l, path) != 0) {
+      rc = -1;
+      break;
     }
-    size_t need = strlen(dir) + len + 2;
-    if (!(v[n] = malloc(need))) break;
-    snprintf(v[n++], need, "%s/%s", dir, e->d_name);
   }
   closedir(d);
-  if (n) qsort(v, (size_t)n, sizeof *v, ms_path_cmp);
-  *paths = v;
-  return n;
-}
-
-void ms_cli_free_paths(char **paths, int n) {
-  for (int i = 0; i < n; i++) free(paths[i]);
-  free(paths);
+  int n = l->n - first;
+  if (n) qsort(l->paths + first, (size_t)n, sizeof *l->paths, ms_path_cmp);
+  if (rc) errno = ENOMEM;
+  return rc ? rc : n;
 }

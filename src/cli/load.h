@@ -20,9 +20,19 @@ typedef struct ms_cli_report {
 int ms_cli_report_load(const char *path, ms_cli_report *r, char *err, size_t errlen);
 void ms_cli_report_free(ms_cli_report *r);
 
-/* The memshim.*.json files of a directory, sorted by name, into *paths (malloc'd, free with
- * ms_cli_free_paths). Returns how many, or -1 when the directory cannot be read. */
-int ms_cli_list_reports(const char *dir, char ***paths);
-void ms_cli_free_paths(char **paths, int n);
+/* A growing list of report paths, each malloc'd; {0} is an empty list. */
+typedef struct {
+  char **paths;
+  int n, cap;
+} ms_cli_paths;
+
+/* Appends a copy of path: 0, or -1 when out of memory. */
+int ms_cli_paths_add(ms_cli_paths *l, const char *path);
+void ms_cli_paths_free(ms_cli_paths *l);
+
+/* Appends the memshim.*.json files of a directory to l, sorted by name among themselves.
+ * Returns how many were appended, or -1 with errno set when the directory cannot be read or
+ * memory runs out (what was appended stays in l). */
+int ms_cli_list_reports(const char *dir, ms_cli_paths *l);
 
 #endif

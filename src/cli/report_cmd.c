@@ -47,22 +47,6 @@ static int ms_is_dir(const char *path) {
   return strcmp(path, "-") != 0 && stat(path, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
-/* The report files named on the command line, directories expanded (html only). */
-typedef struct {
-  char **paths;
-  int n, cap;
-} ms_path_list;
-
-static int ms_path_add(ms_path_list *l, const char *p) {
-  if (l->n == l->cap) {
-    l->cap = l->cap ? l->cap * 2 : 8;
-    char **v = realloc(l->paths, (size_t)l->cap * sizeof *v);
-    if (!v) return -1;
-    l->paths = v;
-  }
-  return (l->paths[l->n++] = strdup(p)) ? 0 : -1;
-}
-
 static int ms_report_render(ms_report_format fmt, unsigned top, ms_cli_report *r, int n) {
   static ms_out out;
   ms_out_init(&out, STDOUT_FILENO);
@@ -136,20 +120,16 @@ int ms_cmd_report(int argc, char **argv) {
     return MS_EXIT_USAGE;
   }
 
-  ms_path_list files = {0};
+  ms_cli_paths files = {0}; /* the report files named on the command line, directories expanded (html only) */
   int rc = MS_EXIT_OK;
   for (int i = optind; i < argc && rc == MS_EXIT_OK; i++) {
     if (fmt == MS_FMT_HTML && ms_is_dir(argv[i])) {
-      char **paths;
-      int n = ms_cli_list_reports(argv[i], &paths);
+      int n = ms_cli_list_reports(argv[i], &files);
       if (n <= 0) {
         fprintf(stderr, "memshim report: %s: %s\n", argv[i], n < 0 ? strerror(errno) : "no memshim.*.json report in it");
         rc = MS_EXIT_FAIL;
       }
-      for (int k = 0; k < n && rc == MS_EXIT_OK; k++)
-        if (ms_path_add(&files, paths[k]) != 0) rc = MS_EXIT_FAIL;
-      if (n > 0) ms_cli_free_paths(paths, n);
-    } else if (ms_path_add(&files, argv[i]) != 0) {
+    } else if (ms_cli_paths_add(&files, argv[i]) != 0) {
       rc = MS_EXIT_FAIL;
     }
   }
@@ -170,6 +150,6 @@ int ms_cmd_report(int argc, char **argv) {
   }
   for (int i = 0; i < loaded; i++) ms_cli_report_free(&reports[i]);
   free(reports);
-  ms_cli_free_paths(files.paths, files.n);
+  ms_cli_paths_free(&files);
   return rc;
 }

@@ -55,19 +55,27 @@ static void ms_resolve(uintptr_t pc, ms_snap_frame *f) {
   *f = (ms_snap_frame){.kind = MS_SNAP_NATIVE, .function = sym.function, .module = sym.module, .offset = sym.offset};
 }
 
-/* The modules native frames point into, each with its build id; the executable first. */
+/* The modules native frames point into, each with its build id; the executable first. Called
+ * again once sites were appended (ms_profile_sites_for), it keeps the modules listed so far, build
+ * ids read once, and appends those only the new sites point into: the same list, in the same
+ * order, as one call after all sites are in. */
 static void ms_collect_modules(ms_snapshot *s, ms_arena *a) {
   ms_snap_module *m = ms_arena_alloc(a, MS_MODULES_MAX * sizeof *m);
   char exe[4096];
   if (!m) return;
   unsigned n = 0;
-  ssize_t len = readlink("/proc/self/exe", exe, sizeof exe - 1);
-  if (len > 0) {
-    exe[len] = 0;
-    char id[128];
-    m[n].path = ms_arena_strdup(a, exe);
-    m[n].build_id = ms_elf_build_id(exe, id, sizeof id) == 0 ? ms_arena_strdup(a, id) : "";
-    n++;
+  if (s->nmodules) {
+    memcpy(m, s->modules, s->nmodules * sizeof *m);
+    n = s->nmodules;
+  } else {
+    ssize_t len = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (len > 0) {
+      exe[len] = 0;
+      char id[128];
+      m[n].path = ms_arena_strdup(a, exe);
+      m[n].build_id = ms_elf_build_id(exe, id, sizeof id) == 0 ? ms_arena_strdup(a, id) : "";
+      n++;
+    }
   }
   for (uint32_t i = 0; i < s->nsites; i++) {
     for (uint32_t k = 0; k < s->sites[i].nframes && n < MS_MODULES_MAX; k++) {
@@ -101,7 +109,7 @@ int ms_profile_collect(ms_snapshot *s, ms_arena *a) {
   s->sampled_live = ms_ptrs_count();
   s->memory_bytes = ms_stacks_memory() + ms_ptrs_memory();
 
-  ms_site_copy *all = ms_arena_alloc(a, (n ? n : 1) * sizeof *all);
+  ms_site_copy *all = ms_arena_array(a, n, sizeof *all);
   ms_leak_site *leak = ms_arena_alloc(a, MS_LEAK_TOP * sizeof *leak);
   if (!all || !leak) return -1;
   /* A Python process at exit: the interpreter's teardown has freed what the program held, so
@@ -142,7 +150,7 @@ int ms_profile_collect(ms_snapshot *s, ms_arena *a) {
   ms_leak_store_analyze(warm, s->sample_bytes, leak, MS_LEAK_TOP, &res);
   uint64_t limit = 0;
   bool has_limit = ms_profile_leak_limit(&limit);
-  ms_snap_leak_site *ls = ms_arena_alloc(a, (res.nsites ? res.nsites : 1) * sizeof *ls);
+  ms_snap_leak_site *ls = ms_arena_array(a, res.nsites, sizeof *ls);
   if (!ls) return -1;
   for (unsigned i = 0; i < res.nsites; i++)
     ls[i] = (ms_snap_leak_site){leak[i].id, leak[i].growth, leak[i].late_growth, leak[i].steady};
@@ -154,7 +162,7 @@ int ms_profile_collect(ms_snapshot *s, ms_arena *a) {
 
   /* keep the interesting sites, resolve their frames */
   ms_sort(all, nall, sizeof *all, ms_by_allocated);
-  ms_snap_site *out = ms_arena_alloc(a, (nall ? nall : 1) * sizeof *out);
+  ms_snap_site *out = ms_arena_array(a, nall, sizeof *out);
   if (!out) return -1;
   uint32_t kept = 0;
   ms_symbolize_begin();
@@ -168,7 +176,7 @@ int ms_profile_collect(ms_snapshot *s, ms_arena *a) {
     o->heap = (ms_snap_mem){.present = true, .live_bytes = c->live, .live_count = c->count,
                             .allocated_bytes = c->alloc, .allocated_count = c->alloc_count,
                             .peak_live_bytes = c->peak, .growth_bytes = c->growth};
-    ms_snap_frame *f = ms_arena_alloc(a, (c->site->depth ? c->site->depth : 1) * sizeof *f);
+    ms_snap_frame *f = ms_arena_array(a, c->site->depth, sizeof *f);
     if (!f) return -1;
     for (uint32_t k = 0; k < c->site->depth; k++) ms_resolve(c->site->frames[k], &f[k]);
     o->frames = f;
@@ -189,7 +197,7 @@ ms_snap_site *ms_profile_sites_for(ms_snapshot *s, ms_arena *a, const uint32_t *
       if (s->sites[k].id == ids[i]) index[i] = k;
     missing += index[i] == UINT32_MAX;
   }
-  ms_snap_site *out = ms_arena_alloc(a, (s->nsites + missing ? s->nsites + missing : 1) * sizeof *out);
+  ms_snap_site *out = ms_arena_array(a, (size_t)s->nsites + missing, sizeof *out);
   if (!out) return NULL;
   memcpy(out, s->sites, s->nsites * sizeof *out);
   if (missing && !s->has_profile) ms_symbolize_begin(); /* else begun by ms_profile_collect */
@@ -197,7 +205,7 @@ ms_snap_site *ms_profile_sites_for(ms_snapshot *s, ms_arena *a, const uint32_t *
   for (uint32_t i = 0; i < n; i++) {
     const ms_site *site = ms_stacks_site(ids[i]);
     if (index[i] != UINT32_MAX || !site) continue;
-    ms_snap_frame *f = ms_arena_alloc(a, (site->depth ? site->depth : 1) * sizeof *f);
+    ms_snap_frame *f = ms_arena_array(a, site->depth, sizeof *f);
     if (!f) return NULL;
     for (uint32_t d = 0; d < site->depth; d++) ms_resolve(site->frames[d], &f[d]);
     out[k] = (ms_snap_site){.id = ids[i], .frames = f, .nframes = site->depth};
@@ -205,7 +213,7 @@ ms_snap_site *ms_profile_sites_for(ms_snapshot *s, ms_arena *a, const uint32_t *
   }
   s->sites = out;
   s->nsites = k;
-  if (missing && !s->has_profile) ms_collect_modules(s, a);
+  if (missing) ms_collect_modules(s, a); /* with profiling on, the heap sites' modules are listed already */
   return out;
 }
 

@@ -1,5 +1,6 @@
 #include "arena.h"
 
+#include <stdint.h>
 #include <string.h>
 
 #include "../util/raw_mem.h"
@@ -15,14 +16,12 @@ struct ms_arena_chunk {
 void ms_arena_init(ms_arena *a) { memset(a, 0, sizeof *a); }
 
 void *ms_arena_alloc(ms_arena *a, size_t bytes) {
+  if (bytes > SIZE_MAX - MS_ARENA_HDR - 4095 - 15) return NULL; /* the roundings below would wrap */
   bytes = (bytes + 15) & ~(size_t)15;
   if (!a->head || a->size - a->used < bytes) {
     size_t want = MS_ARENA_HDR + bytes > MS_ARENA_CHUNK ? ((MS_ARENA_HDR + bytes + 4095) & ~(size_t)4095) : MS_ARENA_CHUNK;
     ms_arena_chunk *c = ms_raw_alloc(want);
-    if (!c) {
-      a->failed = 1;
-      return NULL;
-    }
+    if (!c) return NULL;
     c->next = a->head;
     c->bytes = want;
     a->head = c;
@@ -31,7 +30,12 @@ void *ms_arena_alloc(ms_arena *a, size_t bytes) {
   }
   void *p = (char *)a->head + a->used; /* fresh pages are zero and never reused */
   a->used += bytes;
-  return p;
+  return p; /* bytes == 0: inside or just past the head chunk, never NULL */
+}
+
+void *ms_arena_array(ms_arena *a, size_t n, size_t size) {
+  if (size && n > SIZE_MAX / size) return NULL;
+  return ms_arena_alloc(a, n * size);
 }
 
 char *ms_arena_strdup(ms_arena *a, const char *s) {

@@ -15,7 +15,7 @@ static void ms_collapsed_stack(const ms_snap_site *site, ms_out *o) {
 
 void ms_write_collapsed(const ms_snapshot *s, const ms_write_opts *opt, ms_out *o) {
   unsigned top = opt ? opt->top : 0;
-  uint32_t n = top && top < s->nsites ? top : s->nsites;
+  uint32_t n = ms_limit(s->nsites, top);
   for (uint32_t i = 0; i < n; i++) {
     const ms_snap_site *site = &s->sites[i];
     if (site->heap.live_bytes <= 0 || !site->nframes) continue;

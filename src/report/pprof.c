@@ -183,7 +183,6 @@ static uint64_t ms_pprof_function(ms_pprof *pp, const char *name, const char *fi
 
 static uint64_t ms_pprof_location(ms_pprof *pp, const ms_snapshot *s, const ms_snap_frame *f) {
   int created;
-  char label[512];
   uint64_t id;
   if (f->kind == MS_SNAP_PYTHON) {
     id = ms_intern_get(&pp->locations, f->file, f->function, ((uint64_t)1 << 63) | f->line, &created);
@@ -197,7 +196,6 @@ static uint64_t ms_pprof_location(ms_pprof *pp, const ms_snapshot *s, const ms_s
     fn = ms_pprof_function(pp, f->function, f->file);
     line = f->line;
   } else {
-    ms_frame_label(f, label, sizeof label); /* "??" becomes module+offset */
     const char *name = f->function && strcmp(f->function, "??") ? f->function : NULL;
     if (f->kind == MS_SNAP_NATIVE) {
       mapping = ms_pprof_mapping(pp, s, f->module ? f->module : "[unknown]");
@@ -207,6 +205,8 @@ static uint64_t ms_pprof_location(ms_pprof *pp, const ms_snapshot *s, const ms_s
       fn = ms_pprof_function(pp, name, "");
     } else {
       /* an unknown symbol: a function of its own per location, named module+offset */
+      char label[512];
+      ms_frame_label(f, label, sizeof label); /* "??" becomes module+offset */
       int c2;
       fn = ms_intern_get(&pp->functions, NULL, NULL, id, &c2);
       uint64_t n = ms_pprof_str_once(pp, label);

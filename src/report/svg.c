@@ -102,7 +102,7 @@ static double ms_bytes_step(double max) {
 void ms_write_svg(const ms_snapshot *snap, const ms_write_opts *opt, ms_out *out) {
   unsigned top = opt ? opt->top : 10;
   size_t np = snap->npoints, ne = snap->nevents;
-  unsigned nsites = top && top < snap->nsites ? top : snap->nsites;
+  unsigned nsites = ms_limit(snap->nsites, top);
   bool gpu = ms_snap_has_gpu_series(snap);
   size_t nseries = gpu ? MS_NSERIES : MS_NSERIES - 2;
 

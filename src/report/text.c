@@ -6,8 +6,6 @@
 
 #define MS_TEXT_GROWTH_FRAMES 4
 
-static unsigned ms_limit(uint32_t n, unsigned top) { return top && top < n ? top : n; }
-
 static void ms_text_mem(ms_out *o, const char *what, const ms_snap_mem *m) {
   char live[32], peak[32], alloc[32];
   ms_fmt_bytes(live, sizeof live, (double)m->live_bytes);

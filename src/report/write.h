@@ -12,6 +12,9 @@ typedef struct {
   unsigned top; /* call sites listed by text and svg (0 = all); collapsed, json, html and pprof list all */
 } ms_write_opts;
 
+/* How many of n items a --top of top lists: top, or all n when top is 0 or not smaller. */
+static inline unsigned ms_limit(uint32_t n, unsigned top) { return top && top < n ? top : n; }
+
 void ms_write_text(const ms_snapshot *s, const ms_write_opts *opt, ms_out *o);
 /* One line per call site with live heap bytes: frames outermost first, ';'-separated, a space,
  * the bytes. top limits the sites (0 = all). */

@@ -48,6 +48,17 @@ $GPU_CHECK sites "$MS_TMP/prof.out" "$MS_TMP/prof.json" || ms_fail "profiled: pe
 [ "$($GPU_CHECK get "$MS_TMP/prof.json" 'd["profile"]["exact"] and "heap" in d["profile"]["totals"]')" = True ] || ms_fail "profiled: heap part"
 ms_pass "MEMSHIM_PROFILE=1: heap and device sites in one report"
 
+# profiling on, but no heap sample taken: libc (__libc_start_main) is only in the device sites'
+# frames; every module a native frame points into is listed (its build id in pprof's mappings)
+gpu_run v3 "$MS_TMP/prof_nosample" MEMSHIM_PROFILE=1 MEMSHIM_SAMPLE_BYTES=1G "$FAKE_BIN/torch_like12" >/dev/null ||
+  ms_fail "profiled run without samples"
+unlisted=$($GPU_CHECK get "$MS_TMP/prof_nosample.json" 'sorted({f["module"] for s in d["sites"] for f in s["frames"]
+  if f["kind"] == "native" and f["module"].startswith("/")} - {m["path"] for m in d["modules"]})')
+[ "$unlisted" = "[]" ] || ms_fail "profiled: modules of device sites missing from the report's modules: $unlisted"
+[ "$($GPU_CHECK get "$MS_TMP/prof_nosample.json" 'any(m["path"].endswith("/libc.so.6") for m in d["modules"])')" = True ] ||
+  ms_fail "profiled: libc, named only by device sites, not among the modules"
+ms_pass "MEMSHIM_PROFILE=1: the modules of device-only sites are listed too"
+
 # MEMSHIM_GPU=0: the calls pass through, the report has no GPU part; MEMSHIM_ENABLE=0: no report at all
 gpu_run v3 "$MS_TMP/off" MEMSHIM_GPU=0 MEMSHIM_PROFILE=1 "$FAKE_BIN/torch_like12" >"$MS_TMP/off.out" || ms_fail "MEMSHIM_GPU=0 run"
 grep -q "^vmm cuMemCreate from libcuda.so.1" "$MS_TMP/off.out" || ms_fail "MEMSHIM_GPU=0 still handed out a wrapper"

@@ -1,7 +1,8 @@
 /* The symbolizer on a static function of this executable; the JSON report written by the shared
  * writer from a snapshot and read back by the CLI's loader (schema v1 round trip, with Python
  * frames, device bytes, the gpu section and GPU timeline series of docs/report-format.md); the one
- * frame-naming rule of text and collapsed output. */
+ * frame-naming rule of text and collapsed output; the report arena's empty and overflowing arrays;
+ * the CLI's list of a directory's reports. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -16,6 +17,7 @@
 #include "cli/load.h"
 #include "profile/buildid.h"
 #include "profile/symbolize.h"
+#include "report/arena.h"
 #include "report/write.h"
 
 /* Static: only in .symtab, never in .dynsym, so dladdr alone cannot name it. */
@@ -218,12 +220,68 @@ static void test_build_id(void **state) {
   assert_int_equal(ms_elf_build_id("/etc/hostname", id, sizeof id), -1);
 }
 
+/* An empty array is a valid non-NULL pointer (NULL means out of memory to every caller); a count
+ * whose size overflows is refused, not wrapped to a small allocation. */
+static void test_arena_array(void **state) {
+  (void)state;
+  ms_arena a;
+  ms_arena_init(&a);
+  assert_non_null(ms_arena_alloc(&a, 0)); /* the first call maps a chunk */
+  assert_non_null(ms_arena_array(&a, 0, sizeof(uint64_t)));
+  uint64_t *v = ms_arena_array(&a, 3, sizeof *v);
+  assert_non_null(v);
+  assert_int_equal((uintptr_t)v % 16, 0);
+  assert_true(v[0] == 0 && v[1] == 0 && v[2] == 0);
+  v[2] = 7;
+  assert_non_null(ms_arena_alloc(&a, 0));
+  assert_null(ms_arena_array(&a, SIZE_MAX / sizeof *v + 1, sizeof *v));
+  assert_null(ms_arena_alloc(&a, SIZE_MAX));
+  assert_null(ms_arena_alloc(&a, SIZE_MAX - 8));
+  assert_int_equal(v[2], 7);
+  ms_arena_release(&a);
+}
+
+/* A directory's reports are appended to the caller's list after what it holds, sorted by name
+ * among themselves; other files are not reports. */
+static void test_list_reports(void **state) {
+  (void)state;
+  char dir[] = "/tmp/ms_test_list.XXXXXX", path[64];
+  assert_non_null(mkdtemp(dir));
+  const char *names[] = {"memshim.20.json", "memshim.10.json", "memshim.10.txt", "other.json", "memshim.json"};
+  for (int i = 0; i < 5; i++) {
+    snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fclose(f);
+  }
+  ms_cli_paths l = {0};
+  assert_int_equal(ms_cli_paths_add(&l, "first.json"), 0);
+  assert_int_equal(ms_cli_list_reports(dir, &l), 2);
+  assert_int_equal(l.n, 3);
+  assert_string_equal(l.paths[0], "first.json");
+  snprintf(path, sizeof path, "%s/memshim.10.json", dir);
+  assert_string_equal(l.paths[1], path);
+  snprintf(path, sizeof path, "%s/memshim.20.json", dir);
+  assert_string_equal(l.paths[2], path);
+  assert_int_equal(ms_cli_list_reports("/nonexistent/memshim-dir", &l), -1);
+  assert_int_equal(l.n, 3);
+  ms_cli_paths_free(&l);
+  assert_int_equal(l.n, 0);
+  for (int i = 0; i < 5; i++) {
+    snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+    unlink(path);
+  }
+  rmdir(dir);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_symbolize_static),
     cmocka_unit_test(test_json_round_trip),
     cmocka_unit_test(test_frame_names),
     cmocka_unit_test(test_build_id),
+    cmocka_unit_test(test_arena_array),
+    cmocka_unit_test(test_list_reports),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
