@@ -4,9 +4,7 @@
 #include "collect.h"
 
 #include <string.h>
-#include <unistd.h>
 
-#include "buildid.h"
 #include "leak.h"
 #include "profile.h"
 #include "profile_internal.h"
@@ -61,19 +59,16 @@ static void ms_resolve(uintptr_t pc, ms_snap_frame *f) {
  * order, as one call after all sites are in. */
 static void ms_collect_modules(ms_snapshot *s, ms_arena *a) {
   ms_snap_module *m = ms_arena_alloc(a, MS_MODULES_MAX * sizeof *m);
-  char exe[4096];
   if (!m) return;
   unsigned n = 0;
   if (s->nmodules) {
     memcpy(m, s->modules, s->nmodules * sizeof *m);
     n = s->nmodules;
   } else {
-    ssize_t len = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    if (len > 0) {
-      exe[len] = 0;
-      char id[128];
+    const char *exe = ms_symbolize_exe_path(); /* the caller began symbolizing: it is current */
+    if (*exe) {
       m[n].path = ms_arena_strdup(a, exe);
-      m[n].build_id = ms_elf_build_id(exe, id, sizeof id) == 0 ? ms_arena_strdup(a, id) : "";
+      m[n].build_id = ms_symbolize_build_id(exe);
       n++;
     }
   }
@@ -84,9 +79,8 @@ static void ms_collect_modules(ms_snapshot *s, ms_arena *a) {
       unsigned j = 0;
       while (j < n && strcmp(m[j].path, f->module) != 0) j++;
       if (j < n) continue;
-      char id[128];
       m[n].path = f->module;
-      m[n].build_id = ms_elf_build_id(f->module, id, sizeof id) == 0 ? ms_arena_strdup(a, id) : "";
+      m[n].build_id = ms_symbolize_build_id(f->module);
       n++;
     }
   }

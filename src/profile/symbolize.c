@@ -18,6 +18,7 @@
 #include "../util/raw_mem.h"
 #include "../util/sort.h"
 #include "../util/sys.h"
+#include "buildid.h"
 
 /* Files, their symbol tables and demangled names: kept for the life of the process. */
 static ms_arena ms_sym_arena;
@@ -36,6 +37,7 @@ typedef struct ms_elf_file {
   size_t map_len;
   ms_elf_sym *syms;
   size_t nsyms;
+  const char *build_id; /* NULL until asked for; "" when the file has none */
 } ms_elf_file;
 
 static ms_elf_file *ms_elf_files;
@@ -103,6 +105,16 @@ static ms_elf_file *ms_elf_load(const char *path) {
   }
   if (f->nsyms) ms_sort(f->syms, f->nsyms, sizeof *f->syms, ms_sym_cmp);
   return f;
+}
+
+const char *ms_symbolize_build_id(const char *path) {
+  ms_elf_file *f = ms_elf_load(path);
+  if (!f) return "";
+  if (!f->build_id) {
+    char id[128];
+    f->build_id = ms_elf_build_id(path, id, sizeof id) == 0 ? ms_arena_strdup(&ms_sym_arena, id) : "";
+  }
+  return f->build_id;
 }
 
 static char *(*ms_cxa_demangle)(const char *, char *, size_t *, int *);
@@ -203,6 +215,8 @@ void ms_symbolize_begin(void) {
   ms_modules = ms_arena_alloc(&ms_mod_arena, ms_modules_cap * sizeof *ms_modules);
   if (ms_modules) dl_iterate_phdr(ms_collect_module, NULL);
 }
+
+const char *ms_symbolize_exe_path(void) { return ms_exe_path; }
 
 static void ms_symbolize_uncached(uintptr_t addr, ms_symbol *out) {
   out->function = "??";

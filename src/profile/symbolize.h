@@ -18,6 +18,12 @@ void ms_symbolize_begin(void);
 /* addr: a code address (for a return address pass return address - 1). */
 void ms_symbolize(uintptr_t addr, ms_symbol *out);
 
+/* The executable's path as read by the last ms_symbolize_begin ("" when unreadable). */
+const char *ms_symbolize_exe_path(void);
+/* The GNU build id of the file at path (lowercase hex; "" when it has none), read once per path
+ * and kept for the life of the process, like its symbols. */
+const char *ms_symbolize_build_id(const char *path);
+
 /* Function name at an ELF virtual address of the file at path, or NULL (for tests and tools). */
 const char *ms_symbolize_file(const char *path, uintptr_t vaddr);
 
