@@ -3,7 +3,6 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <string.h>
@@ -31,79 +30,115 @@ static pthread_mutex_t ms_unwind_lock = PTHREAD_MUTEX_INITIALIZER;
 static uintptr_t ms_self_lo, ms_self_hi;
 
 /* ---- libunwind's validation pipe ----
- * libunwind 1.6 checks that an address is readable by writing one byte from it into a pipe,
- * which it opens at initialisation, keeps in a static pair of descriptors, and reopens whenever
- * a read from it fails. Left alone, that is two descriptors in the host's table for the life of
- * the process at the lowest free numbers: visible to a host that counts its descriptors
- * (CPython's test_subprocess), closed by a daemon's close-everything loop, and then reused by
- * the daemon's own files, which libunwind would read from, write into, and close. So the pipe
- * exists only while libunwind runs for us: memshim's pipe2 hands libunwind a pipe moved to the
- * top of the descriptor range (at most 1024), and the backtrace that caused it closes it at its
- * end. libunwind keeps the closed numbers; its next read from them fails and it asks for a new
- * pipe. Should the host have taken those numbers meanwhile, the backtrace is skipped (the sample
- * has no stack) rather than let libunwind touch them. */
-static int ms_pipe_fds[2] = {-1, -1}; /* atomic: the numbers libunwind holds */
-static int ms_pipe_live;              /* atomic: pipes of ours open right now */
-static MS_TLS int ms_tls_pipe[2] = {-1, -1}; /* the pipe this thread's backtrace caused */
+ * libunwind checks that an address is readable by writing one byte from it into a pipe, which it
+ * opens at initialisation and keeps in one static pair of descriptors for the whole process
+ * (every thread's backtraces use it), and which it reopens whenever a read from it fails. Left
+ * alone, that is two descriptors in the host's table for the life of the process at the lowest
+ * free numbers: visible to a host that counts its descriptors (CPython's test_subprocess),
+ * closed by a daemon's close-everything loop, and then reused by the daemon's own files, which
+ * libunwind would read from, write into, and close.
+ *
+ * So the pipe exists only while some thread is inside libunwind for us:
+ * - memshim's pipe2 (called by libunwind while ms_tls_in_unwinder is set) makes the pipe at the
+ *   top of the descriptor range (at most 1024), keeps a third descriptor on its read end, and
+ *   learns where libunwind keeps its pair: the array it passed to pipe2.
+ * - ms_unw_users counts the threads inside libunwind; the last one to leave closes the pipe and
+ *   sets libunwind's pair to -1, under MS_UNW_CLOSING, which keeps new backtraces out meanwhile.
+ *   libunwind's next read from -1 fails and it asks for a new pipe. It never touches a number
+ *   it held before, so a host that took those numbers meanwhile is safe, and no system call is
+ *   needed per backtrace to find out.
+ * - Writers never see a pipe without a reader (SIGPIPE kills the host): libunwind's own reopen
+ *   closes its read end while another thread may still write into the old write end; our third
+ *   descriptor keeps that pipe readable until the next pipe2, which libunwind calls only after
+ *   closing both ends of the old one. */
+#define MS_UNW_CLOSING (1u << 31)
+static unsigned ms_unw_users;                /* atomic: threads inside libunwind (+ MS_UNW_CLOSING) */
+static int ms_pipe[3] = {-1, -1, -1};        /* read end, write end, our copy of the read end */
+static int *ms_unw_pair;                     /* libunwind's static pair, as passed to pipe2 */
+static int ms_pipe_busy;                     /* atomic: ms_pipe[] and ms_unw_pair being changed */
 
-int ms_unwind_pipe(int fds[2], int flags) {
-  int raw[2], hi[2] = {-1, -1};
-  if (ms_sys_pipe2(raw, flags | O_CLOEXEC) != 0) return -1;
+static void ms_pipe_lock(void) {
+  while (__atomic_exchange_n(&ms_pipe_busy, 1, __ATOMIC_ACQUIRE)) __builtin_ia32_pause();
+}
+static void ms_pipe_unlock(void) { __atomic_store_n(&ms_pipe_busy, 0, __ATOMIC_RELEASE); }
+
+/* Moves fd to the top of the descriptor range; -1 (fd closed) when there is no room there. */
+static int ms_fd_to_top(int fd) {
   struct rlimit rl;
   long top = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < 1024 ? (long)rl.rlim_cur : 1024;
-  long base = top > 64 ? top - 32 : top / 2; /* room for concurrent backtraces */
-  for (int i = 0; i < 2; i++) {
-    hi[i] = ms_sys_fcntl(raw[i], F_DUPFD_CLOEXEC, base); /* same pipe: O_NONBLOCK is shared */
-    ms_sys_close(raw[i]);
-  }
-  if (hi[0] < 0 || hi[1] < 0) { /* no room up there: libunwind's validation fails instead */
-    if (hi[0] >= 0) ms_sys_close(hi[0]);
-    if (hi[1] >= 0) ms_sys_close(hi[1]);
+  long base = top > 64 ? top - 32 : top / 2;
+  int hi = ms_sys_fcntl(fd, F_DUPFD_CLOEXEC, base);
+  ms_sys_close(fd);
+  return hi;
+}
+
+int ms_unwind_pipe(int fds[2], int flags) {
+  int raw[2];
+  if (ms_sys_pipe2(raw, flags | O_CLOEXEC) != 0) return -1;
+  int hi[3] = {ms_fd_to_top(raw[0]), ms_fd_to_top(raw[1]), -1};
+  if (hi[0] >= 0) hi[2] = ms_sys_fcntl(hi[0], F_DUPFD_CLOEXEC, hi[0]); /* same pipe: O_NONBLOCK is shared */
+  if (hi[0] < 0 || hi[1] < 0 || hi[2] < 0) { /* no room up there: libunwind's validation fails instead */
+    for (int i = 0; i < 3; i++)
+      if (hi[i] >= 0) ms_sys_close(hi[i]);
     errno = EMFILE;
     return -1;
   }
-  if (ms_tls_pipe[0] >= 0) { /* a second reopen in one backtrace: the first pair is done with */
-    ms_sys_close(ms_tls_pipe[0]);
-    ms_sys_close(ms_tls_pipe[1]);
-    __atomic_sub_fetch(&ms_pipe_live, 1, __ATOMIC_RELEASE);
-  }
-  __atomic_add_fetch(&ms_pipe_live, 1, __ATOMIC_ACQ_REL);
-  ms_tls_pipe[0] = fds[0] = hi[0];
-  ms_tls_pipe[1] = fds[1] = hi[1];
-  __atomic_store_n(&ms_pipe_fds[0], hi[0], __ATOMIC_RELEASE);
-  __atomic_store_n(&ms_pipe_fds[1], hi[1], __ATOMIC_RELEASE);
+  ms_pipe_lock();
+  if (ms_pipe[2] >= 0) ms_sys_close(ms_pipe[2]); /* libunwind closed the old pair before asking */
+  ms_pipe[1] = hi[1];
+  ms_pipe[2] = hi[2];
+  __atomic_store_n(&ms_pipe[0], hi[0], __ATOMIC_RELEASE); /* ms_unwinder_leave reads it unlocked */
+  ms_unw_pair = fds;
+  fds[0] = hi[0];
+  fds[1] = hi[1];
+  ms_pipe_unlock();
   return 0;
 }
 
-/* False when the host now owns a number libunwind holds (while no pipe of ours is open). One
- * poll() with no events tells both at once: POLLNVAL marks a descriptor that is not open. */
-static bool ms_unwinder_enter(void) {
-  int fd0 = __atomic_load_n(&ms_pipe_fds[0], __ATOMIC_ACQUIRE);
-  if (fd0 >= 0 && !__atomic_load_n(&ms_pipe_live, __ATOMIC_ACQUIRE)) {
-    struct pollfd p[2] = {{fd0, 0, 0}, {__atomic_load_n(&ms_pipe_fds[1], __ATOMIC_ACQUIRE), 0, 0}};
-    if (syscall(SYS_poll, p, 2, 0) < 0 || !(p[0].revents & POLLNVAL) || !(p[1].revents & POLLNVAL)) return false;
+/* Only with no thread inside libunwind (the caller holds MS_UNW_CLOSING, or is a fork child). */
+static void ms_pipe_close_all(void) {
+  ms_pipe_lock();
+  if (ms_pipe[0] >= 0) {
+    if (ms_unw_pair && ms_unw_pair[0] == ms_pipe[0] && ms_unw_pair[1] == ms_pipe[1])
+      ms_unw_pair[0] = ms_unw_pair[1] = -1;
+    for (int i = 1; i >= 0; i--) ms_sys_close(ms_pipe[i]); /* write end first */
+    ms_sys_close(ms_pipe[2]);
+    ms_pipe[1] = ms_pipe[2] = -1;
+    __atomic_store_n(&ms_pipe[0], -1, __ATOMIC_RELEASE);
+  }
+  ms_pipe_unlock();
+}
+
+static void ms_unwinder_enter(void) {
+  unsigned v = __atomic_load_n(&ms_unw_users, __ATOMIC_RELAXED);
+  for (;;) {
+    if (v & MS_UNW_CLOSING) { /* the last user is closing the pipe: three close() calls */
+      __builtin_ia32_pause();
+      v = __atomic_load_n(&ms_unw_users, __ATOMIC_RELAXED);
+    } else if (__atomic_compare_exchange_n(&ms_unw_users, &v, v + 1, true, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)) {
+      break;
+    }
   }
   ms_tls_in_unwinder++;
-  return true;
 }
 
 static void ms_unwinder_leave(void) {
   ms_tls_in_unwinder--;
-  if (ms_tls_pipe[0] < 0) return;
-  ms_sys_close(ms_tls_pipe[0]);
-  ms_sys_close(ms_tls_pipe[1]);
-  ms_tls_pipe[0] = ms_tls_pipe[1] = -1;
-  __atomic_sub_fetch(&ms_pipe_live, 1, __ATOMIC_RELEASE);
+  if (__atomic_sub_fetch(&ms_unw_users, 1, __ATOMIC_ACQ_REL) != 0) return;
+  if (__atomic_load_n(&ms_pipe[0], __ATOMIC_ACQUIRE) < 0) return; /* the common case: no pipe */
+  unsigned zero = 0; /* a thread that entered meanwhile closes it when it leaves */
+  if (!__atomic_compare_exchange_n(&ms_unw_users, &zero, MS_UNW_CLOSING, false, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+    return;
+  ms_pipe_close_all();
+  __atomic_store_n(&ms_unw_users, 0, __ATOMIC_RELEASE);
 }
 
-/* Another thread's backtrace may have held a pipe at the fork: the child has a copy of it and
+/* Another thread's backtrace may have held the pipe at the fork: the child has a copy of it and
  * no thread that will close it (the forking thread itself is never inside a backtrace). */
 void ms_unwind_atfork_child(void) {
-  if (__atomic_load_n(&ms_pipe_live, __ATOMIC_RELAXED) > 0) {
-    ms_sys_close(ms_pipe_fds[0]);
-    ms_sys_close(ms_pipe_fds[1]);
-  }
-  __atomic_store_n(&ms_pipe_live, 0, __ATOMIC_RELAXED);
+  __atomic_store_n(&ms_pipe_busy, 0, __ATOMIC_RELAXED);
+  ms_pipe_close_all();
+  __atomic_store_n(&ms_unw_users, 0, __ATOMIC_RELAXED);
 }
 
 static int ms_unwind_load(void) {
@@ -122,7 +157,8 @@ static int ms_unwind_load(void) {
     return -1;
   }
   /* Per-thread caches: no lock shared between allocating threads. */
-  if (caching && local_as && ms_unwinder_enter()) { /* libunwind may initialise itself here */
+  if (caching && local_as) { /* libunwind may initialise itself here */
+    ms_unwinder_enter();
     caching(*local_as, MS_UNW_CACHE_PER_THREAD);
     ms_unwinder_leave();
   }
@@ -146,7 +182,7 @@ unsigned ms_unwind(uintptr_t *out, unsigned max) {
   if (!bt) return 0;
   void *buf[MS_MAX_DEPTH + 16];
   if (max > MS_MAX_DEPTH) max = MS_MAX_DEPTH;
-  if (!ms_unwinder_enter()) return 0;
+  ms_unwinder_enter();
   int n = bt(buf, (int)(max + 16));
   ms_unwinder_leave();
   int i = 0;

@@ -20,7 +20,7 @@ int ms_unwind_init(void);
  * Returns the number of frames (<= max); 0 when ms_unwind_init has not succeeded. */
 unsigned ms_unwind(uintptr_t *out, unsigned max);
 /* pipe2 for libunwind (called by memshim's pipe2 while ms_tls_in_unwinder is set): a pipe at the
- * top of the descriptor range, closed again when the backtrace that asked for it ends. */
+ * top of the descriptor range, closed again when no thread is inside libunwind any more. */
 int ms_unwind_pipe(int fds[2], int flags);
 /* fork child: a pipe another thread's backtrace held at the fork is closed. */
 void ms_unwind_atfork_child(void);
