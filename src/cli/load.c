@@ -147,6 +147,32 @@ static int ms_load_leak(const json_t *doc, ms_snapshot *s, ms_arena *a) {
   return 0;
 }
 
+static int ms_load_unreach(const json_t *doc, ms_snapshot *s, ms_arena *a) {
+  const json_t *u = ms_get(doc, "unreachable"), *sites = ms_get(u, "sites");
+  if (!json_is_object(u)) return 0;
+  ms_snap_unreach *r = &s->unreachable;
+  r->present = true;
+  r->scanned = ms_bool(u, "scanned");
+  r->why_not = ms_str(u, "why_not", "");
+  r->blocks = ms_u64(u, "blocks");
+  r->threads = (unsigned)ms_u64(u, "threads");
+  r->direct_bytes = ms_u64(u, "direct_bytes");
+  r->direct_count = ms_u64(u, "direct_count");
+  r->indirect_bytes = ms_u64(u, "indirect_bytes");
+  r->indirect_count = ms_u64(u, "indirect_count");
+  size_t n = ms_count(sites);
+  ms_snap_unreach_site *v = ms_arena_array(a, n, sizeof *v);
+  if (!v) return -1;
+  for (size_t i = 0; i < n; i++) {
+    const json_t *o = json_array_get(sites, i);
+    v[i] = (ms_snap_unreach_site){(uint32_t)ms_u64(o, "id"), ms_u64(o, "direct_bytes"), ms_u64(o, "direct_count"),
+                                  ms_u64(o, "indirect_bytes"), ms_u64(o, "indirect_count")};
+  }
+  r->sites = v;
+  r->nsites = (unsigned)n;
+  return 0;
+}
+
 static int ms_load_gpu(const json_t *doc, ms_snapshot *s, ms_arena *a) {
   const json_t *gpu = ms_get(doc, "gpu");
   if (!json_is_object(gpu)) return 0;
@@ -217,7 +243,7 @@ static int ms_load_snapshot(const json_t *doc, ms_snapshot *s, ms_arena *a) {
   const json_t *totals = ms_get(profile, "totals");
   ms_load_mem(ms_get(totals, "heap"), &s->total_heap);
   ms_load_mem(ms_get(totals, "device"), &s->total_device);
-  if (ms_load_sites(doc, s, a) || ms_load_timeline(doc, s, a) || ms_load_leak(doc, s, a) || ms_load_gpu(doc, s, a) ||
+  if (ms_load_sites(doc, s, a) || ms_load_timeline(doc, s, a) || ms_load_leak(doc, s, a) || ms_load_unreach(doc, s, a) || ms_load_gpu(doc, s, a) ||
       ms_load_modules(doc, s, a))
     return -1;
   return 0;

@@ -67,6 +67,8 @@ static const ms_option_def ms_option_table[MS_OPT__COUNT] = {
     "at exit, fail (exit status 1) when live bytes grew by more than this after warm-up"},
   [MS_OPT_LEAK_WARMUP] = {"leak_warmup", "MEMSHIM_LEAK_WARMUP", MS_OPT_FRACTION, "0.25", NULL, 0, 0,
     false, "growth is measured after this fraction of the run (0.25) or duration (30s)"},
+  [MS_OPT_LEAK_SCAN] = {"leak_scan", "MEMSHIM_LEAK_SCAN", MS_OPT_ENUM, "off", "off|on|native", 0, 0, false,
+    "at exit, find heap blocks no pointer reaches (exact mode); native = not in Python interpreters or shells"},
   [MS_OPT_SNAPSHOT_INTERVAL] = {"snapshot_interval", "MEMSHIM_SNAPSHOT_INTERVAL", MS_OPT_DURATION,
     "100ms", NULL, 1, 0, false, "how often the timeline records a snapshot"},
 

@@ -31,6 +31,7 @@
 #include "../profile/collect.h"
 #include "../profile/profile.h"
 #include "../profile/profile_internal.h"
+#include "../profile/reach.h"
 #include "../profile/stack_table.h"
 #include "../profile/symbolize.h"
 #include "../report/write.h"
@@ -218,12 +219,17 @@ void ms_report_describe_sites(const uint32_t *ids, unsigned n, char (*out)[160])
 
 /* ---- triggers ---- */
 
-static void ms_report_on_exit(int status, void *arg) {
-  (void)arg;
+/* last: called from our destructor, after the program's own exit handlers and C++ static
+ * destructors. The reachability scan waits for that moment (what those free is not leaked; what
+ * they drop the last pointer to is), as LeakSanitizer's and valgrind's checks do; without the
+ * scan the report is written from on_exit, which knows the exit status. */
+static void ms_report_exit(int status, bool last) {
   if (!ms_reports_on || ms_exit_done || !ms_is_owner()) return;
+  if (!last && ms_reach_wanted()) return;
   ms_exit_done = true;
   ms_guard_enter();
   ms_monitor_stop();
+  ms_reach_run();
   bool failed = ms_report_now("exit");
   ms_guard_leave();
   if (failed && status == 0) {
@@ -231,6 +237,11 @@ static void ms_report_on_exit(int status, void *arg) {
     fflush(NULL); /* exit() would flush the program's stdio after the handlers; _exit does not */
     _exit(1);
   }
+}
+
+static void ms_report_on_exit(int status, void *arg) {
+  (void)arg;
+  ms_report_exit(status, false);
 }
 
 /* Every snapshot interval: a pending signal request, and (once) the exit handler. */
@@ -298,7 +309,7 @@ void ms_reporting_init(void) {
   if (sigaction(sig, &sa, NULL) != 0) ms_log_error("reports: cannot install the report signal handler");
 }
 
-void ms_reporting_at_exit(void) { ms_report_on_exit(-1, NULL); }
+void ms_reporting_at_exit(void) { ms_report_exit(-1, true); }
 void ms_reporting_exit(int status) { ms_report_on_exit(status, NULL); }
 
 void ms_reporting_atfork_prepare(void) { pthread_mutex_lock(&ms_report_mu); }

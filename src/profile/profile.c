@@ -12,6 +12,7 @@
 #include "profile_internal.h"
 #include "ptr_map.h"
 #include "pyframes.h"
+#include "reach.h"
 #include "sampler.h"
 #include "stack_table.h"
 #include "unwind.h"
@@ -113,9 +114,13 @@ static void ms_profile_reset_clock(void) {
 void ms_profile_init(void) {
   ms_t0_ms = ms_monitor_now_ms(); /* the reports' clock, also when only GPU reports are written */
   ms_leak_limit = ms_opt_u64(MS_OPT_LEAK_CHECK);
-  if (!ms_opt_bool(MS_OPT_PROFILE) && !ms_leak_limit) return;
-  if (!ms_opt_bool(MS_OPT_PROFILE)) ms_log_info("MEMSHIM_LEAK_CHECK is set: profiling is on");
-  ms_sample_mean = ms_opt_u64(MS_OPT_SAMPLE_BYTES);
+  ms_reach_decide();
+  bool scan = ms_reach_wanted();
+  if (!ms_opt_bool(MS_OPT_PROFILE) && !ms_leak_limit && !scan) return;
+  if (!ms_opt_bool(MS_OPT_PROFILE))
+    ms_log_info("%s is set: profiling is on", scan ? "MEMSHIM_LEAK_SCAN" : "MEMSHIM_LEAK_CHECK");
+  /* The scan must know every block: a pointer kept in one it never saw would be missed. */
+  ms_sample_mean = scan ? 1 : ms_opt_u64(MS_OPT_SAMPLE_BYTES);
   ms_depth = (unsigned)ms_opt_u64(MS_OPT_STACK_DEPTH);
   if (ms_depth > MS_MAX_DEPTH) ms_depth = MS_MAX_DEPTH;
   ms_snapshot_ms = ms_opt_u64(MS_OPT_SNAPSHOT_INTERVAL);

@@ -119,6 +119,23 @@ out:
 uint64_t ms_ptrs_count(void) { return __atomic_load_n(&ms_ptrs_n, __ATOMIC_RELAXED); }
 uint64_t ms_ptrs_memory(void) { return __atomic_load_n(&ms_ptrs_mem, __ATOMIC_RELAXED) + sizeof ms_ptr_filter; }
 
+int ms_ptrs_copy_all(ms_ptr_entry **out, uint64_t *n, size_t *bytes) {
+  int locked = 0;
+  while (locked < MS_SHARDS && pthread_mutex_trylock(&ms_shards[locked].mu) == 0) locked++;
+  int rc = locked < MS_SHARDS ? -2 : 0;
+  uint64_t total = 0;
+  for (int i = 0; i < locked; i++) total += ms_shards[i].n;
+  *bytes = ((total ? total : 1) * sizeof **out + 4095) & ~(size_t)4095;
+  *out = rc == 0 ? ms_raw_alloc(*bytes) : NULL;
+  if (rc == 0 && !*out) rc = -1;
+  *n = 0;
+  for (int i = 0; rc == 0 && i < MS_SHARDS; i++)
+    for (uint32_t j = 0; j < ms_shards[i].cap; j++)
+      if (ms_shards[i].slots[j].ptr) (*out)[(*n)++] = ms_shards[i].slots[j];
+  while (locked-- > 0) pthread_mutex_unlock(&ms_shards[locked].mu);
+  return rc;
+}
+
 void ms_ptrs_lock_all(void) {
   for (int i = 0; i < MS_SHARDS; i++) pthread_mutex_lock(&ms_shards[i].mu);
 }

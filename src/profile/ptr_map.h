@@ -6,6 +6,7 @@
 #define MEMSHIM_PTR_MAP_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 typedef struct {
@@ -40,6 +41,10 @@ bool ms_ptrs_remove(const void *p, ms_ptr_entry *out);
 uint64_t ms_ptrs_count(void);
 uint64_t ms_ptrs_memory(void);
 
+/* Every entry, copied into raw memory (*out, *n entries, *bytes to ms_raw_free) for the
+ * reachability scan, which runs with the other threads stopped: the shard locks are only tried.
+ * 0; -2 when one is held (by a stopped thread: let it run and try again); -1 out of memory. */
+int ms_ptrs_copy_all(ms_ptr_entry **out, uint64_t *n, size_t *bytes);
 void ms_ptrs_lock_all(void);
 void ms_ptrs_unlock_all(void);
 void ms_ptrs_atfork_child(void);

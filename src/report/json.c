@@ -74,6 +74,33 @@ static void ms_json_timeline(ms_jw *w, const ms_snapshot *s) {
   ms_jw_object_end(w);
 }
 
+static void ms_json_unreach(ms_jw *w, const ms_snap_unreach *u) {
+  ms_jw_key(w, "unreachable");
+  ms_jw_object(w);
+  ms_jw_kv_bool(w, "scanned", u->scanned);
+  if (!u->scanned) ms_jw_kv_str(w, "why_not", u->why_not ? u->why_not : "");
+  ms_jw_kv_u64(w, "blocks", u->blocks);
+  ms_jw_kv_u64(w, "threads", u->threads);
+  ms_jw_kv_u64(w, "direct_bytes", u->direct_bytes);
+  ms_jw_kv_u64(w, "direct_count", u->direct_count);
+  ms_jw_kv_u64(w, "indirect_bytes", u->indirect_bytes);
+  ms_jw_kv_u64(w, "indirect_count", u->indirect_count);
+  ms_jw_key(w, "sites");
+  ms_jw_array(w);
+  for (unsigned i = 0; i < u->nsites; i++) {
+    const ms_snap_unreach_site *s = &u->sites[i];
+    ms_jw_object(w);
+    ms_jw_kv_u64(w, "id", s->id);
+    ms_jw_kv_u64(w, "direct_bytes", s->direct_bytes);
+    ms_jw_kv_u64(w, "direct_count", s->direct_count);
+    ms_jw_kv_u64(w, "indirect_bytes", s->indirect_bytes);
+    ms_jw_kv_u64(w, "indirect_count", s->indirect_count);
+    ms_jw_object_end(w);
+  }
+  ms_jw_array_end(w);
+  ms_jw_object_end(w);
+}
+
 static void ms_json_leak(ms_jw *w, const ms_snap_leak *l) {
   ms_jw_key(w, "leak");
   ms_jw_object(w);
@@ -214,6 +241,7 @@ void ms_write_json(const ms_snapshot *s, ms_out *o, int html_safe) {
 
   ms_json_timeline(w, s);
   ms_json_leak(w, &s->leak);
+  if (s->unreachable.present) ms_json_unreach(w, &s->unreachable);
   if (s->gpu.present) ms_json_gpu(w, &s->gpu);
 
   if (s->nmodules) {

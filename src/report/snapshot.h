@@ -72,6 +72,23 @@ typedef struct {
   unsigned nsites;
 } ms_snap_leak;
 
+/* Unreachable at exit (docs/report-format.md, unreachable): the reachability scan's result,
+ * present only in a process that asked for it (MEMSHIM_LEAK_SCAN). */
+typedef struct {
+  uint32_t id;
+  uint64_t direct_bytes, direct_count, indirect_bytes, indirect_count;
+} ms_snap_unreach_site;
+
+typedef struct {
+  bool present;
+  bool scanned;        /* false: why_not says why there is no verdict */
+  const char *why_not;
+  uint64_t blocks, direct_bytes, direct_count, indirect_bytes, indirect_count;
+  unsigned threads;
+  const ms_snap_unreach_site *sites; /* most direct bytes first */
+  unsigned nsites;
+} ms_snap_unreach;
+
 typedef struct {
   uint32_t index;
   const char *name;
@@ -141,6 +158,7 @@ typedef struct ms_snapshot {
   unsigned nevents;
 
   ms_snap_leak leak;
+  ms_snap_unreach unreachable;
   ms_snap_gpu gpu;
   const ms_snap_module *modules;
   unsigned nmodules;

@@ -126,6 +126,33 @@ static void ms_text_growth(const ms_snapshot *s, unsigned top, ms_out *o) {
   }
 }
 
+/* The reachability scan's verdict: the sites of the blocks nothing points to any more. */
+static void ms_text_unreach(const ms_snapshot *s, unsigned top, ms_out *o) {
+  const ms_snap_unreach *u = &s->unreachable;
+  if (!u->present) return;
+  if (!u->scanned) {
+    ms_out_printf(o, "\nunreachable at exit: not scanned (%s)\n", u->why_not ? u->why_not : "?");
+    return;
+  }
+  char d[32], i[32];
+  ms_fmt_bytes(d, sizeof d, (double)u->direct_bytes);
+  ms_fmt_bytes(i, sizeof i, (double)u->indirect_bytes);
+  ms_out_printf(o, "\nunreachable at exit: %s in %llu blocks directly, %s in %llu indirectly (%llu live blocks scanned)\n",
+                d, (unsigned long long)u->direct_count, i, (unsigned long long)u->indirect_count,
+                (unsigned long long)u->blocks);
+  unsigned shown = ms_limit(u->nsites, top);
+  for (unsigned k = 0; k < shown; k++) {
+    const ms_snap_unreach_site *us = &u->sites[k];
+    const ms_snap_site *site = ms_snap_find_site(s, us->id);
+    char where[512] = "?";
+    if (site) ms_site_where(site, where, sizeof where);
+    ms_fmt_bytes(d, sizeof d, (double)us->direct_bytes);
+    ms_fmt_bytes(i, sizeof i, (double)us->indirect_bytes);
+    ms_out_printf(o, "  %s direct in %llu, %s indirect in %llu: site %u %s\n", d, (unsigned long long)us->direct_count,
+                  i, (unsigned long long)us->indirect_count, (unsigned)us->id, where);
+  }
+}
+
 void ms_write_text(const ms_snapshot *s, const ms_write_opts *opt, ms_out *o) {
   unsigned top = opt ? opt->top : 10;
   char a[32], b[32], c[32];
@@ -184,6 +211,7 @@ void ms_write_text(const ms_snapshot *s, const ms_write_opts *opt, ms_out *o) {
   } else {
     ms_out_str(o, "\nleak check: not computed (not enough snapshots after the warm-up)\n");
   }
+  ms_text_unreach(s, top, o);
   if (s->gpu.present) ms_out_str(o, "\n");
   ms_text_gpu(s, top, o);
 }
