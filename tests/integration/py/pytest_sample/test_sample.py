@@ -11,7 +11,7 @@ LEAKED = []
 
 @pytest.mark.limit_leaks("1 MB")
 def test_leaks():  # fails: LEAK_BYTES more live bytes each run, named by the next line
-    LEAKED.append(bytes(LEAK_BYTES))  # LEAK LINE
+    LEAKED.append(bytes(LEAK_BYTES))  # @leak
 
 
 @functools.lru_cache(maxsize=None)
@@ -27,7 +27,7 @@ def test_cache_warmup():  # passes: the cache is filled by the warm-up run, then
 
 
 def allocate_big():
-    buf = bytearray(50 * 1024 * 1024)  # PEAK LINE
+    buf = bytearray(50 * 1024 * 1024)  # @peak
     buf[-1] = 1
     return len(buf)
 
