@@ -17,12 +17,12 @@ import inspect
 import os
 import shutil
 import tempfile
-from typing import Callable, Iterator, List, Optional
+from typing import Callable, Dict, Iterator, List, Optional, Tuple
 
 import pytest
 
-from ._memshim import (Change, Library, NotMeasured, fmt_bytes, growth, parse_size, peak_rise,
-                       read_sites)
+from ._memshim import (Change, Key, Library, NotMeasured, Site, fmt_bytes, growth, parse_size,
+                       peak_rise, read_sites)
 
 __all__ = ["parse_size"]
 
@@ -114,6 +114,18 @@ def _noise_note(lib: Library) -> str:
     return "exact" if lib.exact else f"sampling every {fmt_bytes(lib.sample_bytes)}: below-noise growth not counted"
 
 
+def _second_report(lib: Library, paths: List[str]) -> Tuple[Dict[Key, Site], Dict[Key, Site]]:
+    """Takes the report into paths[1], then reads both and removes them. Both are taken before
+    either is read: the parsed first report is not in the second's figures."""
+    try:
+        lib.report(paths[1])
+        return read_sites(paths[0]), read_sites(paths[1])
+    finally:
+        for p in paths:
+            if os.path.exists(p):
+                os.unlink(p)
+
+
 def _leak_checked(func: Callable, state: _State, lib: Library, limit: int) -> Callable:
     """func run 1 + K times with the same arguments; reports after the warm-up and after the K."""
 
@@ -126,13 +138,7 @@ def _leak_checked(func: Callable, state: _State, lib: Library, limit: int) -> Ca
                 lib.report(paths[0])
             func(*args, **kwargs)  # one line for every run: the same Python call sites each time
         gc.collect()
-        lib.report(paths[1])
-        # Both reports are taken before either is read: the parsed report is not in the second.
-        try:
-            before, after = read_sites(paths[0]), read_sites(paths[1])
-        finally:
-            for p in paths:
-                os.unlink(p)
+        before, after = _second_report(lib, paths)
         changes = [c for c in growth(lib, before, after) if c.counted]
         total = sum(c.amount for c in changes)
         if total > limit:
@@ -154,12 +160,7 @@ def _peak_checked(func: Callable, state: _State, lib: Library, limit: int) -> Ca
         lib.report(paths[0])
         func(*args, **kwargs)
         thread_peak = lib.stat("heap.thread_peak")
-        lib.report(paths[1])
-        try:
-            before, after = read_sites(paths[0]), read_sites(paths[1])
-        finally:
-            for p in paths:
-                os.unlink(p)
+        before, after = _second_report(lib, paths)
         rises = [c for c in peak_rise(lib, before, after) if c.counted]
         site_peak = max((c.amount - c.noise for c in rises), default=0)
         peak = max(thread_peak, site_peak)

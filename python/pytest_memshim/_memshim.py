@@ -7,7 +7,7 @@ import json
 import math
 import os
 import re
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Tuple
 
 HOW_TO_RUN = ("run pytest under the library with profiling on, in exact mode for exact figures: "
               "`MEMSHIM_SAMPLE_BYTES=1 memshim run --profile -- python3 -m pytest ...` or "
@@ -187,21 +187,23 @@ class Change:
         return site_where(self.frames)
 
 
-def growth(lib: Library, before: Dict[Key, Site], after: Dict[Key, Site]) -> List[Change]:
-    """Sites whose live bytes grew, largest first."""
+def _rises(lib: Library, before: Dict[Key, Site], after: Dict[Key, Site], level: str) -> List[Change]:
+    """Sites whose `level` ("live" or "peak") in after is above their live bytes in before,
+    largest first, each with its noise floor at that level."""
     out = []
     for key, site in after.items():
         start = before[key].live if key in before else 0
-        if site.live > start:
-            out.append(Change(key, site.frames, site.live - start, lib.noise_floor(site.live)))
+        now = getattr(site, level)
+        if now > start:
+            out.append(Change(key, site.frames, now - start, lib.noise_floor(now)))
     return sorted(out, key=lambda c: -c.amount)
+
+
+def growth(lib: Library, before: Dict[Key, Site], after: Dict[Key, Site]) -> List[Change]:
+    """Sites whose live bytes grew, largest first."""
+    return _rises(lib, before, after, "live")
 
 
 def peak_rise(lib: Library, before: Dict[Key, Site], after: Dict[Key, Site]) -> List[Change]:
     """Sites whose peak since memshim_peak_reset rose above their live bytes at the start."""
-    out = []
-    for key, site in after.items():
-        start = before[key].live if key in before else 0
-        if site.peak > start:
-            out.append(Change(key, site.frames, site.peak - start, lib.noise_floor(site.peak)))
-    return sorted(out, key=lambda c: -c.amount)
+    return _rises(lib, before, after, "peak")
