@@ -45,6 +45,10 @@ typedef struct memshim_stats {
                                 when MEMSHIM_MMAP_RESIDENT_MAX or MEMSHIM_RSS_SOFT_LIMIT is set) */
   uint64_t mmap_dropped;     /* bytes dropped with MADV_DONTNEED under the cap */
   uint64_t threads;          /* threads that allocated and are still running */
+  uint64_t profile_sample_bytes; /* profiler's mean bytes between samples (1 = exact); 0 = profiling off */
+  uint64_t thread_peak;      /* calling thread: highest (allocated - freed) bytes since its last
+                                memshim_peak_reset or its start (jemalloc's thread.peak, within
+                                about 100 KiB); 0 with the glibc backend */
 } memshim_stats_t;
 
 /* Fill *out (size = sizeof *out as the caller knows it). Returns 0, or -1 on bad arguments. */
@@ -53,12 +57,25 @@ int memshim_stats(memshim_stats_t *out, size_t size);
 /* One statistic by name, jemalloc-mallctl style: "heap.live", "heap.peak", "calls.alloc",
  * "calls.free", "backend.active", "backend.resident", "backend.retained", "backend.mapped",
  * "rss", "purge.count", "purge.bytes", "mmap.tracked", "mmap.resident", "mmap.dropped",
- * "threads". Returns 0, or -1 for an unknown name. */
+ * "threads", "profile.sample_bytes", "heap.thread_peak". Returns 0, or -1 for an unknown name. */
 int memshim_stat(const char *name, uint64_t *value);
 
 /* Give freed heap memory back to the OS now (jemalloc purge or malloc_trim).
  * Returns the resident bytes given back (0 when none or unknown). */
 uint64_t memshim_trim(void);
+
+/* Write the JSON report of this process (docs/report-format.md, reason "api") to path, now,
+ * from the calling thread, with the collectors and writer of every other report. path is
+ * created with O_CREAT|O_EXCL|O_NOFOLLOW, mode 0600: an existing file or symlink is never
+ * followed nor overwritten. Written whatever MEMSHIM_REPORT says; with profiling off it has the
+ * process, the timeline and no heap sites. Returns 0, or -1 with errno set (EEXIST, ENOMEM,
+ * EINVAL for a NULL or empty path, ...). For tests and tools (python/pytest_memshim). */
+int memshim_report_json(const char *path);
+
+/* Start a peak measurement now: every call site's peak becomes its live bytes (reports list a
+ * site's peak since then as sites[].memory.heap.peak_live_bytes, and also list the sites whose
+ * peak is above their live bytes), and the calling thread's thread_peak restarts at 0. */
+void memshim_peak_reset(void);
 
 /* Backend in use: "jemalloc" or "glibc". */
 const char *memshim_backend(void);

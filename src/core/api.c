@@ -5,8 +5,11 @@
 #include "../../include/memshim.h"
 #include "../backend/backend.h"
 #include "../policy/policy.h"
+#include "../profile/profile.h"
+#include "../profile/profile_internal.h"
 #include "../util/proc.h"
 #include "../util/guard.h"
+#include "api_report.h"
 #include "state.h"
 #include "../util/export.h"
 
@@ -46,6 +49,8 @@ MS_EXPORT int memshim_stats(memshim_stats_t *out, size_t size) {
   st.mmap_tracked = pc.mmap_tracked;
   st.mmap_resident = pc.mmap_resident;
   st.mmap_dropped = pc.mmap_dropped;
+  st.profile_sample_bytes = ms_profile_active ? ms_profile_sample_bytes() : 0;
+  st.thread_peak = ms_api_thread_peak();
   ms_guard_leave();
   memcpy(out, &st, size < sizeof st ? size : sizeof st);
   if (size > sizeof st) memset((char *)out + sizeof st, 0, size - sizeof st);
@@ -71,6 +76,8 @@ static const struct {
   {"mmap.resident", offsetof(memshim_stats_t, mmap_resident)},
   {"mmap.dropped", offsetof(memshim_stats_t, mmap_dropped)},
   {"threads", offsetof(memshim_stats_t, threads)},
+  {"profile.sample_bytes", offsetof(memshim_stats_t, profile_sample_bytes)},
+  {"heap.thread_peak", offsetof(memshim_stats_t, thread_peak)},
 };
 
 MS_EXPORT int memshim_stat(const char *name, uint64_t *value) {

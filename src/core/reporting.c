@@ -101,6 +101,17 @@ static int ms_report_write(ms_file_kind kind, const ms_snapshot *s, ms_out *out)
   }
 }
 
+/* Writes one format to fd and closes it. Returns 0, or the errno of the failure. */
+static int ms_report_write_fd(ms_file_kind kind, const ms_snapshot *s, int fd) {
+  static ms_out out; /* serialised by ms_report_mu; 16 KiB is too big for some thread stacks */
+  ms_out_init(&out, fd);
+  int err = ms_report_write(kind, s, &out) != 0 ? ENOMEM : 0;
+  int ferr = ms_out_flush(&out);
+  if (!err) err = ferr;
+  if (close(fd) != 0 && !err) err = errno;
+  return err;
+}
+
 /* base: MEMSHIM_REPORT_PATH expanded (ms_report_now); the format adds its extension. */
 static void ms_report_file(ms_file_kind kind, const ms_snapshot *s, const char *base) {
   char path[MS_PATH_MAX + 96], tmp[MS_PATH_MAX + 128];
@@ -124,12 +135,7 @@ static void ms_report_file(ms_file_kind kind, const ms_snapshot *s, const char *
            target, strerror(errno), errno == EEXIST ? " (an existing file or symlink is never overwritten)" : "");
     return;
   }
-  static ms_out out; /* serialised by ms_report_mu; 16 KiB is too big for some thread stacks */
-  ms_out_init(&out, fd);
-  int err = ms_report_write(kind, s, &out) != 0 ? ENOMEM : 0;
-  int ferr = ms_out_flush(&out);
-  if (!err) err = ferr;
-  if (close(fd) != 0 && !err) err = errno;
+  int err = ms_report_write_fd(kind, s, fd);
   if (err) {
     ms_log_error("report: writing %s failed: %s", target, strerror(err));
     unlink(target);
@@ -161,6 +167,27 @@ static void ms_report_log_failure(const ms_snapshot *s) {
   }
 }
 
+/* Fills s with this process now (memory from the arena; comm holds the command). Caller holds
+ * ms_report_mu and the recursion guard. Returns 0, or -1 out of memory (logged). */
+static int ms_report_collect(ms_snapshot *s, ms_arena *arena, const char *reason, char (*comm)[64]) {
+  memset(s, 0, sizeof *s);
+  ms_proc_comm(*comm, sizeof *comm);
+  s->reason = reason;
+  s->process.pid = getpid();
+  s->process.ppid = getppid();
+  s->process.command = *comm;
+  s->process.start_time = ms_start_time();
+  s->process.backend = ms_be.name;
+  s->process.memshim_version = MEMSHIM_VERSION_STRING;
+  s->leak.verdict = "none";
+  if ((ms_profile_active && ms_profile_collect(s, arena) != 0) ||
+      ms_gpu_collect(s, arena, strcmp(reason, "exit") == 0, true) != 0 || ms_timeline_collect(s, arena) != 0) {
+    ms_log_error("report: out of memory");
+    return -1;
+  }
+  return 0;
+}
+
 bool ms_report_now(const char *reason) {
   /* MEMSHIM_REPORT=off and no leak gate: no file and no verdict to compute, so no report. */
   uint64_t limit, formats = ms_opt_u64(MS_OPT_REPORT);
@@ -169,22 +196,9 @@ bool ms_report_now(const char *reason) {
   ms_arena arena;
   ms_arena_init(&arena);
   ms_snapshot s;
-  memset(&s, 0, sizeof s);
   char comm[64];
-  ms_proc_comm(comm, sizeof comm);
-  s.reason = reason;
-  s.process.pid = getpid();
-  s.process.ppid = getppid();
-  s.process.command = comm;
-  s.process.start_time = ms_start_time();
-  s.process.backend = ms_be.name;
-  s.process.memshim_version = MEMSHIM_VERSION_STRING;
-  s.leak.verdict = "none";
   bool failed = false;
-  if ((ms_profile_active && ms_profile_collect(&s, &arena) != 0) ||
-      ms_gpu_collect(&s, &arena, strcmp(reason, "exit") == 0, true) != 0 || ms_timeline_collect(&s, &arena) != 0) {
-    ms_log_error("report: out of memory");
-  } else {
+  if (ms_report_collect(&s, &arena, reason, &comm) == 0) {
     char base[MS_PATH_MAX + 64];
     if (formats && ms_path_expand(ms_opt_str(MS_OPT_REPORT_PATH), base, sizeof base) != 0) {
       ms_log_error("report: MEMSHIM_REPORT_PATH is too long; no report written");
@@ -198,6 +212,23 @@ bool ms_report_now(const char *reason) {
   ms_arena_release(&arena);
   pthread_mutex_unlock(&ms_report_mu);
   return failed;
+}
+
+int ms_report_json_to(const char *path, const char *reason) {
+  int fd = ms_report_open_excl(path);
+  if (fd < 0) return errno;
+  pthread_mutex_lock(&ms_report_mu);
+  ms_arena arena;
+  ms_arena_init(&arena);
+  ms_snapshot s;
+  char comm[64];
+  int err = ENOMEM;
+  if (ms_report_collect(&s, &arena, reason, &comm) == 0) err = ms_report_write_fd(MS_FILE_JSON, &s, fd);
+  else close(fd);
+  ms_arena_release(&arena);
+  pthread_mutex_unlock(&ms_report_mu);
+  if (err) unlink(path);
+  return err;
 }
 
 void ms_report_describe_sites(const uint32_t *ids, unsigned n, char (*out)[160]) {

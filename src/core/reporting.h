@@ -17,6 +17,11 @@ bool ms_reporting_active(void);
  * "signal", "interval", "api". Serialised; logs failures, never fatal. Returns true when the
  * leak verdict is "fail". */
 bool ms_report_now(const char *reason);
+/* The JSON report of this process now, written to path from the calling thread (the public
+ * memshim_report_json): path created with O_CREAT|O_EXCL|O_NOFOLLOW, mode 0600, never replaced;
+ * removed again when writing fails. Written whatever MEMSHIM_REPORT says. Caller holds the
+ * recursion guard. Returns 0, or the errno of the failure (EEXIST, ENOMEM, ...). */
+int ms_report_json_to(const char *path, const char *reason);
 /* "function (module+0xoffset)" of each stack-table site's innermost frame, for log lines (src/gpu's
  * threshold and out-of-memory lines); serialised with reports (the symbolizer is not thread-safe). */
 void ms_report_describe_sites(const uint32_t *ids, unsigned n, char (*out)[160]);

@@ -174,10 +174,12 @@ int ms_profile_collect(ms_snapshot *s, ms_arena *a) {
   ms_snap_site *out = ms_arena_array(a, nall, sizeof *out);
   if (!out) return -1;
   uint32_t kept = 0;
+  bool peaks = ms_stacks_peaks_were_reset(); /* memshim_peak_reset: a site's peak since then counts */
   ms_symbolize_begin();
   for (uint32_t i = 0; i < nall; i++) {
     const ms_site_copy *c = &all[i];
-    bool keep = i < MS_REPORT_ALLOC_TOP || c->live != 0 || c->growth > 0;
+    bool keep = i < MS_REPORT_ALLOC_TOP || c->live != 0 || c->growth > 0 ||
+                (peaks && c->peak > (uint64_t)(c->live > 0 ? c->live : 0));
     for (unsigned k = 0; !keep && k < res.nsites; k++) keep = leak[k].id == c->id;
     if (!keep) continue;
     ms_snap_site *o = &out[kept++];

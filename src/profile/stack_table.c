@@ -158,6 +158,20 @@ void ms_site_free(ms_site *s, uint64_t bytes, uint32_t count) {
   __atomic_sub_fetch(&s->live_count, (int64_t)count, __ATOMIC_RELAXED);
 }
 
+static bool ms_peaks_reset;
+
+void ms_stacks_peak_reset(void) {
+  uint32_t n = ms_stacks_count();
+  for (uint32_t id = 1; id <= n; id++) {
+    ms_site *s = ms_stacks_site(id);
+    int64_t live = __atomic_load_n(&s->live_bytes, __ATOMIC_RELAXED);
+    __atomic_store_n(&s->peak_bytes, live > 0 ? (uint64_t)live : 0, __ATOMIC_RELAXED);
+  }
+  __atomic_store_n(&ms_peaks_reset, true, __ATOMIC_RELAXED);
+}
+
+bool ms_stacks_peaks_were_reset(void) { return __atomic_load_n(&ms_peaks_reset, __ATOMIC_RELAXED); }
+
 void ms_stacks_lock(void) { pthread_mutex_lock(&ms_stacks_mu); }
 void ms_stacks_unlock(void) { pthread_mutex_unlock(&ms_stacks_mu); }
 void ms_stacks_atfork_child(void) { pthread_mutex_init(&ms_stacks_mu, NULL); }

@@ -5,6 +5,7 @@
 #ifndef MEMSHIM_STACK_TABLE_H
 #define MEMSHIM_STACK_TABLE_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #define MS_MAX_DEPTH 128
@@ -29,6 +30,12 @@ uint32_t ms_stacks_count(void);
 
 void ms_site_alloc(ms_site *s, uint64_t bytes, uint32_t count);
 void ms_site_free(ms_site *s, uint64_t bytes, uint32_t count);
+
+/* Each site's peak becomes its live bytes now (memshim_peak_reset): peaks are then "since the
+ * reset". Racing samples may raise a peak right after; nothing is lost. */
+void ms_stacks_peak_reset(void);
+/* ms_stacks_peak_reset ran in this process: reports also keep sites whose peak is above their live bytes. */
+bool ms_stacks_peaks_were_reset(void);
 
 /* Bytes of memory the table holds (for the benchmark). */
 uint64_t ms_stacks_memory(void);
