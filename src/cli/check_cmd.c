@@ -35,7 +35,7 @@ static const char ms_check_usage[] =
   "                     [--report DIR] [--] cmd args...\n"
   "  Runs cmd under libmemshim.so with profiling on and fails when live heap bytes keep growing\n"
   "  after the warm-up. Growth is measured per call site on periodic snapshots; a site counts\n"
-  "  only when it still grows in the second half of the run (a cache that fills and then stays\n"
+  "  only when it still grows in the last quarter of the run (a cache that fills and then stays\n"
   "  flat does not). Forked children are profiled too and their growth is added up.\n"
   "  --max-growth SIZE  allowed steady growth after warm-up, summed over processes (default 1M)\n"
   "  --warmup F|D       ignore the first fraction of each process's run (0.25) or a duration (30s)\n"
