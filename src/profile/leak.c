@@ -83,10 +83,12 @@ void ms_leak_analyze(const ms_leak_snap *snaps, unsigned n, uint64_t warmup_end_
   uint32_t maxid = 0;
   for (unsigned i = 0; i < k; i++)
     if (w[i].n > maxid) maxid = w[i].n;
-  /* Quarters by order (at least one snapshot each). The last quarter, at least two snapshots, is
-   * split in halves: whether the site still grows there is told by their medians. */
+  /* Quarters by order (at least one snapshot each). The last quarter is split in halves: whether
+   * the site still grows there is told by their medians, of three snapshots at least, so that
+   * one odd snapshot (the exit's, after the program freed everything) counts for nothing: with
+   * fewer than 24 snapshots the last six stand for the last quarter (all of them below six). */
   unsigned q = k >= 4 ? k / 4 : 1, a4 = k - q;
-  unsigned t = k >= 8 ? q : 2, t4 = k - t, mid = t4 + t / 2;
+  unsigned t = q >= 6 ? q : k < 6 ? k : 6, t4 = k - t, mid = t4 + t / 2;
   for (uint32_t id = 1; id <= maxid; id++) {
     int64_t m1 = ms_group_median(w, 0, q, id);
     int64_t m4 = ms_group_median(w, a4, k, id);
