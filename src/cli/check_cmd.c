@@ -1,10 +1,12 @@
 /* memshim check: the leak gate. Runs a command under the library with profiling on, then reads
- * every process's JSON report (forked workers write their own, pid in the name), adds up the
- * steady growth of live bytes per call site after the warm-up, and exits 0 (within the limit),
- * 1 (leak: the top growing call sites are printed with function names) or the command's own
- * status when it failed. The growth method is the library's (src/profile/leak.h). With
- * --max-gpu-growth, a process whose tracked GPU bytes grew more than that fails too
- * (docs/report-format.md, gpu), naming the sites whose device bytes grew most. */
+ * every process's JSON report (forked workers write their own, pid in the name) and judges it.
+ * The verdict is a list of judgements, each judged-pass, judged-fail or not judged with a
+ * one-line reason: heap growth (the steady growth of live bytes per call site after the warm-up,
+ * summed over processes; or, with --baseline, each site's growth against a saved run's), GPU
+ * growth with --max-gpu-growth. Exit 1 when one fails, 0 when at least one was judged and none
+ * failed, 4 when nothing could be judged, or the command's own status when it failed. The growth
+ * method is the library's (src/profile/leak.h); the library gets the same limit, so the kept
+ * reports say the same verdict. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -18,6 +20,8 @@
 
 #include <getopt.h>
 
+#include <jansson.h>
+
 #include "../config/options.h"
 #include "../report/write.h"
 #include "cli.h"
@@ -29,29 +33,43 @@
 /* Periodic reports, so workers that end with _exit (Python multiprocessing) still leave one. */
 #define MS_CHECK_REPORT_INTERVAL "2s"
 #define MS_CHECK_TOP 5
+/* Nothing could be judged (no report, too short a run): neither a pass nor a leak. */
+#define MS_EXIT_NO_VERDICT 4
 
 static const char ms_check_usage[] =
   "usage: memshim check [--max-growth SIZE] [--max-gpu-growth SIZE] [--warmup FRACTION|DURATION]\n"
-  "                     [--report DIR] [--] cmd args...\n"
+  "                     [--report DIR] [--save FILE] [--baseline FILE] [--json] [--] cmd args...\n"
   "  Runs cmd under libmemshim.so with profiling on and fails when live heap bytes keep growing\n"
   "  after the warm-up. Growth is measured per call site on periodic snapshots; a site counts\n"
-  "  only when it still grows in the second half of the run (a cache that fills and then stays\n"
+  "  only when it still grows in the last quarter of the run (a cache that fills and then stays\n"
   "  flat does not). Forked children are profiled too and their growth is added up.\n"
-  "  --max-growth SIZE  allowed steady growth after warm-up, summed over processes (default 1M)\n"
+  "  --max-growth SIZE  allowed steady growth after warm-up, summed over processes (default 1M);\n"
+  "                     with --baseline, allowed growth of one site beyond its baseline\n"
   "  --warmup F|D       ignore the first fraction of each process's run (0.25) or a duration (30s)\n"
   "                     (default: MEMSHIM_LEAK_WARMUP, 0.25)\n"
   "  --max-gpu-growth SIZE  fail when the tracked GPU bytes of any process grew by more than SIZE\n"
   "                     (gpu.tracked_growth_bytes of its report; only processes that used CUDA)\n"
   "  --report DIR       keep the per-process reports (memshim.<pid>.json/.txt) in DIR\n"
+  "  --save FILE        write this run's growth and live bytes at exit per call site (JSON, sites\n"
+  "                     named by symbols, never addresses) for a later --baseline\n"
+  "  --baseline FILE    judge growth against a --save file: fail on a site whose growth exceeds\n"
+  "                     its baseline growth by more than --max-growth (instead of the total)\n"
+  "  --json             print the verdict as one JSON object on stdout (judgements, figures,\n"
+  "                     top sites)\n"
   "  Profiling uses MEMSHIM_SAMPLE_BYTES=" MS_CHECK_SAMPLE_BYTES " unless that variable is set.\n"
-  "  Exit status: 0 within the limit, 1 leak (top growing call sites printed), the command's own\n"
-  "  status when it fails (128+N when killed by signal N), 2 bad arguments.\n";
+  "  Each judgement says PASS, FAIL or NOT JUDGED (and why); GPU growth is judged only with\n"
+  "  --max-gpu-growth and only when a process used CUDA.\n"
+  "  Exit status: 0 pass (something was judged, nothing failed), 1 a judgement failed (top\n"
+  "  growing call sites printed), 4 no verdict (nothing could be judged: no report, or no process\n"
+  "  ran long enough for two snapshots after its warm-up), the command's own status when it fails\n"
+  "  (128+N when killed by signal N), 2 bad arguments.\n";
 
 typedef struct {
-  char *key;        /* module+offset of every frame: the same stack in every process */
-  char *where;      /* "function (module+0xoff)" of the allocating frame */
-  char *callers;    /* "< f2 < f3" */
-  int64_t growth, late;
+  char *key;     /* the stack by symbols (ms_site_key): the same site in every process and run */
+  char *where;   /* "function (module+0xoff)" of the named frame */
+  char *callers; /* "< f2 < f3" */
+  int64_t growth; /* steady growth (plateaus and noise add nothing) */
+  int64_t live;   /* live bytes in the last report of each process */
   bool steady;
   unsigned procs;
 } ms_check_site;
@@ -62,6 +80,17 @@ typedef struct {
   int64_t total;
   unsigned reports, checked;
 } ms_check_agg;
+
+/* One judgement of the verdict (growth, GPU growth; unreachable memory at exit later). */
+typedef enum { MS_JUDGED_PASS, MS_JUDGED_FAIL, MS_NOT_JUDGED } ms_judgement_state;
+typedef struct {
+  const char *name;
+  ms_judgement_state state;
+  char reason[PATH_MAX + 2048];
+} ms_judgement;
+
+static const char *const ms_judgement_words[] = {"PASS", "FAIL", "NOT JUDGED"};
+static const char *const ms_judgement_json[] = {"pass", "fail", "not judged"};
 
 /* ---- progress on a terminal ---- */
 
@@ -117,7 +146,8 @@ static void ms_check_tick(int pid, void *arg) {
     if (p->samples_t[i] >= warm) { base = p->samples_rss[i]; break; }
   if (base && t > warm) {
     ms_fmt_bytes(g, sizeof g, (double)rss - (double)base);
-    fprintf(stderr, "\rmemshim check: %.0f s, RSS %s, growth since warm-up %s   ", t, r, g);
+    fprintf(stderr, "\rmemshim check: %.0f s, RSS %s, RSS %s%s since warm-up (not the gate's figure)   ", t, r,
+            (double)rss >= (double)base ? "+" : "", g);
   } else {
     fprintf(stderr, "\rmemshim check: %.0f s, RSS %s, warming up   ", t, r);
   }
@@ -126,18 +156,24 @@ static void ms_check_tick(int pid, void *arg) {
 
 /* ---- reading the reports ---- */
 
-/* The same stack in every process: module+offset of native frames, file:line function of
- * Python ones. */
+/* The same stack in every process and in every run: native frames by module basename and
+ * function ("libfoo.so!bar"; never an offset, which moves with every build), Python ones by
+ * file:line function. */
 static char *ms_site_key(const ms_snap_site *site) {
   char *key = NULL;
   size_t len = 0;
   FILE *f = open_memstream(&key, &len);
   if (!f) return NULL;
-  char part[1024];
   for (uint32_t i = 0; i < site->nframes; i++) {
-    ms_frame_where(&site->frames[i], " ", part, sizeof part);
-    fputs(part, f);
-    fputc(';', f);
+    const ms_snap_frame *fr = &site->frames[i];
+    if (fr->kind == MS_SNAP_NATIVE) {
+      const char *slash = fr->module ? strrchr(fr->module, '/') : NULL;
+      fprintf(f, "%s!%s;", slash ? slash + 1 : fr->module ? fr->module : "?", fr->function ? fr->function : "??");
+    } else {
+      char part[1024];
+      ms_frame_label(fr, part, sizeof part);
+      fprintf(f, "%s;", part);
+    }
   }
   int bad = ferror(f);
   if (fclose(f) != 0 || bad) {
@@ -147,59 +183,70 @@ static char *ms_site_key(const ms_snap_site *site) {
   return key;
 }
 
-static void ms_check_add(ms_check_agg *agg, const ms_snap_site *site, int64_t growth, int64_t late, bool steady) {
-  char *key = ms_site_key(site);
-  if (!key) return;
-  for (size_t i = 0; i < agg->n; i++) {
-    ms_check_site *s = &agg->v[i];
-    if (strcmp(s->key, key) != 0 || s->steady != steady) continue;
-    s->growth += growth;
-    s->late += late;
-    s->procs++;
-    free(key);
-    return;
-  }
-  if (agg->n == agg->cap) {
-    size_t cap = agg->cap ? agg->cap * 2 : 32;
-    ms_check_site *v = realloc(agg->v, cap * sizeof *v);
-    if (!v) { free(key); return; }
-    agg->v = v;
-    agg->cap = cap;
-  }
-  ms_check_site *s = &agg->v[agg->n++];
-  memset(s, 0, sizeof *s);
-  s->key = key;
-  s->growth = growth;
-  s->late = late;
-  s->steady = steady;
-  s->procs = 1;
-  /* Named as the reports name it: by the Python line in the user's code when there is one
-   * (ms_site_where), else by the allocating function; then up to three callers of that frame. */
-  char where[1024], callers[512] = "";
-  ms_site_where(site, where, sizeof where);
-  s->where = strdup(where);
-  const ms_snap_frame *named = ms_site_named_frame(site);
-  uint32_t first = named ? (uint32_t)(named - site->frames) + 1 : site->nframes;
-  for (uint32_t i = first; i < site->nframes && i < first + 3; i++) {
-    char t[160];
-    ms_frame_label(&site->frames[i], t, sizeof t);
-    size_t used = strlen(callers);
-    snprintf(callers + used, sizeof callers - used, "%s< %s", i > first ? " " : "", t);
-  }
-  s->callers = strdup(callers);
+static ms_check_site *ms_check_find(const ms_check_agg *agg, const char *key) {
+  for (size_t i = 0; i < agg->n; i++)
+    if (!strcmp(agg->v[i].key, key)) return &agg->v[i];
+  return NULL;
 }
 
-/* One process's report: its steady heap growth per site, and its GPU growth. */
+/* A site of one process: its steady growth (0 when not steady) and live bytes are added to the
+ * same stack's of other processes. */
+static void ms_check_add(ms_check_agg *agg, const ms_snap_site *site, int64_t growth, int64_t live, bool steady) {
+  char *key = ms_site_key(site);
+  if (!key) return;
+  ms_check_site *s = ms_check_find(agg, key);
+  if (s) {
+    free(key);
+  } else {
+    if (agg->n == agg->cap) {
+      size_t cap = agg->cap ? agg->cap * 2 : 32;
+      ms_check_site *v = realloc(agg->v, cap * sizeof *v);
+      if (!v) { free(key); return; }
+      agg->v = v;
+      agg->cap = cap;
+    }
+    s = &agg->v[agg->n++];
+    memset(s, 0, sizeof *s);
+    s->key = key;
+    /* Named as the reports name it (ms_site_where: the Python line in the user's code, else the
+     * first frame that is not allocator plumbing); then up to three callers of that frame. */
+    char where[1024], callers[512] = "";
+    ms_site_where(site, where, sizeof where);
+    s->where = strdup(where);
+    const ms_snap_frame *named = ms_site_named_frame(site);
+    uint32_t first = named ? (uint32_t)(named - site->frames) + 1 : site->nframes;
+    for (uint32_t i = first; i < site->nframes && i < first + 3; i++) {
+      char t[160];
+      ms_frame_label(&site->frames[i], t, sizeof t);
+      size_t used = strlen(callers);
+      snprintf(callers + used, sizeof callers - used, "%s< %s", i > first ? " " : "", t);
+    }
+    s->callers = strdup(callers);
+  }
+  if (steady) s->growth += growth;
+  s->steady |= steady;
+  s->live += live;
+  s->procs++;
+}
+
+static const ms_snap_leak_site *ms_leak_entry(const ms_snapshot *snap, uint32_t id) {
+  for (unsigned i = 0; i < snap->leak.nsites; i++)
+    if (snap->leak.sites[i].id == id) return &snap->leak.sites[i];
+  return NULL;
+}
+
+/* One process's report: growth and live bytes per site, and its GPU growth. */
 static void ms_check_take(const ms_snapshot *snap, ms_check_agg *agg, ms_check_agg *gpu, uint64_t gpu_limit) {
   agg->reports++;
   if (snap->leak.checked) {
     agg->checked++;
     agg->total += snap->leak.growth_bytes;
-    for (unsigned i = 0; i < snap->leak.nsites; i++) {
-      const ms_snap_leak_site *l = &snap->leak.sites[i];
-      const ms_snap_site *site = ms_snap_find_site(snap, l->id);
-      if (site) ms_check_add(agg, site, l->growth_bytes, l->late_growth_bytes, l->steady);
-    }
+  }
+  for (uint32_t i = 0; i < snap->nsites; i++) {
+    const ms_snap_site *site = &snap->sites[i];
+    const ms_snap_leak_site *l = snap->leak.checked ? ms_leak_entry(snap, site->id) : NULL;
+    if (l || site->heap.live_bytes)
+      ms_check_add(agg, site, l ? l->growth_bytes : 0, site->heap.live_bytes, l && l->steady);
   }
   if (!snap->gpu.present) return;
   gpu->reports++;
@@ -247,8 +294,10 @@ static void ms_check_free(ms_check_agg *agg) {
   free(agg->v);
 }
 
-static void ms_check_print_sites(ms_check_agg *agg) {
+static void ms_check_print_sites(ms_check_agg *agg, const char *title) {
   qsort(agg->v, agg->n, sizeof *agg->v, ms_check_site_cmp);
+  if (!agg->n || !agg->v[0].steady) return;
+  fprintf(stderr, "%s\n", title);
   for (size_t k = 0; k < agg->n && k < MS_CHECK_TOP && agg->v[k].steady; k++) {
     char b[32];
     ms_fmt_bytes(b, sizeof b, (double)agg->v[k].growth);
@@ -258,27 +307,164 @@ static void ms_check_print_sites(ms_check_agg *agg) {
   }
 }
 
+static const char *ms_plural(unsigned n) { return n == 1 ? "" : "es"; }
+
+/* Heap growth summed over processes against the limit. */
+static void ms_judge_growth(const ms_check_agg *agg, uint64_t limit, const char *dir, ms_judgement *j) {
+  char g[32], l[32];
+  ms_fmt_bytes(g, sizeof g, (double)agg->total);
+  ms_fmt_bytes(l, sizeof l, (double)limit);
+  j->name = "growth";
+  if (!agg->reports) {
+    j->state = MS_NOT_JUDGED;
+    snprintf(j->reason, sizeof j->reason, "no report was written in %s: was the command run under the library (a "
+             "static or setuid program is not)?", dir);
+  } else if (!agg->checked) {
+    j->state = MS_NOT_JUDGED;
+    snprintf(j->reason, sizeof j->reason, "the run was too short: no process had two snapshots after its warm-up "
+             "(%u report%s)", agg->reports, agg->reports == 1 ? "" : "s");
+  } else {
+    j->state = agg->total > (int64_t)limit ? MS_JUDGED_FAIL : MS_JUDGED_PASS;
+    snprintf(j->reason, sizeof j->reason, "live heap grew steadily by %s after warm-up (limit %s; %u process%s)", g, l,
+             agg->checked, ms_plural(agg->checked));
+  }
+}
+
 /* --max-gpu-growth: gpu->total is the largest tracked growth of one process, gpu->checked the
  * processes over the limit, gpu->v their sites by device growth. */
-static int ms_check_gpu_verdict(ms_check_agg *gpu, uint64_t limit, const char *dir, bool temp_dir) {
+static void ms_judge_gpu(const ms_check_agg *gpu, uint64_t limit, ms_judgement *j) {
   char g[32], l[32];
   ms_fmt_bytes(g, sizeof g, (double)gpu->total);
   ms_fmt_bytes(l, sizeof l, (double)limit);
+  j->name = "GPU growth";
   if (!gpu->reports) {
-    fprintf(stderr, "memshim check: GPU: no process used CUDA; pass\n");
-    return MS_EXIT_OK;
+    j->state = MS_NOT_JUDGED;
+    snprintf(j->reason, sizeof j->reason, "no process used CUDA");
+  } else if (!gpu->checked) {
+    j->state = MS_JUDGED_PASS;
+    snprintf(j->reason, sizeof j->reason, "tracked GPU memory grew by at most %s in one process (limit %s; %u "
+             "process%s used CUDA)", g, l, gpu->reports, ms_plural(gpu->reports));
+  } else {
+    j->state = MS_JUDGED_FAIL;
+    snprintf(j->reason, sizeof j->reason, "tracked GPU memory grew by %s in one process (limit %s; %u of %u "
+             "process%s over it)", g, l, gpu->checked, gpu->reports, ms_plural(gpu->reports));
   }
-  if (!gpu->checked) {
-    fprintf(stderr, "memshim check: GPU pass: tracked GPU memory grew by at most %s in one process (limit %s; %u "
-                    "process%s used CUDA)\n", g, l, gpu->reports, gpu->reports == 1 ? "" : "es");
-    return MS_EXIT_OK;
+}
+
+/* ---- --save and --baseline ---- */
+
+/* {"format": "memshim-baseline", "version": 1, "sites": [{"key", "where", "growth_bytes",
+ * "live_bytes"}]}: sites by symbols only, so a later build and another address layout match. */
+static int ms_check_save(const ms_check_agg *agg, const char *path) {
+  json_t *sites = json_array();
+  for (size_t i = 0; i < agg->n; i++) {
+    const ms_check_site *s = &agg->v[i];
+    json_array_append_new(sites, json_pack("{s:s, s:s, s:I, s:I}", "key", s->key, "where", s->where, "growth_bytes",
+                                           (json_int_t)s->growth, "live_bytes", (json_int_t)s->live));
   }
-  fprintf(stderr, "memshim check: GPU FAIL: tracked GPU memory grew by %s in one process (limit %s; %u of %u "
-                  "process%s over it)\n", g, l, gpu->checked, gpu->reports, gpu->reports == 1 ? "" : "es");
-  fprintf(stderr, "top call sites by device growth:\n");
-  ms_check_print_sites(gpu);
-  if (!temp_dir) fprintf(stderr, "reports: %s/memshim.<pid>.txt and .json\n", dir);
-  return MS_EXIT_FAIL;
+  json_t *doc = json_pack("{s:s, s:i, s:o}", "format", "memshim-baseline", "version", 1, "sites", sites);
+  int rc = doc ? json_dump_file(doc, path, JSON_INDENT(1)) : -1;
+  json_decref(doc);
+  if (rc != 0) fprintf(stderr, "memshim check: --save %s: cannot write: %s\n", path, strerror(errno));
+  return rc;
+}
+
+static json_t *ms_check_load_baseline(const char *path) {
+  json_error_t je;
+  json_t *doc = json_load_file(path, 0, &je);
+  if (!doc) {
+    fprintf(stderr, "memshim check: --baseline %s: %s\n", path, je.text);
+    return NULL;
+  }
+  const json_t *fmt = json_object_get(doc, "format");
+  if (!json_is_string(fmt) || strcmp(json_string_value(fmt), "memshim-baseline") != 0 ||
+      !json_is_array(json_object_get(doc, "sites"))) {
+    fprintf(stderr, "memshim check: --baseline %s: not a 'memshim check --save' file\n", path);
+    json_decref(doc);
+    return NULL;
+  }
+  return doc;
+}
+
+static int64_t ms_baseline_growth(const json_t *base, const char *key) {
+  size_t i;
+  const json_t *site;
+  json_array_foreach(json_object_get(base, "sites"), i, site) {
+    const json_t *k = json_object_get(site, "key");
+    if (json_is_string(k) && !strcmp(json_string_value(k), key)) return json_integer_value(json_object_get(site, "growth_bytes"));
+  }
+  return 0;
+}
+
+/* Growth per site against the baseline's: a site (new ones count from 0) whose growth exceeds its
+ * baseline growth by more than the limit fails, named; agg->v's growth becomes the excess. */
+static void ms_judge_baseline(ms_check_agg *agg, const json_t *base, uint64_t limit, const char *path,
+                              ms_judgement *j) {
+  j->name = "growth against baseline";
+  int64_t worst = 0;
+  const ms_check_site *worst_site = NULL;
+  unsigned over = 0;
+  for (size_t i = 0; i < agg->n; i++) {
+    ms_check_site *s = &agg->v[i];
+    int64_t excess = s->growth - ms_baseline_growth(base, s->key);
+    s->growth = excess > 0 ? excess : 0;
+    s->steady = s->steady && excess > (int64_t)limit;
+    over += s->steady;
+    if (excess > worst) { worst = excess; worst_site = s; }
+  }
+  char w[32], l[32];
+  ms_fmt_bytes(w, sizeof w, (double)worst);
+  ms_fmt_bytes(l, sizeof l, (double)limit);
+  j->state = over ? MS_JUDGED_FAIL : MS_JUDGED_PASS;
+  if (worst_site)
+    snprintf(j->reason, sizeof j->reason, "%u site%s grew more than %s beyond %s; most: +%s at %s", over,
+             over == 1 ? "" : "s", l, path, w, worst_site->where);
+  else
+    snprintf(j->reason, sizeof j->reason, "no site grew beyond its growth in %s (limit %s per site)", path, l);
+}
+
+/* ---- the verdict ---- */
+
+/* Fail when one failed; pass when at least one was judged and none failed; else no verdict. */
+static int ms_verdict_status(const ms_judgement *j, unsigned n) {
+  bool judged = false;
+  for (unsigned i = 0; i < n; i++) {
+    if (j[i].state == MS_JUDGED_FAIL) return MS_EXIT_FAIL;
+    judged |= j[i].state == MS_JUDGED_PASS;
+  }
+  return judged ? MS_EXIT_OK : MS_EXIT_NO_VERDICT;
+}
+
+static void ms_verdict_print(const ms_judgement *j, unsigned n, int rc) {
+  for (unsigned i = 0; i < n; i++)
+    fprintf(stderr, "memshim check: %s: %s: %s\n", j[i].name, ms_judgement_words[j[i].state], j[i].reason);
+  if (rc == MS_EXIT_OK) fprintf(stderr, "memshim check: PASS\n");
+  else if (rc == MS_EXIT_FAIL) fprintf(stderr, "memshim check: FAIL\n");
+  else fprintf(stderr, "memshim check: NO VERDICT: nothing could be judged (exit %d); %s\n", rc, j[0].reason);
+}
+
+/* --json: {"verdict", "exit_status", "limit_bytes", "growth_bytes", "processes", "judgements":
+ * [{"name", "state", "reason"}], "sites": [{"name", "callers", "growth_bytes", "live_bytes",
+ * "processes"}]} on stdout, the top steady sites only. */
+static void ms_verdict_json(const ms_judgement *j, unsigned n, int rc, const ms_check_agg *agg, uint64_t limit) {
+  json_t *judgements = json_array(), *sites = json_array();
+  for (unsigned i = 0; i < n; i++)
+    json_array_append_new(judgements, json_pack("{s:s, s:s, s:s}", "name", j[i].name, "state",
+                                                ms_judgement_json[j[i].state], "reason", j[i].reason));
+  for (size_t k = 0; k < agg->n && k < MS_CHECK_TOP && agg->v[k].steady; k++) {
+    const ms_check_site *s = &agg->v[k];
+    json_array_append_new(sites, json_pack("{s:s, s:s, s:I, s:I, s:i}", "name", s->where, "callers", s->callers,
+                                           "growth_bytes", (json_int_t)s->growth, "live_bytes",
+                                           (json_int_t)s->live, "processes", (int)s->procs));
+  }
+  json_t *doc = json_pack("{s:s, s:i, s:I, s:I, s:{s:i, s:i}, s:o, s:o}", "verdict",
+                          rc == MS_EXIT_OK ? "pass" : rc == MS_EXIT_FAIL ? "fail" : "no verdict", "exit_status", rc,
+                          "limit_bytes", (json_int_t)limit, "growth_bytes", (json_int_t)agg->total, "processes",
+                          "reports", (int)agg->reports, "judged", (int)agg->checked, "judgements", judgements,
+                          "sites", sites);
+  if (doc) json_dumpf(doc, stdout, JSON_COMPACT);
+  fputc('\n', stdout);
+  json_decref(doc);
 }
 
 /* Remove the reports of a temporary directory, then the directory. */
@@ -298,11 +484,16 @@ static void ms_check_cleanup(const char *dir) {
 
 int ms_cmd_check(int argc, char **argv) {
   const char *max_text = NULL, *gpu_text = NULL, *warm_text = NULL, *report_dir = NULL;
+  const char *save_path = NULL, *base_path = NULL;
+  bool json_out = false;
   int c;
   static const struct option longopts[] = {{"max-growth", required_argument, NULL, 'g'},
                                            {"max-gpu-growth", required_argument, NULL, 'G'},
                                            {"warmup", required_argument, NULL, 'w'},
                                            {"report", required_argument, NULL, 'r'},
+                                           {"save", required_argument, NULL, 's'},
+                                           {"baseline", required_argument, NULL, 'b'},
+                                           {"json", no_argument, NULL, 'j'},
                                            {"help", no_argument, NULL, 'h'},
                                            {0, 0, 0, 0}};
   ms_cli_begin_args();
@@ -312,6 +503,9 @@ int ms_cmd_check(int argc, char **argv) {
       case 'G': gpu_text = optarg; break;
       case 'w': warm_text = optarg; break;
       case 'r': report_dir = optarg; break;
+      case 's': save_path = optarg; break;
+      case 'b': base_path = optarg; break;
+      case 'j': json_out = true; break;
       case 'h': fputs(ms_check_usage, stdout); return MS_EXIT_OK;
       default: return MS_EXIT_USAGE;
     }
@@ -328,6 +522,8 @@ int ms_cmd_check(int argc, char **argv) {
     fprintf(stderr, "memshim check: --max-gpu-growth %s: %s\n", gpu_text, why);
     return MS_EXIT_USAGE;
   }
+  json_t *base = NULL;
+  if (base_path && !(base = ms_check_load_baseline(base_path))) return MS_EXIT_USAGE;
   ms_check_progress prog;
   memset(&prog, 0, sizeof prog);
   prog.warm_fraction = 0.25;
@@ -367,8 +563,16 @@ int ms_cmd_check(int argc, char **argv) {
   setenv("MEMSHIM_REPORT_PATH", prefix, 1);
   setenv("MEMSHIM_SAMPLE_BYTES", MS_CHECK_SAMPLE_BYTES, 0);
   setenv("MEMSHIM_REPORT_INTERVAL", MS_CHECK_REPORT_INTERVAL, 0);
-  unsetenv("MEMSHIM_LEAK_CHECK"); /* the verdict is ours; the library must not change statuses */
-  if (ms_cli_use_library() != 0) return MS_EXIT_FAIL;
+  /* The library judges each process with the same limit, so that the kept reports state the
+   * verdict the gate gives; the exit status stays ours. */
+  char limit_text[32];
+  snprintf(limit_text, sizeof limit_text, "%llu", (unsigned long long)limit);
+  setenv("MEMSHIM_LEAK_CHECK", limit_text, 1);
+  setenv("MEMSHIM_LEAK_CHECK_EXIT", "0", 1);
+  if (ms_cli_use_library() != 0) {
+    json_decref(base);
+    return MS_EXIT_FAIL;
+  }
   prog.tty = isatty(2);
   clock_gettime(CLOCK_MONOTONIC, &prog.t0);
   int status = ms_cli_spawn_wait_tick(argv + i, ms_check_tick, &prog);
@@ -376,40 +580,36 @@ int ms_cmd_check(int argc, char **argv) {
   if (status != 0) {
     fprintf(stderr, "memshim check: the command failed (exit status %d): no leak verdict\n", status);
     if (temp_dir) ms_check_cleanup(dir);
+    json_decref(base);
     return status;
   }
   ms_check_agg agg, gpu;
   memset(&agg, 0, sizeof agg);
   memset(&gpu, 0, sizeof gpu);
   ms_check_read_dir(dir, &agg, &gpu, gpu_limit);
-  int rc;
-  char g[32], l[32];
-  ms_fmt_bytes(g, sizeof g, (double)agg.total);
-  ms_fmt_bytes(l, sizeof l, (double)limit);
-  if (!agg.reports) {
-    fprintf(stderr, "memshim check: no report was written in %s: was the command run under the library "
-                    "(a static or setuid program is not)?\n", dir);
-    rc = MS_EXIT_FAIL;
-  } else if (!agg.checked) {
-    fprintf(stderr, "memshim check: the run was too short for a verdict (fewer than two snapshots after "
-                    "the warm-up); pass\n");
-    rc = MS_EXIT_OK;
-  } else if (agg.total > (int64_t)limit) {
-    fprintf(stderr, "memshim check: FAIL: live heap grew by %s after warm-up (limit %s; %u process%s)\n", g, l,
-            agg.checked, agg.checked == 1 ? "" : "es");
-    fprintf(stderr, "top growing call sites:\n");
-    ms_check_print_sites(&agg);
+  int rc = MS_EXIT_OK;
+  if (save_path && ms_check_save(&agg, save_path) != 0) rc = MS_EXIT_FAIL;
+  ms_judgement j[3];
+  unsigned nj = 0;
+  memset(j, 0, sizeof j);
+  ms_judge_growth(&agg, limit, dir, &j[nj]);
+  if (base && j[nj].state != MS_NOT_JUDGED) ms_judge_baseline(&agg, base, limit, base_path, &j[nj]);
+  nj++;
+  if (gpu_text) ms_judge_gpu(&gpu, gpu_limit, &j[nj++]);
+  int verdict = ms_verdict_status(j, nj);
+  if (rc == MS_EXIT_OK) rc = verdict;
+  qsort(agg.v, agg.n, sizeof *agg.v, ms_check_site_cmp);
+  ms_verdict_print(j, nj, verdict);
+  if (j[0].state == MS_JUDGED_FAIL) ms_check_print_sites(&agg, "top growing call sites:");
+  if (gpu_text && j[1].state == MS_JUDGED_FAIL) ms_check_print_sites(&gpu, "top call sites by device growth:");
+  if (verdict == MS_EXIT_FAIL) {
     if (!temp_dir) fprintf(stderr, "reports: %s/memshim.<pid>.txt and .json\n", dir);
     else fprintf(stderr, "(use --report DIR to keep the full reports)\n");
-    rc = MS_EXIT_FAIL;
-  } else {
-    fprintf(stderr, "memshim check: pass: steady growth %s after warm-up (limit %s; %u process%s)\n", g, l,
-            agg.checked, agg.checked == 1 ? "" : "es");
-    rc = MS_EXIT_OK;
   }
-  if (gpu_text && ms_check_gpu_verdict(&gpu, gpu_limit, dir, temp_dir) != MS_EXIT_OK) rc = MS_EXIT_FAIL;
+  if (json_out) ms_verdict_json(j, nj, verdict, &agg, limit);
   ms_check_free(&agg);
   ms_check_free(&gpu);
+  json_decref(base);
   if (temp_dir) ms_check_cleanup(dir);
   return rc;
 }

@@ -13,9 +13,10 @@ static const char ms_usage[] =
   "  run [--profile] [--report DIR] [--metrics FILE] [--] cmd args...\n"
   "                         run a command with libmemshim.so preloaded\n"
   "  check [--max-growth SIZE] [--max-gpu-growth SIZE] [--warmup FRACTION|DURATION] [--report DIR]\n"
-  "        [--] cmd args...\n"
+  "        [--save FILE] [--baseline FILE] [--json] [--] cmd args...\n"
   "                         leak gate: fail (exit 1) when live heap (or tracked GPU memory) keeps\n"
-  "                         growing after warm-up, naming the call sites that grow\n"
+  "                         growing after warm-up, naming the call sites that grow; exit 4 when\n"
+  "                         nothing could be judged\n"
   "  config [--markdown]    list every option: current value, where it came from, help\n"
   "  report FILE.json... [--format text|collapsed|svg|json|html|pprof] [--top N]\n"
   "                         render JSON reports: call sites, flame graph, timeline, a browser\n"
@@ -27,7 +28,8 @@ static const char ms_usage[] =
   "  -V, --version          print the version\n"
   "\n"
   "Every MEMSHIM_* environment variable is one option; 'memshim config' lists them.\n"
-  "Exit status: 0 ok, 1 failure, 2 bad arguments; 'run' passes the command's own status through.\n";
+  "Exit status: 0 ok, 1 failure, 2 bad arguments, 4 'check' reached no verdict; 'run' and 'check'\n"
+  "pass a failing command's own status through.\n";
 
 int main(int argc, char **argv) {
   if (argc < 2) {

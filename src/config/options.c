@@ -65,6 +65,8 @@ static const ms_option_def ms_option_table[MS_OPT__COUNT] = {
     0, 0, true, "also write reports this often; off = at exit and on signal only"},
   [MS_OPT_LEAK_CHECK] = {"leak_check", "MEMSHIM_LEAK_CHECK", MS_OPT_SIZE, "off", NULL, 0, 0, true,
     "at exit, fail (exit status 1) when live bytes grew by more than this after warm-up"},
+  [MS_OPT_LEAK_CHECK_EXIT] = {"leak_check_exit", "MEMSHIM_LEAK_CHECK_EXIT", MS_OPT_BOOL, "1", NULL, 0, 0, false,
+    "with leak_check, a failed check logs its sites and turns exit status 0 into 1; 0 = only the reports say it"},
   [MS_OPT_LEAK_WARMUP] = {"leak_warmup", "MEMSHIM_LEAK_WARMUP", MS_OPT_FRACTION, "0.25", NULL, 0, 0,
     false, "growth is measured after this fraction of the run (0.25) or duration (30s)"},
   [MS_OPT_LEAK_SCAN] = {"leak_scan", "MEMSHIM_LEAK_SCAN", MS_OPT_ENUM, "off", "off|on|native", 0, 0, false,

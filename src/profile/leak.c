@@ -37,14 +37,34 @@ static bool ms_leak_before(const ms_leak_site *a, const ms_leak_site *b) {
   return a->growth > b->growth;
 }
 
-/* Sampling noise of a site's live-bytes estimate: with one sample per R bytes its standard
- * deviation is about sqrt(live * R). Growth below twice that (and below two samples' worth) is
- * not told from noise. Exact mode (R = 1) has no sampling noise. */
+/* Sampling noise of an estimate of `bytes` (a level, or what came and went): with one sample per
+ * R bytes its standard deviation is about sqrt(bytes * R). A change below twice that (and below two
+ * samples' worth) is not told from noise. Exact mode (R = 1) has no sampling noise. */
 static int64_t ms_noise_floor(int64_t level, uint64_t sample_bytes) {
   if (sample_bytes <= 1) return 0;
   double sd = sqrt((double)(level > 0 ? level : 0) * (double)sample_bytes);
   int64_t floor = (int64_t)(2.0 * sd);
   return floor > 2 * (int64_t)sample_bytes ? floor : 2 * (int64_t)sample_bytes;
+}
+
+/* Bytes allocated at a site from snapshot a to snapshot b (the turnover behind a change in its
+ * live bytes); -1 when the snapshots do not carry allocation totals. */
+static int64_t ms_snap_allocated(const ms_leak_snap *a, const ms_leak_snap *b, uint32_t id) {
+  if (!a->alloc || !b->alloc) return -1;
+  int64_t from = id <= a->n ? a->alloc[id - 1] : 0, to = id <= b->n ? b->alloc[id - 1] : 0;
+  return to > from ? to - from : 0;
+}
+
+/* Noise of a change in a site's live bytes between two parts of the window. The sampled estimate
+ * of a change varies with the bytes that came and went meanwhile: allocated A and freed F give a
+ * variance of about (A + F) * R, and F = A - change, so A + F = allocated - change; it is bounded
+ * by twice the level (a cache turns over at most what it holds). Without allocation totals, full
+ * turnover is assumed. So a pure leak (F = 0) needs a change of a few samples, and a churning
+ * cache needs one well beyond its level's noise. */
+static int64_t ms_change_floor(int64_t change, int64_t level, int64_t allocated, uint64_t sample_bytes) {
+  int64_t cap = 2 * (level > 0 ? level : 0);
+  int64_t turnover = allocated < 0 ? cap : allocated - (change > 0 ? change : 0);
+  return ms_noise_floor(turnover < cap ? turnover : cap, sample_bytes);
 }
 
 void ms_leak_analyze(const ms_leak_snap *snaps, unsigned n, uint64_t warmup_end_ms, uint64_t sample_bytes,
@@ -63,17 +83,21 @@ void ms_leak_analyze(const ms_leak_snap *snaps, unsigned n, uint64_t warmup_end_
   uint32_t maxid = 0;
   for (unsigned i = 0; i < k; i++)
     if (w[i].n > maxid) maxid = w[i].n;
-  /* quarters by order; with fewer than 4 snapshots the shape cannot be told: first vs last */
-  bool quarters = k >= 4;
-  unsigned b1 = quarters ? k / 4 : 1, b2 = k / 2, a4 = quarters ? k - k / 4 : k - 1;
+  /* Quarters by order (at least one snapshot each). The last quarter is split in halves: whether
+   * the site still grows there is told by their medians, of three snapshots at least, so that
+   * one odd snapshot (the exit's, after the program freed everything) counts for nothing: with
+   * fewer than 24 snapshots the last six stand for the last quarter (all of them below six). */
+  unsigned q = k >= 4 ? k / 4 : 1, a4 = k - q;
+  unsigned t = q >= 6 ? q : k < 6 ? k : 6, t4 = k - t, mid = t4 + t / 2;
   for (uint32_t id = 1; id <= maxid; id++) {
-    int64_t m1 = ms_group_median(w, 0, b1, id);
+    int64_t m1 = ms_group_median(w, 0, q, id);
     int64_t m4 = ms_group_median(w, a4, k, id);
-    int64_t m2 = quarters ? ms_group_median(w, b1, b2, id) : m1;
     int64_t growth = m4 - m1;
     if (growth <= 0) continue;
-    ms_leak_site s = {.id = id, .growth = growth, .late_growth = m4 - m2};
-    s.steady = growth > ms_noise_floor(m4, sample_bytes) && s.late_growth * 3 >= growth;
+    int64_t late = ms_group_median(w, mid, k, id) - ms_group_median(w, t4, mid, id);
+    ms_leak_site s = {.id = id, .growth = growth, .late_growth = late};
+    s.steady = growth > ms_change_floor(growth, m4, ms_snap_allocated(&w[0], &w[k - 1], id), sample_bytes) &&
+               late > ms_change_floor(late, m4, ms_snap_allocated(&w[t4], &w[k - 1], id), sample_bytes);
     if (s.steady) {
       out->growth += growth;
       out->nsteady++;
@@ -112,18 +136,22 @@ static void ms_live_store_thin(ms_live_store *s) {
 }
 
 int64_t *ms_live_store_add(ms_live_store *s, uint64_t t_ms, uint32_t n) {
-  size_t bytes = ((size_t)(n ? n : 1) * sizeof(int64_t) + 4095) & ~(size_t)4095;
+  size_t values = (size_t)(n ? n : 1) * (s->alloc ? 2 : 1);
+  size_t bytes = (values * sizeof(int64_t) + 4095) & ~(size_t)4095;
   int64_t *live = ms_raw_alloc(bytes);
   if (!live) return NULL;
   if (s->nrows == MS_LIVE_STORE_MAX) ms_live_store_thin(s);
-  s->rows[s->nrows++] = (ms_live_row){.t_ms = t_ms, .n = n, .live = live, .bytes = bytes};
+  s->rows[s->nrows++] =
+    (ms_live_row){.t_ms = t_ms, .n = n, .live = live, .alloc = s->alloc ? live + (n ? n : 1) : NULL, .bytes = bytes};
   return live;
 }
+
+int64_t *ms_live_row_alloc(ms_live_store *s) { return s->nrows ? s->rows[s->nrows - 1].alloc : NULL; }
 
 void ms_live_store_analyze(const ms_live_store *s, uint64_t warmup_end_ms, uint64_t sample_bytes, ms_leak_site *sites,
                            unsigned cap, ms_leak_result *out) {
   ms_leak_snap v[MS_LIVE_STORE_MAX];
-  for (unsigned i = 0; i < s->nrows; i++) v[i] = (ms_leak_snap){s->rows[i].t_ms, s->rows[i].n, s->rows[i].live};
+  for (unsigned i = 0; i < s->nrows; i++) v[i] = (ms_leak_snap){s->rows[i].t_ms, s->rows[i].n, s->rows[i].live, s->rows[i].alloc};
   ms_leak_analyze(v, s->nrows, warmup_end_ms, sample_bytes, sites, cap, out);
 }
 
@@ -140,7 +168,8 @@ bool ms_live_store_at(const ms_live_store *s, uint64_t t_ms, uint32_t index, int
 /* ---- the profiler's store ---- */
 
 static pthread_mutex_t ms_store_mu = PTHREAD_MUTEX_INITIALIZER;
-static ms_live_store ms_store = MS_LIVE_STORE_INIT;
+/* with allocation totals: the rise of a churning site is told from its turnover's noise */
+static ms_live_store ms_store = {.stride = 1, .alloc = true};
 static uint64_t ms_store_start_ms;
 static uint64_t ms_total_peak; /* highest sum of sites' live bytes in any snapshot */
 
@@ -162,11 +191,12 @@ void ms_leak_store_take(uint64_t t_ms, bool force) {
   pthread_mutex_lock(&ms_store_mu);
   if (!force && !ms_live_store_due(&ms_store)) goto out; /* a forced one counts no tick */
   uint32_t n = ms_stacks_count();
-  int64_t *live = ms_live_store_add(&ms_store, t_ms, n);
+  int64_t *live = ms_live_store_add(&ms_store, t_ms, n), *alloc = ms_live_row_alloc(&ms_store);
   if (!live) goto out;
   int64_t total = 0;
   for (uint32_t id = 1; id <= n; id++) {
     live[id - 1] = __atomic_load_n(&ms_stacks_site(id)->live_bytes, __ATOMIC_RELAXED);
+    alloc[id - 1] = (int64_t)__atomic_load_n(&ms_stacks_site(id)->alloc_bytes, __ATOMIC_RELAXED);
     total += live[id - 1];
   }
   if (total > 0 && (uint64_t)total > ms_total_peak) __atomic_store_n(&ms_total_peak, (uint64_t)total, __ATOMIC_RELAXED);

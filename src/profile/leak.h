@@ -2,12 +2,15 @@
  * turns them into growth per site after the warm-up, telling steady growth from a plateau.
  *
  * Method (docs/profiling.md): the snapshots after the warm-up are split in four quarters (by
- * order); for each site m1, m2, m4 are the medians of its live bytes in quarters 1, 2 and 4.
- * growth = m4 - m1; late growth = m4 - m2. A site grows steadily when growth exceeds the noise
- * floor (sampling noise: 2 * sqrt(live * R), at least two samples' worth 2R; 0 in exact mode)
- * and late growth is at least a third of it (steady linear growth gives two thirds; a
- * cache that filled and then stayed flat gives about zero). Medians make one odd snapshot
- * (a transient buffer, memory freed by exit handlers) count for nothing. */
+ * order); for each site m1, m4 are the medians of its live bytes in quarters 1 and 4, and
+ * growth = m4 - m1. Late growth is the rise within the last quarter: the median of its second half
+ * minus the median of its first half. A site grows steadily when growth exceeds the noise floor
+ * of its level (sampling noise: 2 * sqrt(live * R), at least two samples' worth 2R; 0 in exact
+ * mode) and late growth exceeds the noise floor of what came and went at the site during the last
+ * quarter (its allocations, when recorded, bounded by twice its level). A cache that stopped
+ * filling before the last quarter passes, however late it filled; growth that goes on into the
+ * last quarter counts. Medians make one odd snapshot (a transient buffer, memory freed by exit
+ * handlers) count for nothing. */
 #ifndef MEMSHIM_LEAK_H
 #define MEMSHIM_LEAK_H
 
@@ -17,13 +20,14 @@
 
 typedef struct {
   uint64_t t_ms;
-  uint32_t n;          /* sites 1..n */
-  const int64_t *live; /* live[id - 1] */
+  uint32_t n;           /* sites 1..n */
+  const int64_t *live;  /* live[id - 1] */
+  const int64_t *alloc; /* alloc[id - 1]: bytes allocated so far; NULL when not recorded */
 } ms_leak_snap;
 
 typedef struct {
   uint32_t id;
-  int64_t growth, late_growth;
+  int64_t growth, late_growth; /* late_growth: the rise within the last quarter */
   bool steady;
 } ms_leak_site;
 
@@ -51,12 +55,14 @@ typedef struct {
   uint64_t t_ms;
   uint32_t n;     /* values in live[] */
   int64_t *live;
+  int64_t *alloc; /* n more values in the same mapping, or NULL (the store's alloc is false) */
   size_t bytes;   /* of live[]'s mapping */
 } ms_live_row;
 typedef struct {
   ms_live_row rows[MS_LIVE_STORE_MAX];
   unsigned nrows;
   unsigned stride, ticks; /* ms_live_store_due: a snapshot every stride-th tick */
+  bool alloc;             /* rows also carry allocation totals (ms_live_row_alloc) */
 } ms_live_store;
 #define MS_LIVE_STORE_INIT {.stride = 1}
 
@@ -67,6 +73,9 @@ bool ms_live_store_due(ms_live_store *s);
 /* A new snapshot taken at t_ms with n values, for the caller to fill (raw memory, unset); NULL when
  * out of memory (nothing is then added). Thins the store first when it is full. */
 int64_t *ms_live_store_add(ms_live_store *s, uint64_t t_ms, uint32_t n);
+/* The latest snapshot's allocation totals (n values, for the caller to fill), NULL when the store
+ * does not keep them. */
+int64_t *ms_live_row_alloc(ms_live_store *s);
 /* ms_leak_analyze over the stored snapshots. */
 void ms_live_store_analyze(const ms_live_store *s, uint64_t warmup_end_ms, uint64_t sample_bytes, ms_leak_site *sites,
                            unsigned cap, ms_leak_result *out);

@@ -67,11 +67,11 @@ gate() {
   ms_assert_num "$rc" -eq "$want" "memshim check $*"
 }
 gate 1 --max-gpu-growth 1G
-grep -q 'GPU FAIL: tracked GPU memory grew by 3.0 GiB in one process (limit 1.0 GiB' "$MS_TMP/gate.err" || ms_fail "no GPU FAIL line"
+grep -q 'GPU growth: FAIL: tracked GPU memory grew by 3.0 GiB in one process (limit 1.0 GiB' "$MS_TMP/gate.err" || ms_fail "no GPU FAIL line"
 sed -n '/^top call sites by device growth:/{n;p;q}' "$MS_TMP/gate.err" | grep -q 'voices.py:57 cache_speaker_embedding' ||
   ms_fail "the growing GPU site is not named first"
 gate 0 --max-gpu-growth 4G
-grep -q 'GPU pass: tracked GPU memory grew by at most 3.0 GiB' "$MS_TMP/gate.err" || ms_fail "no GPU pass line"
+grep -q 'GPU growth: PASS: tracked GPU memory grew by at most 3.0 GiB' "$MS_TMP/gate.err" || ms_fail "no GPU pass line"
 gate 0
 grep -q 'GPU' "$MS_TMP/gate.err" && ms_fail "GPU verdict without --max-gpu-growth"
 rc=0; "$cli" check --max-gpu-growth lots -- true 2>"$MS_TMP/err" || rc=$?

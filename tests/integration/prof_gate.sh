@@ -19,7 +19,8 @@ first_site() { sed -n '/^top growing call sites:/{n;p;q}' "$1"; }
 
 run_check 1 "$MS_TMP/c" -- "$PROGS/prof_leaky" 2
 first_site "$MS_TMP/c" | grep -q ' remember_forever (' || ms_fail "C leak: first site is not remember_forever (static)"
-grep -q 'FAIL: live heap grew by' "$MS_TMP/c" || ms_fail "C leak: no FAIL line"
+grep -q '^memshim check: growth: FAIL: live heap grew steadily by' "$MS_TMP/c" || ms_fail "C leak: no growth FAIL line"
+grep -q '^memshim check: FAIL$' "$MS_TMP/c" || ms_fail "C leak: no FAIL verdict"
 ms_pass "leaky C program fails, static function remember_forever named first"
 
 run_check 1 "$MS_TMP/cxx" -- "$PROGS/prof_leaky_cxx" 2
@@ -28,7 +29,7 @@ first_site "$MS_TMP/cxx" | grep -q 'SessionRegistry::register_session' ||
 ms_pass "leaky C++ program fails, SessionRegistry::register_session named first"
 
 run_check 0 "$MS_TMP/churn" -- "$PROGS/prof_churn" 2
-grep -q 'memshim check: pass' "$MS_TMP/churn" || ms_fail "churn: no pass line"
+grep -q '^memshim check: PASS$' "$MS_TMP/churn" || ms_fail "churn: no PASS line"
 ms_pass "clean high-churn program (2 threads) passes"
 
 run_check 0 "$MS_TMP/cache" -- "$PROGS/prof_cache" 2.5
@@ -42,6 +43,13 @@ ms_pass "--max-growth raises the limit"
 run_check 3 "$MS_TMP/fail" -- sh -c 'exit 3'
 grep -q 'the command failed (exit status 3)' "$MS_TMP/fail" || ms_fail "failing command not reported"
 ms_pass "a failing command's status passes through"
+
+# nothing to judge: a run too short for two snapshots after the warm-up is no pass (exit 4)
+run_check 4 "$MS_TMP/short" -- true
+grep -q '^memshim check: growth: NOT JUDGED: the run was too short' "$MS_TMP/short" || ms_fail "true: growth not said to be unjudged"
+grep -q '^memshim check: NO VERDICT: ' "$MS_TMP/short" || ms_fail "true: no NO VERDICT line"
+grep -qi 'pass' "$MS_TMP/short" && ms_fail "true: a pass was said about a run nothing judged"
+ms_pass "memshim check -- true: NO VERDICT, exit 4"
 
 # bad arguments
 rc=0; "$MS_TEST_CLI" check --max-growth lots -- true 2>/dev/null || rc=$?
@@ -64,6 +72,19 @@ assert top["steady"] and site["frames"][0]["function"] == "remember_forever", si
 PY
 ms_pass "--report DIR keeps a JSON report naming the leak"
 
+# the kept reports state the verdict, limit and growth figure the gate printed
+"$PYTHON" - "$MS_TMP/keep" "$MS_TMP"/reports/memshim.*.json "$MS_TMP"/reports/memshim.*.txt <<'PY' || ms_fail "kept report disagrees with the verdict"
+import json, re, sys
+err, js, txt = open(sys.argv[1]).read(), json.load(open(sys.argv[2])), open(sys.argv[3]).read()
+leak = js["leak"]
+assert leak["verdict"] == "fail" and leak["limit_bytes"] == 1 << 20, leak
+m = re.search(r"growth: FAIL: live heap grew steadily by ([0-9.]+ [KMG]?i?B) after warm-up \(limit 1.0 MiB", err)
+assert m, err
+line = "leak check: fail (steady growth %s after warm-up" % m.group(1)
+assert line in txt and "limit 1.0 MiB)" in txt, (line, [l for l in txt.splitlines() if "leak check" in l])
+PY
+ms_pass "kept text and JSON reports say fail, limit 1.0 MiB and the verdict's growth figure"
+
 # MEMSHIM_LEAK_CHECK: the library itself turns a clean exit into status 1 on a leak
 rc=0
 ms_preload MEMSHIM_LEAK_CHECK=1M MEMSHIM_SAMPLE_BYTES=64K MEMSHIM_REPORT=text MEMSHIM_REPORT_PATH="$MS_TMP/lc" \
@@ -83,8 +104,8 @@ ms_pass "MEMSHIM_LEAK_CHECK fails a leaky run (status 1) and passes a clean one"
 grep -q 'RSS' "$MS_TMP/c" && ms_fail "progress printed although stderr is not a terminal"
 command -v script >/dev/null || ms_fail "script(1) (bsdutils) is missing"
 script -qec "'$MS_TEST_CLI' check -- '$PROGS/prof_leaky' 2.5" /dev/null >"$MS_TMP/tty.out" 2>&1 || true
-tr '\r' '\n' <"$MS_TMP/tty.out" | grep -E 'memshim check: [0-9]+ s, RSS [0-9.]+ [KMG]iB, (growth since warm-up|warming up)' ||
+tr '\r' '\n' <"$MS_TMP/tty.out" | grep -E "memshim check: [0-9]+ s, RSS [0-9.]+ [KMG]iB, (RSS [-+][0-9.]+ [KMG]?i?B since warm-up \(not the gate's figure\)|warming up)" ||
   ms_fail "no progress line on a terminal"
-tr '\r' '\n' <"$MS_TMP/tty.out" | grep -q 'growth since warm-up' || ms_fail "progress never showed growth"
-grep -q 'FAIL: live heap grew' "$MS_TMP/tty.out" || ms_fail "verdict missing on a terminal"
-ms_pass "progress on a terminal (elapsed, RSS, growth), quiet on a pipe"
+tr '\r' '\n' <"$MS_TMP/tty.out" | grep -q 'since warm-up (not the gate' || ms_fail "progress never showed RSS growth"
+grep -q 'growth: FAIL: live heap grew' "$MS_TMP/tty.out" || ms_fail "verdict missing on a terminal"
+ms_pass "progress on a terminal (elapsed, RSS, RSS growth said not to be the gate's figure), quiet on a pipe"

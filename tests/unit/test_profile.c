@@ -140,14 +140,16 @@ static void test_ptr_map(void **state) {
 static void test_leak_shapes(void **state) {
   (void)state;
   enum { N = 40 };
-  static int64_t live[N][4];
+  static int64_t live[N][4], alloc[N][4];
   ms_leak_snap snaps[N];
   for (int i = 0; i < N; i++) {
     live[i][0] = (int64_t)i * 100000;
     live[i][1] = i < 4 ? (int64_t)i * 2000000 : 8000000;
     live[i][2] = 5000000 + ((i * 7919) % 11 - 5) * 100000;
     live[i][3] = i < 10 ? (int64_t)i * 1000000 : 10000000;
-    snaps[i] = (ms_leak_snap){.t_ms = (uint64_t)i * 100, .n = 4, .live = live[i]};
+    for (int j = 0; j < 4; j++) alloc[i][j] = live[i][j]; /* nothing freed ... */
+    alloc[i][2] = (int64_t)i * 1000000;                   /* ... but at the noisy site, which churns */
+    snaps[i] = (ms_leak_snap){.t_ms = (uint64_t)i * 100, .n = 4, .live = live[i], .alloc = alloc[i]};
   }
   ms_leak_site sites[8];
   ms_leak_result r;
@@ -179,6 +181,72 @@ static void test_leak_shapes(void **state) {
   ms_leak_analyze(snaps, N, 1000, 1, sites, 1, &r);
   assert_int_equal(r.nsites, 1);
   assert_int_equal(sites[0].id, 1);
+}
+
+/* One site over 80 snapshots (100 ms apart, warm-up 0.25: 60 in the window), sampled at 64 KiB.
+ * live/alloc are filled by the caller; returns the site's verdict. */
+enum { SWEEP_N = 80 };
+static bool sweep_steady(int64_t live[SWEEP_N], int64_t alloc[SWEEP_N], ms_leak_site *site) {
+  ms_leak_snap snaps[SWEEP_N];
+  for (int i = 0; i < SWEEP_N; i++)
+    snaps[i] = (ms_leak_snap){.t_ms = (uint64_t)i * 100, .n = 1, .live = &live[i], .alloc = alloc ? &alloc[i] : NULL};
+  ms_leak_result r;
+  ms_leak_analyze(snaps, SWEEP_N, SWEEP_N * 100 / 4, 65536, site, 1, &r);
+  assert_true(r.checked);
+  assert_int_equal(r.snapshots, 60);
+  if (!r.nsites) return false;
+  assert_int_equal(r.nsteady, site->steady ? 1 : 0);
+  return site->steady;
+}
+
+/* The growth rule of docs/profiling.md: a bounded cache of 12 MiB that fills until 30%, 40%, ...
+ * 80% of the run and then holds passes, however late it filled, with the sampling noise of a
+ * churning cache (entries replaced all the time: sd sqrt(level * R), turnover beyond the level) or
+ * without; growth from the start, and growth that starts late, count. */
+static void test_leak_plateau_sweep(void **state) {
+  (void)state;
+  static int64_t live[SWEEP_N], alloc[SWEEP_N];
+  ms_leak_site site;
+  const int64_t level = 12 << 20;
+  const double sd = sqrt((double)level * 65536.0);
+  for (int pct = 30; pct <= 80; pct += 10) {
+    for (unsigned seed = 1; seed <= 5; seed++) {
+      unsigned x = seed * 2654435761u;
+      for (int i = 0; i < SWEEP_N; i++) {
+        double f = (double)i / SWEEP_N, filled = f < pct / 100.0 ? f / (pct / 100.0) : 1.0;
+        x = x * 1103515245u + 12345u;
+        double u = (double)(x >> 8) / (double)(1u << 24) * 2.0 - 1.0; /* uniform -1..1: sd 1/sqrt(3) */
+        live[i] = (int64_t)((double)level * filled + (filled >= 1.0 ? u * sd * 1.7320508 : 0.0));
+        alloc[i] = (int64_t)((double)level * filled) + (int64_t)i * (level / 4); /* a quarter replaced per snapshot */
+      }
+      bool steady = sweep_steady(live, alloc, &site);
+      if (steady) printf("cache filled by %d%% (seed %u): growth %lld, late %lld\n", pct, seed,
+                         (long long)site.growth, (long long)site.late_growth);
+      assert_false(steady);
+      assert_false(sweep_steady(live, NULL, &site)); /* no allocation totals: full turnover assumed */
+    }
+    for (int i = 0; i < SWEEP_N; i++) { /* noiseless: the same */
+      double f = (double)i / SWEEP_N;
+      live[i] = alloc[i] = (int64_t)((double)level * (f < pct / 100.0 ? f / (pct / 100.0) : 1.0));
+    }
+    assert_false(sweep_steady(live, alloc, &site));
+  }
+  /* a pure leak: 64 KiB per snapshot from the start (3.75 MiB in the window) */
+  for (int i = 0; i < SWEEP_N; i++) live[i] = alloc[i] = (int64_t)i * 65536;
+  assert_true(sweep_steady(live, alloc, &site));
+  assert_true(site.growth > 2 << 20);
+  /* growth that starts at 85% of the run, after 12 MiB filled early */
+  for (int i = 0; i < SWEEP_N; i++) {
+    live[i] = (i < 8 ? level / 8 * i : level) + (i >= 68 ? (int64_t)(i - 67) * 262144 : 0);
+    alloc[i] = live[i];
+  }
+  assert_true(sweep_steady(live, alloc, &site));
+  /* a leak inside a churning cache: the cache holds, 1 MiB leaks per snapshot all along */
+  for (int i = 0; i < SWEEP_N; i++) {
+    live[i] = level + (int64_t)i * 1048576;
+    alloc[i] = live[i] + (int64_t)i * (level / 4);
+  }
+  assert_true(sweep_steady(live, alloc, &site));
 }
 
 /* The snapshot store stays bounded on a long run and keeps its first and latest snapshots;
@@ -216,6 +284,7 @@ int main(void) {
     cmocka_unit_test(test_stack_dedup),
     cmocka_unit_test(test_ptr_map),
     cmocka_unit_test(test_leak_shapes),
+    cmocka_unit_test(test_leak_plateau_sweep),
     cmocka_unit_test(test_leak_store),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
