@@ -37,14 +37,20 @@
 #define MS_EXIT_NO_VERDICT 4
 
 static const char ms_check_usage[] =
-  "usage: memshim check [--max-growth SIZE] [--max-gpu-growth SIZE] [--warmup FRACTION|DURATION]\n"
+  "usage: memshim check [--max-growth SIZE] [--max-unreachable SIZE] [--max-gpu-growth SIZE]\n"
+  "                     [--warmup FRACTION|DURATION]\n"
   "                     [--report DIR] [--save FILE] [--baseline FILE] [--json] [--] cmd args...\n"
   "  Runs cmd under libmemshim.so with profiling on and fails when live heap bytes keep growing\n"
   "  after the warm-up. Growth is measured per call site on periodic snapshots; a site counts\n"
   "  only when it still grows in the last quarter of the run (a cache that fills and then stays\n"
   "  flat does not). Forked children are profiled too and their growth is added up.\n"
+  "  At exit, every process but Python interpreters and shells is also scanned for heap blocks\n"
+  "  no pointer reaches any more (LeakSanitizer's definition; exact mode in those processes):\n"
+  "  MEMSHIM_LEAK_SCAN=native unless that variable is set (on: Python too; off: no scan).\n"
   "  --max-growth SIZE  allowed steady growth after warm-up, summed over processes (default 1M);\n"
   "                     with --baseline, allowed growth of one site beyond its baseline\n"
+  "  --max-unreachable SIZE  allowed bytes unreachable at exit, direct and indirect, summed over\n"
+  "                     processes (default 0: any leaked block fails)\n"
   "  --warmup F|D       ignore the first fraction of each process's run (0.25) or a duration (30s)\n"
   "                     (default: MEMSHIM_LEAK_WARMUP, 0.25)\n"
   "  --max-gpu-growth SIZE  fail when the tracked GPU bytes of any process grew by more than SIZE\n"
@@ -61,7 +67,7 @@ static const char ms_check_usage[] =
   "  --max-gpu-growth and only when a process used CUDA.\n"
   "  Exit status: 0 pass (something was judged, nothing failed), 1 a judgement failed (top\n"
   "  growing call sites printed), 4 no verdict (nothing could be judged: no report, or no process\n"
-  "  ran long enough for two snapshots after its warm-up), the command's own status when it fails\n"
+  "  ran long enough for two snapshots after its warm-up, and none was scanned at exit), the command's own status when it fails\n"
   "  (128+N when killed by signal N), 2 bad arguments.\n";
 
 typedef struct {
@@ -236,6 +242,21 @@ static const ms_snap_leak_site *ms_leak_entry(const ms_snapshot *snap, uint32_t 
 }
 
 /* One process's report: growth and live bytes per site, and its GPU growth. */
+/* One process's unreachable blocks at exit, by site (direct + indirect bytes). unr->reports:
+ * processes that asked for the scan; unr->checked: those whose scan gave a verdict. */
+static void ms_check_take_unreach(const ms_snapshot *snap, ms_check_agg *unr) {
+  const ms_snap_unreach *u = &snap->unreachable;
+  if (!u->present) return;
+  unr->reports++;
+  if (!u->scanned) return;
+  unr->checked++;
+  unr->total += (int64_t)(u->direct_bytes + u->indirect_bytes);
+  for (unsigned k = 0; k < u->nsites; k++) {
+    const ms_snap_site *site = ms_snap_find_site(snap, u->sites[k].id);
+    if (site) ms_check_add(unr, site, (int64_t)(u->sites[k].direct_bytes + u->sites[k].indirect_bytes), 0, true);
+  }
+}
+
 static void ms_check_take(const ms_snapshot *snap, ms_check_agg *agg, ms_check_agg *gpu, uint64_t gpu_limit) {
   agg->reports++;
   if (snap->leak.checked) {
@@ -259,7 +280,8 @@ static void ms_check_take(const ms_snapshot *snap, ms_check_agg *agg, ms_check_a
   }
 }
 
-static int ms_check_read_dir(const char *dir, ms_check_agg *agg, ms_check_agg *gpu, uint64_t gpu_limit) {
+static int ms_check_read_dir(const char *dir, ms_check_agg *agg, ms_check_agg *gpu, ms_check_agg *unr,
+                             uint64_t gpu_limit) {
   ms_cli_paths paths = {0};
   if (ms_cli_list_reports(dir, &paths) < 0) {
     ms_cli_paths_free(&paths);
@@ -273,6 +295,7 @@ static int ms_check_read_dir(const char *dir, ms_check_agg *agg, ms_check_agg *g
       continue;
     }
     ms_check_take(&r.snap, agg, gpu, gpu_limit);
+    ms_check_take_unreach(&r.snap, unr);
     ms_cli_report_free(&r);
   }
   ms_cli_paths_free(&paths);
@@ -328,6 +351,24 @@ static void ms_judge_growth(const ms_check_agg *agg, uint64_t limit, const char 
     snprintf(j->reason, sizeof j->reason, "live heap grew steadily by %s after warm-up (limit %s; %u process%s)", g, l,
              agg->checked, ms_plural(agg->checked));
   }
+}
+
+/* Heap blocks no pointer reaches at exit, summed over the processes that were scanned. */
+static void ms_judge_unreach(const ms_check_agg *unr, uint64_t limit, ms_judgement *j) {
+  char u[32], l[32];
+  ms_fmt_bytes(u, sizeof u, (double)unr->total);
+  ms_fmt_bytes(l, sizeof l, (double)limit);
+  j->name = "unreachable at exit";
+  if (!unr->checked) {
+    j->state = MS_NOT_JUDGED;
+    snprintf(j->reason, sizeof j->reason, "%s", unr->reports ? "no scan gave a verdict (the reports say why)"
+                                                              : "no process was scanned (Python interpreters and shells "
+                                                                "are judged on growth)");
+    return;
+  }
+  j->state = unr->total > (int64_t)limit ? MS_JUDGED_FAIL : MS_JUDGED_PASS;
+  snprintf(j->reason, sizeof j->reason, "%s in blocks no pointer reaches (limit %s; %u process%s scanned)", u, l,
+           unr->checked, ms_plural(unr->checked));
 }
 
 /* --max-gpu-growth: gpu->total is the largest tracked growth of one process, gpu->checked the
@@ -484,11 +525,12 @@ static void ms_check_cleanup(const char *dir) {
 
 int ms_cmd_check(int argc, char **argv) {
   const char *max_text = NULL, *gpu_text = NULL, *warm_text = NULL, *report_dir = NULL;
-  const char *save_path = NULL, *base_path = NULL;
+  const char *save_path = NULL, *base_path = NULL, *unreach_text = NULL;
   bool json_out = false;
   int c;
   static const struct option longopts[] = {{"max-growth", required_argument, NULL, 'g'},
                                            {"max-gpu-growth", required_argument, NULL, 'G'},
+                                           {"max-unreachable", required_argument, NULL, 'u'},
                                            {"warmup", required_argument, NULL, 'w'},
                                            {"report", required_argument, NULL, 'r'},
                                            {"save", required_argument, NULL, 's'},
@@ -501,6 +543,7 @@ int ms_cmd_check(int argc, char **argv) {
     switch (c) {
       case 'g': max_text = optarg; break;
       case 'G': gpu_text = optarg; break;
+      case 'u': unreach_text = optarg; break;
       case 'w': warm_text = optarg; break;
       case 'r': report_dir = optarg; break;
       case 's': save_path = optarg; break;
@@ -516,6 +559,11 @@ int ms_cmd_check(int argc, char **argv) {
   const char *why = NULL;
   if (max_text && ms_parse_size(max_text, false, &limit, &why) != 0) {
     fprintf(stderr, "memshim check: --max-growth %s: %s\n", max_text, why);
+    return MS_EXIT_USAGE;
+  }
+  uint64_t unreach_limit = 0;
+  if (unreach_text && ms_parse_size(unreach_text, false, &unreach_limit, &why) != 0) {
+    fprintf(stderr, "memshim check: --max-unreachable %s: %s\n", unreach_text, why);
     return MS_EXIT_USAGE;
   }
   if (gpu_text && ms_parse_size(gpu_text, false, &gpu_limit, &why) != 0) {
@@ -563,6 +611,7 @@ int ms_cmd_check(int argc, char **argv) {
   setenv("MEMSHIM_REPORT_PATH", prefix, 1);
   setenv("MEMSHIM_SAMPLE_BYTES", MS_CHECK_SAMPLE_BYTES, 0);
   setenv("MEMSHIM_REPORT_INTERVAL", MS_CHECK_REPORT_INTERVAL, 0);
+  setenv("MEMSHIM_LEAK_SCAN", "native", 0);
   /* The library judges each process with the same limit, so that the kept reports state the
    * verdict the gate gives; the exit status stays ours. */
   char limit_text[32];
@@ -583,25 +632,29 @@ int ms_cmd_check(int argc, char **argv) {
     json_decref(base);
     return status;
   }
-  ms_check_agg agg, gpu;
+  ms_check_agg agg, gpu, unr;
   memset(&agg, 0, sizeof agg);
   memset(&gpu, 0, sizeof gpu);
-  ms_check_read_dir(dir, &agg, &gpu, gpu_limit);
+  memset(&unr, 0, sizeof unr);
+  ms_check_read_dir(dir, &agg, &gpu, &unr, gpu_limit);
   int rc = MS_EXIT_OK;
   if (save_path && ms_check_save(&agg, save_path) != 0) rc = MS_EXIT_FAIL;
-  ms_judgement j[3];
+  ms_judgement j[4];
   unsigned nj = 0;
   memset(j, 0, sizeof j);
   ms_judge_growth(&agg, limit, dir, &j[nj]);
   if (base && j[nj].state != MS_NOT_JUDGED) ms_judge_baseline(&agg, base, limit, base_path, &j[nj]);
   nj++;
+  ms_judge_unreach(&unr, unreach_limit, &j[nj++]);
+  unsigned gpu_j = nj;
   if (gpu_text) ms_judge_gpu(&gpu, gpu_limit, &j[nj++]);
   int verdict = ms_verdict_status(j, nj);
   if (rc == MS_EXIT_OK) rc = verdict;
   qsort(agg.v, agg.n, sizeof *agg.v, ms_check_site_cmp);
   ms_verdict_print(j, nj, verdict);
   if (j[0].state == MS_JUDGED_FAIL) ms_check_print_sites(&agg, "top growing call sites:");
-  if (gpu_text && j[1].state == MS_JUDGED_FAIL) ms_check_print_sites(&gpu, "top call sites by device growth:");
+  if (j[1].state == MS_JUDGED_FAIL) ms_check_print_sites(&unr, "unreachable at exit, by call site (direct + indirect):");
+  if (gpu_text && j[gpu_j].state == MS_JUDGED_FAIL) ms_check_print_sites(&gpu, "top call sites by device growth:");
   if (verdict == MS_EXIT_FAIL) {
     if (!temp_dir) fprintf(stderr, "reports: %s/memshim.<pid>.txt and .json\n", dir);
     else fprintf(stderr, "(use --report DIR to keep the full reports)\n");
@@ -609,6 +662,7 @@ int ms_cmd_check(int argc, char **argv) {
   if (json_out) ms_verdict_json(j, nj, verdict, &agg, limit);
   ms_check_free(&agg);
   ms_check_free(&gpu);
+  ms_check_free(&unr);
   json_decref(base);
   if (temp_dir) ms_check_cleanup(dir);
   return rc;
