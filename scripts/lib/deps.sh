@@ -8,6 +8,9 @@ ms_deps_test=(libcmocka-dev strace python3 python3-pytest python3-numpy python3-
   chromium fonts-dejavu-core golang-go libpython3.11-testsuite util-linux)
 ms_deps_bench=(valgrind heaptrack time hyperfine)
 ms_deps_demo=(python3 python3-numpy python3-torch time)
+# scripts/bench-leaks.sh: the peer leak suite under memshim check, then under LeakSanitizer and valgrind.
+ms_deps_peer_memshim=(gcc g++ python3)
+ms_deps_peer_peers=(liblsan0 valgrind)
 
 ms_install_deps() {
   local want=() missing=() g pkg
