@@ -8,7 +8,7 @@ command -v strace >/dev/null || ms_fail "strace missing (scripts/lib/deps.sh ins
 allocs=$((4 * 20000))
 rc=0
 timeout -s KILL 300 env LD_PRELOAD="$MS_TEST_LIB" MEMSHIM_PROFILE=1 MEMSHIM_SAMPLE_BYTES=1 MEMSHIM_REPORT=off \
-  strace -f -c -o "$MS_TMP/counts" "$PROGS/prof_threads" 4 20000 || rc=$?
+  strace -f -c -o "$MS_TMP/counts" "$PROGS/prof_ring_threads" 4 20000 || rc=$?
 ms_assert_num "$rc" -eq 0 "exact mode under strace: exit status"
 total=$(awk '$NF == "total" { print $(NF - 2) }' "$MS_TMP/counts")
 [ -n "$total" ] || { cat "$MS_TMP/counts" >&2; ms_fail "no strace summary"; }
