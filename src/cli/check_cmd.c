@@ -332,12 +332,17 @@ static void ms_check_print_sites(ms_check_agg *agg, const char *title) {
 
 static const char *ms_plural(unsigned n) { return n == 1 ? "" : "es"; }
 
+/* A judgement's name, and its figure and limit as its reason prints them (g, l: 32 bytes). */
+static void ms_judgement_start(ms_judgement *j, const char *name, int64_t figure, uint64_t limit, char *g, char *l) {
+  j->name = name;
+  ms_fmt_bytes(g, 32, (double)figure);
+  ms_fmt_bytes(l, 32, (double)limit);
+}
+
 /* Heap growth summed over processes against the limit. */
 static void ms_judge_growth(const ms_check_agg *agg, uint64_t limit, const char *dir, ms_judgement *j) {
   char g[32], l[32];
-  ms_fmt_bytes(g, sizeof g, (double)agg->total);
-  ms_fmt_bytes(l, sizeof l, (double)limit);
-  j->name = "growth";
+  ms_judgement_start(j, "growth", agg->total, limit, g, l);
   if (!agg->reports) {
     j->state = MS_NOT_JUDGED;
     snprintf(j->reason, sizeof j->reason, "no report was written in %s: was the command run under the library (a "
@@ -375,9 +380,7 @@ static void ms_judge_unreach(const ms_check_agg *unr, uint64_t limit, ms_judgeme
  * processes over the limit, gpu->v their sites by device growth. */
 static void ms_judge_gpu(const ms_check_agg *gpu, uint64_t limit, ms_judgement *j) {
   char g[32], l[32];
-  ms_fmt_bytes(g, sizeof g, (double)gpu->total);
-  ms_fmt_bytes(l, sizeof l, (double)limit);
-  j->name = "GPU growth";
+  ms_judgement_start(j, "GPU growth", gpu->total, limit, g, l);
   if (!gpu->reports) {
     j->state = MS_NOT_JUDGED;
     snprintf(j->reason, sizeof j->reason, "no process used CUDA");

@@ -52,9 +52,27 @@ static void ms_load_mem(const json_t *o, ms_snap_mem *m) {
   m->growth_bytes = ms_i64(o, "growth_bytes");
 }
 
-static void ms_load_frame(const json_t *o, ms_snap_frame *f) {
+/* libstdc++'s demangler, linked into the CLI only (the library demangles when the process
+ * happens to have it; a C program's report keeps C++ library frames mangled). */
+extern char *__cxa_demangle(const char *mangled, char *buf, size_t *len, int *status);
+
+/* A mangled C++ name ("_Z...") as people read it, copied into the report's arena; else name. */
+static const char *ms_demangled(const char *name, ms_arena *a) {
+  if (strncmp(name, "_Z", 2) != 0) return name;
+  int status = 0;
+  char *d = __cxa_demangle(name, NULL, NULL, &status);
+  if (!d || status != 0) {
+    free(d);
+    return name;
+  }
+  const char *copy = ms_arena_strdup(a, d);
+  free(d);
+  return copy ? copy : name;
+}
+
+static void ms_load_frame(const json_t *o, ms_snap_frame *f, ms_arena *a) {
   const char *kind = ms_str(o, "kind", "native");
-  f->function = ms_str(o, "function", "??");
+  f->function = ms_demangled(ms_str(o, "function", "??"), a);
   if (!strcmp(kind, "python")) {
     f->kind = MS_SNAP_PYTHON;
     f->file = ms_str(o, "file", "?");
@@ -82,7 +100,7 @@ static int ms_load_sites(const json_t *doc, ms_snapshot *s, ms_arena *a) {
     size_t nf = ms_count(frames);
     ms_snap_frame *f = ms_arena_array(a, nf, sizeof *f);
     if (!f) return -1;
-    for (size_t k = 0; k < nf; k++) ms_load_frame(json_array_get(frames, k), &f[k]);
+    for (size_t k = 0; k < nf; k++) ms_load_frame(json_array_get(frames, k), &f[k], a);
     v[i].frames = f;
     v[i].nframes = (uint32_t)nf;
   }

@@ -77,6 +77,33 @@ static bool ms_py_file_is_library(const char *file) {
          strstr(file, "/lib/python3.") || strstr(file, "/lib/python2.");
 }
 
+/* The qualified name of a demangled function: "void std::vector<int>::_M_realloc_insert<int>(...)"
+ * -> "std::vector<int>::_M_realloc_insert<int>(...)" (a template's return type dropped). */
+static const char *ms_qualified(const char *fn) {
+  const char *start = fn;
+  int depth = 0;
+  for (const char *c = fn; *c && !(*c == '(' && depth == 0); c++) {
+    if (*c == '<') depth++;
+    else if (*c == '>' && depth > 0) depth--;
+    else if (*c == ' ' && depth == 0 && !(c - fn >= 8 && !strncmp(c - 8, "operator", 8))) start = c + 1;
+  }
+  return start;
+}
+
+bool ms_frame_is_plumbing(const char *fn) {
+  static const char *const prefix[] = {"operator new", "_Znw", "_Zna", "std::", "__gnu_cxx::", "_ZNSt", "_ZNKSt",
+                                       "_ZSt", "_ZN9__gnu_cxx", "c10::alloc_cpu", "PyMem_", "PyObject_Malloc",
+                                       "PyObject_Calloc", "PyObject_Realloc"};
+  static const char *const exact[] = {"strdup", "strndup", "__strdup", "__strndup", "xmalloc"};
+  if (!fn) return false;
+  const char *q = ms_qualified(fn);
+  for (size_t i = 0; i < sizeof prefix / sizeof *prefix; i++)
+    if (!strncmp(q, prefix[i], strlen(prefix[i]))) return true;
+  for (size_t i = 0; i < sizeof exact / sizeof *exact; i++)
+    if (!strcmp(q, exact[i])) return true;
+  return !strncmp(q, "_PyObject_", 10) && strstr(q, "alloc");
+}
+
 const ms_snap_frame *ms_site_named_frame(const ms_snap_site *site) {
   const ms_snap_frame *innermost_py = NULL;
   for (uint32_t k = 0; k < site->nframes; k++) {
@@ -85,7 +112,10 @@ const ms_snap_frame *ms_site_named_frame(const ms_snap_site *site) {
     if (!ms_py_file_is_library(f->file)) return f;
     if (!innermost_py) innermost_py = f;
   }
-  return innermost_py ? innermost_py : site->nframes ? &site->frames[0] : NULL;
+  if (innermost_py) return innermost_py;
+  for (uint32_t k = 0; k < site->nframes; k++) /* the first frame that is not allocator plumbing */
+    if (site->frames[k].kind != MS_SNAP_NATIVE || !ms_frame_is_plumbing(site->frames[k].function)) return &site->frames[k];
+  return site->nframes ? &site->frames[0] : NULL;
 }
 
 void ms_site_where(const ms_snap_site *site, char *buf, size_t len) {

@@ -36,9 +36,14 @@ void ms_fmt_bytes(char *buf, size_t len, double bytes);
 void ms_frame_label(const ms_snap_frame *f, char *buf, size_t len);
 /* A frame with where it is: native "function" SEP "(module+0xoff)"; Python as ms_frame_label. */
 void ms_frame_where(const ms_snap_frame *f, const char *sep, char *buf, size_t len);
+/* Allocator plumbing, skipped when a site is named (kept in its stack): operator new/new[],
+ * std:: and __gnu_cxx:: functions (allocators, vector growth), c10::alloc_cpu, PyMem_*,
+ * PyObject_Malloc/Calloc/Realloc, _PyObject_*alloc*, strdup, strndup, xmalloc; demangled or not. */
+bool ms_frame_is_plumbing(const char *function);
 /* The frame a call site is named by for people: its innermost Python frame in code the user wrote
  * (a file not under site-packages/, dist-packages/ or /lib/python3.*, not "<frozen ...>"), else
- * its innermost Python frame, else its allocating frame; NULL without frames. */
+ * its innermost Python frame, else its first frame that is not allocator plumbing (the
+ * allocating frame when all are); NULL without frames. */
 const ms_snap_frame *ms_site_named_frame(const ms_snap_site *site);
 /* A call site in one line, named first: "/app/leak.py:29 keep (via .../numeric.py:205 ones, from
  * PyDataMem_UserNEW (module+0x1f))" for a site with Python frames, else as ms_frame_where. */

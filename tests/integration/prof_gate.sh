@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The leak gate (memshim check): fails the leaky C and C++ programs naming the leaking function
-# first (a static C function, a C++ member function), passes clean high-churn and bounded-cache
+# first (a static C function, a C++ member function, a user function under std::vector's allocator), passes clean high-churn and bounded-cache
 # programs, passes a command's failure through, and MEMSHIM_LEAK_CHECK does the same without the CLI.
 . "$(dirname "$0")/lib/common.sh"
 : "${MS_TEST_CLI:?}"
@@ -27,6 +27,25 @@ run_check 1 "$MS_TMP/cxx" -- "$PROGS/prof_leaky_cxx" 2
 first_site "$MS_TMP/cxx" | grep -q 'SessionRegistry::register_session' ||
   ms_fail "C++ leak: first site is not SessionRegistry::register_session"
 ms_pass "leaky C++ program fails, SessionRegistry::register_session named first"
+
+# a leak through std::vector's allocator and operator new: named by the user's function, the
+# library's frames kept in the stack; a mangled name in a report is demangled by the CLI
+run_check 1 "$MS_TMP/vec" --report "$MS_TMP/vecrep" -- "$PROGS/prof_leaky_vec" 3
+first_site "$MS_TMP/vec" | grep -q ' remember_buffers(int) (' || ms_fail "C++ vector leak: first site is not remember_buffers"
+"$PYTHON" - "$MS_TMP"/vecrep/memshim.*.json "$MS_TMP/mangled.json" <<'PY' || ms_fail "C++ vector leak: stack"
+import json, sys
+d = json.load(open(sys.argv[1]))
+site = next(s for s in d["sites"] if s["id"] == d["leak"]["sites"][0]["id"])
+names = [f["function"] for f in site["frames"]]
+assert names[0].startswith("std::") and "remember_buffers(int)" in names, names  # plumbing kept in the stack
+for f in site["frames"]:
+    if f["function"] == "remember_buffers(int)": f["function"] = "_ZL16remember_buffersi"
+json.dump(d, open(sys.argv[2], "w"))
+PY
+"$MS_TEST_CLI" report "$MS_TMP/mangled.json" --format text >"$MS_TMP/mangled.txt"
+grep -q 'remember_buffers(int)' "$MS_TMP/mangled.txt" || ms_fail "report: a mangled name was not demangled"
+grep -q '_ZL16remember_buffersi' "$MS_TMP/mangled.txt" && ms_fail "report: the mangled name is still shown"
+ms_pass "C++ leak through std::vector and operator new is named remember_buffers(int); mangled names demangled"
 
 run_check 0 "$MS_TMP/churn" -- "$PROGS/prof_churn" 2
 grep -q '^memshim check: PASS$' "$MS_TMP/churn" || ms_fail "churn: no PASS line"

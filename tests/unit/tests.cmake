@@ -10,7 +10,7 @@ ms_unit_test(test_profile SOURCES ${CMAKE_SOURCE_DIR}/src/profile/sampler.c ${CM
   LIBS m)
 # The writers and the CLI's JSON loader: a snapshot written as JSON reads back identically.
 ms_unit_test(test_report SOURCES ${CMAKE_SOURCE_DIR}/src/profile/symbolize.c ${CMAKE_SOURCE_DIR}/src/profile/buildid.c
-  ${CMAKE_SOURCE_DIR}/src/cli/load.c $<TARGET_OBJECTS:ms_writers> LIBS PkgConfig::JANSSON ${CMAKE_DL_LIBS})
+  ${CMAKE_SOURCE_DIR}/src/cli/load.c $<TARGET_OBJECTS:ms_writers> LIBS PkgConfig::JANSSON stdc++ ${CMAKE_DL_LIBS})
 ms_unit_test(test_gpu_track SOURCES ${CMAKE_SOURCE_DIR}/src/gpu/track.c ${CMAKE_SOURCE_DIR}/src/gpu/threshold.c
   ${CMAKE_SOURCE_DIR}/src/profile/leak.c ${CMAKE_SOURCE_DIR}/src/profile/stack_table.c
   ${CMAKE_SOURCE_DIR}/src/config/options.c LIBS m)
