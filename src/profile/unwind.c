@@ -49,13 +49,18 @@ static uintptr_t ms_self_lo, ms_self_hi;
  *   needed per backtrace to find out.
  * - Writers never see a pipe without a reader (SIGPIPE kills the host): libunwind's own reopen
  *   closes its read end while another thread may still write into the old write end; our third
- *   descriptor keeps that pipe readable until the next pipe2, which libunwind calls only after
- *   closing both ends of the old one. */
+ *   descriptor keeps every pipe of the session readable until no thread is inside libunwind. */
 #define MS_UNW_CLOSING (1u << 31)
 static unsigned ms_unw_users;                /* atomic: threads inside libunwind (+ MS_UNW_CLOSING) */
 static int ms_pipe[3] = {-1, -1, -1};        /* read end, write end, our copy of the read end */
 static int *ms_unw_pair;                     /* libunwind's static pair, as passed to pipe2 */
 static int ms_pipe_busy;                     /* atomic: ms_pipe[] and ms_unw_pair being changed */
+/* Our copies of the read ends of every pipe made since the last close: two threads reopening at
+ * once can leave an older pipe's write end in a writer's hands after libunwind closed its read
+ * end, so no copy is closed before no thread is inside libunwind. */
+#define MS_KEEP_MAX 64
+static int ms_keep[MS_KEEP_MAX];
+static unsigned ms_nkeep;
 
 static void ms_pipe_lock(void) {
   while (__atomic_exchange_n(&ms_pipe_busy, 1, __ATOMIC_ACQUIRE)) __builtin_ia32_pause();
@@ -84,7 +89,13 @@ int ms_unwind_pipe(int fds[2], int flags) {
     return -1;
   }
   ms_pipe_lock();
-  if (ms_pipe[2] >= 0) ms_sys_close(ms_pipe[2]); /* libunwind closed the old pair before asking */
+  if (ms_nkeep == MS_KEEP_MAX) { /* no room for its copy: libunwind's validation fails instead */
+    ms_pipe_unlock();
+    for (int i = 0; i < 3; i++) ms_sys_close(hi[i]);
+    errno = EMFILE;
+    return -1;
+  }
+  ms_keep[ms_nkeep++] = hi[2];
   ms_pipe[1] = hi[1];
   ms_pipe[2] = hi[2];
   __atomic_store_n(&ms_pipe[0], hi[0], __ATOMIC_RELEASE); /* ms_unwinder_leave reads it unlocked */
@@ -102,10 +113,11 @@ static void ms_pipe_close_all(void) {
     if (ms_unw_pair && ms_unw_pair[0] == ms_pipe[0] && ms_unw_pair[1] == ms_pipe[1])
       ms_unw_pair[0] = ms_unw_pair[1] = -1;
     for (int i = 1; i >= 0; i--) ms_sys_close(ms_pipe[i]); /* write end first */
-    ms_sys_close(ms_pipe[2]);
     ms_pipe[1] = ms_pipe[2] = -1;
     __atomic_store_n(&ms_pipe[0], -1, __ATOMIC_RELEASE);
   }
+  for (unsigned i = 0; i < ms_nkeep; i++) ms_sys_close(ms_keep[i]);
+  ms_nkeep = 0;
   ms_pipe_unlock();
 }
 
