@@ -32,35 +32,32 @@ static uintptr_t ms_self_lo, ms_self_hi;
 /* ---- libunwind's validation pipe ----
  * libunwind checks that an address is readable by writing one byte from it into a pipe, which it
  * opens at initialisation and keeps in one static pair of descriptors for the whole process
- * (every thread's backtraces use it), and which it reopens whenever a read from it fails. Left
- * alone, that is two descriptors in the host's table for the life of the process at the lowest
- * free numbers: visible to a host that counts its descriptors (CPython's test_subprocess),
- * closed by a daemon's close-everything loop, and then reused by the daemon's own files, which
- * libunwind would read from, write into, and close.
+ * (every thread's backtraces use it), and which it reopens (closing the pair it had, then pipe2)
+ * whenever a read from it fails. Left alone, that is two descriptors in the host's table for the
+ * life of the process at the lowest free numbers: visible to a host that counts its descriptors
+ * (CPython's test_subprocess), closed by a daemon's close-everything loop, and then reused by the
+ * daemon's own files, which libunwind would read from, write into, and close.
  *
- * So the pipe exists only while some thread is inside libunwind for us:
+ * So the pipes exist only while some thread is inside libunwind for us (a session):
  * - memshim's pipe2 (called by libunwind while ms_tls_in_unwinder is set) makes the pipe at the
- *   top of the descriptor range (at most 1024), keeps a third descriptor on its read end, and
- *   learns where libunwind keeps its pair: the array it passed to pipe2.
- * - ms_unw_users counts the threads inside libunwind; the last one to leave closes the pipe and
- *   sets libunwind's pair to -1, under MS_UNW_CLOSING, which keeps new backtraces out meanwhile.
- *   libunwind's next read from -1 fails and it asks for a new pipe. It never touches a number
- *   it held before, so a host that took those numbers meanwhile is safe, and no system call is
- *   needed per backtrace to find out.
- * - Writers never see a pipe without a reader (SIGPIPE kills the host): libunwind's own reopen
- *   closes its read end while another thread may still write into the old write end; our third
- *   descriptor keeps every pipe of the session readable until no thread is inside libunwind. */
+ *   top of the descriptor range (at most 1024) and learns where libunwind keeps its pair: the
+ *   array it passed to pipe2. Every number it hands out stays open for the whole session:
+ *   memshim's close, called by libunwind, leaves them alone. Threads that reopen at once each
+ *   close the pair they read, which another thread may have just been given, or may be writing
+ *   into: were those numbers really closed, a pipe could lose its read end under a writer
+ *   (SIGPIPE) or its number could be handed out again in the middle of a reopen.
+ * - ms_unw_users counts the threads inside libunwind; the last one to leave closes the session's
+ *   pipes and sets libunwind's pair to -1, under MS_UNW_CLOSING, which keeps new backtraces out
+ *   meanwhile. libunwind's next read from -1 fails and it asks for a new pipe. It never touches a
+ *   number it held before, so a host that took those numbers meanwhile is safe, and no system
+ *   call is needed per backtrace to find out. */
 #define MS_UNW_CLOSING (1u << 31)
-static unsigned ms_unw_users;                /* atomic: threads inside libunwind (+ MS_UNW_CLOSING) */
-static int ms_pipe[3] = {-1, -1, -1};        /* read end, write end, our copy of the read end */
-static int *ms_unw_pair;                     /* libunwind's static pair, as passed to pipe2 */
-static int ms_pipe_busy;                     /* atomic: ms_pipe[] and ms_unw_pair being changed */
-/* Our copies of the read ends of every pipe made since the last close: two threads reopening at
- * once can leave an older pipe's write end in a writer's hands after libunwind closed its read
- * end, so no copy is closed before no thread is inside libunwind. */
-#define MS_KEEP_MAX 64
-static int ms_keep[MS_KEEP_MAX];
-static unsigned ms_nkeep;
+#define MS_SESSION_FDS 128
+static unsigned ms_unw_users;              /* atomic: threads inside libunwind (+ MS_UNW_CLOSING) */
+static int ms_session_fds[MS_SESSION_FDS]; /* every pipe end handed to libunwind this session */
+static unsigned ms_nsession;               /* atomic for ms_unwinder_leave's unlocked look */
+static int *ms_unw_pair;                   /* libunwind's static pair, as passed to pipe2 */
+static int ms_pipe_busy;                   /* atomic: the three above being changed */
 
 static void ms_pipe_lock(void) {
   while (__atomic_exchange_n(&ms_pipe_busy, 1, __ATOMIC_ACQUIRE)) __builtin_ia32_pause();
@@ -80,51 +77,50 @@ static int ms_fd_to_top(int fd) {
 int ms_unwind_pipe(int fds[2], int flags) {
   int raw[2];
   if (ms_sys_pipe2(raw, flags | O_CLOEXEC) != 0) return -1;
-  int hi[3] = {ms_fd_to_top(raw[0]), ms_fd_to_top(raw[1]), -1};
-  if (hi[0] >= 0) hi[2] = ms_sys_fcntl(hi[0], F_DUPFD_CLOEXEC, hi[0]); /* same pipe: O_NONBLOCK is shared */
-  if (hi[0] < 0 || hi[1] < 0 || hi[2] < 0) { /* no room up there: libunwind's validation fails instead */
-    for (int i = 0; i < 3; i++)
-      if (hi[i] >= 0) ms_sys_close(hi[i]);
-    errno = EMFILE;
-    return -1;
-  }
+  int hi[2] = {ms_fd_to_top(raw[0]), ms_fd_to_top(raw[1])};
   ms_pipe_lock();
-  if (ms_nkeep == MS_KEEP_MAX) { /* no room for its copy: libunwind's validation fails instead */
+  bool room = ms_nsession + 2 <= MS_SESSION_FDS;
+  if (hi[0] >= 0 && hi[1] >= 0 && room) {
+    ms_session_fds[ms_nsession] = hi[0];
+    ms_session_fds[ms_nsession + 1] = hi[1];
+    __atomic_store_n(&ms_nsession, ms_nsession + 2, __ATOMIC_RELEASE);
+    ms_unw_pair = fds;
+    fds[0] = hi[0];
+    fds[1] = hi[1];
     ms_pipe_unlock();
-    for (int i = 0; i < 3; i++) ms_sys_close(hi[i]);
-    errno = EMFILE;
-    return -1;
+    return 0;
   }
-  ms_keep[ms_nkeep++] = hi[2];
-  ms_pipe[1] = hi[1];
-  ms_pipe[2] = hi[2];
-  __atomic_store_n(&ms_pipe[0], hi[0], __ATOMIC_RELEASE); /* ms_unwinder_leave reads it unlocked */
-  ms_unw_pair = fds;
-  fds[0] = hi[0];
-  fds[1] = hi[1];
   ms_pipe_unlock();
-  return 0;
+  /* no room up there, or too many reopens at once: libunwind's validation fails instead */
+  for (int i = 0; i < 2; i++)
+    if (hi[i] >= 0) ms_sys_close(hi[i]);
+  errno = EMFILE;
+  return -1;
+}
+
+int ms_unwind_close(int fd) {
+  ms_pipe_lock();
+  bool ours = false;
+  for (unsigned i = 0; i < ms_nsession && !ours; i++) ours = ms_session_fds[i] == fd;
+  ms_pipe_unlock();
+  return ours ? 0 : -2;
 }
 
 /* Only with no thread inside libunwind (the caller holds MS_UNW_CLOSING, or is a fork child). */
 static void ms_pipe_close_all(void) {
   ms_pipe_lock();
-  if (ms_pipe[0] >= 0) {
-    if (ms_unw_pair && ms_unw_pair[0] == ms_pipe[0] && ms_unw_pair[1] == ms_pipe[1])
-      ms_unw_pair[0] = ms_unw_pair[1] = -1;
-    for (int i = 1; i >= 0; i--) ms_sys_close(ms_pipe[i]); /* write end first */
-    ms_pipe[1] = ms_pipe[2] = -1;
-    __atomic_store_n(&ms_pipe[0], -1, __ATOMIC_RELEASE);
-  }
-  for (unsigned i = 0; i < ms_nkeep; i++) ms_sys_close(ms_keep[i]);
-  ms_nkeep = 0;
+  if (ms_unw_pair)
+    for (unsigned i = 0; i < ms_nsession; i++)
+      if (ms_unw_pair[0] == ms_session_fds[i]) ms_unw_pair[0] = ms_unw_pair[1] = -1;
+  for (unsigned i = 0; i < ms_nsession; i++) ms_sys_close(ms_session_fds[i]);
+  __atomic_store_n(&ms_nsession, 0, __ATOMIC_RELEASE);
   ms_pipe_unlock();
 }
 
 static void ms_unwinder_enter(void) {
   unsigned v = __atomic_load_n(&ms_unw_users, __ATOMIC_RELAXED);
   for (;;) {
-    if (v & MS_UNW_CLOSING) { /* the last user is closing the pipe: three close() calls */
+    if (v & MS_UNW_CLOSING) { /* the last user is closing the session's pipes */
       __builtin_ia32_pause();
       v = __atomic_load_n(&ms_unw_users, __ATOMIC_RELAXED);
     } else if (__atomic_compare_exchange_n(&ms_unw_users, &v, v + 1, true, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)) {
@@ -137,7 +133,7 @@ static void ms_unwinder_enter(void) {
 static void ms_unwinder_leave(void) {
   ms_tls_in_unwinder--;
   if (__atomic_sub_fetch(&ms_unw_users, 1, __ATOMIC_ACQ_REL) != 0) return;
-  if (__atomic_load_n(&ms_pipe[0], __ATOMIC_ACQUIRE) < 0) return; /* the common case: no pipe */
+  if (!__atomic_load_n(&ms_nsession, __ATOMIC_ACQUIRE)) return; /* the common case: no pipe */
   unsigned zero = 0; /* a thread that entered meanwhile closes it when it leaves */
   if (!__atomic_compare_exchange_n(&ms_unw_users, &zero, MS_UNW_CLOSING, false, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
     return;

@@ -22,6 +22,10 @@ unsigned ms_unwind(uintptr_t *out, unsigned max);
 /* pipe2 for libunwind (called by memshim's pipe2 while ms_tls_in_unwinder is set): a pipe at the
  * top of the descriptor range, closed again when no thread is inside libunwind any more. */
 int ms_unwind_pipe(int fds[2], int flags);
+/* close for libunwind (memshim's close while ms_tls_in_unwinder is set): 0 for a pipe end it was
+ * given this session, which stays open until the session ends; -2 for any other descriptor,
+ * which the caller closes. */
+int ms_unwind_close(int fd);
 /* fork child: a pipe another thread's backtrace held at the fork is closed. */
 void ms_unwind_atfork_child(void);
 
