@@ -423,6 +423,22 @@ static void ms_tls_roots(ms_heap *h, uintptr_t tp, size_t static_size) {
   ms_scan_root(h, dtv - 16, dtv + 16 * (len + 1));
 }
 
+/* Blocks the dynamic loader allocated are reachable, as LeakSanitizer treats them: a thread's
+ * DTV and dynamic TLS blocks are allocated by ld.so, and once the thread ended its control block
+ * (holding the DTV pointer) lies in a stack glibc keeps for reuse, which is no root. */
+static void ms_loader_roots(ms_heap *h) {
+  uintptr_t lo, hi;
+  void *probe = ms_elf_loaded_sym("ld-linux-x86-64.so.2", "_dl_get_tls_static_info");
+  if (!probe || !ms_elf_text_range((uintptr_t)probe, &lo, &hi)) return;
+  for (size_t i = 0; i < h->n; i++) {
+    const ms_site *site = ms_stacks_site(h->b[i].site);
+    if (!site || !site->depth || site->frames[0] < lo || site->frames[0] >= hi) continue;
+    if (h->b[i].mark != MS_UNREACHED) continue;
+    h->b[i].mark = MS_REACHED;
+    h->work[h->nwork++] = (uint32_t)i;
+  }
+}
+
 static size_t ms_static_tls_size(void) {
   /* glibc's own answer (GLIBC_PRIVATE, what LeakSanitizer asks too) */
   void (*info)(size_t *, size_t *) =
@@ -523,6 +539,7 @@ static const char *ms_reach_once(void) {
   else if (unknown) why = "a thread could not be stopped (it blocks signals and is not in a system call)";
   if (!why) {
     ms_reach_res.blocks = h.n;
+    ms_loader_roots(&h);
     dl_iterate_phdr(ms_module_roots, &h);
     ms_drain(&h, MS_REACHED);
     uintptr_t here = (uintptr_t)&here;
