@@ -9,7 +9,9 @@
  * mode) and late growth exceeds the noise floor of what came and went at the site during the last
  * quarter (its allocations, when recorded, bounded by twice its level). A cache that stopped
  * filling before the last quarter passes, however late it filled; growth that goes on into the
- * last quarter counts. Medians make one odd snapshot (a transient buffer, memory freed by exit
+ * last quarter counts. In exact mode, with no sampling noise, late growth must also be a twelfth
+ * of the growth at least (linear growth gives a sixth), so that a full cache replacing entries does
+ * not count. Medians make one odd snapshot (a transient buffer, memory freed by exit
  * handlers) count for nothing. */
 #ifndef MEMSHIM_LEAK_H
 #define MEMSHIM_LEAK_H

@@ -249,6 +249,35 @@ static void test_leak_plateau_sweep(void **state) {
   assert_true(sweep_steady(live, alloc, &site));
 }
 
+/* Exact mode (no sampling noise): a 12 MiB cache of 4 KiB entries that filled by 30%...80% of the
+ * run and then holds, one entry more or less from one snapshot to the next as it replaces them,
+ * passes; a 64 KiB-per-snapshot leak, and one that starts at 85% of the run, count. */
+static void test_leak_plateau_exact(void **state) {
+  (void)state;
+  static int64_t live[SWEEP_N];
+  ms_leak_snap snaps[SWEEP_N];
+  ms_leak_site site;
+  ms_leak_result r;
+  const int64_t level = 12 << 20;
+  for (int pct = 30; pct <= 80; pct += 10) {
+    unsigned x = (unsigned)pct * 2654435761u;
+    for (int i = 0; i < SWEEP_N; i++) {
+      double f = (double)i / SWEEP_N;
+      x = x * 1103515245u + 12345u;
+      live[i] = f < pct / 100.0 ? (int64_t)((double)level * f / (pct / 100.0)) : level + (int64_t)((x >> 8) % 3) * 4096 - 4096;
+      snaps[i] = (ms_leak_snap){.t_ms = (uint64_t)i * 100, .n = 1, .live = &live[i]};
+    }
+    ms_leak_analyze(snaps, SWEEP_N, SWEEP_N * 100 / 4, 1, &site, 1, &r);
+    assert_int_equal(r.nsteady, 0);
+  }
+  for (int i = 0; i < SWEEP_N; i++) live[i] = (int64_t)i * 65536;
+  ms_leak_analyze(snaps, SWEEP_N, SWEEP_N * 100 / 4, 1, &site, 1, &r);
+  assert_int_equal(r.nsteady, 1);
+  for (int i = 0; i < SWEEP_N; i++) live[i] = (i < 8 ? level / 8 * i : level) + (i >= 68 ? (int64_t)(i - 67) * 262144 : 0);
+  ms_leak_analyze(snaps, SWEEP_N, SWEEP_N * 100 / 4, 1, &site, 1, &r);
+  assert_int_equal(r.nsteady, 1);
+}
+
 /* The snapshot store stays bounded on a long run and keeps its first and latest snapshots;
  * the warm-up is a fraction of the run or a duration. */
 static void test_leak_store(void **state) {
@@ -285,6 +314,7 @@ int main(void) {
     cmocka_unit_test(test_ptr_map),
     cmocka_unit_test(test_leak_shapes),
     cmocka_unit_test(test_leak_plateau_sweep),
+    cmocka_unit_test(test_leak_plateau_exact),
     cmocka_unit_test(test_leak_store),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
