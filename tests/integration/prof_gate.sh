@@ -64,11 +64,20 @@ grep -q 'the command failed (exit status 3)' "$MS_TMP/fail" || ms_fail "failing 
 ms_pass "a failing command's status passes through"
 
 # nothing to judge: a run too short for two snapshots after the warm-up is no pass (exit 4)
-run_check 4 "$MS_TMP/short" -- true
-grep -q '^memshim check: growth: NOT JUDGED: the run was too short' "$MS_TMP/short" || ms_fail "true: growth not said to be unjudged"
-grep -q '^memshim check: NO VERDICT: ' "$MS_TMP/short" || ms_fail "true: no NO VERDICT line"
-grep -qi 'pass' "$MS_TMP/short" && ms_fail "true: a pass was said about a run nothing judged"
-ms_pass "memshim check -- true: NO VERDICT, exit 4"
+# a short Python run: too short for growth, and Python is not scanned at exit: nothing judged
+run_check 4 "$MS_TMP/short" -- "$PYTHON" -c pass
+grep -q '^memshim check: growth: NOT JUDGED: the run was too short' "$MS_TMP/short" || ms_fail "python -c pass: growth not said to be unjudged"
+grep -q '^memshim check: unreachable at exit: NOT JUDGED: no process was scanned' "$MS_TMP/short" ||
+  ms_fail "python -c pass: the scan not said to be unjudged"
+grep -q '^memshim check: NO VERDICT: ' "$MS_TMP/short" || ms_fail "python -c pass: no NO VERDICT line"
+grep -Eqi ': pass\b' "$MS_TMP/short" && ms_fail "python -c pass: a pass was said about a run nothing judged"
+ms_pass "memshim check -- python3 -c pass: NO VERDICT, exit 4"
+# a short native run is judged on what it holds at exit
+run_check 0 "$MS_TMP/true" -- true
+grep -q '^memshim check: growth: NOT JUDGED: the run was too short' "$MS_TMP/true" || ms_fail "true: growth not said to be unjudged"
+grep -q '^memshim check: unreachable at exit: PASS: 0 B in blocks no pointer reaches' "$MS_TMP/true" ||
+  ms_fail "true: no scan verdict"
+ms_pass "memshim check -- true: growth not judged, nothing unreachable at exit: pass"
 
 # bad arguments
 rc=0; "$MS_TEST_CLI" check --max-growth lots -- true 2>/dev/null || rc=$?

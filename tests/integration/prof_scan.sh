@@ -58,3 +58,20 @@ env LD_PRELOAD="$MS_TEST_LIB" MEMSHIM_PROFILE=1 MEMSHIM_REPORT=json MEMSHIM_REPO
 "$PYTHON" -c 'import json, sys, glob; d = json.load(open(glob.glob(sys.argv[1])[0])); assert "unreachable" not in d' \
   "$MS_TMP/plain.*.json" || ms_fail "a plain profile has an unreachable section"
 ms_pass "without MEMSHIM_LEAK_SCAN: no scan, no section"
+
+# the gate: a one-shot leak fails on the scan, naming lose_block first; the clean cases pass
+rc=0
+"$MS_TEST_CLI" check -- "$PROGS/scan_cases" leak >"$MS_TMP/gate.out" 2>"$MS_TMP/gate" || rc=$?
+cat "$MS_TMP/gate"
+ms_assert_num "$rc" -eq 1 "memshim check -- scan_cases leak: exit status"
+grep -q '^memshim check: unreachable at exit: FAIL: 1.7 KiB in blocks no pointer reaches' "$MS_TMP/gate" ||
+  ms_fail "gate: no unreachable FAIL line"
+sed -n '/^unreachable at exit, by call site/{n;p;q}' "$MS_TMP/gate" | grep -q ' lose_block (' ||
+  ms_fail "gate: the first site is not lose_block"
+for c in clean register; do
+  rc=0
+  "$MS_TEST_CLI" check -- "$PROGS/scan_cases" "$c" >"$MS_TMP/gate.out" 2>"$MS_TMP/gate" || rc=$?
+  ms_assert_num "$rc" -eq 0 "memshim check -- scan_cases $c: exit status ($(cat "$MS_TMP/gate"))"
+  grep -q '^memshim check: unreachable at exit: PASS: 0 B' "$MS_TMP/gate" || ms_fail "gate $c: $(cat "$MS_TMP/gate")"
+done
+ms_pass "memshim check: the one-shot leaks fail naming lose_block first; the clean cases pass on the scan"

@@ -13,7 +13,7 @@ trust_cpython_run() { # name VAR=value...
   chmod 755 "$MS_TMP"
   mkdir -m 1777 "$MS_TMP/reports"
   local start=$SECONDS rc=0
-  (cd "$MS_TMP" && timeout -s KILL 840 env LD_PRELOAD="$MS_TEST_LIB" "$@" MEMSHIM_REPORT_PATH="$MS_TMP/reports/r.%p" \
+  (cd "$MS_TMP" && timeout -s KILL 840 env LD_PRELOAD="$MS_TEST_LIB" "$@" MEMSHIM_REPORT_PATH="$MS_TMP/reports/r.%p.%t" \
     "$PYTHON" -m test -j2 --timeout 600 "${TRUST_CPYTHON_TESTS[@]}") >"$MS_TMP/log" 2>&1 || rc=$?
   local took=$((SECONDS - start))
   grep -E '^[0-9:]+ load avg: .*\] test_' "$MS_TMP/log" | sed 's/^/  /'
