@@ -20,6 +20,7 @@
 #include "../report/prometheus.h"
 #include "../util/guard.h"
 #include "../util/log.h"
+#include "../util/sys.h"
 #include "../util/proc.h"
 #include "state.h"
 
@@ -49,7 +50,7 @@ int ms_metrics_write_file(const char *path) {
     errno = ENAMETOOLONG;
     return -1;
   }
-  int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+  int fd = ms_sys_open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
   if (fd < 0) return -1;
   int rc = ms_write_full(fd, text, (size_t)n);
   int saved = errno;

@@ -86,7 +86,7 @@ static void ms_report_check_dir(void) {
 /* ---- files ---- */
 
 static int ms_report_open_excl(const char *path) {
-  return open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  return ms_sys_open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 }
 
 static int ms_report_write(ms_file_kind kind, const ms_snapshot *s, ms_out *out) {

@@ -24,8 +24,15 @@ static inline int ms_sys_munmap(void *addr, size_t len) { return (int)syscall(SY
 static inline int ms_sys_madvise(void *addr, size_t len, int advice) {
   return (int)syscall(SYS_madvise, addr, len, advice);
 }
+/* A descriptor of ours never stays at 0, 1 or 2: a host that closed one of those for a moment
+ * (CPython's test_subprocess closes its stdin, stdout and stderr around a spawn) gets it back
+ * with dup2, which would silently replace our file, and our close would then end its stdout. */
 static inline int ms_sys_open(const char *path, int flags, int mode) {
-  return (int)syscall(SYS_openat, AT_FDCWD, path, flags, mode);
+  int fd = (int)syscall(SYS_openat, AT_FDCWD, path, flags, mode);
+  if (fd < 0 || fd > 2) return fd;
+  int high = (int)syscall(SYS_fcntl, fd, (flags & O_CLOEXEC) ? F_DUPFD_CLOEXEC : F_DUPFD, 3);
+  syscall(SYS_close, fd);
+  return high;
 }
 static inline ssize_t ms_sys_read(int fd, void *buf, size_t len) { return syscall(SYS_read, fd, buf, len); }
 static inline ssize_t ms_sys_pread(int fd, void *buf, size_t len, off_t off) {

@@ -45,3 +45,24 @@ done
 env LD_PRELOAD="$MS_TEST_LIB" MEMSHIM_LOG="$MS_TMP/quiet.log" MEMSHIM_VERBOSE=2 /bin/true
 [ -s "$MS_TMP/quiet.log" ] || ms_fail "control: MEMSHIM_VERBOSE=2 logged nothing into MEMSHIM_LOG"
 ms_pass "MEMSHIM_LOG with nothing to log (true, bash, python): no file created; at MEMSHIM_VERBOSE=2 it appears"
+
+# A host that closed its standard descriptors for a moment (CPython's test_subprocess does, around
+# a spawn) gets them back with dup2, which would replace any file of ours sitting there: memshim's
+# own files never stay at 0, 1 or 2. A report written while all three are closed goes out through
+# a descriptor above them (strace: the report's write).
+if command -v strace >/dev/null; then
+  rm -f "$MS_TMP/std.json"
+  env LD_PRELOAD="$MS_TEST_LIB" MEMSHIM_PROFILE=1 MEMSHIM_REPORT=off strace -f -o "$MS_TMP/std.strace" \
+    -e trace=openat,fcntl,close,write "$PYTHON" -c '
+import os, ctypes, sys
+os.close(0); os.close(1); os.close(2)
+sys.exit(ctypes.CDLL(None).memshim_report_json(sys.argv[1].encode()))' "$MS_TMP/std.json" ||
+    ms_fail "report with 0, 1, 2 closed: status $?"
+  [ -s "$MS_TMP/std.json" ] || ms_fail "report with 0, 1, 2 closed: no file"
+  fd=$(sed -n 's/.* write(\([0-9]*\), "{\\"format\\".*/\1/p' "$MS_TMP/std.strace" | head -1)
+  [ -n "$fd" ] || { tail -20 "$MS_TMP/std.strace" >&2; ms_fail "no write of the report in strace"; }
+  ms_assert_num "$fd" -gt 2 "descriptor the report was written through, with 0, 1, 2 closed"
+  ms_pass "with 0, 1, 2 closed, a report went out through descriptor $fd"
+else
+  ms_fail "strace missing (scripts/lib/deps.sh installs it)"
+fi
