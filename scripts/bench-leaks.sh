@@ -105,8 +105,7 @@ memshim_verdict() {
   if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ] || [ "$rc" -ge 128 ]; then echo death
   elif grep -q 'NO VERDICT' "$log"; then echo noverdict
   elif [ "$rc" -eq 1 ] && grep -q 'FAIL' "$log"; then echo leak
-  elif [ "$rc" -eq 0 ] && grep -q 'too short' "$log"; then echo silent
-  elif [ "$rc" -eq 0 ] && grep -q 'memshim check: pass' "$log"; then echo clean
+  elif [ "$rc" -eq 0 ] && grep -q '^memshim check: PASS$' "$log"; then echo clean # a judgement passed
   elif [ "$rc" -eq 0 ]; then echo silent
   else echo fail
   fi
