@@ -50,7 +50,7 @@ static const char ms_check_usage[] =
   "  --max-growth SIZE  allowed steady growth after warm-up, summed over processes (default 1M);\n"
   "                     with --baseline, allowed growth of one site beyond its baseline\n"
   "  --max-unreachable SIZE  allowed bytes unreachable at exit, direct and indirect, summed over\n"
-  "                     processes (default 0: any leaked block fails)\n"
+  "                     processes (default 0: any leaked block fails, a 0-byte one too)\n"
   "  --warmup F|D       ignore the first fraction of each process's run (0.25) or a duration (30s)\n"
   "                     (default: MEMSHIM_LEAK_WARMUP, 0.25)\n"
   "  --max-gpu-growth SIZE  fail when the tracked GPU bytes of any process grew by more than SIZE\n"
@@ -77,13 +77,16 @@ typedef struct {
   int64_t growth; /* steady growth (plateaus and noise add nothing) */
   int64_t live;   /* live bytes in the last report of each process */
   bool steady;
-  unsigned procs;
+  unsigned procs;       /* processes whose reports hold this site */
+  unsigned last_report; /* agg->reports when one last added to it: its stacks by symbols
+                         * repeat within one process (two lines of one function) */
 } ms_check_site;
 
 typedef struct {
   ms_check_site *v;
   size_t n, cap;
   int64_t total;
+  uint64_t blocks; /* unreachable at exit: blocks, which a 0-byte one counts in */
   unsigned reports, checked;
 } ms_check_agg;
 
@@ -232,7 +235,8 @@ static void ms_check_add(ms_check_agg *agg, const ms_snap_site *site, int64_t gr
   if (steady) s->growth += growth;
   s->steady |= steady;
   s->live += live;
-  s->procs++;
+  if (!s->procs || s->last_report != agg->reports) s->procs++;
+  s->last_report = agg->reports;
 }
 
 static const ms_snap_leak_site *ms_leak_entry(const ms_snapshot *snap, uint32_t id) {
@@ -250,10 +254,12 @@ static void ms_check_take_unreach(const ms_snapshot *snap, ms_check_agg *unr) {
   unr->reports++;
   if (!u->scanned) return;
   unr->checked++;
-  unr->total += (int64_t)(u->direct_bytes + u->indirect_bytes);
+  unr->total += (int64_t)(u->lost.direct_bytes + u->lost.indirect_bytes);
+  unr->blocks += u->lost.direct_count + u->lost.indirect_count;
   for (unsigned k = 0; k < u->nsites; k++) {
     const ms_snap_site *site = ms_snap_find_site(snap, u->sites[k].id);
-    if (site) ms_check_add(unr, site, (int64_t)(u->sites[k].direct_bytes + u->sites[k].indirect_bytes), 0, true);
+    const ms_snap_lost *l = &u->sites[k].lost;
+    if (site) ms_check_add(unr, site, (int64_t)(l->direct_bytes + l->indirect_bytes), 0, true);
   }
 }
 
@@ -371,9 +377,11 @@ static void ms_judge_unreach(const ms_check_agg *unr, uint64_t limit, ms_judgeme
                                                                 "are judged on growth)");
     return;
   }
-  j->state = unr->total > (int64_t)limit ? MS_JUDGED_FAIL : MS_JUDGED_PASS;
-  snprintf(j->reason, sizeof j->reason, "%s in blocks no pointer reaches (limit %s; %u process%s scanned)", u, l,
-           unr->checked, ms_plural(unr->checked));
+  /* limit 0: any leaked block fails, a malloc(0) one too */
+  bool over = unr->total > (int64_t)limit || (!limit && unr->blocks);
+  j->state = over ? MS_JUDGED_FAIL : MS_JUDGED_PASS;
+  snprintf(j->reason, sizeof j->reason, "%s in %llu block%s no pointer reaches (limit %s; %u process%s scanned)", u,
+           (unsigned long long)unr->blocks, unr->blocks == 1 ? "" : "s", l, unr->checked, ms_plural(unr->checked));
 }
 
 /* --max-gpu-growth: gpu->total is the largest tracked growth of one process, gpu->checked the

@@ -165,6 +165,11 @@ static int ms_load_leak(const json_t *doc, ms_snapshot *s, ms_arena *a) {
   return 0;
 }
 
+static ms_snap_lost ms_load_lost(const json_t *o) {
+  return (ms_snap_lost){ms_u64(o, "direct_bytes"), ms_u64(o, "direct_count"), ms_u64(o, "indirect_bytes"),
+                        ms_u64(o, "indirect_count")};
+}
+
 static int ms_load_unreach(const json_t *doc, ms_snapshot *s, ms_arena *a) {
   const json_t *u = ms_get(doc, "unreachable"), *sites = ms_get(u, "sites");
   if (!json_is_object(u)) return 0;
@@ -174,17 +179,13 @@ static int ms_load_unreach(const json_t *doc, ms_snapshot *s, ms_arena *a) {
   r->why_not = ms_str(u, "why_not", "");
   r->blocks = ms_u64(u, "blocks");
   r->threads = (unsigned)ms_u64(u, "threads");
-  r->direct_bytes = ms_u64(u, "direct_bytes");
-  r->direct_count = ms_u64(u, "direct_count");
-  r->indirect_bytes = ms_u64(u, "indirect_bytes");
-  r->indirect_count = ms_u64(u, "indirect_count");
+  r->lost = ms_load_lost(u);
   size_t n = ms_count(sites);
   ms_snap_unreach_site *v = ms_arena_array(a, n, sizeof *v);
   if (!v) return -1;
   for (size_t i = 0; i < n; i++) {
     const json_t *o = json_array_get(sites, i);
-    v[i] = (ms_snap_unreach_site){(uint32_t)ms_u64(o, "id"), ms_u64(o, "direct_bytes"), ms_u64(o, "direct_count"),
-                                  ms_u64(o, "indirect_bytes"), ms_u64(o, "indirect_count")};
+    v[i] = (ms_snap_unreach_site){(uint32_t)ms_u64(o, "id"), ms_load_lost(o)};
   }
   r->sites = v;
   r->nsites = (unsigned)n;

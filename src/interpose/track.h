@@ -12,11 +12,13 @@
 
 /* Account an allocation request before it is forwarded, so that the common case can
  * tail-call the backend with no stack frame. Returns nonzero when the slow path must run
- * (it then allocates itself and passes the block to ms_alloc_slow). */
+ * (it then allocates itself and passes the block to ms_alloc_slow). A countdown at 0 (a new
+ * thread's, or the constructor thread's after start-up) sends even malloc(0) there: exact mode
+ * must see every block, the zero-sized ones too. */
 static inline int ms_track_alloc_begin(size_t size) {
   ms_thread *t = &ms_tls_thread;
   t->alloc_calls++;
-  return ms_unlikely((t->sample_countdown -= (int64_t)size) < 0);
+  return ms_unlikely((t->sample_countdown -= (int64_t)size) <= 0);
 }
 
 /* For entry points that must look at the result anyway (realloc, aligned, operator new). */

@@ -155,19 +155,11 @@ int ms_profile_collect(ms_snapshot *s, ms_arena *a) {
                            .verdict = ms_snap_verdict(res.checked, has_limit, limit, res.growth), .sites = ls,
                            .nsites = res.nsites};
 
-  const ms_reach_result *r = ms_reach_last();
-  if (r) {
-    ms_snap_unreach_site *us = ms_arena_array(a, r->nsites, sizeof *us);
-    if (!us) return -1;
-    for (unsigned i = 0; i < r->nsites; i++)
-      us[i] = (ms_snap_unreach_site){r->sites[i].site, r->sites[i].direct_bytes, r->sites[i].direct_count,
-                                     r->sites[i].indirect_bytes, r->sites[i].indirect_count};
+  const ms_reach_result *r = ms_reach_last(); /* its memory lives until the process ends */
+  if (r)
     s->unreachable = (ms_snap_unreach){.present = true, .scanned = r->scanned, .why_not = r->why_not,
-                                       .blocks = r->blocks, .direct_bytes = r->direct_bytes,
-                                       .direct_count = r->direct_count, .indirect_bytes = r->indirect_bytes,
-                                       .indirect_count = r->indirect_count, .threads = r->threads,
-                                       .sites = us, .nsites = r->nsites};
-  }
+                                       .blocks = r->blocks, .lost = r->lost, .threads = r->threads,
+                                       .sites = r->sites, .nsites = r->nsites};
 
   /* keep the interesting sites, resolve their frames */
   ms_sort(all, nall, sizeof *all, ms_by_allocated);

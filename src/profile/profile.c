@@ -61,7 +61,7 @@ void *ms_profile_sample(void *p, uint64_t size, int64_t *countdown, uint64_t *pr
      * allocation for certain. Draw where its first sample really falls instead. */
     *prng = ms_prng_seed(prng);
     int64_t c = ms_sample_next_countdown(prng, ms_sample_mean);
-    if (c >= 0 && c - (int64_t)size >= 0) {
+    if (c - (int64_t)size > 0) { /* the hot path samples at 0 and below */
       *countdown = c - (int64_t)size;
       return p;
     }

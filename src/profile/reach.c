@@ -17,6 +17,7 @@
 #include "../util/sort.h"
 #include "ptr_map.h"
 #include "stack_table.h"
+#include "unwind.h"
 
 static bool ms_reach_on;
 static ms_reach_result ms_reach_res;
@@ -215,9 +216,11 @@ static uint64_t ms_now_ms(void) {
   return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-/* The stack pointer of a thread that did not answer, when it sleeps in a system call
- * (/proc/self/task/TID/syscall: "nr args... sp pc"); 0 when unknown (running). */
-static uintptr_t ms_syscall_sp(pid_t tid) {
+/* What a thread that did not answer is doing (/proc/self/task/TID/syscall: "nr args... sp pc"
+ * while it sleeps in a system call, "running" otherwise): MS_THREAD_GONE (it has ended),
+ * MS_THREAD_ASLEEP (*sp set) or MS_THREAD_RUNNING. */
+enum { MS_THREAD_GONE, MS_THREAD_ASLEEP, MS_THREAD_RUNNING };
+static int ms_thread_state(pid_t tid, uintptr_t *sp) {
   char path[64], buf[256];
   int n = 0;
   memcpy(path, "/proc/self/task/", 16);
@@ -228,20 +231,21 @@ static uintptr_t ms_syscall_sp(pid_t tid) {
   while (k) path[n++] = digits[--k];
   memcpy(path + n, "/syscall", 9);
   int fd = ms_sys_open(path, O_RDONLY | O_CLOEXEC, 0);
-  if (fd < 0) return 0;
+  if (fd < 0) return MS_THREAD_GONE;
   ssize_t len = ms_sys_read(fd, buf, sizeof buf - 1);
   ms_sys_close(fd);
-  if (len <= 0) return 0;
+  if (len <= 0) return MS_THREAD_GONE; /* ended between the open and the read */
   buf[len] = 0;
   const char *p = buf;
   for (int field = 0; field < 7; field++) { /* skip nr and the six arguments */
     while (*p && *p != ' ') p++;
-    if (!*p) return 0;
+    if (!*p) return MS_THREAD_RUNNING;
     p++;
   }
-  if (p[0] != '0' || p[1] != 'x') return 0;
+  if (p[0] != '0' || p[1] != 'x') return MS_THREAD_RUNNING;
   p += 2;
-  return ms_hex(&p);
+  *sp = ms_hex(&p);
+  return MS_THREAD_ASLEEP;
 }
 
 /* Signals every other thread and waits (at most 2 s, for a loaded machine) until each answered.
@@ -287,13 +291,23 @@ static int ms_stop_world(struct sigaction *old, int *sig_out) {
   uint32_t seen;
   while ((seen = __atomic_load_n(&ms_stop_count, __ATOMIC_ACQUIRE)) < sent && ms_now_ms() < deadline)
     ms_sys_futex_wait(&ms_stop_count, seen, 50);
-  int unknown = 0;
-  for (unsigned i = 0; i < ms_nstop; i++) {
-    if (ms_stop[i].tid < 0 || __atomic_load_n(&ms_stop[i].answered, __ATOMIC_ACQUIRE)) continue;
-    ms_stop[i].sp = ms_syscall_sp(ms_stop[i].tid); /* blocks the signal, asleep in the kernel */
-    if (!ms_stop[i].sp) unknown++;
+  /* A thread that blocks the signal is scanned from where it sleeps in the kernel. One that runs
+   * with every signal blocked is most often a thread on its way out (glibc blocks them before it
+   * frees the thread's resources): it is given another second to end or to sleep. */
+  int unknown;
+  deadline = ms_now_ms() + 1000;
+  for (;;) {
+    unknown = 0;
+    for (unsigned i = 0; i < ms_nstop; i++) {
+      if (ms_stop[i].tid < 0 || ms_stop[i].sp || __atomic_load_n(&ms_stop[i].answered, __ATOMIC_ACQUIRE)) continue;
+      int state = ms_thread_state(ms_stop[i].tid, &ms_stop[i].sp);
+      if (state == MS_THREAD_GONE) ms_stop[i].tid = -1;
+      else if (state == MS_THREAD_RUNNING) unknown++;
+    }
+    if (!unknown || ms_now_ms() >= deadline) return unknown;
+    struct timespec ts = {0, 5 * 1000 * 1000};
+    syscall(SYS_nanosleep, &ts, NULL);
   }
-  return unknown;
 }
 
 static void ms_start_world(int sig, const struct sigaction *old) {
@@ -311,7 +325,8 @@ static void ms_start_world(int sig, const struct sigaction *old) {
 /* ---- the mark ---- */
 
 typedef struct {
-  uintptr_t ptr, end;
+  uintptr_t ptr, end; /* end: ptr + size, at least ptr + 1 (malloc(0) returns a block too) */
+  uint64_t size;
   uint32_t site;
   uint32_t mark; /* MS_UNREACHED, MS_REACHED, MS_INDIRECT */
 } ms_block;
@@ -439,6 +454,22 @@ static void ms_loader_roots(ms_heap *h) {
   }
 }
 
+/* This thread's live stack at exit: from the frame that called exit() (after main returned:
+ * glibc's own caller of main) up, and the registers that frame keeps across the call (the exit
+ * machinery saved them somewhere below). Below lie the exit machinery's frames, over what main
+ * and the functions it called left behind: a stale copy of a pointer there would keep a leaked
+ * block reachable. Without the walk, the whole stack from here up. */
+static void ms_exit_thread_roots(ms_heap *h) {
+  uintptr_t lo, hi, sp, regs[MS_UNWIND_SAVED_REGS];
+  if (!ms_elf_loaded_sym_range("libc.so.6", "exit", &lo, &hi) || !ms_unwind_caller_frame(lo, hi, &sp, regs)) {
+    sp = (uintptr_t)__builtin_frame_address(0);
+    memset(regs, 0, sizeof regs);
+  }
+  ms_scan_words(h, regs, MS_UNWIND_SAVED_REGS, MS_REACHED, -1);
+  const ms_range *stack = ms_maps_find(h->maps, sp);
+  if (stack) ms_scan_root(h, sp, stack->hi);
+}
+
 static size_t ms_static_tls_size(void) {
   /* glibc's own answer (GLIBC_PRIVATE, what LeakSanitizer asks too) */
   void (*info)(size_t *, size_t *) =
@@ -467,7 +498,8 @@ static int ms_heap_load(ms_heap *h, ms_raw_buf *blocks, ms_raw_buf *work) {
     return -1;
   }
   for (uint64_t i = 0; i < n; i++)
-    h->b[i] = (ms_block){.ptr = e[i].ptr, .end = e[i].ptr + (e[i].bytes ? e[i].bytes : 1), .site = e[i].site};
+    h->b[i] = (ms_block){.ptr = e[i].ptr, .end = e[i].ptr + (e[i].bytes ? e[i].bytes : 1), .size = e[i].bytes,
+                         .site = e[i].site};
   ms_buf_put(&raw);
   h->n = n;
   ms_sort(h->b, n, sizeof *h->b, ms_block_cmp);
@@ -478,36 +510,35 @@ static int ms_heap_load(ms_heap *h, ms_raw_buf *blocks, ms_raw_buf *work) {
   return 0;
 }
 
+static void ms_lost_add(ms_snap_lost *l, bool direct, uint64_t bytes) {
+  if (direct) l->direct_bytes += bytes, l->direct_count++;
+  else l->indirect_bytes += bytes, l->indirect_count++;
+}
+
 /* Per-site sums of what stayed unreached, into raw memory kept for the report. */
 static void ms_reach_sum(const ms_heap *h) {
   ms_reach_result *r = &ms_reach_res;
   uint32_t nsites = ms_stacks_count();
   ms_raw_buf sums;
-  ms_reach_site *by_id = ms_buf_get(&sums, ((size_t)nsites + 1) * sizeof *by_id);
+  ms_snap_unreach_site *by_id = ms_buf_get(&sums, ((size_t)nsites + 1) * sizeof *by_id);
   if (!by_id) return;
   for (size_t i = 0; i < h->n; i++) {
     const ms_block *b = &h->b[i];
     if (b->mark == MS_REACHED) continue;
-    uint64_t bytes = b->end - b->ptr;
-    ms_reach_site *s = &by_id[b->site <= nsites ? b->site : 0];
-    s->site = b->site <= nsites ? b->site : 0;
-    if (b->mark == MS_UNREACHED) {
-      s->direct_bytes += bytes, s->direct_count++;
-      r->direct_bytes += bytes, r->direct_count++;
-    } else {
-      s->indirect_bytes += bytes, s->indirect_count++;
-      r->indirect_bytes += bytes, r->indirect_count++;
-    }
+    uint32_t id = b->site <= nsites ? b->site : 0;
+    by_id[id].id = id;
+    ms_lost_add(&by_id[id].lost, b->mark == MS_UNREACHED, b->size);
+    ms_lost_add(&r->lost, b->mark == MS_UNREACHED, b->size);
   }
   unsigned k = 0;
   for (uint32_t id = 1; id <= nsites; id++)
-    if (by_id[id].direct_count || by_id[id].indirect_count) by_id[k++] = by_id[id];
+    if (by_id[id].lost.direct_count || by_id[id].lost.indirect_count) by_id[k++] = by_id[id];
   r->sites = by_id; /* kept until the process ends */
   r->nsites = k;
 }
 
 static int ms_reach_site_cmp(const void *a, const void *b) {
-  const ms_reach_site *x = a, *y = b;
+  const ms_snap_lost *x = &((const ms_snap_unreach_site *)a)->lost, *y = &((const ms_snap_unreach_site *)b)->lost;
   uint64_t u = x->direct_bytes + x->indirect_bytes, v = y->direct_bytes + y->indirect_bytes;
   if (x->direct_bytes != y->direct_bytes) return x->direct_bytes > y->direct_bytes ? -1 : 1;
   return u > v ? -1 : u < v;
@@ -542,8 +573,7 @@ static const char *ms_reach_once(void) {
     ms_loader_roots(&h);
     dl_iterate_phdr(ms_module_roots, &h);
     ms_drain(&h, MS_REACHED);
-    uintptr_t here = (uintptr_t)&here;
-    ms_scan_root(&h, here, ms_maps_find(&maps, here) ? ms_maps_find(&maps, here)->hi : here);
+    ms_exit_thread_roots(&h);
     ms_tls_roots(&h, ms_thread_pointer(), tls_size);
     for (unsigned i = 0; i < ms_nstop; i++) {
       const ms_stop_slot *t = &ms_stop[i];

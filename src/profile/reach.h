@@ -16,18 +16,15 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-typedef struct {
-  uint32_t site;
-  uint64_t direct_bytes, direct_count, indirect_bytes, indirect_count;
-} ms_reach_site;
+#include "../report/snapshot.h" /* ms_snap_lost, ms_snap_unreach_site: the report's own counters */
 
 typedef struct {
   bool scanned;        /* the scan ran to the end: the figures below are a verdict */
   const char *why_not; /* when not scanned */
   uint64_t blocks;     /* live blocks looked at */
-  uint64_t direct_bytes, direct_count, indirect_bytes, indirect_count;
+  ms_snap_lost lost;
   unsigned threads;    /* threads stopped (the scanning thread not counted) */
-  const ms_reach_site *sites; /* sites with unreachable blocks, most direct bytes first */
+  const ms_snap_unreach_site *sites; /* sites with unreachable blocks, most direct bytes first */
   unsigned nsites;
 } ms_reach_result;
 

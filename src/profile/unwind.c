@@ -6,6 +6,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <string.h>
+#include <ucontext.h>
 #include <sys/resource.h>
 
 #include "../util/elf_sym.h"
@@ -18,6 +19,20 @@
 #define MS_LIBUNWIND "libunwind.so.8"
 typedef int (*ms_unw_backtrace_fn)(void **buf, int size);
 typedef int (*ms_unw_set_caching_fn)(void *as, int policy);
+/* The step-by-step API (unw_getcontext, unw_init_local, unw_step, unw_get_reg) for the one walk
+ * that needs stack pointers, not just return addresses (ms_unwind_caller_sp). */
+typedef struct { uint64_t opaque[127]; } ms_unw_cursor; /* unw_cursor_t: UNW_TDEP_CURSOR_LEN words */
+typedef int (*ms_unw_getcontext_fn)(ucontext_t *uc);
+typedef int (*ms_unw_init_local_fn)(ms_unw_cursor *c, ucontext_t *uc);
+typedef int (*ms_unw_step_fn)(ms_unw_cursor *c);
+typedef int (*ms_unw_get_reg_fn)(ms_unw_cursor *c, int reg, uint64_t *val);
+enum { MS_UNW_REG_SP = 7, MS_UNW_REG_IP = 16 }; /* UNW_X86_64_RSP, UNW_X86_64_RIP */
+static struct {
+  ms_unw_getcontext_fn getcontext;
+  ms_unw_init_local_fn init_local;
+  ms_unw_step_fn step;
+  ms_unw_get_reg_fn get_reg;
+} ms_unw_walk; /* set once by ms_unwind_load; all or none */
 enum { MS_UNW_CACHE_PER_THREAD = 2 }; /* UNW_CACHE_PER_THREAD */
 
 MS_TLS int ms_tls_in_unwinder;
@@ -170,6 +185,12 @@ static int ms_unwind_load(void) {
     caching(*local_as, MS_UNW_CACHE_PER_THREAD);
     ms_unwinder_leave();
   }
+  ms_unw_walk.getcontext = (ms_unw_getcontext_fn)dlsym(h, "_Ux86_64_getcontext");
+  ms_unw_walk.init_local = (ms_unw_init_local_fn)dlsym(h, "_ULx86_64_init_local");
+  ms_unw_walk.step = (ms_unw_step_fn)dlsym(h, "_ULx86_64_step");
+  ms_unw_walk.get_reg = (ms_unw_get_reg_fn)dlsym(h, "_ULx86_64_get_reg");
+  if (!ms_unw_walk.getcontext || !ms_unw_walk.init_local || !ms_unw_walk.step || !ms_unw_walk.get_reg)
+    memset(&ms_unw_walk, 0, sizeof ms_unw_walk);
   ms_elf_text_range((uintptr_t)&ms_unwind, &ms_self_lo, &ms_self_hi);
   __atomic_store_n(&ms_unw_backtrace, bt, __ATOMIC_RELEASE);
   return 0;
@@ -198,4 +219,29 @@ unsigned ms_unwind(uintptr_t *out, unsigned max) {
   unsigned k = 0;
   for (; i < n && k < max; i++) out[k++] = (uintptr_t)buf[i];
   return k;
+}
+
+bool ms_unwind_caller_frame(uintptr_t lo, uintptr_t hi, uintptr_t *sp, uintptr_t regs[MS_UNWIND_SAVED_REGS]) {
+  if (!__atomic_load_n(&ms_unw_backtrace, __ATOMIC_ACQUIRE) || !ms_unw_walk.step) return false;
+  ucontext_t uc;
+  ms_unw_cursor cursor;
+  bool found = false;
+  ms_unwinder_enter();
+  if (ms_unw_walk.getcontext(&uc) == 0 && ms_unw_walk.init_local(&cursor, &uc) == 0) {
+    for (int depth = 0; depth < 256 && !found && ms_unw_walk.step(&cursor) > 0; depth++) {
+      uint64_t ip = 0;
+      if (ms_unw_walk.get_reg(&cursor, MS_UNW_REG_IP, &ip) != 0 || ip <= lo || ip > hi) continue;
+      uint64_t caller_sp = 0; /* one frame out: the caller's stack pointer once fn returned */
+      found = ms_unw_walk.step(&cursor) > 0 && ms_unw_walk.get_reg(&cursor, MS_UNW_REG_SP, &caller_sp) == 0;
+      *sp = (uintptr_t)caller_sp;
+      /* rbx, rbp, r12-r15 (UNW_X86_64_*): what the caller keeps in them outlives the call */
+      static const int saved[MS_UNWIND_SAVED_REGS] = {3, 6, 12, 13, 14, 15};
+      for (int r = 0; r < MS_UNWIND_SAVED_REGS; r++) {
+        uint64_t v = 0;
+        regs[r] = found && ms_unw_walk.get_reg(&cursor, saved[r], &v) == 0 ? (uintptr_t)v : 0;
+      }
+    }
+  }
+  ms_unwinder_leave();
+  return found;
 }

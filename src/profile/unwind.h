@@ -5,6 +5,7 @@
 #ifndef MEMSHIM_UNWIND_H
 #define MEMSHIM_UNWIND_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "../util/guard.h"
@@ -19,6 +20,12 @@ int ms_unwind_init(void);
 /* Return addresses of the caller's stack, innermost first, memshim's own frames removed.
  * Returns the number of frames (<= max); 0 when ms_unwind_init has not succeeded. */
 unsigned ms_unwind(uintptr_t *out, unsigned max);
+/* The caller of the function [lo, hi) that is on the calling thread's stack now (its innermost
+ * frame there): its stack pointer once the function returned, and the values of its callee-saved
+ * registers (rbx, rbp, r12-r15) as the walk recovers them. True, or false when the function is not
+ * on the stack or the walk is not possible. A return address lo < ip <= hi is inside it. */
+#define MS_UNWIND_SAVED_REGS 6
+bool ms_unwind_caller_frame(uintptr_t lo, uintptr_t hi, uintptr_t *sp, uintptr_t regs[MS_UNWIND_SAVED_REGS]);
 /* pipe2 for libunwind (called by memshim's pipe2 while ms_tls_in_unwinder is set): a pipe at the
  * top of the descriptor range, closed again when no thread is inside libunwind any more. */
 int ms_unwind_pipe(int fds[2], int flags);

@@ -74,6 +74,13 @@ static void ms_json_timeline(ms_jw *w, const ms_snapshot *s) {
   ms_jw_object_end(w);
 }
 
+static void ms_json_lost(ms_jw *w, const ms_snap_lost *l) {
+  ms_jw_kv_u64(w, "direct_bytes", l->direct_bytes);
+  ms_jw_kv_u64(w, "direct_count", l->direct_count);
+  ms_jw_kv_u64(w, "indirect_bytes", l->indirect_bytes);
+  ms_jw_kv_u64(w, "indirect_count", l->indirect_count);
+}
+
 static void ms_json_unreach(ms_jw *w, const ms_snap_unreach *u) {
   ms_jw_key(w, "unreachable");
   ms_jw_object(w);
@@ -81,20 +88,13 @@ static void ms_json_unreach(ms_jw *w, const ms_snap_unreach *u) {
   if (!u->scanned) ms_jw_kv_str(w, "why_not", u->why_not ? u->why_not : "");
   ms_jw_kv_u64(w, "blocks", u->blocks);
   ms_jw_kv_u64(w, "threads", u->threads);
-  ms_jw_kv_u64(w, "direct_bytes", u->direct_bytes);
-  ms_jw_kv_u64(w, "direct_count", u->direct_count);
-  ms_jw_kv_u64(w, "indirect_bytes", u->indirect_bytes);
-  ms_jw_kv_u64(w, "indirect_count", u->indirect_count);
+  ms_json_lost(w, &u->lost);
   ms_jw_key(w, "sites");
   ms_jw_array(w);
   for (unsigned i = 0; i < u->nsites; i++) {
-    const ms_snap_unreach_site *s = &u->sites[i];
     ms_jw_object(w);
-    ms_jw_kv_u64(w, "id", s->id);
-    ms_jw_kv_u64(w, "direct_bytes", s->direct_bytes);
-    ms_jw_kv_u64(w, "direct_count", s->direct_count);
-    ms_jw_kv_u64(w, "indirect_bytes", s->indirect_bytes);
-    ms_jw_kv_u64(w, "indirect_count", s->indirect_count);
+    ms_jw_kv_u64(w, "id", u->sites[i].id);
+    ms_json_lost(w, &u->sites[i].lost);
     ms_jw_object_end(w);
   }
   ms_jw_array_end(w);

@@ -75,15 +75,20 @@ typedef struct {
 /* Unreachable at exit (docs/report-format.md, unreachable): the reachability scan's result,
  * present only in a process that asked for it (MEMSHIM_LEAK_SCAN). */
 typedef struct {
-  uint32_t id;
   uint64_t direct_bytes, direct_count, indirect_bytes, indirect_count;
+} ms_snap_lost;
+
+typedef struct {
+  uint32_t id;
+  ms_snap_lost lost;
 } ms_snap_unreach_site;
 
 typedef struct {
   bool present;
   bool scanned;        /* false: why_not says why there is no verdict */
   const char *why_not;
-  uint64_t blocks, direct_bytes, direct_count, indirect_bytes, indirect_count;
+  uint64_t blocks;     /* live blocks looked at */
+  ms_snap_lost lost;   /* over all sites */
   unsigned threads;
   const ms_snap_unreach_site *sites; /* most direct bytes first */
   unsigned nsites;

@@ -135,10 +135,10 @@ static void ms_text_unreach(const ms_snapshot *s, unsigned top, ms_out *o) {
     return;
   }
   char d[32], i[32];
-  ms_fmt_bytes(d, sizeof d, (double)u->direct_bytes);
-  ms_fmt_bytes(i, sizeof i, (double)u->indirect_bytes);
+  ms_fmt_bytes(d, sizeof d, (double)u->lost.direct_bytes);
+  ms_fmt_bytes(i, sizeof i, (double)u->lost.indirect_bytes);
   ms_out_printf(o, "\nunreachable at exit: %s in %llu blocks directly, %s in %llu indirectly (%llu live blocks scanned)\n",
-                d, (unsigned long long)u->direct_count, i, (unsigned long long)u->indirect_count,
+                d, (unsigned long long)u->lost.direct_count, i, (unsigned long long)u->lost.indirect_count,
                 (unsigned long long)u->blocks);
   unsigned shown = ms_limit(u->nsites, top);
   for (unsigned k = 0; k < shown; k++) {
@@ -146,10 +146,11 @@ static void ms_text_unreach(const ms_snapshot *s, unsigned top, ms_out *o) {
     const ms_snap_site *site = ms_snap_find_site(s, us->id);
     char where[512] = "?";
     if (site) ms_site_where(site, where, sizeof where);
-    ms_fmt_bytes(d, sizeof d, (double)us->direct_bytes);
-    ms_fmt_bytes(i, sizeof i, (double)us->indirect_bytes);
-    ms_out_printf(o, "  %s direct in %llu, %s indirect in %llu: site %u %s\n", d, (unsigned long long)us->direct_count,
-                  i, (unsigned long long)us->indirect_count, (unsigned)us->id, where);
+    ms_fmt_bytes(d, sizeof d, (double)us->lost.direct_bytes);
+    ms_fmt_bytes(i, sizeof i, (double)us->lost.indirect_bytes);
+    ms_out_printf(o, "  %s direct in %llu, %s indirect in %llu: site %u %s\n", d,
+                  (unsigned long long)us->lost.direct_count, i, (unsigned long long)us->lost.indirect_count,
+                  (unsigned)us->id, where);
   }
 }
 

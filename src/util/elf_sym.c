@@ -9,7 +9,7 @@
 
 typedef struct {
   const char *soname, *name;
-  void *found;
+  uintptr_t lo, hi; /* the symbol found: [value, value + size) */
 } ms_elf_query;
 
 static uint32_t ms_gnu_hash(const char *s) {
@@ -27,7 +27,7 @@ static int ms_ends_with(const char *s, const char *tail) {
  * file addresses. Either way the result must lie inside the object. */
 static uintptr_t ms_dyn_addr(uintptr_t base, ElfW(Addr) v) { return v < base ? base + v : v; }
 
-static void *ms_gnu_lookup(uintptr_t base, const ElfW(Dyn) *dyn, const char *name) {
+static const ElfW(Sym) *ms_gnu_lookup(uintptr_t base, const ElfW(Dyn) *dyn, const char *name) {
   const uint32_t *gnu = NULL;
   const ElfW(Sym) *symtab = NULL;
   const char *strtab = NULL;
@@ -55,7 +55,7 @@ static void *ms_gnu_lookup(uintptr_t base, const ElfW(Dyn) *dyn, const char *nam
       /* Defined, and the default version (a hidden non-default twin has bit 15 set). */
       if (s->st_shndx != SHN_UNDEF && strcmp(strtab + s->st_name, name) == 0 &&
           (!versym || !(versym[i] & 0x8000)))
-        return (void *)(base + s->st_value);
+        return s;
     }
     if (ch & 1) break;
   }
@@ -69,16 +69,28 @@ static int ms_elf_visit(struct dl_phdr_info *info, size_t size, void *arg) {
   for (int i = 0; i < info->dlpi_phnum; i++) {
     if (info->dlpi_phdr[i].p_type != PT_DYNAMIC) continue;
     const ElfW(Dyn) *dyn = (const ElfW(Dyn) *)(info->dlpi_addr + info->dlpi_phdr[i].p_vaddr);
-    q->found = ms_gnu_lookup(info->dlpi_addr, dyn, q->name);
+    const ElfW(Sym) *sym = ms_gnu_lookup(info->dlpi_addr, dyn, q->name);
+    if (sym) {
+      q->lo = info->dlpi_addr + sym->st_value;
+      q->hi = q->lo + sym->st_size;
+    }
     return 1;
   }
   return 0;
 }
 
 void *ms_elf_loaded_sym(const char *soname, const char *name) {
-  ms_elf_query q = {soname, name, NULL};
+  ms_elf_query q = {soname, name, 0, 0};
   dl_iterate_phdr(ms_elf_visit, &q);
-  return q.found;
+  return (void *)q.lo;
+}
+
+bool ms_elf_loaded_sym_range(const char *soname, const char *name, uintptr_t *lo, uintptr_t *hi) {
+  ms_elf_query q = {soname, name, 0, 0};
+  dl_iterate_phdr(ms_elf_visit, &q);
+  *lo = q.lo;
+  *hi = q.hi;
+  return q.lo != 0;
 }
 
 typedef struct {

@@ -12,6 +12,8 @@
 /* Address of the default version of `name` defined in the loaded object whose path ends in
  * `soname` (e.g. "libc.so.6"), or NULL. */
 void *ms_elf_loaded_sym(const char *soname, const char *name);
+/* The same symbol's extent [*lo, *hi) (its ELF size); false (and 0, 0) when it is not found. */
+bool ms_elf_loaded_sym_range(const char *soname, const char *name, uintptr_t *lo, uintptr_t *hi);
 
 /* The executable segment [*lo, *hi) of the loaded object that holds address `probe`. False (and
  * *lo = *hi = 0) when no such segment is loaded. */
