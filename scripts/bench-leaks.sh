@@ -17,7 +17,9 @@
 #                   false alarm, a silent pass or a program death
 #   --keep DIR      keep every log and memshim report under DIR (default: a temporary directory)
 set -euo pipefail
-cd "$(dirname "$0")/.."
+# set -e ends the run at the first failing command; say which, so a half table is never silent
+trap 'echo "bench-leaks: stopped at line $LINENO: $BASH_COMMAND (status $?)" >&2' ERR
+cd "$(dirname "$(realpath "$0")")/.."
 . scripts/lib/deps.sh
 
 MEMSHIM_ONLY=0 ASSERT=0 CASES_RE='' KEEP=''
