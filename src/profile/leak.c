@@ -83,21 +83,27 @@ void ms_leak_analyze(const ms_leak_snap *snaps, unsigned n, uint64_t warmup_end_
   uint32_t maxid = 0;
   for (unsigned i = 0; i < k; i++)
     if (w[i].n > maxid) maxid = w[i].n;
-  /* Quarters by order (at least one snapshot each). The last quarter is split in halves: whether
-   * the site still grows there is told by their medians, of three snapshots at least, so that
-   * one odd snapshot (the exit's, after the program freed everything) counts for nothing: with
-   * fewer than 24 snapshots the last six stand for the last quarter (all of them below six). */
-  unsigned q = k >= 4 ? k / 4 : 1, a4 = k - q;
-  unsigned t = q >= 6 ? q : k < 6 ? k : 6, t4 = k - t, mid = t4 + t / 2;
   for (uint32_t id = 1; id <= maxid; id++) {
+    /* A site's run ends where the program let go of it on its way out: trailing snapshots that
+     * each fell below half of the one before (the exit's, one taken while main freed everything)
+     * are not the run the rule judges; medians alone outvote one such snapshot, not two. A
+     * gradual decline (a cache whose entries another site replaces) is not cut. */
+    unsigned e = k; /* the site's window: w[0 .. e) */
+    while (e > 2 && ms_snap_live(&w[e - 1], id) * 2 < ms_snap_live(&w[e - 2], id)) e--;
+    /* Quarters by order (at least one snapshot each). The last quarter is split in halves: whether
+     * the site still grows there is told by their medians, of three snapshots at least, so that
+     * one odd snapshot counts for nothing: with fewer than 24 snapshots the last six stand for
+     * the last quarter (all of them below six). */
+    unsigned q = e >= 4 ? e / 4 : 1, a4 = e - q;
+    unsigned t = q >= 6 ? q : e < 6 ? e : 6, t4 = e - t, mid = t4 + t / 2;
     int64_t m1 = ms_group_median(w, 0, q, id);
-    int64_t m4 = ms_group_median(w, a4, k, id);
+    int64_t m4 = ms_group_median(w, a4, e, id);
     int64_t growth = m4 - m1;
     if (growth <= 0) continue;
-    int64_t late = ms_group_median(w, mid, k, id) - ms_group_median(w, t4, mid, id);
+    int64_t late = ms_group_median(w, mid, e, id) - ms_group_median(w, t4, mid, id);
     ms_leak_site s = {.id = id, .growth = growth, .late_growth = late};
-    s.steady = growth > ms_change_floor(growth, m4, ms_snap_allocated(&w[0], &w[k - 1], id), sample_bytes) &&
-               late > ms_change_floor(late, m4, ms_snap_allocated(&w[t4], &w[k - 1], id), sample_bytes);
+    s.steady = growth > ms_change_floor(growth, m4, ms_snap_allocated(&w[0], &w[e - 1], id), sample_bytes) &&
+               late > ms_change_floor(late, m4, ms_snap_allocated(&w[t4], &w[e - 1], id), sample_bytes);
     /* Exact mode has no sampling noise, but a full cache still moves by an entry or two as it
      * replaces them: the rise within the last quarter must be a real part of the growth (linear
      * growth gives a sixth; a cache that holds, next to nothing). */

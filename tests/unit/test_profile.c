@@ -276,6 +276,19 @@ static void test_leak_plateau_exact(void **state) {
   for (int i = 0; i < SWEEP_N; i++) live[i] = (i < 8 ? level / 8 * i : level) + (i >= 68 ? (int64_t)(i - 67) * 262144 : 0);
   ms_leak_analyze(snaps, SWEEP_N, SWEEP_N * 100 / 4, 1, &site, 1, &r);
   assert_int_equal(r.nsteady, 1);
+  /* the leak freed on the way out: a snapshot half-way through main's frees and the exit's, both
+   * in the last quarter's second half, end the site's run but do not hide its growth */
+  for (int i = 0; i < SWEEP_N; i++) live[i] = (int64_t)i * 65536;
+  live[SWEEP_N - 2] = live[SWEEP_N - 3] / 3;
+  live[SWEEP_N - 1] = 0;
+  ms_leak_analyze(snaps, SWEEP_N, SWEEP_N * 100 / 4, 1, &site, 1, &r);
+  assert_int_equal(r.nsteady, 1);
+  /* ... and a cache freed the same way still passes */
+  for (int i = 0; i < SWEEP_N; i++) live[i] = i < 30 ? level / 30 * i : level;
+  live[SWEEP_N - 2] = level / 3;
+  live[SWEEP_N - 1] = 0;
+  ms_leak_analyze(snaps, SWEEP_N, SWEEP_N * 100 / 4, 1, &site, 1, &r);
+  assert_int_equal(r.nsteady, 0);
 }
 
 /* The snapshot store stays bounded on a long run and keeps its first and latest snapshots;
