@@ -15,4 +15,19 @@ static inline void ms_raw_free(void *p, size_t bytes) {
   if (p) ms_sys_munmap(p, bytes);
 }
 
+/* A buffer of whole pages: ms_raw_buf_get rounds bytes up (a page at least). */
+typedef struct {
+  void *p;
+  size_t bytes;
+} ms_raw_buf;
+static inline void *ms_raw_buf_get(ms_raw_buf *b, size_t bytes) {
+  b->bytes = bytes ? (bytes + 4095) & ~(size_t)4095 : 4096;
+  b->p = ms_raw_alloc(b->bytes);
+  return b->p;
+}
+static inline void ms_raw_buf_put(ms_raw_buf *b) {
+  ms_raw_free(b->p, b->bytes);
+  b->p = NULL;
+}
+
 #endif
