@@ -131,26 +131,28 @@ int ms_world_stop(void) {
     if (ms_sys_tgkill(pid, ms_stop[i].tid, sig) == 0) sent++;
     else ms_stop[i].tid = -1; /* gone: nothing to scan */
   }
+  /* Until each thread answered, or is accounted for otherwise: one that blocks the signal is
+   * taken where it sleeps in the kernel, one that ended meanwhile needs nothing. One that runs
+   * with every signal blocked is most often on its way out (glibc blocks them before it frees
+   * the thread's resources): it is waited for, 2 s at most (a loaded machine), and counted as
+   * unknown after that. */
   uint64_t deadline = ms_now_ms() + 2000;
-  uint32_t seen;
-  while ((seen = __atomic_load_n(&ms_stop_count, __ATOMIC_ACQUIRE)) < sent && ms_now_ms() < deadline)
-    ms_sys_futex_wait(&ms_stop_count, seen, 50);
-  /* A thread that blocks the signal is scanned from where it sleeps in the kernel. One that runs
-   * with every signal blocked is most often a thread on its way out (glibc blocks them before it
-   * frees the thread's resources): it is given another second to end or to sleep. */
-  int unknown;
-  deadline = ms_now_ms() + 1000;
-  for (;;) {
-    unknown = 0;
-    for (unsigned i = 0; i < ms_nstop; i++) {
-      if (ms_stop[i].tid < 0 || ms_stop[i].sp || __atomic_load_n(&ms_stop[i].answered, __ATOMIC_ACQUIRE)) continue;
-      int state = ms_thread_state(ms_stop[i].tid, &ms_stop[i].sp);
-      if (state == MS_THREAD_GONE) ms_stop[i].tid = -1;
-      else if (state == MS_THREAD_RUNNING) unknown++;
-    }
+  for (unsigned round = 0;; round++) {
+    uint32_t seen = __atomic_load_n(&ms_stop_count, __ATOMIC_ACQUIRE);
+    int unknown = 0;
+    if (seen < sent && round) /* the first look leaves the signals a moment to land */
+      for (unsigned i = 0; i < ms_nstop; i++) {
+        if (ms_stop[i].tid < 0 || ms_stop[i].sp || __atomic_load_n(&ms_stop[i].answered, __ATOMIC_ACQUIRE)) continue;
+        uintptr_t sp = 0;
+        int state = ms_thread_state(ms_stop[i].tid, &sp);
+        if (state == MS_THREAD_GONE) ms_stop[i].tid = -1;
+        else if (state == MS_THREAD_ASLEEP) ms_stop[i].sp = sp;
+        else unknown++;
+      }
+    else if (seen < sent)
+      unknown = (int)(sent - seen);
     if (!unknown || ms_now_ms() >= deadline) return unknown;
-    struct timespec ts = {0, 5 * 1000 * 1000};
-    syscall(SYS_nanosleep, &ts, NULL);
+    ms_sys_futex_wait(&ms_stop_count, seen, round ? 5 : 20);
   }
 }
 
