@@ -225,6 +225,9 @@ void ms_write_json(const ms_snapshot *s, ms_out *o, int html_safe) {
     const ms_snap_site *site = &s->sites[i];
     ms_jw_object(w);
     ms_jw_kv_u64(w, "id", site->id);
+    /* the frame the site is named by (ms_site_named_frame): the HTML page reads it, not a rule of its own */
+    const ms_snap_frame *named = ms_site_named_frame(site);
+    if (named) ms_jw_kv_u64(w, "named_frame", (uint64_t)(named - site->frames));
     ms_jw_key(w, "memory");
     ms_jw_object(w);
     ms_json_mem(w, "heap", &site->heap, true);
