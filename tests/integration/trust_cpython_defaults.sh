@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# ctest-label: slow
 # Issue 12: CPython's own regression tests as a host (test_threading, test_os, test_signal,
 # test_subprocess, test_multiprocessing_fork, test_concurrent_futures, test_gc, test_mmap,
 # test_ctypes, test_fork1), preloaded with default settings: all pass, none hangs (an outer
