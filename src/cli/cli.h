@@ -15,8 +15,17 @@ int ms_cli_use_library(void);
 /* Run argv with the library preloaded; returns its exit status (128+signal if killed),
  * or 127 when it cannot be started. */
 int ms_cli_spawn_wait(char **argv);
-/* The same, calling tick(pid, arg) about every 100 ms while the command runs (progress). */
+/* The same, calling tick(pid, arg) at least every 250 ms while the command runs (progress). */
 int ms_cli_spawn_wait_tick(char **argv, void (*tick)(int pid, void *arg), void *arg);
+/* How run and check start the command, as a container's init would (tini/dumb-init):
+ * every catchable signal we get is passed on to the command (to its process group with
+ * pgroup, the command then leading a new one); as PID 1, or a subreaper with subreaper,
+ * orphans are reaped too. Returns the command's status as ms_cli_spawn_wait does. */
+typedef struct {
+  int pgroup;
+  int subreaper;
+} ms_spawn_opts;
+int ms_cli_spawn(char **argv, const ms_spawn_opts *opts, void (*tick)(int pid, void *arg), void *arg);
 /* getopt_long with memshim's messages: returns the next option's value, -1 after the last one,
  * or 0 after printing why the arguments are bad (the caller exits MS_EXIT_USAGE). optstring
  * starts with ':' ("+:" for commands that run another command: the first non-option ends the
