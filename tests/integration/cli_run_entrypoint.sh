@@ -215,3 +215,12 @@ code=$("$PYTHON" "$d/ctrl_c.py" "$cli" "$d/trap.py" "$d/pty") || ms_fail "pty ru
 [ "$code" = 0 ] || ms_fail "under a terminal: exit $code after SIGTERM, want 0"
 [ "$(grep -c SIGINT "$d/pty/log")" -eq 1 ] || ms_fail "one Ctrl-C, the command saw: $(tr '\n' ' ' <"$d/pty/log")"
 ms_pass "Ctrl-C under a terminal reaches the command once"
+
+# --- 7. the flags are documented where a user looks --------------------------------------------
+"$cli" run --help >"$d/help"
+for f in '-g, --pgroup' '-s, --subreaper'; do
+  grep -qF -- "$f" "$d/help" || ms_fail "memshim run --help does not describe $f"
+  grep -qF -- "${f#*, }" "$SRC_DIR/docs/cli.md" || ms_fail "docs/cli.md does not describe ${f#*, }"
+done
+grep -qF 'ENTRYPOINT ["memshim", "run", "--"]' "$SRC_DIR/docs/cli.md" || ms_fail "docs/cli.md: no ENTRYPOINT example"
+ms_pass "run --help and docs/cli.md describe --pgroup, --subreaper and the ENTRYPOINT use"
