@@ -2,7 +2,8 @@
 # The docs say what the code does: lib/docs_claims.py checks README.md and docs/*.md for stale
 # claims ("not yet", "outside memshim", "no GPU", ... each use must be in data/docs_claims.allow
 # with a reason), the .deb's dependencies against cmake/install.cmake's Depends line, MEMSHIM_*
-# names against the option table, and `memshim CMD --flag` in code against main.c and --help.
+# names against the option table, `memshim CMD --flag` in code against main.c and --help, and
+# the repository paths the prose names.
 # Then it proves each check can fail, on copies of the tree with one claim made false.
 . "$(dirname "$0")/lib/common.sh"
 check="$PYTHON $(dirname "$0")/lib/docs_claims.py"
@@ -18,11 +19,12 @@ ms_pass "README.md and docs/*.md: no unlisted stale claim, Depends '$deps' as in
 # Each check must be able to fail: a copy of what the checker reads, one false claim at a time.
 fresh() {
   rm -rf "$MS_TMP/tree"
-  mkdir -p "$MS_TMP/tree/src/cli" "$MS_TMP/tree/cmake"
-  cp -r "$SRC_DIR/docs" "$MS_TMP/tree/"
-  cp "$SRC_DIR/README.md" "$MS_TMP/tree/"
-  cp "$SRC_DIR/cmake/install.cmake" "$MS_TMP/tree/cmake/"
-  cp "$SRC_DIR"/src/cli/*.c "$MS_TMP/tree/src/cli/"
+  mkdir -p "$MS_TMP/tree"
+  cp -r "$SRC_DIR/docs" "$SRC_DIR/cmake" "$SRC_DIR/README.md" "$MS_TMP/tree/"
+  local e
+  for e in "$SRC_DIR"/* "$SRC_DIR"/.ci; do # the rest as it is: the files the docs name
+    [ -e "$e" ] && [ ! -e "$MS_TMP/tree/${e##*/}" ] && ln -s "$e" "$MS_TMP/tree/${e##*/}"
+  done
   cp "$allow" "$MS_TMP/allow"
 }
 # must_fail WHAT PATTERN: the checker fails on the copy and names the problem (PATTERN in its output).
@@ -57,6 +59,9 @@ fresh
 printf '```sh\nmemshim frobnicate out/\n```\n' >>"$MS_TMP/tree/docs/recipes.md"
 must_fail "a command main.c does not have" "memshim frobnicate"
 fresh
+echo 'See `scripts/no-such-script.sh`.' >>"$MS_TMP/tree/docs/recipes.md"
+must_fail "a file of the tree that does not exist" "scripts/no-such-script.sh"
+fresh
 echo 'Run `memshim run --no-such-flag -- ./app`.' >>"$MS_TMP/tree/README.md"
 must_fail "a flag run --help does not list" "memshim run --no-such-flag"
-ms_pass "each check fails on a copy with one false claim: stale phrase, allow-list entry, Depends (docs and cmake), option, command, flag"
+ms_pass "each check fails on a copy with one false claim: stale phrase, allow-list entry, Depends (docs and cmake), option, command, flag, file"

@@ -11,6 +11,7 @@
 3. Every MEMSHIM_* name is an option of the table (`memshim config`) or a variable the CLI reads.
 4. In code (fenced blocks and `spans`): every `memshim WORD` is a command of src/cli/main.c, and
    every flag given to run/check/report/config is in that command's --help.
+5. Every path of this repository named outside fenced blocks (src/..., scripts/..., tests/...) exists.
 Prints one line per problem; exit 1 when there is any.
 """
 import glob
@@ -137,6 +138,21 @@ def code_pieces(body):
             for span in re.findall(r"`([^`]+)`", line):
                 yield n, span
 
+
+# ---- 5. files of this repository named in the prose exist ------------------------------------
+# (not in fenced blocks: their commands run in the user's project, `tests/workload.py` is theirs)
+for f, body in text.items():
+    fenced = False
+    for n, line in enumerate(body.splitlines(), 1):
+        if line.lstrip().startswith("```"):
+            fenced = not fenced
+        if fenced:
+            continue
+        for m in re.finditer(r"(?<![\w./-])((?:src|scripts|tests|examples|docs|cmake|python|include|\.ci)/[\w./+-]*[\w+-])(\*?)", line):
+            if m.group(2) or "<" in m.group(1):
+                continue  # a pattern (cuda_*.c), not a file
+            if not os.path.exists(os.path.join(root, m.group(1))):
+                errors.append(f"{f}:{n}: {m.group(1)}: no such file or directory in the tree")
 
 seen_cmds = 0
 for f, body in text.items():
