@@ -209,6 +209,11 @@ int ms_cli_spawn(char **argv, const ms_spawn_opts *opts, void (*tick)(int pid, v
       if (sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU) kill(getpid(), SIGSTOP);
     }
   }
+  /* Signals still queued were meant for the command, which has ended: drop them rather than
+   * let them act on us once unblocked (a second SIGTERM must not turn its status into ours). */
+  struct signalfd_siginfo si;
+  while (read(sfd, &si, sizeof si) == (ssize_t)sizeof si) {
+  }
   close(sfd);
   sigprocmask(SIG_SETMASK, &old, NULL);
   if (!done) return MS_EXIT_FAIL;
