@@ -40,10 +40,11 @@ import os, signal, sys
 out = sys.argv[1]
 def on(sig, _):
     with open(out + "/log", "a") as f:
-        f.write(signal.Signals(sig).name + "\n")
+        f.write("SIG%d\n" % sig)
     if sig == signal.SIGTERM:
         sys.exit(0)
-for s in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGUSR1):
+for s in (signal.SIGTERM, signal.SIGINT, signal.SIGQUIT, signal.SIGHUP, signal.SIGUSR1, signal.SIGUSR2,
+          signal.SIGWINCH, signal.SIGALRM, signal.SIGCONT, signal.SIGRTMIN + 2):
     signal.signal(s, on)
 with open(out + "/ready.tmp", "w") as f:
     f.write(str(os.getpid()))
@@ -57,15 +58,36 @@ mkdir "$d/t1"
 "$cli" run -- "$PYTHON" "$d/trap.py" "$d/t1" >"$d/t1/out" 2>&1 &
 cli_pid=$!; bg+=("$cli_pid")
 wait_for "the command to start" test -s "$d/t1/ready"
-for s in INT HUP USR1; do
-  kill -"$s" "$cli_pid"
-  wait_for "SIG$s to reach the command" has_line "$d/t1/log" "SIG$s"
+for s in INT QUIT HUP USR1 USR2 WINCH ALRM CONT RTMIN+2; do
+  kill -s "$s" "$cli_pid"
+  wait_for "SIG$s to reach the command" has_line "$d/t1/log" "SIG$(kill -l "$s")"
 done
 kill -TERM "$cli_pid"
 rc=0; wait "$cli_pid" || rc=$?
-has_line "$d/t1/log" SIGTERM || ms_fail "SIGTERM did not reach the command (log: $(cat "$d/t1/log"))"
+has_line "$d/t1/log" "SIG$(kill -l TERM)" || ms_fail "SIGTERM did not reach the command (log: $(cat "$d/t1/log"))"
 [ "$rc" -eq 0 ] || ms_fail "the command left with 0 after SIGTERM, memshim run exited $rc ($(cat "$d/t1/out"))"
-ms_pass "SIGINT, SIGHUP, SIGUSR1, SIGTERM to memshim run reach the command; its status 0 passes through"
+ms_pass "SIGINT, QUIT, HUP, USR1, USR2, WINCH, ALRM, CONT, RTMIN+2, TERM to memshim run reach the command; status 0 passes"
+
+# --- 1b. job control: SIGTSTP stops the command and memshim run; SIGCONT resumes both -----------
+mkdir "$d/t1b"
+"$cli" run -- "$PYTHON" "$d/trap.py" "$d/t1b" &
+cli_pid=$!; bg+=("$cli_pid")
+wait_for "the command to start" test -s "$d/t1b/ready"
+child=$(cat "$d/t1b/ready")
+state() { sed 's/.*) \(.\).*/\1/' "/proc/$1/stat" 2>/dev/null; }
+stopped() { [ "$(state "$1")" = T ]; }
+running() { [ "$(state "$1")" != T ]; }
+kill -TSTP "$cli_pid"
+wait_for "the command to stop on SIGTSTP" stopped "$child"
+wait_for "memshim run to stop with it" stopped "$cli_pid"
+kill -CONT "$cli_pid"
+wait_for "SIGCONT to reach the command" has_line "$d/t1b/log" "SIG$(kill -l CONT)"
+running "$child" || ms_fail "the command is still stopped after SIGCONT"
+running "$cli_pid" || ms_fail "memshim run is still stopped after SIGCONT"
+kill -TERM "$cli_pid"
+rc=0; wait "$cli_pid" || rc=$?
+[ "$rc" -eq 0 ] || ms_fail "after stop/continue and SIGTERM: exit $rc, want 0"
+ms_pass "SIGTSTP stops the command and memshim run (job control), SIGCONT resumes both"
 
 # --- 2. a command that does not catch SIGTERM dies of it: 143, and nothing is left running ------
 mkdir "$d/t2"
@@ -178,7 +200,7 @@ EOF
   [ -n "$init" ] || ms_fail "no child of unshare"
   kill -TERM $init
   rc=0; wait "$ush" || rc=$?
-  has_line "$d/stop/log" SIGTERM || ms_fail "PID 1: SIGTERM did not reach the command (exit $rc)"
+  has_line "$d/stop/log" "SIG$(kill -l TERM)" || ms_fail "PID 1: SIGTERM did not reach the command (exit $rc)"
   [ "$rc" -eq 0 ] || ms_fail "PID 1: the command left with 0 after SIGTERM, got $rc"
   ms_pass "as PID 1: SIGTERM from outside the namespace (docker stop) reaches the command; status 0"
 else
@@ -213,7 +235,7 @@ EOF
 mkdir "$d/pty"
 code=$("$PYTHON" "$d/ctrl_c.py" "$cli" "$d/trap.py" "$d/pty") || ms_fail "pty run failed"
 [ "$code" = 0 ] || ms_fail "under a terminal: exit $code after SIGTERM, want 0"
-[ "$(grep -c SIGINT "$d/pty/log")" -eq 1 ] || ms_fail "one Ctrl-C, the command saw: $(tr '\n' ' ' <"$d/pty/log")"
+[ "$(grep -cx "SIG$(kill -l INT)" "$d/pty/log")" -eq 1 ] || ms_fail "one Ctrl-C, the command saw: $(tr '\n' ' ' <"$d/pty/log")"
 ms_pass "Ctrl-C under a terminal reaches the command once"
 
 # --- 7. the flags are documented where a user looks --------------------------------------------
