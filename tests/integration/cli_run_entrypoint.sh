@@ -238,6 +238,18 @@ code=$("$PYTHON" "$d/ctrl_c.py" "$cli" "$d/trap.py" "$d/pty") || ms_fail "pty ru
 [ "$(grep -cx "SIG$(kill -l INT)" "$d/pty/log")" -eq 1 ] || ms_fail "one Ctrl-C, the command saw: $(tr '\n' ' ' <"$d/pty/log")"
 ms_pass "Ctrl-C under a terminal reaches the command once"
 
+# --- 6b. the command starts clean: nothing blocked (memshim blocks all it forwards), no handler,
+# and the ignored set memshim itself was given (nohup's SIGHUP stays ignored), with -g too.
+for flag in "" -g; do
+  "$cli" run $flag -- cat /proc/self/status >"$d/status$flag" || ms_fail "run $flag cat failed"
+  grep -qx $'SigBlk:\t0000000000000000' "$d/status$flag" || ms_fail "run $flag: the command starts with signals blocked: $(grep SigBlk "$d/status$flag")"
+  grep -qx $'SigCgt:\t0000000000000000' "$d/status$flag" || ms_fail "run $flag: the command starts with handlers: $(grep SigCgt "$d/status$flag")"
+done
+want=$(nohup cat /proc/self/status 2>/dev/null | grep SigIgn)
+got=$(nohup "$cli" run -- cat /proc/self/status 2>/dev/null | grep SigIgn)
+[ "$got" = "$want" ] || ms_fail "ignored signals: under memshim run '$got', without '$want'"
+ms_pass "the command starts with no signal blocked, no handler, and the ignored set memshim run was given"
+
 # --- 7. the flags are documented where a user looks --------------------------------------------
 "$cli" run --help >"$d/help"
 for f in '-g, --pgroup' '-s, --subreaper'; do
