@@ -208,7 +208,9 @@ static void ms_text_growth(const ms_snapshot *s, const ms_text_rows *r, ms_text_
       ms_out_str(o, name);
     }
     ms_out_str(o, site->nframes > MS_TEXT_GROWTH_FRAMES ? " <- ..." : "");
-    if (row->members > 1) ms_out_printf(o, " (and %u more native stacks of this Python line)", (unsigned)(row->members - 1));
+    if (row->members > 1)
+      ms_out_printf(o, " (and %u more native stack%s of this Python line)", (unsigned)(row->members - 1),
+                    row->members > 2 ? "s" : "");
     ms_out_str(o, "\n");
   }
 }
