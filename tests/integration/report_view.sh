@@ -202,9 +202,20 @@ try:
 except urllib.error.HTTPError as e:
     assert e.code == 404, e.code
 PY
-ss -Hltn "sport = :$port" >"$MS_TMP/ss"
-grep -q "127.0.0.1:$port " "$MS_TMP/ss" || ms_fail "not listening on 127.0.0.1:$port: $(cat "$MS_TMP/ss")"
-[ "$(wc -l <"$MS_TMP/ss")" -eq 1 ] || ms_fail "listening on more than 127.0.0.1: $(cat "$MS_TMP/ss")"
+# the listening sockets on that port (/proc/net/tcp and tcp6, state 0A): 127.0.0.1 alone
+listen=$("$PYTHON" - "$port" <<'PY'
+import sys
+port = int(sys.argv[1])
+for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+    try: lines = open(table).read().splitlines()[1:]
+    except OSError: continue
+    for l in lines:
+        local, state = l.split()[1], l.split()[3]
+        addr, p = local.split(":")
+        if state == "0A" and int(p, 16) == port: print(addr)
+PY
+)
+[ "$listen" = 0100007F ] || ms_fail "--serve listens on $listen (hex, /proc/net/tcp), want only 127.0.0.1 (0100007F)"
 kill -TERM "$srv"
 rc=0; wait "$srv" || rc=$?
 ms_assert_num "$rc" -eq 0 "--serve after SIGTERM"
