@@ -8,11 +8,15 @@
 
 /* ---- merging sites by Python line ---- */
 
-/* The Python frames a site is merged by: its named frame and every Python frame outside it (its
- * Python callers), when the named frame is a Python frame; none otherwise. */
-static uint32_t ms_group_key_start(const ms_snap_site *site) {
+/* The Python frames a site is merged by: its named frame and the Python frames outside it (its
+ * Python callers), when the named frame is a Python frame; none otherwise. When the named frame
+ * is the user's code, only user frames count: the library frames around it (the framework that
+ * called it, the import system, a stack cut short by the depth limit) do not split a line. */
+static uint32_t ms_group_key_start(const ms_snap_site *site, bool *user_only) {
   const ms_snap_frame *named = ms_site_named_frame(site);
-  return named && named->kind == MS_SNAP_PYTHON ? (uint32_t)(named - site->frames) : UINT32_MAX;
+  if (!named || named->kind != MS_SNAP_PYTHON) return UINT32_MAX;
+  *user_only = !ms_py_file_is_library(named->file);
+  return (uint32_t)(named - site->frames);
 }
 
 static uint64_t ms_hash_str(uint64_t h, const char *s) {
@@ -20,27 +24,32 @@ static uint64_t ms_hash_str(uint64_t h, const char *s) {
   return (h ^ 0xff) * 1099511628211ull;
 }
 
-static uint64_t ms_group_hash(const ms_snap_site *site, uint32_t from) {
-  uint64_t h = 14695981039346656037ull;
-  for (uint32_t k = from; k < site->nframes; k++) {
-    const ms_snap_frame *f = &site->frames[k];
-    if (f->kind != MS_SNAP_PYTHON) continue;
+static const ms_snap_frame *ms_next_key_frame(const ms_snap_site *site, uint32_t *k, bool user_only) {
+  for (; *k < site->nframes; ++*k) {
+    const ms_snap_frame *f = &site->frames[*k];
+    if (f->kind == MS_SNAP_PYTHON && !(user_only && ms_py_file_is_library(f->file))) {
+      ++*k;
+      return f;
+    }
+  }
+  return NULL;
+}
+
+static uint64_t ms_group_hash(const ms_snap_site *site, uint32_t k, bool user_only) {
+  uint64_t h = user_only ? 14695981039346656037ull : 1469598103934665603ull;
+  for (const ms_snap_frame *f; (f = ms_next_key_frame(site, &k, user_only));) {
     h = ms_hash_str(ms_hash_str(h, f->file), f->function);
     h = (h ^ f->line) * 1099511628211ull;
   }
   return h;
 }
 
-static const ms_snap_frame *ms_next_py(const ms_snap_site *site, uint32_t *k) {
-  while (*k < site->nframes && site->frames[*k].kind != MS_SNAP_PYTHON) ++*k;
-  return *k < site->nframes ? &site->frames[(*k)++] : NULL;
-}
-
 static bool ms_str_eq(const char *a, const char *b) { return !strcmp(a ? a : "", b ? b : ""); }
 
-static bool ms_group_equal(const ms_snap_site *a, uint32_t ka, const ms_snap_site *b, uint32_t kb) {
+static bool ms_group_equal(const ms_snap_site *a, uint32_t ka, bool ua, const ms_snap_site *b, uint32_t kb, bool ub) {
+  if (ua != ub) return false;
   for (;;) {
-    const ms_snap_frame *fa = ms_next_py(a, &ka), *fb = ms_next_py(b, &kb);
+    const ms_snap_frame *fa = ms_next_key_frame(a, &ka, ua), *fb = ms_next_key_frame(b, &kb, ub);
     if (!fa || !fb) return fa == fb;
     if (fa->line != fb->line || !ms_str_eq(fa->file, fb->file) || !ms_str_eq(fa->function, fb->function)) return false;
   }
@@ -52,20 +61,21 @@ uint32_t *ms_snap_group_sites(const ms_snapshot *s, ms_arena *a) {
   uint32_t *group = ms_arena_array(a, n, sizeof *group);
   uint32_t *table = ms_arena_array(a, cap, sizeof *table); /* site index + 1 of each group's first site */
   uint32_t *start = ms_arena_array(a, n, sizeof *start);
-  if (!group || !table || !start) return NULL;
+  bool *user = ms_arena_array(a, n, sizeof *user);
+  if (!group || !table || !start || !user) return NULL;
   for (uint32_t i = 0; i < n; i++) {
     const ms_snap_site *site = &s->sites[i];
     group[i] = i;
-    start[i] = ms_group_key_start(site);
+    start[i] = ms_group_key_start(site, &user[i]);
     if (start[i] == UINT32_MAX) continue; /* not named by a Python line: a row of its own */
-    for (uint64_t h = ms_group_hash(site, start[i]);; h++) {
+    for (uint64_t h = ms_group_hash(site, start[i], user[i]);; h++) {
       uint32_t *slot = &table[h & (cap - 1)];
       if (!*slot) {
         *slot = i + 1;
         break;
       }
       uint32_t j = *slot - 1;
-      if (ms_group_equal(site, start[i], &s->sites[j], start[j])) {
+      if (ms_group_equal(site, start[i], user[i], &s->sites[j], start[j], user[j])) {
         group[i] = j;
         break;
       }

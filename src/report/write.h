@@ -58,8 +58,9 @@ void ms_site_where(const ms_snap_site *site, char *buf, size_t len);
 void ms_frame_collapsed(const ms_snap_frame *f, char *buf, size_t len);
 
 /* Sites merged by Python line (view.c): sites named by a Python frame whose Python frames from
- * that frame outwards (the line and its Python callers) are equal form one group, whatever native
- * frames lie inside or between them; every other site is a group of its own. Returns, per site,
+ * that frame outwards (the line and its Python callers; only the user frames among them when the
+ * line is the user's) are equal form one group, whatever native frames lie inside or between
+ * them; every other site is a group of its own. Returns, per site,
  * the index of its group's first site (the largest, as sites come by live bytes), in memory of
  * a; NULL when a is out of memory (then show every site alone). */
 uint32_t *ms_snap_group_sites(const ms_snapshot *s, ms_arena *a);
