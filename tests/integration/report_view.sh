@@ -56,21 +56,22 @@ gzip -t "$MS_TMP/p.pb.gz" || ms_fail "-o wrote a pprof file that is not gzip"
 ls -a "$MS_TMP" | grep -q '\.tmp\.' && ms_fail "-o left a temporary file: $(ls -a "$MS_TMP")"
 ms_pass "-o: same bytes as stdout, mode 0600 (an old file's 0644 kept), symlink refused, no temporary file left"
 
-# --- merged by Python line: the fixture (two stacks of /app/app.py:5, one of :9, one native-only)
+# --- merged by Python line: the fixture (three stacks of /app/app.py:5, one cut short under werkzeug
+# instead of flask and gunicorn; one of :9; one native-only)
 "$cli" report "$data/report_merge.json" >"$MS_TMP/text" || ms_fail "text of the merge fixture"
-grep -q '^top 3 of 3 call sites by live bytes (4 stacks; stacks of one Python line merged):' "$MS_TMP/text" ||
+grep -q '^top 3 of 3 call sites by live bytes (5 stacks; stacks of one Python line merged):' "$MS_TMP/text" ||
   ms_fail "text: no merged count: $(grep '^top' "$MS_TMP/text")"
-grep -q '^#1  4.0 MiB live in 4 allocations .*site 1: /app/app.py:5 synth  \[2 native stacks\]$' "$MS_TMP/text" ||
-  ms_fail "text: app.py:5 is not one row of 4.0 MiB: $(grep '^#' "$MS_TMP/text")"
+grep -q '^#1  4.5 MiB live in 5 allocations .*site 1: /app/app.py:5 synth  \[3 native stacks\]$' "$MS_TMP/text" ||
+  ms_fail "text: app.py:5 is not one row of 4.5 MiB: $(grep '^#' "$MS_TMP/text")"
 [ "$(grep -c 'app.py:5 synth  \[' "$MS_TMP/text")" -eq 1 ] || ms_fail "text: app.py:5 listed more than once"
-grep -q '^      + 1 more native stack under this Python line: site 3 (1.0 MiB)$' "$MS_TMP/text" || ms_fail "text: the other stack is not named"
-grep -q '^+3.0 MiB  site 1: .*(and 1 more native stack of this Python line)$' "$MS_TMP/text" || ms_fail "text: growth not merged"
+grep -q '^      + 2 more native stacks under this Python line: site 3 (1.0 MiB), site 5 (512.0 KiB)$' "$MS_TMP/text" || ms_fail "text: the other stack is not named"
+grep -q '^+3.0 MiB  site 1: .*(and 2 more native stacks of this Python line)$' "$MS_TMP/text" || ms_fail "text: growth not merged"
 grep -qF 'tts::Encoder::encode(std::vector<int, std::allocator<int> > const&)' "$MS_TMP/text" || ms_fail "text: a mangled name stayed mangled"
 "$cli" report "$data/report_merge.json" --format json | "$PYTHON" -c '
 import json, sys
 d = json.load(sys.stdin)
-assert [s["id"] for s in d["sites"]] == [1, 2, 3, 4], "the JSON report lost a site"' || ms_fail "JSON: sites merged"
-ms_pass "fixture: app.py:5 through two native stacks is one text row of 4.0 MiB (3 + 1), growth too; the JSON keeps 4 sites"
+assert [s["id"] for s in d["sites"]] == [1, 2, 3, 4, 5], "the JSON report lost a site"' || ms_fail "JSON: sites merged"
+ms_pass "fixture: app.py:5 through three stacks (one under other library callers) is one text row of 4.5 MiB (3 + 1 + 0.5), growth too; the JSON keeps 5 sites"
 
 # --- a real run: one Python line allocating through three native paths (bytearray, bytes, str)
 cat >"$MS_TMP/line.py" <<'PY'
@@ -156,10 +157,10 @@ if [ -n "$browser" ]; then
   grep -qF 'data-name="tts::Encoder::encode(std::vector&lt;int, std::allocator&lt;int&gt; &gt; const&amp;)"' "$MS_TMP/dom.html" ||
     ms_fail "the flame graph does not show the demangled name"
   rows=$(grep -o '<tr class="site"[^>]*>' "$MS_TMP/dom.html" | wc -l)
-  ms_assert_num "$rows" -eq 3 "table rows (4 sites, 2 of one Python line)"
-  grep -q '<tr class="site" data-stacks="2"><td class="">4.0 MiB</td><td class="">4</td>' "$MS_TMP/dom.html" ||
-    ms_fail "the table has no merged row of 4.0 MiB in 4 allocations"
-  grep -q 'class="stacks">▸ 2 native stacks<' "$MS_TMP/dom.html" || ms_fail "the merged row has no stacks toggle"
+  ms_assert_num "$rows" -eq 3 "table rows (5 sites, 3 of one Python line)"
+  grep -q '<tr class="site" data-stacks="3"><td class="">4.5 MiB</td><td class="">5</td>' "$MS_TMP/dom.html" ||
+    ms_fail "the table has no merged row of 4.5 MiB in 5 allocations"
+  grep -q 'class="stacks">▸ 3 native stacks<' "$MS_TMP/dom.html" || ms_fail "the merged row has no stacks toggle"
   grep -q '<tr class="sub">' "$MS_TMP/dom.html" && ms_fail "stacks shown before asked for"
   dom "$MS_TMP/page.html" '#frames=all&stacks=open'
   grep -q 'id="flame"[^>]*data-folded="0"' "$MS_TMP/dom.html" || ms_fail "#frames=all did not unfold"
@@ -167,7 +168,7 @@ if [ -n "$browser" ]; then
     'operator new(unsigned long)'; do
     grep -qF "data-name=\"$n\"" "$MS_TMP/dom.html" || ms_fail "#frames=all lacks $n"
   done
-  [ "$(grep -o '<tr class="sub">' "$MS_TMP/dom.html" | wc -l)" -eq 2 ] || ms_fail "#stacks=open: not 2 stacks under the row"
+  [ "$(grep -o '<tr class="sub">' "$MS_TMP/dom.html" | wc -l)" -eq 3 ] || ms_fail "#stacks=open: not 3 stacks under the row"
   grep -q '>site 3: tts::Vocoder::run()<' "$MS_TMP/dom.html" || ms_fail "the second stack is not named by its native frame"
   dom "$MS_TMP/line.html"
   grep -qF "class=\"node py\" data-name=\"$where\"" "$MS_TMP/dom.html" || ms_fail "real run: no node for $where"
@@ -175,7 +176,7 @@ if [ -n "$browser" ]; then
   [ "$(grep -c "<b>$where</b>" "$MS_TMP/dom.html")" -eq 1 ] || ms_fail "real run: $where is not one table row"
   dom "$MS_TMP/line.html" '#frames=all'
   grep -qF 'data-name="Py_RunMain"' "$MS_TMP/dom.html" || ms_fail "real run: #frames=all lacks Py_RunMain"
-  ms_pass "page: 3 rows for 4 sites with 2 stacks on demand; interpreter and framework frames folded, #frames=all shows them"
+  ms_pass "page: 3 rows for 5 sites with 3 stacks on demand; interpreter and framework frames folded, #frames=all shows them"
 else
   echo "note: chromium is not installed: the page's DOM checks left out"
 fi
