@@ -243,27 +243,9 @@ static void ms_text_unreach(const ms_snapshot *s, unsigned top, ms_out *o) {
   }
 }
 
-void ms_write_text(const ms_snapshot *s, const ms_write_opts *opt, ms_out *o) {
-  unsigned top = opt ? opt->top : 10;
+/* The top call sites by live bytes and by growth, one row per Python line. */
+static void ms_text_sites(const ms_snapshot *s, unsigned top, ms_out *o) {
   char a[32], b[32], c[32];
-  ms_out_printf(o, "memshim report: %s (pid %lld), %s report at %.1f s, backend %s\n",
-                s->process.command ? s->process.command : "?", (long long)s->process.pid,
-                s->reason ? s->reason : "?", (double)s->time_ms / 1000.0,
-                s->process.backend ? s->process.backend : "?");
-  if (s->has_profile || !s->gpu.present) ms_text_mem(o, "heap", &s->total_heap); /* not in a GPU-only report */
-  if (s->total_device.present) ms_text_mem(o, "device", &s->total_device);
-  if (!s->has_profile || !s->sample_bytes) ms_out_str(o, "no profile in this report\n");
-  else if (s->exact) ms_out_str(o, "exact: every allocation recorded\n");
-  else ms_out_printf(o, "sampled: one sample per %llu bytes on average; per-site figures are estimates\n",
-                     (unsigned long long)s->sample_bytes);
-  if (s->live_before_teardown_ms)
-    ms_out_printf(o, "live bytes as of %.1f s: the last look before the Python interpreter's teardown freed them\n",
-                  (double)s->live_before_teardown_ms / 1000.0);
-  if (!s->has_profile) { /* a GPU report with the profiler off: its sites hold device bytes only */
-    if (s->gpu.present) ms_out_str(o, "\n");
-    ms_text_gpu(s, top, o);
-    return;
-  }
   /* one row per Python line (ms_snap_group_sites); the arena is pages of its own, never the heap */
   ms_arena arena;
   ms_arena_init(&arena);
@@ -272,7 +254,7 @@ void ms_write_text(const ms_snapshot *s, const ms_write_opts *opt, ms_out *o) {
   ms_text_order *order = ms_arena_array(&arena, s->nsites, sizeof *order);
   if (!rows.rows || !order) {
     ms_arena_release(&arena);
-    ms_out_str(o, "\nout of memory for the list of call sites\n");
+    ms_out_str(o, "\ncall sites: not listed (no memory for the list)\n");
     return;
   }
   ms_text_rows_sort(&rows, false, order);
@@ -308,6 +290,30 @@ void ms_write_text(const ms_snapshot *s, const ms_write_opts *opt, ms_out *o) {
 
   ms_text_growth(s, &rows, order, top, o);
   ms_arena_release(&arena);
+}
+
+void ms_write_text(const ms_snapshot *s, const ms_write_opts *opt, ms_out *o) {
+  unsigned top = opt ? opt->top : 10;
+  char a[32];
+  ms_out_printf(o, "memshim report: %s (pid %lld), %s report at %.1f s, backend %s\n",
+                s->process.command ? s->process.command : "?", (long long)s->process.pid,
+                s->reason ? s->reason : "?", (double)s->time_ms / 1000.0,
+                s->process.backend ? s->process.backend : "?");
+  if (s->has_profile || !s->gpu.present) ms_text_mem(o, "heap", &s->total_heap); /* not in a GPU-only report */
+  if (s->total_device.present) ms_text_mem(o, "device", &s->total_device);
+  if (!s->has_profile || !s->sample_bytes) ms_out_str(o, "no profile in this report\n");
+  else if (s->exact) ms_out_str(o, "exact: every allocation recorded\n");
+  else ms_out_printf(o, "sampled: one sample per %llu bytes on average; per-site figures are estimates\n",
+                     (unsigned long long)s->sample_bytes);
+  if (s->live_before_teardown_ms)
+    ms_out_printf(o, "live bytes as of %.1f s: the last look before the Python interpreter's teardown freed them\n",
+                  (double)s->live_before_teardown_ms / 1000.0);
+  if (!s->has_profile) { /* a GPU report with the profiler off: its sites hold device bytes only */
+    if (s->gpu.present) ms_out_str(o, "\n");
+    ms_text_gpu(s, top, o);
+    return;
+  }
+  ms_text_sites(s, top, o);
 
   const ms_snap_leak *l = &s->leak;
   if (l->checked) {
