@@ -32,7 +32,7 @@ static const char ms_report_usage[] =
   "             (interpreter frames folded; a toggle shows all), timeline, sortable table of\n"
   "             sites merged by Python line; several reports combine into one page\n"
   "  pprof      gzipped profile.proto for go tool pprof, Pyroscope, Parca (binary: redirect it)\n"
-  "  json       the report again, as this memshim writes it\n"
+  "  json       the report again, as this memshim writes it (--json says the same)\n"
   "  collapsed, svg, pprof and json take one report.\n"
   "  --top N          list N call sites in text, svg and collapsed (default 10 for text and\n"
   "                   svg, all for collapsed; 0 = all)\n"
@@ -216,6 +216,7 @@ int ms_cmd_report(int argc, char **argv) {
   const char *output = NULL;
   static const struct option longopts[] = {{"format", required_argument, NULL, 'f'},
                                            {"top", required_argument, NULL, 't'},
+                                           {"json", no_argument, NULL, 'j'},
                                            {"output", required_argument, NULL, 'o'},
                                            {"serve", no_argument, NULL, 'S'},
                                            {"port", required_argument, NULL, 'P'},
@@ -250,6 +251,10 @@ int ms_cmd_report(int argc, char **argv) {
           return MS_EXIT_USAGE;
         }
         output = optarg;
+        break;
+      case 'j': /* as every command that prints figures has it */
+        fmt = MS_FMT_JSON;
+        fmt_set = 1;
         break;
       case 'S': serve = 1; break;
       case 'P':

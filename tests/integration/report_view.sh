@@ -71,6 +71,8 @@ grep -qF 'tts::Encoder::encode(std::vector<int, std::allocator<int> > const&)' "
 import json, sys
 d = json.load(sys.stdin)
 assert [s["id"] for s in d["sites"]] == [1, 2, 3, 4, 5], "the JSON report lost a site"' || ms_fail "JSON: sites merged"
+cmp -s <("$cli" report "$data/report_merge.json" --json) <("$cli" report "$data/report_merge.json" --format json) ||
+  ms_fail "--json is not --format json"
 ms_pass "fixture: app.py:5 through three stacks (one under other library callers) is one text row of 4.5 MiB (3 + 1 + 0.5), growth too; the JSON keeps 5 sites"
 
 # --- a real run: one Python line allocating through three native paths (bytearray, bytes, str)
