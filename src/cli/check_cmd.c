@@ -289,7 +289,7 @@ static void ms_check_take(const ms_snapshot *snap, ms_check_agg *agg, ms_check_a
 static int ms_check_read_dir(const char *dir, ms_check_agg *agg, ms_check_agg *gpu, ms_check_agg *unr,
                              uint64_t gpu_limit) {
   ms_cli_paths paths = {0};
-  if (ms_cli_list_reports(dir, &paths) < 0) {
+  if (ms_cli_list_reports(dir, "memshim.", &paths) < 0) {
     ms_cli_paths_free(&paths);
     return -1;
   }

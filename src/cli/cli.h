@@ -39,6 +39,10 @@ int ms_cli_command_at(const char *cmd, int argc);
 /* mkdir -p. */
 int ms_cli_mkdirs(const char *dir);
 
+/* memshim report --serve: serve the page in fd on 127.0.0.1:port (0: a free port) until SIGINT
+ * or SIGTERM, or after the page was sent once; an exit status. */
+int ms_cli_serve_page(int fd, unsigned port, int once);
+
 int ms_cmd_config(int argc, char **argv);
 int ms_cmd_run(int argc, char **argv);
 int ms_cmd_report(int argc, char **argv);

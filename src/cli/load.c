@@ -323,15 +323,17 @@ void ms_cli_paths_free(ms_cli_paths *l) {
   *l = (ms_cli_paths){0};
 }
 
-int ms_cli_list_reports(const char *dir, ms_cli_paths *l) {
+int ms_cli_list_reports(const char *dir, const char *prefix, ms_cli_paths *l) {
   DIR *d = opendir(dir);
   if (!d) return -1;
   int first = l->n, rc = 0;
   char path[PATH_MAX + 256]; /* dir opened, so shorter than PATH_MAX; a name is at most 255 */
   struct dirent *e;
   while ((e = readdir(d))) {
-    size_t len = strlen(e->d_name);
-    if (strncmp(e->d_name, "memshim.", 8) != 0 || len < 13 || strcmp(e->d_name + len - 5, ".json") != 0) continue;
+    size_t len = strlen(e->d_name), plen = strlen(prefix);
+    if (e->d_name[0] == '.' || strncmp(e->d_name, prefix, plen) != 0 || len < plen + 6 ||
+        strcmp(e->d_name + len - 5, ".json") != 0)
+      continue; /* hidden files too: a writer's temporary file is never half a report here */
     snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
     if (ms_cli_paths_add(l, path) != 0) {
       rc = -1;

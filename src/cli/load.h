@@ -30,9 +30,10 @@ typedef struct {
 int ms_cli_paths_add(ms_cli_paths *l, const char *path);
 void ms_cli_paths_free(ms_cli_paths *l);
 
-/* Appends the memshim.*.json files of a directory to l, sorted by name among themselves.
+/* Appends the *.json files of a directory whose name starts with prefix ("" for every one) to l,
+ * sorted by name among themselves; whether each is a memshim report is for the loader to say.
  * Returns how many were appended, or -1 with errno set when the directory cannot be read or
  * memory runs out (what was appended stays in l). */
-int ms_cli_list_reports(const char *dir, ms_cli_paths *l);
+int ms_cli_list_reports(const char *dir, const char *prefix, ms_cli_paths *l);
 
 #endif

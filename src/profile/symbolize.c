@@ -118,22 +118,34 @@ const char *ms_symbolize_build_id(const char *path) {
 }
 
 static char *(*ms_cxa_demangle)(const char *, char *, size_t *, int *);
-static int ms_cxa_demangle_looked;
+static int ms_cxa_demangle_looked; /* reset by each report while not found: libstdc++ may come later */
+
+/* libstdc++'s demangler: in the global scope when the program links libstdc++; else in a copy
+ * loaded privately (RTLD_LOCAL: the dependency of a Python extension module such as torch's),
+ * which dlopen with RTLD_NOLOAD finds without loading anything. */
+static void ms_find_demangler(void) {
+  ms_cxa_demangle_looked = 1;
+  void *f = dlsym(RTLD_DEFAULT, "__cxa_demangle");
+  if (!f) {
+    void *h = dlopen("libstdc++.so.6", RTLD_LAZY | RTLD_NOLOAD); /* kept open: no unload under us */
+    if (h) f = dlsym(h, "__cxa_demangle");
+  }
+  ms_cxa_demangle = (char *(*)(const char *, char *, size_t *, int *))f;
+}
 
 static const char *ms_sym_name(ms_elf_sym *s) {
   if (s->demangle_tried) return s->demangled ? s->demangled : s->name;
+  if (s->name[0] != '_' || s->name[1] != 'Z') {
+    s->demangle_tried = 1;
+    return s->name;
+  }
+  if (!ms_cxa_demangle_looked) ms_find_demangler();
+  if (!ms_cxa_demangle) return s->name; /* tried again in a later report */
   s->demangle_tried = 1;
-  if (s->name[0] != '_' || s->name[1] != 'Z') return s->name;
-  if (!ms_cxa_demangle_looked) {
-    ms_cxa_demangle_looked = 1;
-    ms_cxa_demangle = (char *(*)(const char *, char *, size_t *, int *))dlsym(RTLD_DEFAULT, "__cxa_demangle");
-  }
-  if (ms_cxa_demangle) {
-    int status = -1;
-    char *d = ms_cxa_demangle(s->name, NULL, NULL, &status);
-    if (status == 0 && d) s->demangled = ms_arena_strdup(&ms_sym_arena, d);
-    free(d);
-  }
+  int status = -1;
+  char *d = ms_cxa_demangle(s->name, NULL, NULL, &status);
+  if (status == 0 && d) s->demangled = ms_arena_strdup(&ms_sym_arena, d);
+  free(d);
   return s->demangled ? s->demangled : s->name;
 }
 
@@ -203,6 +215,7 @@ typedef struct {
 static ms_sym_cache_entry *ms_sym_cache;
 
 void ms_symbolize_begin(void) {
+  if (!ms_cxa_demangle) ms_cxa_demangle_looked = 0;
   if (!ms_sym_cache) ms_sym_cache = ms_raw_alloc(MS_SYM_CACHE * sizeof *ms_sym_cache);
   else memset(ms_sym_cache, 0, MS_SYM_CACHE * sizeof *ms_sym_cache);
   ms_arena_release(&ms_mod_arena);

@@ -72,9 +72,9 @@ void ms_frame_where(const ms_snap_frame *f, const char *sep, char *buf, size_t l
   else ms_frame_label(f, buf, len);
 }
 
-static bool ms_py_file_is_library(const char *file) {
+bool ms_py_file_is_library(const char *file) {
   return !file || file[0] == '<' || strstr(file, "/site-packages/") || strstr(file, "/dist-packages/") ||
-         strstr(file, "/lib/python3.") || strstr(file, "/lib/python2.");
+         strstr(file, "/lib/python3.") || strstr(file, "/lib/python2.") || strstr(file, "/bin/");
 }
 
 /* The qualified name of a demangled function: "void std::vector<int>::_M_realloc_insert<int>(...)"

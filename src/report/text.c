@@ -2,6 +2,7 @@
  * sites that grew since the warm-up, GPU devices when present, the leak verdict. */
 #include <string.h>
 
+#include "../util/sort.h"
 #include "write.h"
 
 #define MS_TEXT_GROWTH_FRAMES 4
@@ -37,7 +38,6 @@ static unsigned ms_text_top(const ms_snapshot *s, int64_t (*key)(const ms_snap_s
   return n;
 }
 static int64_t ms_key_device_live(const ms_snap_site *site) { return site->device.present ? site->device.live_bytes : 0; }
-static int64_t ms_key_heap_growth(const ms_snap_site *site) { return site->heap.growth_bytes; }
 
 static void ms_text_frames(ms_out *o, const ms_snap_site *site) {
   char name[1024];
@@ -105,24 +105,113 @@ static void ms_text_gpu(const ms_snapshot *s, unsigned top, ms_out *o) {
   }
 }
 
-/* Sites with heap growth > 0, largest first (an index list on the stack: at most 512 shown). */
-#define MS_TEXT_GROWTH_MAX 512
-static void ms_text_growth(const ms_snapshot *s, unsigned top, ms_out *o) {
-  uint32_t order[MS_TEXT_GROWTH_MAX];
-  unsigned total, ngrew = ms_text_top(s, ms_key_heap_growth, order, MS_TEXT_GROWTH_MAX, &total);
-  unsigned shown = ms_limit(ngrew, top);
+/* A row of the text report: the sites of one group (ms_snap_group_sites) summed. */
+typedef struct {
+  uint32_t rep, members;
+  int64_t live, count, growth, dlive, dcount, dgrowth;
+  uint64_t alloc;
+  bool device;
+} ms_text_row;
+
+typedef struct {
+  ms_text_row *rows;
+  uint32_t n;
+  const uint32_t *group; /* per site: its group's first site; NULL: each site alone */
+} ms_text_rows;
+
+/* Rows in site order (the first site of a group is its largest); a group's row takes the place
+ * of its first site. Out of memory: n = 0 and rows = NULL (the caller lists raw sites). */
+static void ms_text_rows_build(const ms_snapshot *s, ms_arena *a, ms_text_rows *r) {
+  r->group = ms_snap_group_sites(s, a);
+  r->rows = ms_arena_array(a, s->nsites, sizeof *r->rows);
+  uint32_t *row_of = ms_arena_array(a, s->nsites, sizeof *row_of);
+  r->n = 0;
+  if (!r->group || !r->rows || !row_of) {
+    r->rows = NULL;
+    r->group = NULL;
+    return;
+  }
+  for (uint32_t i = 0; i < s->nsites; i++) {
+    const ms_snap_site *site = &s->sites[i];
+    uint32_t g = r->group[i];
+    ms_text_row *row;
+    if (g == i) {
+      row_of[i] = r->n;
+      row = &r->rows[r->n++];
+      row->rep = i;
+    } else {
+      row = &r->rows[row_of[g]];
+    }
+    row->members++;
+    row->live += site->heap.live_bytes;
+    row->count += site->heap.live_count;
+    row->alloc += site->heap.allocated_bytes;
+    row->growth += site->heap.growth_bytes;
+    if (site->device.present) {
+      row->device = true;
+      row->dlive += site->device.live_bytes;
+      row->dcount += site->device.live_count;
+      row->dgrowth += site->device.growth_bytes;
+    }
+  }
+}
+
+/* Rows by key, largest first (ties: site order): an in-place heap sort, no heap memory. */
+typedef struct {
+  int64_t key;
+  uint32_t row;
+} ms_text_order;
+static int ms_text_order_cmp(const void *pa, const void *pb) {
+  const ms_text_order *x = pa, *y = pb;
+  if (x->key != y->key) return x->key > y->key ? -1 : 1;
+  return x->row < y->row ? -1 : x->row > y->row;
+}
+static void ms_text_rows_sort(const ms_text_rows *r, bool growth, ms_text_order *order) {
+  for (uint32_t i = 0; i < r->n; i++) order[i] = (ms_text_order){growth ? r->rows[i].growth : r->rows[i].live, i};
+  ms_sort(order, r->n, sizeof *order, ms_text_order_cmp);
+}
+
+/* The other sites of a merged row: "+ 2 more native stacks under this Python line: site 7 (1.2
+ * MiB), site 9 (512 KiB)", at most 6 named. */
+#define MS_TEXT_MEMBERS_NAMED 6
+static void ms_text_members(const ms_snapshot *s, const ms_text_rows *r, const ms_text_row *row, ms_out *o) {
+  if (row->members < 2) return;
+  ms_out_printf(o, "      + %u more native stack%s under this Python line:", (unsigned)(row->members - 1),
+                row->members > 2 ? "s" : "");
+  unsigned named = 0;
+  for (uint32_t i = row->rep + 1; i < s->nsites && named < MS_TEXT_MEMBERS_NAMED; i++) {
+    if (r->group[i] != row->rep) continue;
+    char b[32];
+    ms_fmt_bytes(b, sizeof b, (double)s->sites[i].heap.live_bytes);
+    ms_out_printf(o, "%s site %u (%s)", named ? "," : "", (unsigned)s->sites[i].id, b);
+    named++;
+  }
+  ms_out_str(o, row->members - 1 > named ? ", ...\n" : "\n");
+}
+
+/* Rows with heap growth > 0, largest first. */
+static void ms_text_growth(const ms_snapshot *s, const ms_text_rows *r, ms_text_order *order, unsigned top, ms_out *o) {
+  ms_text_rows_sort(r, true, order);
+  unsigned total = 0;
+  while (total < r->n && r->rows[order[total].row].growth > 0) total++;
+  unsigned shown = ms_limit(total, top);
   ms_out_printf(o, "\ntop %u of %u call sites by growth since the warm-up:\n", shown, total);
   for (unsigned i = 0; i < shown; i++) {
-    const ms_snap_site *site = &s->sites[order[i]];
+    const ms_text_row *row = &r->rows[order[i].row];
+    const ms_snap_site *site = &s->sites[row->rep];
     char g[32], name[512];
-    ms_fmt_bytes(g, sizeof g, (double)site->heap.growth_bytes);
+    ms_fmt_bytes(g, sizeof g, (double)row->growth);
     ms_out_printf(o, "+%s  site %u:", g, (unsigned)site->id);
     for (uint32_t f = 0; f < site->nframes && f < MS_TEXT_GROWTH_FRAMES; f++) {
       ms_frame_label(&site->frames[f], name, sizeof name);
       ms_out_str(o, f ? " <- " : " ");
       ms_out_str(o, name);
     }
-    ms_out_str(o, site->nframes > MS_TEXT_GROWTH_FRAMES ? " <- ...\n" : "\n");
+    ms_out_str(o, site->nframes > MS_TEXT_GROWTH_FRAMES ? " <- ..." : "");
+    if (row->members > 1)
+      ms_out_printf(o, " (and %u more native stack%s of this Python line)", (unsigned)(row->members - 1),
+                    row->members > 2 ? "s" : "");
+    ms_out_str(o, "\n");
   }
 }
 
@@ -154,9 +243,58 @@ static void ms_text_unreach(const ms_snapshot *s, unsigned top, ms_out *o) {
   }
 }
 
+/* The top call sites by live bytes and by growth, one row per Python line. */
+static void ms_text_sites(const ms_snapshot *s, unsigned top, ms_out *o) {
+  char a[32], b[32], c[32];
+  /* one row per Python line (ms_snap_group_sites); the arena is pages of its own, never the heap */
+  ms_arena arena;
+  ms_arena_init(&arena);
+  ms_text_rows rows;
+  ms_text_rows_build(s, &arena, &rows);
+  ms_text_order *order = ms_arena_array(&arena, s->nsites, sizeof *order);
+  if (!rows.rows || !order) {
+    ms_arena_release(&arena);
+    ms_out_str(o, "\ncall sites: not listed (no memory for the list)\n");
+    return;
+  }
+  ms_text_rows_sort(&rows, false, order);
+  unsigned n = ms_limit(rows.n, top);
+  ms_out_printf(o, "\ntop %u of %u call sites by live bytes", n, (unsigned)rows.n);
+  if (rows.n < s->nsites) ms_out_printf(o, " (%u stacks; stacks of one Python line merged)", (unsigned)s->nsites);
+  ms_out_str(o, ":\n");
+  for (unsigned i = 0; i < n; i++) {
+    const ms_text_row *row = &rows.rows[order[i].row];
+    const ms_snap_site *site = &s->sites[row->rep];
+    ms_fmt_bytes(a, sizeof a, (double)row->live);
+    ms_fmt_bytes(b, sizeof b, (double)row->alloc);
+    ms_fmt_bytes(c, sizeof c, (double)row->growth);
+    ms_out_printf(o, "#%u  %s live in %lld allocations  (allocated %s, growth %s)  site %u", i + 1, a,
+                  (long long)row->count, b, c, (unsigned)site->id);
+    const ms_snap_frame *named = ms_site_named_frame(site); /* a Python site: its line first */
+    if (named && named->kind == MS_SNAP_PYTHON) {
+      char name[1024];
+      ms_frame_label(named, name, sizeof name);
+      ms_out_str(o, ": ");
+      ms_out_str(o, name);
+    }
+    if (row->members > 1) ms_out_printf(o, "  [%u native stacks]", (unsigned)row->members);
+    ms_out_str(o, "\n");
+    if (row->device) {
+      ms_fmt_bytes(a, sizeof a, (double)row->dlive);
+      ms_fmt_bytes(c, sizeof c, (double)row->dgrowth);
+      ms_out_printf(o, "    device: %s live in %lld allocations (growth %s)\n", a, (long long)row->dcount, c);
+    }
+    ms_text_frames(o, site);
+    ms_text_members(s, &rows, row, o);
+  }
+
+  ms_text_growth(s, &rows, order, top, o);
+  ms_arena_release(&arena);
+}
+
 void ms_write_text(const ms_snapshot *s, const ms_write_opts *opt, ms_out *o) {
   unsigned top = opt ? opt->top : 10;
-  char a[32], b[32], c[32];
+  char a[32];
   ms_out_printf(o, "memshim report: %s (pid %lld), %s report at %.1f s, backend %s\n",
                 s->process.command ? s->process.command : "?", (long long)s->process.pid,
                 s->reason ? s->reason : "?", (double)s->time_ms / 1000.0,
@@ -175,32 +313,7 @@ void ms_write_text(const ms_snapshot *s, const ms_write_opts *opt, ms_out *o) {
     ms_text_gpu(s, top, o);
     return;
   }
-  unsigned n = ms_limit(s->nsites, top);
-  ms_out_printf(o, "\ntop %u of %u call sites by live bytes:\n", n, (unsigned)s->nsites);
-  for (unsigned i = 0; i < n; i++) {
-    const ms_snap_site *site = &s->sites[i];
-    ms_fmt_bytes(a, sizeof a, (double)site->heap.live_bytes);
-    ms_fmt_bytes(b, sizeof b, (double)site->heap.allocated_bytes);
-    ms_fmt_bytes(c, sizeof c, (double)site->heap.growth_bytes);
-    ms_out_printf(o, "#%u  %s live in %lld allocations  (allocated %s, growth %s)  site %u", i + 1, a,
-                  (long long)site->heap.live_count, b, c, (unsigned)site->id);
-    const ms_snap_frame *named = ms_site_named_frame(site); /* a Python site: its line first */
-    if (named && named->kind == MS_SNAP_PYTHON) {
-      char name[1024];
-      ms_frame_label(named, name, sizeof name);
-      ms_out_str(o, ": ");
-      ms_out_str(o, name);
-    }
-    ms_out_str(o, "\n");
-    if (site->device.present) {
-      ms_fmt_bytes(a, sizeof a, (double)site->device.live_bytes);
-      ms_fmt_bytes(c, sizeof c, (double)site->device.growth_bytes);
-      ms_out_printf(o, "    device: %s live in %lld allocations (growth %s)\n", a, (long long)site->device.live_count, c);
-    }
-    ms_text_frames(o, site);
-  }
-
-  ms_text_growth(s, top, o);
+  ms_text_sites(s, top, o);
 
   const ms_snap_leak *l = &s->leak;
   if (l->checked) {

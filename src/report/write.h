@@ -5,6 +5,7 @@
 
 #include <stddef.h>
 
+#include "arena.h"
 #include "out.h"
 #include "snapshot.h"
 
@@ -40,8 +41,12 @@ void ms_frame_where(const ms_snap_frame *f, const char *sep, char *buf, size_t l
  * std:: and __gnu_cxx:: functions (allocators, vector growth), c10::alloc_cpu, PyMem_*,
  * PyObject_Malloc/Calloc/Realloc, _PyObject_*alloc*, strdup, strndup, xmalloc; demangled or not. */
 bool ms_frame_is_plumbing(const char *function);
+/* A Python file that is not the user's own code: under site-packages/, dist-packages/,
+ * /lib/python3.* (the standard library) or a bin/ directory (an installed package's entry-point
+ * script: /usr/bin/gunicorn), or not a file at all ("<frozen ...>", "<string>"). */
+bool ms_py_file_is_library(const char *file);
 /* The frame a call site is named by for people: its innermost Python frame in code the user wrote
- * (a file not under site-packages/, dist-packages/ or /lib/python3.*, not "<frozen ...>"), else
+ * (a "user frame": a Python frame whose file ms_py_file_is_library does not claim), else
  * its innermost Python frame, else its first frame that is not allocator plumbing (the
  * allocating frame when all are); NULL without frames. */
 const ms_snap_frame *ms_site_named_frame(const ms_snap_site *site);
@@ -51,5 +56,22 @@ void ms_site_where(const ms_snap_site *site, char *buf, size_t len);
 /* A frame in collapsed stacks: ms_frame_label with ';' replaced by ':' and control characters by
  * spaces (spaces stay: flamegraph.pl splits the count off at the last space). */
 void ms_frame_collapsed(const ms_snap_frame *f, char *buf, size_t len);
+
+/* Sites merged by Python line (view.c): sites named by a Python frame whose Python frames from
+ * that frame outwards (the line and its Python callers; only the user frames among them when the
+ * line is the user's) are equal form one group, whatever native frames lie inside or between
+ * them; every other site is a group of its own. Returns, per site,
+ * the index of its group's first site (the largest, as sites come by live bytes), in memory of
+ * a; NULL when a is out of memory (then show every site alone). */
+uint32_t *ms_snap_group_sites(const ms_snapshot *s, ms_arena *a);
+/* The frames a flame graph folds by default (view.c): mask[k] = '1' for frame k folded, '0' kept,
+ * mask[nframes] = 0 (room for nframes + 1). Folded: native frames of the Python interpreter (the
+ * python executable, libpython, the standard library's lib-dynload modules), of memshim, allocator
+ * plumbing (ms_frame_is_plumbing), process and thread entry (_start, __libc_start_main,
+ * start_thread, clone), libc frames that called other code (outside the innermost non-libc
+ * frame); Python frames of the import system (<frozen importlib...>), and library Python frames
+ * (ms_py_file_is_library) outside the innermost user frame (the framework that called the
+ * user's code: gunicorn, flask, ...). The frame the site is named by is never folded. */
+void ms_site_fold(const ms_snap_site *site, char *mask);
 
 #endif

@@ -71,7 +71,8 @@ grep -q "unknown format 'pdf'" "$MS_TMP/err" || ms_fail "bad format: $(cat "$MS_
 expect_status 2 "--top not a number" "$cli" report "$json" --top many
 expect_status 2 "--top without value" "$cli" report "$json" --top
 expect_status 2 "unknown option" "$cli" report "$json" --colour
-expect_status 2 "two files" "$cli" report "$json" "$json"
+expect_status 2 "two files as svg" "$cli" report "$json" "$json" --format svg
+grep -q 'renders one report; 2 were given' "$MS_TMP/err" || ms_fail "two files as svg: $(cat "$MS_TMP/err")"
 expect_status 1 "missing file" "$cli" report "$MS_TMP/absent.json"
 grep -q "$MS_TMP/absent.json" "$MS_TMP/err" || ms_fail "missing file: the error does not name it: $(cat "$MS_TMP/err")"
 printf '{"format": "memshim-report", "version": 1, "sites": [' >"$MS_TMP/cut.json"
@@ -83,7 +84,9 @@ grep -q 'not a memshim JSON report' "$MS_TMP/err" || ms_fail "foreign JSON: $(ca
 echo '{"format": "memshim-report", "version": 2}' >"$MS_TMP/v2.json"
 expect_status 1 "schema version 2" "$cli" report "$MS_TMP/v2.json"
 grep -q 'version 2' "$MS_TMP/err" || ms_fail "v2: $(cat "$MS_TMP/err")"
-expect_status 1 "a directory" "$cli" report "$MS_TMP"
+mkdir "$MS_TMP/none" && cp "$MS_TMP/other.json" "$MS_TMP/v2.json" "$MS_TMP/none/"
+expect_status 1 "a directory without a memshim report" "$cli" report "$MS_TMP/none"
+grep -q 'no memshim JSON report in it' "$MS_TMP/err" || ms_fail "empty directory: $(cat "$MS_TMP/err")"
 if [ "$(id -u)" -ne 0 ]; then
   cp "$json" "$MS_TMP/locked.json" && chmod 000 "$MS_TMP/locked.json"
   expect_status 1 "unreadable file" "$cli" report "$MS_TMP/locked.json"

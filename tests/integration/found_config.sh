@@ -72,6 +72,21 @@ grep -qE '^MEMSHIM_ENABLE +bool +1 +default ' "$MS_TMP/out" || ms_fail "config: 
   ms_fail "config: bad value message: $(cat "$MS_TMP/err")"
 ms_pass "memshim config lists all $(wc -l <"$MS_TMP/table") options with value and source"
 
+# memshim config --json: the same rows, values and sources as one JSON object
+env MEMSHIM_RETAINED_MAX=128M MEMSHIM_VERBOSE=loud "$cli" config --json >"$MS_TMP/json" 2>/dev/null || ms_fail "memshim config --json failed"
+"$PYTHON" - "$MS_TMP/json" "$MS_TMP/out" <<'PY' || ms_fail "config --json differs from the table"
+import json, sys
+doc = json.load(open(sys.argv[1]))
+assert doc["format"] == "memshim-config" and doc["version"] == 1, doc.get("format")
+rows = {l.split()[0]: [w if w != "\"\"" else "" for w in l.split()[1:4]] for l in open(sys.argv[2]).read().splitlines()[1:]}
+got = {o["variable"]: [o["type"], o["value"], o["source"].split()[0]] for o in doc["options"]}
+assert set(got) == set(rows), set(got) ^ set(rows)
+bad = {k: (got[k], rows[k]) for k in rows if got[k][:2] != rows[k][:2] or got[k][2] != rows[k][2]}
+assert not bad, bad
+assert got["MEMSHIM_RETAINED_MAX"] == ["size", "128M", "environment"], got["MEMSHIM_RETAINED_MAX"]
+PY
+ms_pass "memshim config --json: the same $(wc -l <"$MS_TMP/table") options, values and sources"
+
 # memshim run: preloads the library (the program sees memshim's counters), passes the status.
 MEMSHIM_LIBRARY_PATH=$MS_TEST_LIB "$cli" run -- "$prog" >"$MS_TMP/out" 2>"$MS_TMP/err" || ms_fail "run: $(cat "$MS_TMP/err")"
 grep -q "0 failed, counters checked" "$MS_TMP/out" || ms_fail "run did not preload: $(cat "$MS_TMP/out")"

@@ -113,6 +113,6 @@ grep -q 'data-name="all processes"' "$MS_TMP/dom.html" || ms_fail "no root for a
 grep -qF "data-name=\"$fn\"" "$MS_TMP/dom.html" && grep -qF 'Encoder.encode_batch' "$MS_TMP/dom.html" ||
   ms_fail "the combined flame graph lacks a process's sites"
 shot "$MS_TMP/all.html" "$out/combined.png" 1800
-rc=0; "$cli" report "$MS_TMP/run" >/dev/null 2>&1 || rc=$?
-ms_assert_num "$rc" -eq 1 "a directory without --format html"
+rc=0; "$cli" report "$MS_TMP/run" --format svg >/dev/null 2>&1 || rc=$?
+ms_assert_num "$rc" -eq 2 "a directory of several reports as svg"
 ms_pass "a directory of 3 reports is one page with 3 timelines and one flame graph"

@@ -247,8 +247,8 @@ static void test_list_reports(void **state) {
   (void)state;
   char dir[] = "/tmp/ms_test_list.XXXXXX", path[64];
   assert_non_null(mkdtemp(dir));
-  const char *names[] = {"memshim.20.json", "memshim.10.json", "memshim.10.txt", "other.json", "memshim.json"};
-  for (int i = 0; i < 5; i++) {
+  const char *names[] = {"memshim.20.json", "memshim.10.json", "memshim.10.txt", "other.json", "memshim.json", ".hidden.json"};
+  for (int i = 0; i < 6; i++) {
     snprintf(path, sizeof path, "%s/%s", dir, names[i]);
     FILE *f = fopen(path, "w");
     assert_non_null(f);
@@ -256,18 +256,25 @@ static void test_list_reports(void **state) {
   }
   ms_cli_paths l = {0};
   assert_int_equal(ms_cli_paths_add(&l, "first.json"), 0);
-  assert_int_equal(ms_cli_list_reports(dir, &l), 2);
+  assert_int_equal(ms_cli_list_reports(dir, "memshim.", &l), 2);
   assert_int_equal(l.n, 3);
   assert_string_equal(l.paths[0], "first.json");
   snprintf(path, sizeof path, "%s/memshim.10.json", dir);
   assert_string_equal(l.paths[1], path);
   snprintf(path, sizeof path, "%s/memshim.20.json", dir);
   assert_string_equal(l.paths[2], path);
-  assert_int_equal(ms_cli_list_reports("/nonexistent/memshim-dir", &l), -1);
+  assert_int_equal(ms_cli_list_reports("/nonexistent/memshim-dir", "", &l), -1);
   assert_int_equal(l.n, 3);
   ms_cli_paths_free(&l);
   assert_int_equal(l.n, 0);
-  for (int i = 0; i < 5; i++) {
+  /* every *.json whatever its prefix (memshim report DIR), hidden files left out */
+  assert_int_equal(ms_cli_list_reports(dir, "", &l), 4);
+  snprintf(path, sizeof path, "%s/memshim.json", dir);
+  assert_string_equal(l.paths[2], path);
+  snprintf(path, sizeof path, "%s/other.json", dir);
+  assert_string_equal(l.paths[3], path);
+  ms_cli_paths_free(&l);
+  for (int i = 0; i < 6; i++) {
     snprintf(path, sizeof path, "%s/%s", dir, names[i]);
     unlink(path);
   }
