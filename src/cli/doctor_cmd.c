@@ -181,7 +181,12 @@ int ms_cmd_doctor(int argc, char **argv) {
         printf("  reports: %s.%s", prefix, several ? "{" : "");
         for (unsigned k = 0, n = 0; k < 5; k++)
           if (st.formats & ms_report_exts[k].flag) printf("%s%s", n++ ? "," : "", ms_report_exts[k].ext);
-        printf("%s at exit", several ? "}" : "");
+        printf("%s", several ? "}" : "");
+        char link[64], cwd[PATH_MAX];
+        snprintf(link, sizeof link, "/proc/%d/cwd", pid);
+        ssize_t n = prefix[0] == '/' ? -1 : readlink(link, cwd, sizeof cwd - 1);
+        if (n > 0) printf(" in %.*s (its working directory)", (int)n, cwd);
+        printf(" at exit");
         printf("%s%s%s%s\n", st.sig ? ", on " : "", st.sig ? signame : "",
                strcmp(interval, "off") ? ", every " : "", strcmp(interval, "off") ? interval : "");
         if (shared_path)
