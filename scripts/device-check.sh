@@ -6,7 +6,7 @@
 #   2. (a) model load/unload cycles on the GPU under PyTorch's native allocator, with
 #      expandable_segments:True, and with backend:cudaMallocAsync: per step the device bytes memshim
 #      tracks, the pool reserve, NVML's figure for the process, the residual and the top call site
-#      (from a report taken with SIGUSR2);
+#      (from a report taken with the report signal);
 #   3. (b) seed 000 for real: a tiny SentenceTransformer built here (random weights, a WordPiece
 #      tokenizer trained on generated text) encodes batches of 200 strings of 12,345 characters;
 #      RSS per batch under glibc, jemalloc (when libjemalloc.so.2 is installed) and memshim, and the
@@ -96,7 +96,7 @@ fi
 
 # ---- 2. (a) load/unload cycles ----
 cat >"$OUT/cycles.py" <<'PY'
-"""Model load/unload cycles; after each step a memshim report (SIGUSR2) gives the GPU figures.
+"""Model load/unload cycles; after each step a memshim report (its report signal, SIGRTMIN+9) gives the GPU figures.
    cycles.py torch N   a stack of fp16 Linear layers, its size varying per cycle, loaded, run, deleted,
                        then torch.cuda.empty_cache()
    cycles.py fake N    (self-test) the same steps with cudaMalloc/cudaFree of the fake runtime"""
@@ -109,7 +109,7 @@ MIB = 1 << 20
 
 
 def report(step):
-    os.kill(os.getpid(), signal.SIGUSR2)  # memshim's monitor writes the report
+    os.kill(os.getpid(), signal.SIGRTMIN + 9)  # memshim's monitor writes the report
     deadline = time.time() + 20
     while True:
         try:
@@ -119,7 +119,7 @@ def report(step):
         except (OSError, ValueError, KeyError):
             pass
         if time.time() > deadline:
-            sys.exit("device-check: no memshim report 20 s after SIGUSR2 (is memshim preloaded?)")
+            sys.exit("device-check: no memshim report 20 s after SIGRTMIN+9 (is memshim preloaded?)")
         time.sleep(0.05)
     last[0] = d["time_ms"]
     g = d.get("gpu")

@@ -47,5 +47,7 @@ int ms_cmd_config(int argc, char **argv);
 int ms_cmd_run(int argc, char **argv);
 int ms_cmd_report(int argc, char **argv);
 int ms_cmd_check(int argc, char **argv);
+int ms_cmd_snapshot(int argc, char **argv);
+int ms_cmd_doctor(int argc, char **argv);
 
 #endif

@@ -24,6 +24,11 @@ static const char ms_usage[] =
   "         [-o FILE | --serve [--port N]]\n"
   "                         render JSON reports: call sites, flame graph, timeline, a browser\n"
   "                         page (several processes in one), pprof for go tool pprof / Pyroscope\n"
+  "  snapshot [-t SECONDS] [--json] PID\n"
+  "                         a report from a running process now: sends its report signal\n"
+  "                         (default SIGRTMIN+9) only if it catches it, waits, prints the files\n"
+  "  doctor [--json] [PID]  did PID really load libmemshim.so, with which options; can it be\n"
+  "                         asked for a report\n"
   "  help                   this text\n"
   "\n"
   "options:\n"
@@ -31,8 +36,8 @@ static const char ms_usage[] =
   "  -V, --version          print the version\n"
   "\n"
   "Every MEMSHIM_* environment variable is one option; 'memshim config' lists them.\n"
-  "Exit status: 0 ok, 1 failure, 2 bad arguments, 4 'check' reached no verdict; 'run' and 'check'\n"
-  "pass a failing command's own status through.\n";
+  "Exit status: 0 ok, 1 failure (for 'doctor': not loaded), 2 bad arguments, 4 'check' reached no\n"
+  "verdict; 'run' and 'check' pass a failing command's own status through.\n";
 
 int main(int argc, char **argv) {
   if (argc < 2) {
@@ -52,6 +57,8 @@ int main(int argc, char **argv) {
   if (!strcmp(cmd, "run")) return ms_cmd_run(argc - 1, argv + 1);
   if (!strcmp(cmd, "check")) return ms_cmd_check(argc - 1, argv + 1);
   if (!strcmp(cmd, "report")) return ms_cmd_report(argc - 1, argv + 1);
+  if (!strcmp(cmd, "snapshot")) return ms_cmd_snapshot(argc - 1, argv + 1);
+  if (!strcmp(cmd, "doctor")) return ms_cmd_doctor(argc - 1, argv + 1);
   fprintf(stderr, "memshim: unknown command '%s' (see 'memshim --help')\n", cmd);
   return MS_EXIT_USAGE;
 }

@@ -59,8 +59,8 @@ static const ms_option_def ms_option_table[MS_OPT__COUNT] = {
     false, "report formats (comma list; off = no file); set without MEMSHIM_PROFILE: timeline-only reports"},
   [MS_OPT_REPORT_PATH] = {"report_path", "MEMSHIM_REPORT_PATH", MS_OPT_PATH, "memshim.%p", NULL, 0, 0,
     false, "report file prefix (%p = pid, %t = start time); the format adds .txt/.json/.collapsed/.html/.pb.gz"},
-  [MS_OPT_REPORT_SIGNAL] = {"report_signal", "MEMSHIM_REPORT_SIGNAL", MS_OPT_SIGNAL, "SIGUSR2", NULL, 0,
-    0, true, "signal that asks for a report while running; off = none"},
+  [MS_OPT_REPORT_SIGNAL] = {"report_signal", "MEMSHIM_REPORT_SIGNAL", MS_OPT_SIGNAL, "SIGRTMIN+9", NULL,
+    0, 0, true, "signal that asks for a report while running ('memshim snapshot PID' sends it); off = none"},
   [MS_OPT_REPORT_INTERVAL] = {"report_interval", "MEMSHIM_REPORT_INTERVAL", MS_OPT_DURATION, "off", NULL,
     0, 0, true, "also write reports this often; off = at exit and on signal only"},
   [MS_OPT_LEAK_CHECK] = {"leak_check", "MEMSHIM_LEAK_CHECK", MS_OPT_SIZE, "off", NULL, 0, 0, true,
@@ -294,25 +294,53 @@ int ms_parse_list(const char *s, const char *choices, uint64_t *out, const char 
   return 0;
 }
 
+static const struct { const char *name; int sig; } ms_signal_names[] = {
+  {"USR1", SIGUSR1}, {"USR2", SIGUSR2}, {"HUP", SIGHUP}, {"PROF", SIGPROF}, {"URG", SIGURG},
+  {"WINCH", SIGWINCH}, {"PWR", SIGPWR},
+};
+
+/* "RTMIN+N" / "RTMAX-N" (SIG prefix already skipped): the number, or -1. SIGRTMIN is the C
+ * library's (glibc keeps the first two real-time signals for itself). */
+static int ms_parse_rt_signal(const char *s) {
+  int base, dir;
+  if (strncasecmp(s, "RTMIN", 5) == 0) base = SIGRTMIN, dir = 1;
+  else if (strncasecmp(s, "RTMAX", 5) == 0) base = SIGRTMAX, dir = -1;
+  else return -1;
+  s += 5;
+  if (!*s) return base;
+  if (*s != (dir > 0 ? '+' : '-') || !isdigit((unsigned char)s[1])) return -1;
+  int n = 0;
+  for (s++; isdigit((unsigned char)*s) && n <= 64; s++) n = n * 10 + (*s - '0');
+  if (*s || n > SIGRTMAX - SIGRTMIN) return -1;
+  return base + dir * n;
+}
+
 int ms_parse_signal(const char *s, bool off_allowed, uint64_t *out, const char **why) {
-  static const struct { const char *name; int sig; } names[] = {
-    {"USR1", SIGUSR1}, {"USR2", SIGUSR2}, {"HUP", SIGHUP}, {"PROF", SIGPROF}, {"URG", SIGURG},
-    {"WINCH", SIGWINCH}, {"PWR", SIGPWR},
-  };
   s = ms_skip_space(s);
   if (off_allowed && (ms_is_off(s) || strcmp(s, "0") == 0)) { *out = 0; return 0; }
   if (isdigit((unsigned char)*s)) {
     uint64_t v;
     if (ms_parse_int(s, 1, 64, &v, why) != 0) { *why = "not a signal number (1..64)"; return -1; }
     if (v == SIGKILL || v == SIGSTOP || v == SIGSEGV || v == SIGBUS) { *why = "signal cannot be used"; return -1; }
+    if (v > SIGSYS && v < (uint64_t)SIGRTMIN) { *why = "signal reserved by the C library"; return -1; }
     *out = v;
     return 0;
   }
   if (strncasecmp(s, "SIG", 3) == 0) s += 3;
-  for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
-    if (strcasecmp(s, names[i].name) == 0) { *out = (uint64_t)names[i].sig; return 0; }
-  *why = "not a usable signal (USR1, USR2, HUP, PROF, URG, WINCH, PWR or a number)";
+  int rt = ms_parse_rt_signal(s);
+  if (rt > 0) { *out = (uint64_t)rt; return 0; }
+  for (size_t i = 0; i < sizeof ms_signal_names / sizeof ms_signal_names[0]; i++)
+    if (strcasecmp(s, ms_signal_names[i].name) == 0) { *out = (uint64_t)ms_signal_names[i].sig; return 0; }
+  *why = "not a usable signal (USR1, USR2, HUP, PROF, URG, WINCH, PWR, RTMIN+N, RTMAX-N or a number)";
   return -1;
+}
+
+void ms_signal_format(int sig, char *buf, size_t len) {
+  for (size_t i = 0; i < sizeof ms_signal_names / sizeof ms_signal_names[0]; i++)
+    if (sig == ms_signal_names[i].sig) { snprintf(buf, len, "SIG%s", ms_signal_names[i].name); return; }
+  if (sig == SIGRTMIN) snprintf(buf, len, "SIGRTMIN");
+  else if (sig > SIGRTMIN && sig <= SIGRTMAX) snprintf(buf, len, "SIGRTMIN+%d", sig - SIGRTMIN);
+  else snprintf(buf, len, "%d", sig);
 }
 
 int ms_parse_fraction(const char *s, double *fraction, uint64_t *ms, const char **why) {
@@ -529,9 +557,7 @@ void ms_option_format(ms_option_id id, char *buf, size_t len) {
       break;
     case MS_OPT_SIGNAL:
       if (!v->u64) snprintf(buf, len, "off");
-      else if (v->u64 == SIGUSR2) snprintf(buf, len, "SIGUSR2");
-      else if (v->u64 == SIGUSR1) snprintf(buf, len, "SIGUSR1");
-      else snprintf(buf, len, "%llu", (unsigned long long)v->u64);
+      else ms_signal_format((int)v->u64, buf, len);
       break;
     case MS_OPT_PATH: snprintf(buf, len, "%s", v->str); break;
   }

@@ -16,7 +16,7 @@ typedef enum {
   MS_OPT_ENUM,     /* one of choices ("a|b|c"); value is the index */
   MS_OPT_LIST,     /* comma list of choices; value is a bit mask */
   MS_OPT_PATH,     /* a file path (may hold %p = pid, %t = start time); "" = the default target */
-  MS_OPT_SIGNAL,   /* signal name (SIGUSR2, USR2) or number; "off" or 0 = none */
+  MS_OPT_SIGNAL,   /* signal name (SIGUSR2, USR2, SIGRTMIN+9, RTMAX-2) or number; "off" or 0 = none */
   MS_OPT_FRACTION, /* 0 < f < 1 (e.g. 0.25) or a duration (e.g. 30s); see ms_opt_fraction */
 } ms_opt_type;
 
@@ -114,6 +114,8 @@ int ms_parse_int(const char *s, int64_t min, int64_t max, uint64_t *out, const c
 int ms_parse_enum(const char *s, const char *choices, uint64_t *out, const char **why);
 int ms_parse_list(const char *s, const char *choices, uint64_t *out, const char **why);
 int ms_parse_signal(const char *s, bool off_allowed, uint64_t *out, const char **why);
+/* A signal as the option table writes it: SIGUSR2, SIGRTMIN+9, else its number. */
+void ms_signal_format(int sig, char *buf, size_t len);
 int ms_parse_fraction(const char *s, double *fraction, uint64_t *ms, const char **why);
 
 /* Number of config warnings printed so far (capped to keep a broken environment quiet). */

@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <string.h>
 
+#include "../config/options.h"
 #include "../util/maps.h"
 #include "../util/sys.h"
 
@@ -45,9 +46,13 @@ static void ms_stop_handler(int sig, siginfo_t *info, void *uc) {
   errno = saved;
 }
 
-/* A real-time signal nobody handles: ours for the scan's length. */
+/* A real-time signal nobody handles: ours for the scan's length. Never the report signal, even
+ * when reports are off and it is free: while the scan holds it, /proc/PID/status shows it caught,
+ * and `memshim snapshot` would take the scan's handler for the report handler. */
 static int ms_stop_signal(struct sigaction *old) {
+  int report_sig = (int)ms_opt_u64(MS_OPT_REPORT_SIGNAL);
   for (int sig = SIGRTMAX; sig >= SIGRTMIN + 2; sig--) {
+    if (sig == report_sig) continue;
     if (sigaction(sig, NULL, old) != 0) continue;
     if (!(old->sa_flags & SA_SIGINFO) && old->sa_handler == SIG_DFL) return sig;
   }

@@ -31,7 +31,8 @@ bad_value MEMSHIM_RETAINED_MAX=99999999999G 64M  # size overflow
 bad_value MEMSHIM_PURGE_INTERVAL=5parsecs 200ms  # duration
 bad_value MEMSHIM_BACKEND=tcmalloc jemalloc      # enum
 bad_value MEMSHIM_REPORT=text,pdf text           # list
-bad_value MEMSHIM_REPORT_SIGNAL=SIGKILL SIGUSR2  # signal
+bad_value MEMSHIM_REPORT_SIGNAL=SIGKILL SIGRTMIN+9  # signal
+bad_value MEMSHIM_REPORT_SIGNAL=RTMIN+99 SIGRTMIN+9  # signal past SIGRTMAX
 bad_value MEMSHIM_LEAK_WARMUP=1.5 0.25           # fraction
 ms_pass "malformed values of every type: one 'memshim: VAR=value: why; using default' line, program runs"
 

@@ -2,7 +2,7 @@
 # Cold paths never go back through memshim's own entry points: a report taken while Python
 # runs (symbolizing libpython, numpy and the rest maps their ELF files and builds symbol tables)
 # adds nothing to the file-mapping registry and nothing measurable to the heap the program
-# uses. Before, one SIGUSR2 report in python3 moved mmap.tracked from 0 to 25 MB and put the
+# uses. Before, one signal report in python3 moved mmap.tracked from 0 to 25 MB and put the
 # symbol tables in the host's heap.
 . "$(dirname "$0")/lib/common.sh"
 ms_require_python_module numpy
@@ -24,11 +24,11 @@ with open(path, "wb") as f:
     f.write(b"\0" * (8 << 20))
 m = np.memmap(path, mode="r")
 tracked0, active0 = stat("mmap.tracked"), stat("backend.active")
-os.kill(os.getpid(), signal.SIGUSR2)
+os.kill(os.getpid(), signal.SIGRTMIN + 9)  # memshim's default report signal
 deadline = time.time() + 30
 while not glob.glob(os.path.join(sys.argv[1], "cold.%d.*" % os.getpid())) and time.time() < deadline:
     time.sleep(0.05)
-assert glob.glob(os.path.join(sys.argv[1], "cold.%d.*" % os.getpid())), "no report 30 s after SIGUSR2"
+assert glob.glob(os.path.join(sys.argv[1], "cold.%d.*" % os.getpid())), "no report 30 s after the report signal"
 time.sleep(0.2)  # the other format's file
 tracked1, active1 = stat("mmap.tracked"), stat("backend.active")
 print("tracked", tracked0, tracked1, "active", active0, active1)

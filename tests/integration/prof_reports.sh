@@ -6,14 +6,15 @@
 . "$(dirname "$0")/lib/common.sh"
 
 # --- signal report while running (env, not a shell function, so that $! is the program) ---
+sig=$(ms_report_signal)
 env LD_PRELOAD="$MS_TEST_LIB" MEMSHIM_PROFILE=1 MEMSHIM_SAMPLE_BYTES=1 MEMSHIM_REPORT=json,text,collapsed \
   MEMSHIM_REPORT_PATH="$MS_TMP/sig.%p" "$PROGS/prof_known" 5000 30 >"$MS_TMP/sig.out" &
 pid=$!
 for _ in $(seq 50); do grep -q '^live' "$MS_TMP/sig.out" 2>/dev/null && break; sleep 0.1; done
 [ -e "$MS_TMP/sig.$pid.json" ] && ms_fail "a report exists before the signal"
-kill -USR2 "$pid"
+kill -s "$sig" "$pid"
 for _ in $(seq 50); do [ -s "$MS_TMP/sig.$pid.json" ] && break; sleep 0.1; done
-[ -s "$MS_TMP/sig.$pid.json" ] || { kill "$pid"; ms_fail "no report 5 s after SIGUSR2"; }
+[ -s "$MS_TMP/sig.$pid.json" ] || { kill "$pid"; ms_fail "no report 5 s after $sig"; }
 kill -0 "$pid" 2>/dev/null || ms_fail "the program died of the report signal"
 "$PYTHON" - "$MS_TMP/sig.$pid.json" "$MS_TMP/sig.out" <<'PY' || { kill "$pid"; ms_fail "signal report content"; }
 import json, sys
@@ -31,13 +32,13 @@ grep -q ';hold_blocks [0-9]*$' "$MS_TMP/sig.$pid.collapsed" || ms_fail "collapse
 # (collapsed is the last format written: once it is replaced, no temporary file is open)
 ino1=$(stat -c %i "$MS_TMP/sig.$pid.json")
 inoc=$(stat -c %i "$MS_TMP/sig.$pid.collapsed")
-kill -USR2 "$pid"
+kill -s "$sig" "$pid"
 replaced() { [ "$(stat -c %i "$MS_TMP/sig.$pid.json")" != "$ino1" ] && [ "$(stat -c %i "$MS_TMP/sig.$pid.collapsed")" != "$inoc" ]; }
 for _ in $(seq 50); do replaced && break; sleep 0.1; done
 replaced || ms_fail "second signal did not replace the reports"
 kill -TERM "$pid"; wait "$pid" || true
 ls "$MS_TMP"/sig.*.tmp.* 2>/dev/null && ms_fail "temporary files left behind"
-ms_pass "SIGUSR2 writes a report while the program runs (0600, replaced atomically on the next one)"
+ms_pass "the default report signal ($sig) writes a report while the program runs (0600, replaced atomically on the next one)"
 
 # --- periodic reports ---
 env LD_PRELOAD="$MS_TEST_LIB" MEMSHIM_PROFILE=1 MEMSHIM_REPORT=json MEMSHIM_REPORT_INTERVAL=200ms \

@@ -178,6 +178,25 @@ static void test_signal_fraction(void **state) {
   assert_int_equal(ms_parse_signal("SIGKILL", true, &v, &why), -1);
   assert_int_equal(ms_parse_signal("9", true, &v, &why), -1);
   assert_int_equal(ms_parse_signal("11", true, &v, &why), -1);
+  assert_int_equal(ms_parse_signal("32", true, &v, &why), -1); /* glibc's own */
+  assert_int_equal(ms_parse_signal("SIGRTMIN+9", true, &v, &why), 0);
+  assert_true(v == (uint64_t)SIGRTMIN + 9);
+  assert_int_equal(ms_parse_signal("rtmin+2", true, &v, &why), 0);
+  assert_true(v == (uint64_t)SIGRTMIN + 2);
+  assert_int_equal(ms_parse_signal("RTMAX-1", true, &v, &why), 0);
+  assert_true(v == (uint64_t)SIGRTMAX - 1);
+  assert_int_equal(ms_parse_signal("SIGRTMIN", true, &v, &why), 0);
+  assert_true(v == (uint64_t)SIGRTMIN);
+  assert_int_equal(ms_parse_signal("RTMIN+99", true, &v, &why), -1);
+  assert_int_equal(ms_parse_signal("RTMIN-1", true, &v, &why), -1);
+  assert_int_equal(ms_parse_signal("RTMAX+1", true, &v, &why), -1);
+  assert_int_equal(ms_parse_signal("RTMIN+", true, &v, &why), -1);
+  assert_int_equal(ms_parse_signal("RTMIN+3x", true, &v, &why), -1);
+  char buf[32];
+  ms_signal_format(SIGRTMIN + 9, buf, sizeof buf);
+  assert_string_equal(buf, "SIGRTMIN+9");
+  ms_signal_format(SIGUSR2, buf, sizeof buf);
+  assert_string_equal(buf, "SIGUSR2");
   assert_int_equal(ms_parse_signal("65", true, &v, &why), -1);
   assert_int_equal(ms_parse_signal("SIGFOO", true, &v, &why), -1);
   double f = -1;
@@ -229,7 +248,7 @@ static void test_defaults(void **state) {
   assert_true(ms_opt_u64(MS_OPT_SAMPLE_BYTES) == 512ull << 10);
   assert_true(ms_opt_u64(MS_OPT_STACK_DEPTH) == 32);
   assert_true(ms_opt_u64(MS_OPT_BACKEND) == MS_BACKEND_JEMALLOC);
-  assert_true(ms_opt_u64(MS_OPT_REPORT_SIGNAL) == SIGUSR2);
+  assert_true(ms_opt_u64(MS_OPT_REPORT_SIGNAL) == (uint64_t)SIGRTMIN + 9);
   assert_string_equal(ms_opt_str(MS_OPT_REPORT_PATH), "memshim.%p");
   assert_string_equal(ms_opt_str(MS_OPT_LOG), "");
 }

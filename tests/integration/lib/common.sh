@@ -21,6 +21,9 @@ ms_assert_num() {
   [ "$a" "$op" "$b" ] || ms_fail "$what: expected $a $op $b"
 }
 
+# The default MEMSHIM_REPORT_SIGNAL as the option table writes it (SIGRTMIN+9), for kill -s.
+ms_report_signal() { env -u MEMSHIM_REPORT_SIGNAL "$MS_TEST_CLI" config | awk '$1 == "MEMSHIM_REPORT_SIGNAL" { print $3 }'; }
+
 ms_require_python_module() {
   "$PYTHON" -c "import $1" 2>/dev/null || ms_skip "python module $1 is not installed (scripts/test.sh installs it)"
 }

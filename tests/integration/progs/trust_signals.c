@@ -1,14 +1,16 @@
-/* How SIGUSR2 is set up in this process, then what raising it does.
- *   trust_signals
- * Prints "disposition: ignored|default|handled", the SigIgn bit of /proc/self/status, then
- * raises SIGUSR2 and prints "survived SIGUSR2" (with SIG_DFL the raise ends the process). */
+/* How a signal is set up in this process, then what raising it does.
+ *   trust_signals [SIGNO]     (default SIGUSR2)
+ * Prints "disposition: ignored|default|handled", the signal's SigIgn bit of /proc/self/status,
+ * then raises it and prints "survived" (with SIG_DFL the raise ends the process). */
 #include <signal.h>
+#include <stdlib.h>
 
 #include "trust_util.h"
 
-int main(void) {
+int main(int argc, char **argv) {
+  int sig = argc > 1 ? atoi(argv[1]) : SIGUSR2;
   struct sigaction sa;
-  if (sigaction(SIGUSR2, NULL, &sa) != 0) trust_fail("sigaction");
+  if (sigaction(sig, NULL, &sa) != 0) trust_fail("sigaction");
   const char *d = (sa.sa_flags & SA_SIGINFO) || (sa.sa_handler != SIG_DFL && sa.sa_handler != SIG_IGN)
                     ? "handled"
                     : sa.sa_handler == SIG_IGN ? "ignored" : "default";
@@ -18,9 +20,9 @@ int main(void) {
   while (f && fgets(line, sizeof line, f))
     if (sscanf(line, "SigIgn: %llx", &ign) == 1) break;
   if (f) fclose(f);
-  printf("disposition: %s\nSigIgn SIGUSR2: %d\n", d, (int)((ign >> (SIGUSR2 - 1)) & 1));
+  printf("disposition: %s\nSigIgn: %d\n", d, (int)((ign >> (sig - 1)) & 1));
   fflush(stdout);
-  raise(SIGUSR2);
-  printf("survived SIGUSR2\n");
+  raise(sig);
+  printf("survived\n");
   return 0;
 }
