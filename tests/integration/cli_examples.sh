@@ -3,7 +3,7 @@
 # MEMSHIM_* name they use is an option of the table, every value they set parses (memshim config
 # reports it as coming from the environment, with no warning), each Dockerfile and README.md have one
 # ENV LD_PRELOAD line naming the path CMake says the .deb installs (build/package-preload-path) and
-# the .deb really holds, COPY sources exist, the Python stand-ins compile
+# the .deb really holds (and docs/ name no other in an ENV LD_PRELOAD line), COPY sources exist, the Python stand-ins compile
 # and the GitHub Actions workflow is valid YAML whose leak gate uses flags `memshim check` accepts.
 . "$(dirname "$0")/lib/common.sh"
 cli=${MS_TEST_CLI:?}
@@ -41,6 +41,11 @@ contents=$(dpkg-deb -c "$MS_TMP"/pkg/*.deb) || ms_fail "dpkg-deb -c"
 grep -qE " \.$want( |$)" <<<"$contents" || ms_fail "the .deb does not install $want"
 readme=$(sed -n 's/^ENV LD_PRELOAD=//p' "$SRC_DIR/README.md")
 [ "$readme" = "$want" ] || ms_fail "README.md: ENV LD_PRELOAD=$readme, the .deb installs $want"
+for doc in "$SRC_DIR"/docs/*.md; do
+  for lib in $(grep -oE 'ENV LD_PRELOAD=[^ `"]+' "$doc" | sed 's/^ENV LD_PRELOAD=//'); do
+    [ "$lib" = "$want" ] || ms_fail "docs/$(basename "$doc"): ENV LD_PRELOAD=$lib, the .deb installs $want"
+  done
+done
 for df in "$ex"/*/Dockerfile; do
   name=$(basename "$(dirname "$df")")
   [ "$(grep -c '^ENV LD_PRELOAD=' "$df")" -eq 1 ] || ms_fail "$name: want exactly one ENV LD_PRELOAD line"
