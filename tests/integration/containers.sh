@@ -12,6 +12,9 @@
 # Cold (empty cache): debootstrap + both builds, several minutes; warm: the cached base and layers.
 . "$(dirname "$0")/lib/common.sh"
 . "$(dirname "$0")/lib/podman.sh"
+# A command that fails outside an `|| ms_fail` says which, instead of a silent set -e exit.
+set -E
+trap 'echo "FAIL: containers.sh line $LINENO: $BASH_COMMAND (status $?)" >&2' ERR
 : "${BUILD_DIR:?}" "${MS_TEST_CLI:?}"
 command -v curl >/dev/null || ms_skip "curl is not installed"
 ms_podman_setup

@@ -10,8 +10,8 @@
 # - --cgroup-parent: the containers count against the test's own cgroup, not a new top-level one.
 # No registry is reachable: the base image is `debootstrap --variant=minbase` from the mirror apt
 # already uses, imported and tagged as every FROM name the examples use. It is cached (with its
-# tarball) in MS_PODMAN_CACHE, keyed by suite, mirror and debootstrap version, so a warm run reuses
-# it and a stale one is rebuilt.
+# tarball) in MS_PODMAN_CACHE, keyed by suite, mirror, debootstrap version and month, so a warm run
+# reuses it and a stale one is rebuilt.
 
 MS_PODMAN_CACHE=${MEMSHIM_PODMAN_CACHE:-/var/cache/memshim-test/podman}
 MS_PODMAN_SUITE=bookworm
@@ -75,6 +75,20 @@ runroot = "$MS_PODMAN_CACHE/run"
 EOF
   export CONTAINERS_CONF=$MS_TMP/containers.conf CONTAINERS_STORAGE_CONF=$MS_TMP/storage.conf
   MS_PODMAN_CGROUP=$(ms_podman_cgroup)
+  # Podman (cgroupfs) makes the parent path in every v1 controller and a conmon group under it:
+  # note which parents are new, to remove them and the conmon groups again at exit.
+  MS_PODMAN_NEW_CGROUPS=()
+  local c p comp
+  if [ -n "$MS_PODMAN_CGROUP" ]; then
+    for c in /sys/fs/cgroup/*; do
+      [ -e "$c/cgroup.procs" ] || continue
+      p=$c
+      for comp in ${MS_PODMAN_CGROUP//\// }; do
+        p=$p/$comp
+        [ -d "$p" ] || { MS_PODMAN_NEW_CGROUPS+=("$p"); break; }
+      done
+    done
+  fi
   MS_PODMAN_RUN_OPTS=(--network=host --runtime=runc "${MS_PODMAN_ULIMITS[@]}")
   [ -n "$MS_PODMAN_CGROUP" ] && MS_PODMAN_RUN_OPTS+=(--cgroup-parent="$MS_PODMAN_CGROUP")
   trap 'ms_podman_cleanup; rm -rf "$MS_TMP"' EXIT
@@ -93,13 +107,22 @@ ms_podman_cleanup() {
   done
   # Images of earlier runs that no :cache tag keeps (a rebuilt layer, a stale base).
   podman image prune -f >/dev/null 2>&1 || true
+  # Empty cgroups podman made (rmdir removes only empty ones; a group in use stays).
+  if [ -n "$MS_PODMAN_CGROUP" ]; then
+    for c in /sys/fs/cgroup/*; do
+      rmdir "$c$MS_PODMAN_CGROUP/conmon" "$c$MS_PODMAN_CGROUP/memshim-build-$$" 2>/dev/null || true
+    done
+    for c in "${MS_PODMAN_NEW_CGROUPS[@]}"; do
+      [ -d "$c" ] && find "$c" -depth -type d -exec rmdir {} + 2>/dev/null || true
+    done
+  fi
 }
 
 # The base image: reuse it from storage, else import the cached tarball, else debootstrap.
 ms_podman_base() {
   local mirror key tar root
   mirror=$(ms_podman_mirror)
-  key=$(printf '%s\n' "v1 $MS_PODMAN_SUITE minbase $mirror $(dpkg-query -W -f='${Version}' debootstrap)" | sha256sum | cut -c1-16)
+  key=$(printf '%s\n' "v1 $(date +%Y-%m) $MS_PODMAN_SUITE minbase $mirror $(dpkg-query -W -f='${Version}' debootstrap)" | sha256sum | cut -c1-16)
   MS_PODMAN_BASE=localhost/memshim-test-base:$key
   if ! podman image exists "$MS_PODMAN_BASE"; then
     tar=$MS_PODMAN_CACHE/base/$MS_PODMAN_SUITE-$key.tar
@@ -115,8 +138,10 @@ ms_podman_base() {
       rm -rf "$root"
     fi
     # Earlier bases lose their tag; the :cache images built on them keep them until rebuilt.
-    podman images --format '{{.Repository}}:{{.Tag}}' localhost/memshim-test-base | grep -v ":$key\$" \
-      | while read -r old; do podman untag "$old" "$old" >/dev/null 2>&1 || true; done
+    local old
+    for old in $(podman images --format '{{.Repository}}:{{.Tag}}' localhost/memshim-test-base); do
+      [ "$old" = "$MS_PODMAN_BASE" ] || podman untag "$old" "$old" >/dev/null 2>&1 || true
+    done
     podman import --change 'CMD ["/bin/bash"]' \
       --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
       "$tar" "$MS_PODMAN_BASE" >"$MS_TMP/import.log" 2>&1 || ms_fail "podman import: $(cat "$MS_TMP/import.log")"
