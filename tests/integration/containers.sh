@@ -56,7 +56,8 @@ port=$("$PYTHON" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)
 reports=$MS_TMP/tts-reports
 mkdir -p "$reports"
 ctr=ms-tts-$$
-ms_podman_run "$ctr" -e PORT="$port" -e MEMSHIM_PROFILE=1 -v "$reports:/var/log/memshim" "$tts" \
+# The host's network: the server listens on 127.0.0.1 only.
+ms_podman_run "$ctr" -e HOST=127.0.0.1 -e PORT="$port" -e MEMSHIM_PROFILE=1 -v "$reports:/var/log/memshim" "$tts" \
   || ms_fail "podman run $tts"
 get() { curl -sf --max-time 120 "http://127.0.0.1:$port/$1"; }
 # Wait for the server to answer (importing torch takes a while on a loaded machine).
