@@ -31,3 +31,9 @@ set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
 set(CPACK_DEBIAN_PACKAGE_SECTION libs)
 set(CPACK_DEBIAN_PACKAGE_DEPENDS "libc6 (>= 2.34), libunwind8, libjansson4")
 include(CPack)
+
+# The one path to preload from the .deb. README.md and every examples/*/Dockerfile name it
+# (ENV LD_PRELOAD=...): tests/integration/cli_examples.sh checks them against this file and the
+# .deb's contents, tests/integration/containers.sh that the built images really load it.
+set(MEMSHIM_PACKAGE_PRELOAD ${CPACK_PACKAGING_INSTALL_PREFIX}/${CMAKE_INSTALL_LIBDIR}/libmemshim.so)
+file(WRITE ${CMAKE_BINARY_DIR}/package-preload-path "${MEMSHIM_PACKAGE_PRELOAD}\n")

@@ -3,10 +3,15 @@
 GET /load?name=N&mb=M   build a model of about M MiB of weights and keep it under name N
 GET /unload?name=N      drop it (torch frees the weights; memshim returns the memory)
 GET /synthesize?name=N  run the model once
-Nothing here knows about memshim: LD_PRELOAD in the Dockerfile does the work.
+Nothing here knows about memshim: LD_PRELOAD in the Dockerfile does the work. It listens on $HOST
+(0.0.0.0) port $PORT (8000) and stops cleanly on SIGTERM, as a server in a container should: as PID 1 it would otherwise
+ignore `docker stop`'s SIGTERM and be killed (SIGKILL), skipping every at-exit handler.
 """
 import gc
 import json
+import os
+import signal
+import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlparse
 
@@ -46,4 +51,8 @@ class Handler(BaseHTTPRequestHandler):
 
 
 if __name__ == "__main__":
-    ThreadingHTTPServer(("0.0.0.0", 8000), Handler).serve_forever()
+    server = ThreadingHTTPServer((os.environ.get("HOST", "0.0.0.0"), int(os.environ.get("PORT", "8000"))), Handler)
+    # shutdown() waits for serve_forever() to return, so it runs on another thread.
+    signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown).start())
+    server.serve_forever()
+    server.server_close()

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# examples/ cannot be built here (no Docker), so check them by reading: every MEMSHIM_* name they use
-# is an option of the table, every value they set parses (memshim config reports it as coming from
-# the environment, with no warning), each Dockerfile has one ENV LD_PRELOAD line naming the path
-# where its install step really puts the library, COPY sources exist, the Python stand-ins compile
+# examples/ read without building them (containers.sh, label slow, builds and runs the images): every
+# MEMSHIM_* name they use is an option of the table, every value they set parses (memshim config
+# reports it as coming from the environment, with no warning), each Dockerfile and README.md have one
+# ENV LD_PRELOAD line naming the path CMake says the .deb installs (build/package-preload-path) and
+# the .deb really holds (and docs/ name no other in an ENV LD_PRELOAD line), COPY sources exist, the Python stand-ins compile
 # and the GitHub Actions workflow is valid YAML whose leak gate uses flags `memshim check` accepts.
 . "$(dirname "$0")/lib/common.sh"
 cli=${MS_TEST_CLI:?}
@@ -33,29 +34,28 @@ done
 ms_assert_num "$count" -ge 10 "MEMSHIM_* assignments checked"
 ms_pass "$count MEMSHIM_* values in examples/ parse without warnings"
 
-# One ENV LD_PRELOAD per Dockerfile, naming the library where that Dockerfile installs it.
-pkg=$MS_TMP/pkg
+# One ENV LD_PRELOAD per Dockerfile and in README.md, all naming the one path of the .deb.
+want=$(cat "$BUILD_DIR/package-preload-path") || ms_fail "no package-preload-path in the build directory (cmake/install.cmake)"
+cpack -G DEB --config "$BUILD_DIR/CPackConfig.cmake" -B "$MS_TMP/pkg" >/dev/null 2>&1 || ms_fail "cpack -G DEB"
+contents=$(dpkg-deb -c "$MS_TMP"/pkg/*.deb) || ms_fail "dpkg-deb -c"
+grep -qE " \.$want( |$)" <<<"$contents" || ms_fail "the .deb does not install $want"
+readme=$(sed -n 's/^ENV LD_PRELOAD=//p' "$SRC_DIR/README.md")
+[ "$readme" = "$want" ] || ms_fail "README.md: ENV LD_PRELOAD=$readme, the .deb installs $want"
+for doc in "$SRC_DIR"/docs/*.md; do
+  for lib in $(grep -oE 'ENV LD_PRELOAD=[^ `"]+' "$doc" | sed 's/^ENV LD_PRELOAD=//'); do
+    [ "$lib" = "$want" ] || ms_fail "docs/$(basename "$doc"): ENV LD_PRELOAD=$lib, the .deb installs $want"
+  done
+done
 for df in "$ex"/*/Dockerfile; do
   name=$(basename "$(dirname "$df")")
   [ "$(grep -c '^ENV LD_PRELOAD=' "$df")" -eq 1 ] || ms_fail "$name: want exactly one ENV LD_PRELOAD line"
   lib=$(sed -n 's/^ENV LD_PRELOAD=//p' "$df")
-  if grep -q 'cpack -G DEB' "$df"; then
-    if [ ! -d "$pkg" ]; then
-      cpack -G DEB --config "$BUILD_DIR/CPackConfig.cmake" -B "$pkg" >/dev/null 2>&1 || ms_fail "cpack -G DEB"
-    fi
-    contents=$(dpkg-deb -c "$pkg"/*.deb)
-    grep -qE " \.$lib( |$)" <<<"$contents" || ms_fail "$name: LD_PRELOAD=$lib is not a file of the .deb"
-  else
-    prefix=$(sed -n 's/.*cmake --install [^ ]* --prefix \([^ ]*\).*/\1/p' "$df")
-    [ -n "$prefix" ] || ms_fail "$name: installs memshim neither from the .deb nor with cmake --install --prefix"
-    case $lib in "$prefix"/*) ;; *) ms_fail "$name: LD_PRELOAD=$lib is outside the install prefix $prefix" ;; esac
-    cmake --install "$BUILD_DIR" --prefix "$MS_TMP/root$prefix" >/dev/null || ms_fail "cmake --install"
-    [ -e "$MS_TMP/root$lib" ] || ms_fail "$name: cmake --install --prefix $prefix does not create $lib"
-  fi
+  grep -q 'cpack -G DEB' "$df" || ms_fail "$name: does not install memshim from the .deb"
+  [ "$lib" = "$want" ] || ms_fail "$name: ENV LD_PRELOAD=$lib, the .deb installs $want"
   grep -oE '^COPY [^-][^ ]* ' "$df" | awk '{print $2}' | while read -r src; do
     [ "$src" = . ] || [ -e "$SRC_DIR/$src" ] || ms_fail "$name: COPY source $src does not exist in the source tree"
   done
-  ms_pass "$name: one ENV LD_PRELOAD=$lib, present where the Dockerfile installs memshim"
+  ms_pass "$name: one ENV LD_PRELOAD=$lib, the path of the .deb"
 done
 
 for py in "$ex"/*/*.py; do
