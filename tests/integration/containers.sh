@@ -77,6 +77,13 @@ get "synthesize?name=a" >/dev/null || ms_fail "GET /synthesize a"
 get "load?name=b&mb=32" >/dev/null || ms_fail "GET /load b"
 out=$(get "unload?name=a") || ms_fail "GET /unload a"
 [ "$out" = '{"loaded": ["b"]}' ] || ms_fail "unexpected answer to /unload: $out"
+# On demand, the documented way: memshim snapshot inside the container (the server is its PID 1).
+podman exec "$ctr" memshim doctor 1 >"$MS_TMP/doctor.txt" 2>&1 || ms_fail "memshim doctor 1 in the container: $(cat "$MS_TMP/doctor.txt")"
+podman exec "$ctr" memshim snapshot -t 120 1 >"$MS_TMP/snap.txt" 2>&1 || ms_fail "memshim snapshot 1 in the container: $(cat "$MS_TMP/snap.txt")"
+grep -q '/var/log/memshim/tts-1.json' "$MS_TMP/snap.txt" || ms_fail "memshim snapshot did not name tts-1.json: $(cat "$MS_TMP/snap.txt")"
+[ -s "$reports/tts-1.json" ] || ms_fail "the snapshot's tts-1.json is not in the volume"
+[ "$(podman inspect --format '{{.State.Running}}' "$ctr")" = true ] || ms_fail "the TTS server died of the snapshot"
+ms_pass "memshim snapshot 1 in the running container wrote tts-1.json and the server runs on"
 podman stop -t 120 "$ctr" >/dev/null || ms_fail "podman stop"
 code=$(podman inspect --format '{{.State.ExitCode}}' "$ctr")
 [ "$code" = 0 ] || { podman logs "$ctr" >&2; ms_fail "the TTS server exited with status $code on SIGTERM"; }
