@@ -106,10 +106,14 @@ cfg = subprocess.run([cli, "config"], capture_output=True, text=True, check=True
 names = {l.split()[0] for l in cfg.splitlines() if l.startswith("MEMSHIM_")}
 for src in glob.glob(os.path.join(root, "src", "cli", "*.c")):
     names |= set(re.findall(r'getenv\("(MEMSHIM_\w+)"\)', open(src, encoding="utf-8").read()))
+# Variables the project's scripts and test helpers read (a documented knob of scripts/ or tests/).
+for src in glob.glob(os.path.join(root, "scripts", "**", "*.sh"), recursive=True) + \
+        glob.glob(os.path.join(root, "tests", "integration", "lib", "*.sh")):
+    names |= set(re.findall(r"\$\{?(MEMSHIM_\w+)", open(src, encoding="utf-8").read()))
 for f, body in text.items():
     for name in sorted(set(re.findall(r"MEMSHIM_[A-Z0-9_]*[A-Z0-9]", body))):
         if name not in names:
-            errors.append(f"{f}: {name} is neither an option (memshim config) nor read by the CLI")
+            errors.append(f"{f}: {name} is neither an option (memshim config) nor read by the CLI or a script")
 
 # ---- 4. commands and their flags --------------------------------------------------------------
 main_c = open(os.path.join(root, "src", "cli", "main.c"), encoding="utf-8").read()
