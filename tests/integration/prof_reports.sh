@@ -73,15 +73,35 @@ grep -q 'cannot write in /nonexistent/dir (No such file or directory)' "$MS_TMP/
 ms_pass "an unwritable report path is logged and not fatal"
 
 # --- the timeline: process series and the policy's events (a memshim_trim purge) ---
-# hold_trim VAR=value...: 19 MiB held for 0.3 s, freed, memshim_trim, 0.3 s more
+# hold_trim VAR=value...: 19 MiB held until the timeline shows it in 3 points, freed,
+# memshim_trim, then held on until 3 more points (not fixed 0.3 s pauses: under load the 50 ms
+# timeline job may not run within them). The timeline is read from reports on demand.
 hold_trim() {
   ms_preload MEMSHIM_SNAPSHOT_INTERVAL=50ms "$@" "$PYTHON" -c '
-import ctypes, time
+import ctypes, json, os, sys, time
+lib = ctypes.CDLL(None)
+probe = [0]
+def points():
+    probe[0] += 1
+    p = "%s/probe.%d.%d.json" % (sys.argv[1], os.getpid(), probe[0])
+    if lib.memshim_report_json(p.encode()) != 0:
+        sys.exit("memshim_report_json failed")
+    with open(p) as f:
+        pts = json.load(f)["timeline"]["points"]
+    os.unlink(p)
+    return pts
+def wait(what, cond):
+    end = time.monotonic() + 60
+    while not cond(points()):
+        if time.monotonic() > end:
+            sys.exit("timed out waiting for " + what)
+        time.sleep(0.05)
 b = [bytearray(1 << 16) for i in range(300)]
-time.sleep(0.3)
+wait("3 timeline points with the 19 MiB held", lambda pts: sum(p["heap_live"] > 300 * 65536 for p in pts) >= 3)
 del b
-ctypes.CDLL(None).memshim_trim()
-time.sleep(0.3)'
+lib.memshim_trim()
+n = len(points())
+wait("3 timeline points after the trim", lambda pts: len(pts) >= n + 3)' "$MS_TMP"
 }
 hold_trim MEMSHIM_PROFILE=1 MEMSHIM_REPORT=json MEMSHIM_REPORT_PATH="$MS_TMP/tl"
 "$PYTHON" - "$MS_TMP/tl.json" <<'PY' || ms_fail "timeline content"
