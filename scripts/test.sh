@@ -1,12 +1,50 @@
 #!/usr/bin/env bash
-# Build memshim and run every test (unit + integration) with ctest.
+# Build memshim and run its tests (unit + integration) with ctest.
+#
+# Usage: scripts/test.sh [--all | --slow] [CTEST ARGS...]
+#   (default)  the fast suite: every test but those labelled `slow` (ctest -LE slow);
+#              under 10 minutes on 2 cores, build included
+#   --all      every test, the slow real-host suites too (what .ci/run runs)
+#   --slow     only the tests labelled `slow` (CPython regression suites, peer leak suite, ...)
+#   CTEST ARGS are passed on to ctest (e.g. -R cli_ --repeat until-fail:3).
+# Environment: BUILD_DIR (default build), CTEST_JOBS (default 2).
+#
 # Installs the Debian packages it needs when they are missing (run as root on a fresh Debian 12).
+# Quiet on success: package installation, cmake's configure and build output go to
+# $BUILD_DIR/test-build.log, whose tail is printed when a step fails; ctest's own output follows,
+# ending with its summary line. Exit status: non-zero when the build or any test fails.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-. scripts/lib/deps.sh
-ms_install_deps build test
+
+select=(-LE slow)
+while [ $# -gt 0 ]; do
+  case $1 in
+    --all) select=(); shift ;;
+    --slow) select=(-L slow); shift ;;
+    -h|--help) sed -n '2,15{s/^# \{0,1\}//;p}' "$0"; exit 0 ;;
+    --) shift; break ;;
+    *) break ;;
+  esac
+done
+
 BUILD_DIR=${BUILD_DIR:-build}
-cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build "$BUILD_DIR" -j"$(nproc)"
+mkdir -p "$BUILD_DIR"
+log=$BUILD_DIR/test-build.log
+: >"$log"
+# step WHAT CMD...: run CMD with its output in the log; on failure say what failed and show the log's end.
+step() {
+  local what=$1; shift
+  if ! "$@" >>"$log" 2>&1; then
+    echo "scripts/test.sh: $what failed; last lines of $log:" >&2
+    tail -n 40 "$log" >&2
+    exit 1
+  fi
+}
+
+. scripts/lib/deps.sh
+step "installing the Debian packages (scripts/lib/deps.sh)" ms_install_deps build test
+step "cmake configure" cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=RelWithDebInfo
+echo "scripts/test.sh: building in $BUILD_DIR (log: $log)"
+step "the build" cmake --build "$BUILD_DIR" -j"$(nproc)"
 cd "$BUILD_DIR"
-ctest --output-on-failure -j"${CTEST_JOBS:-2}" "$@"
+exec ctest --output-on-failure -j"${CTEST_JOBS:-2}" ${select[@]+"${select[@]}"} "$@"

@@ -48,22 +48,26 @@ grep -qF 'program="we\"ir\\d"' "$dir/odd.prom" || ms_fail "program label not esc
 promtool check metrics <"$dir/odd.prom" >/dev/null 2>&1 || ms_fail "promtool rejects the escaped labels"
 ms_pass "program label escaped: $(grep -o 'program="[^}]*"' "$dir/odd.prom" | head -1)"
 
-# While the program runs: the monitor job rewrites the file every MEMSHIM_METRICS_INTERVAL.
+# While the program runs: the monitor job rewrites the file every MEMSHIM_METRICS_INTERVAL. The
+# program holds its 24 MiB until killed; the test waits for a write that shows them (the first write
+# may come before the allocation), then for one more rewrite, each with a generous time-out.
 env LD_PRELOAD="$lib" MEMSHIM_METRICS_FILE="$dir/live.prom" MEMSHIM_METRICS_INTERVAL=100ms \
-  "$PROGS/cli_hold" 24 3 &
+  "$PROGS/cli_hold" 24 600 &
 pid=$!
-for _ in $(seq 1 40); do [ -f "$dir/live.prom" ] && break; sleep 0.05; done
-[ -f "$dir/live.prom" ] || { kill $pid; ms_fail "no metrics file within 2 s while the program runs"; }
-kill -0 $pid 2>/dev/null || ms_fail "the program ended before the first periodic write could be checked"
-cp "$dir/live.prom" "$MS_TMP/live1.prom"
-first_mtime=$(stat -c %Y.%y "$dir/live.prom")
-sleep 0.5
-kill -0 $pid 2>/dev/null || ms_fail "the program ended too early"
-[ "$(stat -c %Y.%y "$dir/live.prom")" != "$first_mtime" ] || ms_fail "the metrics file was not rewritten within 0.5 s at a 100 ms interval"
-wait $pid || ms_fail "cli_hold failed with periodic metrics"
+held_written() { # copy first: the writer may replace the file between a check and a copy
+  cp "$dir/live.prom" "$MS_TMP/live1.prom" 2>/dev/null || return 1
+  [ "$(ms_metric "$MS_TMP/live1.prom" memshim_heap_live_bytes)" -ge $((24 << 20)) ] 2>/dev/null
+}
+ms_wait_for 60 held_written || { kill $pid; ms_fail "no periodic write showing the 24 MiB held within 60 s (last: $(cat "$MS_TMP/live1.prom" 2>/dev/null | grep heap_live))"; }
+stamp=$(stat -c '%i %y' "$dir/live.prom" 2>/dev/null || true)
+rewritten() { [ "$(stat -c '%i %y' "$dir/live.prom" 2>/dev/null)" != "$stamp" ]; }
+ms_wait_for 60 rewritten || { kill $pid; ms_fail "the metrics file was not rewritten within 60 s at a 100 ms interval"; }
+kill -0 $pid 2>/dev/null || ms_fail "cli_hold ended while it should hold its memory"
+kill $pid
+rc=0; wait $pid || rc=$?
+[ $rc -eq 143 ] || ms_fail "cli_hold with periodic metrics ended with status $rc, not 143 (SIGTERM)"
 promtool check metrics <"$MS_TMP/live1.prom" >/dev/null 2>&1 || ms_fail "promtool rejects a periodic write"
-live=$(awk '$1 ~ /^memshim_heap_live_bytes[{]/ {print $2}' "$MS_TMP/live1.prom")
-ms_assert_num "$live" -ge $((24 << 20)) "heap live in a periodic write while 24 MiB are held"
+live=$(ms_metric "$MS_TMP/live1.prom" memshim_heap_live_bytes)
 grep -q "pid=\"$pid\"" "$MS_TMP/live1.prom" || ms_fail "periodic write not labelled with pid $pid"
 ms_pass "periodic writes while running (heap live $live), rewritten on the interval"
 
@@ -81,8 +85,11 @@ env LD_PRELOAD="$lib" MEMSHIM_METRICS_FILE="$MS_TMP/fork/w-%p.prom" MEMSHIM_METR
 import os, sys, time
 pid = os.fork()
 if pid == 0:
-    time.sleep(0.8)
-    os._exit(0 if os.path.exists(sys.argv[1] + "/w-%d.prom" % os.getpid()) else 3)
+    # wait for the event: the file of this child appears while it runs (60 s: cores may be busy)
+    mine, end = sys.argv[1] + "/w-%d.prom" % os.getpid(), time.monotonic() + 60
+    while not os.path.exists(mine) and time.monotonic() < end:
+        time.sleep(0.02)
+    os._exit(0 if os.path.exists(mine) else 3)
 _, status = os.waitpid(pid, 0)
 print(pid)
 sys.exit(os.waitstatus_to_exitcode(status))
@@ -114,8 +121,18 @@ if "$PYTHON" -c 'import numpy' 2>/dev/null; then
 import numpy as np, sys, time
 m = np.memmap(sys.argv[1], dtype=np.uint64, mode="r")
 assert int(m.sum()) == (4 << 20) * ((4 << 20) - 1) // 2
-time.sleep(1.0)
-import shutil; shutil.copy(sys.argv[2], sys.argv[3])
+# wait for a write that shows the mapping resident (the first may predate the read), 60 s at most
+import shutil
+end = time.monotonic() + 60
+while time.monotonic() < end:
+    try:
+        shutil.copy(sys.argv[2], sys.argv[3])
+        if any(l.startswith("memshim_mmap_resident_bytes{") and int(float(l.split()[1])) >= 30 << 20
+               for l in open(sys.argv[3])):
+            break
+    except FileNotFoundError:
+        pass
+    time.sleep(0.02)
 ' "$MS_TMP/data.bin" "$dir/mm.prom" "$MS_TMP/mm-live.prom" || ms_fail "memmap run failed"
   mm=$(awk '$1 ~ /^memshim_mmap_resident_bytes[{]/ {print $2}' "$MS_TMP/mm-live.prom")
   [ -n "$mm" ] || ms_fail "no memshim_mmap_resident_bytes with MEMSHIM_MMAP_RESIDENT_MAX set"

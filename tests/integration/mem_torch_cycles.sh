@@ -5,7 +5,9 @@
 # must be within the post-import baseline + 10% on every cycle, under both backends. 10 cycles,
 # 3 runs per backend: 30 readings each, so a policy that misses 1 unload in 10 fails here with
 # probability 1 - 0.9^30 = 96%. Not vacuous: each load must raise RSS by at least 400 MB.
-# Runs alone (RUN_SERIAL in tests/CMakeLists.txt): the deadline is part of what is tested.
+# The deadline is part of what is tested, yet the test does not run alone: the purge that meets it
+# is a few milliseconds of the monitor's CPU, and the test passes beside other tests and two
+# busy-looping CPU hogs (stress-ng --cpu 2) on 2 cores.
 . "$(dirname "$0")/lib/common.sh"
 ms_require_python_module torch
 
@@ -13,7 +15,11 @@ work="$SRC_DIR/examples/workloads/torch_cycles.py"
 "$PYTHON" "$work" --path "$MS_TMP/sd.pt" --size-mb 256 --make-only
 field() { "$PYTHON" -c 'import json,sys; d=json.loads(sys.stdin.read().split("memshim-workload: ",1)[1]); print(eval(sys.argv[1], {}, d))' "$1"; }
 
-for backend in jemalloc glibc; do
+# one_backend BACKEND: its three runs, one after another. The two backends run at the same time
+# (separate processes, each judged on its own RSS): half the wall time, as each run spends half
+# of it in the settle sleeps.
+one_backend() {
+  local backend=$1 run out base worst
   for run in 1 2 3; do
     out=$(ms_preload MEMSHIM_BACKEND=$backend "$PYTHON" "$work" --path "$MS_TMP/sd.pt" --cycles 10 --settle 0.5 | tail -1)
     base=$(field 'int(baseline_rss_mb)' <<<"$out")
@@ -25,4 +31,13 @@ for backend in jemalloc glibc; do
     echo "$backend run $run: baseline $base MB; at unload $(field rss_at_unload_mb <<<"$out"); 0.5 s later $(field rss_after_unload_mb <<<"$out")"
   done
   ms_pass "$backend: 30 unloads, RSS 0.5 s after each within baseline + 10%"
-done
+}
+one_backend jemalloc >"$MS_TMP/jemalloc.log" 2>&1 &
+je=$!
+one_backend glibc >"$MS_TMP/glibc.log" 2>&1 &
+gl=$!
+rc=0
+wait $je || rc=1
+wait $gl || rc=1
+cat "$MS_TMP/jemalloc.log" "$MS_TMP/glibc.log"
+[ $rc -eq 0 ] || ms_fail "a backend failed (above)"

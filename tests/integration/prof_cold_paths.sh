@@ -25,11 +25,13 @@ with open(path, "wb") as f:
 m = np.memmap(path, mode="r")
 tracked0, active0 = stat("mmap.tracked"), stat("backend.active")
 os.kill(os.getpid(), signal.SIGRTMIN + 9)  # memshim's default report signal
-deadline = time.time() + 30
-while not glob.glob(os.path.join(sys.argv[1], "cold.%d.*" % os.getpid())) and time.time() < deadline:
+# wait for both formats' files under their final names (each is renamed into place when done)
+def done():
+    return [f for f in glob.glob(os.path.join(sys.argv[1], "cold.%d.*" % os.getpid())) if ".tmp" not in f]
+deadline = time.time() + 90
+while len(done()) < 2 and time.time() < deadline:
     time.sleep(0.05)
-assert glob.glob(os.path.join(sys.argv[1], "cold.%d.*" % os.getpid())), "no report 30 s after the report signal"
-time.sleep(0.2)  # the other format's file
+assert len(done()) >= 2, "not both reports 90 s after the report signal: %s" % done()
 tracked1, active1 = stat("mmap.tracked"), stat("backend.active")
 print("tracked", tracked0, tracked1, "active", active0, active1)
 PY

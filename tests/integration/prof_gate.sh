@@ -66,8 +66,10 @@ grep -q 'the command failed (exit status 3)' "$MS_TMP/fail" || ms_fail "failing 
 ms_pass "a failing command's status passes through"
 
 # nothing to judge: a run too short for two snapshots after the warm-up is no pass (exit 4)
-# a short Python run: too short for growth, and Python is not scanned at exit: nothing judged
-run_check 4 "$MS_TMP/short" -- "$PYTHON" -c pass
+# a short Python run: too short for growth, and Python is not scanned at exit: nothing judged.
+# "Too short" is made certain with a 10-minute warm-up: under load, `python3 -c pass` took long
+# enough for two snapshots after the default warm-up (a quarter of the run) and was judged.
+run_check 4 "$MS_TMP/short" --warmup 600s -- "$PYTHON" -c pass
 grep -q '^memshim check: growth: NOT JUDGED: the run was too short' "$MS_TMP/short" || ms_fail "python -c pass: growth not said to be unjudged"
 grep -q '^memshim check: unreachable at exit: NOT JUDGED: no process was scanned' "$MS_TMP/short" ||
   ms_fail "python -c pass: the scan not said to be unjudged"
@@ -75,7 +77,7 @@ grep -q '^memshim check: NO VERDICT: ' "$MS_TMP/short" || ms_fail "python -c pas
 grep -Eqi ': pass\b' "$MS_TMP/short" && ms_fail "python -c pass: a pass was said about a run nothing judged"
 ms_pass "memshim check -- python3 -c pass: NO VERDICT, exit 4"
 # a short native run is judged on what it holds at exit
-run_check 0 "$MS_TMP/true" -- true
+run_check 0 "$MS_TMP/true" --warmup 600s -- true
 grep -q '^memshim check: growth: NOT JUDGED: the run was too short' "$MS_TMP/true" || ms_fail "true: growth not said to be unjudged"
 grep -q '^memshim check: unreachable at exit: PASS: 0 B in 0 blocks no pointer reaches' "$MS_TMP/true" ||
   ms_fail "true: no scan verdict"

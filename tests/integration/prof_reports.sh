@@ -8,13 +8,12 @@
 # --- signal report while running (env, not a shell function, so that $! is the program) ---
 sig=$(ms_report_signal)
 env LD_PRELOAD="$MS_TEST_LIB" MEMSHIM_PROFILE=1 MEMSHIM_SAMPLE_BYTES=1 MEMSHIM_REPORT=json,text,collapsed \
-  MEMSHIM_REPORT_PATH="$MS_TMP/sig.%p" "$PROGS/prof_known" 5000 30 >"$MS_TMP/sig.out" &
+  MEMSHIM_REPORT_PATH="$MS_TMP/sig.%p" "$PROGS/prof_known" 5000 600 >"$MS_TMP/sig.out" &
 pid=$!
-for _ in $(seq 50); do grep -q '^live' "$MS_TMP/sig.out" 2>/dev/null && break; sleep 0.1; done
+ms_wait_for 60 grep -q '^live' "$MS_TMP/sig.out" || { kill "$pid"; ms_fail "prof_known did not print its figures in 60 s"; }
 [ -e "$MS_TMP/sig.$pid.json" ] && ms_fail "a report exists before the signal"
 kill -s "$sig" "$pid"
-for _ in $(seq 50); do [ -s "$MS_TMP/sig.$pid.json" ] && break; sleep 0.1; done
-[ -s "$MS_TMP/sig.$pid.json" ] || { kill "$pid"; ms_fail "no report 5 s after $sig"; }
+ms_wait_for 60 test -s "$MS_TMP/sig.$pid.json" || { kill "$pid"; ms_fail "no report 60 s after $sig"; }
 kill -0 "$pid" 2>/dev/null || ms_fail "the program died of the report signal"
 "$PYTHON" - "$MS_TMP/sig.$pid.json" "$MS_TMP/sig.out" <<'PY' || { kill "$pid"; ms_fail "signal report content"; }
 import json, sys
@@ -34,21 +33,21 @@ ino1=$(stat -c %i "$MS_TMP/sig.$pid.json")
 inoc=$(stat -c %i "$MS_TMP/sig.$pid.collapsed")
 kill -s "$sig" "$pid"
 replaced() { [ "$(stat -c %i "$MS_TMP/sig.$pid.json")" != "$ino1" ] && [ "$(stat -c %i "$MS_TMP/sig.$pid.collapsed")" != "$inoc" ]; }
-for _ in $(seq 50); do replaced && break; sleep 0.1; done
-replaced || ms_fail "second signal did not replace the reports"
+ms_wait_for 60 replaced || { kill "$pid"; ms_fail "second signal did not replace the reports in 60 s"; }
 kill -TERM "$pid"; wait "$pid" || true
 ls "$MS_TMP"/sig.*.tmp.* 2>/dev/null && ms_fail "temporary files left behind"
 ms_pass "the default report signal ($sig) writes a report while the program runs (0600, replaced atomically on the next one)"
 
 # --- periodic reports ---
 env LD_PRELOAD="$MS_TEST_LIB" MEMSHIM_PROFILE=1 MEMSHIM_REPORT=json MEMSHIM_REPORT_INTERVAL=200ms \
-  MEMSHIM_REPORT_PATH="$MS_TMP/per.%p" "$PROGS/prof_known" 2000 2 >/dev/null &
+  MEMSHIM_REPORT_PATH="$MS_TMP/per.%p" "$PROGS/prof_known" 2000 600 >/dev/null &
 pid=$!
-for _ in $(seq 30); do [ -s "$MS_TMP/per.$pid.json" ] && break; sleep 0.1; done
-[ -s "$MS_TMP/per.$pid.json" ] || ms_fail "no periodic report after 3 s"
+# the program waits until SIGTERM, then exits normally: the exit report follows the periodic one
+ms_wait_for 60 test -s "$MS_TMP/per.$pid.json" || { kill "$pid"; ms_fail "no periodic report after 60 s"; }
 "$PYTHON" -c "import json,sys; assert json.load(open(sys.argv[1]))['reason']=='interval'" "$MS_TMP/per.$pid.json" ||
-  ms_fail "periodic report reason"
-wait "$pid"
+  { kill "$pid"; ms_fail "periodic report reason"; }
+kill -TERM "$pid"
+wait "$pid" || ms_fail "prof_known did not exit 0 on SIGTERM"
 "$PYTHON" -c "import json,sys; assert json.load(open(sys.argv[1]))['reason']=='exit'" "$MS_TMP/per.$pid.json" ||
   ms_fail "exit report did not replace the periodic one"
 ms_pass "MEMSHIM_REPORT_INTERVAL writes periodic reports; the exit report replaces them"
@@ -75,15 +74,35 @@ grep -q 'cannot write in /nonexistent/dir (No such file or directory)' "$MS_TMP/
 ms_pass "an unwritable report path is logged and not fatal"
 
 # --- the timeline: process series and the policy's events (a memshim_trim purge) ---
-# hold_trim VAR=value...: 19 MiB held for 0.3 s, freed, memshim_trim, 0.3 s more
+# hold_trim VAR=value...: 19 MiB held until the timeline shows it in 3 points, freed,
+# memshim_trim, then held on until 3 more points (not fixed 0.3 s pauses: under load the 50 ms
+# timeline job may not run within them). The timeline is read from reports on demand.
 hold_trim() {
   ms_preload MEMSHIM_SNAPSHOT_INTERVAL=50ms "$@" "$PYTHON" -c '
-import ctypes, time
+import ctypes, json, os, sys, time
+lib = ctypes.CDLL(None)
+probe = [0]
+def points():
+    probe[0] += 1
+    p = "%s/probe.%d.%d.json" % (sys.argv[1], os.getpid(), probe[0])
+    if lib.memshim_report_json(p.encode()) != 0:
+        sys.exit("memshim_report_json failed")
+    with open(p) as f:
+        pts = json.load(f)["timeline"]["points"]
+    os.unlink(p)
+    return pts
+def wait(what, cond):
+    end = time.monotonic() + 60
+    while not cond(points()):
+        if time.monotonic() > end:
+            sys.exit("timed out waiting for " + what)
+        time.sleep(0.05)
 b = [bytearray(1 << 16) for i in range(300)]
-time.sleep(0.3)
+wait("3 timeline points with the 19 MiB held", lambda pts: sum(p["heap_live"] > 300 * 65536 for p in pts) >= 3)
 del b
-ctypes.CDLL(None).memshim_trim()
-time.sleep(0.3)'
+lib.memshim_trim()
+n = len(points())
+wait("3 timeline points after the trim", lambda pts: len(pts) >= n + 3)' "$MS_TMP"
 }
 hold_trim MEMSHIM_PROFILE=1 MEMSHIM_REPORT=json MEMSHIM_REPORT_PATH="$MS_TMP/tl"
 "$PYTHON" - "$MS_TMP/tl.json" <<'PY' || ms_fail "timeline content"

@@ -27,3 +27,17 @@ ms_report_signal() { env -u MEMSHIM_REPORT_SIGNAL "$MS_TEST_CLI" config | awk '$
 ms_require_python_module() {
   "$PYTHON" -c "import $1" 2>/dev/null || ms_skip "python module $1 is not installed (scripts/test.sh installs it)"
 }
+
+# ms_wait_for SECONDS CMD...: poll CMD until it succeeds (0) or SECONDS pass (1). Tests wait for
+# the event they assert on (a file appears, a counter moves, a pid ends), never for a fixed time:
+# both cores may be busy with other jobs, so give generous time-outs (60 s+).
+ms_wait_for() {
+  local limit=$1 start=$SECONDS; shift
+  until "$@"; do
+    [ $((SECONDS - start)) -lt "$limit" ] || return 1
+    sleep 0.05
+  done
+}
+
+# ms_metric FILE NAME: the first sample of Prometheus metric NAME in FILE (empty when absent).
+ms_metric() { awk -v m="$2" '$1 ~ "^"m"[{]" {print $2; exit}' "$1" 2>/dev/null || true; }

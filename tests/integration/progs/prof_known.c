@@ -1,13 +1,19 @@
 /* A known distribution, for checking the profiler's figures against the program's own count.
  * Holds N blocks allocated in hold_blocks() (sizes drawn from a fixed generator: 16..65536
  * bytes, mixed small/large), frees every third one, prints "live BYTES COUNT" and
- * "allocated BYTES COUNT" for that function, then (if asked) waits for SIGTERM.
+ * "allocated BYTES COUNT" for that function, then (if asked) waits: the given seconds or until
+ * SIGTERM, which ends the program normally (exit 0, exit-time reports written), so that a test
+ * can hold it as long as its check takes and then see what exit does.
  * Args: N (default 20000), wait seconds (default 0), churn (1: free every block right away,
  * so that a large N allocates much but holds little; "live" is then 0). */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+static volatile sig_atomic_t stop;
+static void on_term(int sig) { (void)sig; stop = 1; }
 
 static __attribute__((noinline)) void *hold_blocks(size_t n) { return malloc(n); }
 
@@ -35,6 +41,7 @@ int main(int argc, char **argv) {
   }
   printf("live %llu %llu\nallocated %llu %zu\n", live, live_n, alloc, n);
   fflush(stdout);
-  for (int s = 0; s < wait_s * 10; s++) usleep(100000);
+  signal(SIGTERM, on_term);
+  for (int s = 0; s < wait_s * 10 && !stop; s++) usleep(100000);
   return 0;
 }
