@@ -1,0 +1,72 @@
+/* Issue 22, item 1: fork while a thread works inside another library's atfork-guarded lock.
+ *   trust_fork_atfork DATAFILE FORKS [LIBRARY.so]
+ * atforklock_work comes from the preloaded library (LD_PRELOAD names it) or, given a path, from
+ * a dlopen of it (its handler is then registered after memshim's). A file mapping of 8 MiB is
+ * held and read, so that memshim tracks it under MEMSHIM_MMAP_RESIDENT_MAX or
+ * MEMSHIM_RSS_SOFT_LIMIT. A second thread calls atforklock_work in a loop while main forks
+ * FORKS times; every child leaves at once with _exit(0) and must be reaped with status 0. A
+ * deadlock shows as a hang: the caller's watchdog ends the run. */
+#include <fcntl.h>
+#include <pthread.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+
+#include "trust_util.h"
+
+#define MAP_BYTES (8u << 20)
+static volatile int stop;
+static int (*work)(void);
+static volatile unsigned long rounds, bad_rounds;
+
+static void *worker(void *arg) {
+  (void)arg;
+  while (!stop) {
+    if (work()) bad_rounds++;
+    rounds++;
+  }
+  return NULL;
+}
+
+int main(int argc, char **argv) {
+  if (argc < 3) trust_fail("usage: trust_fork_atfork DATAFILE FORKS [LIBRARY.so]");
+  long forks = atol(argv[2]);
+  if (argc > 3) {
+    void *h = dlopen(argv[3], RTLD_NOW);
+    if (!h) trust_fail("dlopen %s: %s", argv[3], dlerror());
+    work = (int (*)(void))dlsym(h, "atforklock_work");
+  } else {
+    work = (int (*)(void))dlsym(RTLD_DEFAULT, "atforklock_work");
+  }
+  if (!work) trust_fail("atforklock_work not found (preload the library or pass its path)");
+
+  int fd = open(argv[1], O_RDONLY);
+  if (fd < 0) trust_fail("open %s: %s", argv[1], strerror(errno));
+  const unsigned char *m = mmap(NULL, MAP_BYTES, PROT_READ, MAP_SHARED, fd, 0);
+  if (m == MAP_FAILED) trust_fail("mmap %s: %s", argv[1], strerror(errno));
+  close(fd);
+  unsigned long sum = 0;
+  for (size_t i = 0; i < MAP_BYTES; i += 4096) sum += m[i];
+
+  pthread_t t;
+  if (pthread_create(&t, NULL, worker, NULL) != 0) trust_fail("pthread_create");
+  while (rounds == 0) sched_yield(); /* the worker is inside its loop before the first fork */
+  for (long i = 0; i < forks; i++) {
+    pid_t pid = fork();
+    if (pid < 0) trust_fail("fork %ld: %s", i, strerror(errno));
+    if (pid == 0) _exit(0);
+    int st;
+    if (waitpid(pid, &st, 0) != pid) trust_fail("waitpid: %s", strerror(errno));
+    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) trust_fail("child %ld: status 0x%x", i, st);
+  }
+  stop = 1;
+  pthread_join(t, NULL);
+  if (bad_rounds) trust_fail("%lu of %lu rounds had a failed mmap/mprotect/munmap", bad_rounds, rounds);
+  /* How much memshim tracks: under a cap the registry path (and its lock) is what was exercised. */
+  int (*stat)(const char *, uint64_t *) = (int (*)(const char *, uint64_t *))dlsym(RTLD_DEFAULT, "memshim_stat");
+  uint64_t tracked = 0;
+  if (stat) stat("mmap.tracked", &tracked);
+  printf("ok: %ld forks while the worker ran %lu rounds under its lock; tracked mappings %llu (sum %lu)\n", forks,
+         rounds, (unsigned long long)tracked, sum & 1);
+  munmap((void *)m, MAP_BYTES);
+  return 0;
+}
