@@ -4,8 +4,10 @@
  * a dlopen of it (its handler is then registered after memshim's). A file mapping of 8 MiB is
  * held and read, so that memshim tracks it under MEMSHIM_MMAP_RESIDENT_MAX or
  * MEMSHIM_RSS_SOFT_LIMIT. A second thread calls atforklock_work in a loop while main forks
- * FORKS times; every child leaves at once with _exit(0) and must be reaped with status 0. A
- * deadlock shows as a hang: the caller's watchdog ends the run. */
+ * FORKS times. Each child calls atforklock_work once, checks that memshim still tracks what the
+ * parent did, unmaps the file and checks that nothing is tracked, then leaves with _exit; each
+ * must be reaped with status 0 (3: a call failed, 4: the registry differs, 5: the unmap was not
+ * recorded). A deadlock shows as a hang: the caller's watchdog ends the run. */
 #include <fcntl.h>
 #include <pthread.h>
 #include <sys/mman.h>
@@ -25,6 +27,16 @@ static void *worker(void *arg) {
     rounds++;
   }
   return NULL;
+}
+
+/* Bytes of file mappings memshim tracks (0 without it): under a cap, the registry's path (and
+ * its lock) is what the worker exercises. */
+static uint64_t tracked_bytes(void) {
+  static int (*stat)(const char *, uint64_t *);
+  if (!stat) stat = (int (*)(const char *, uint64_t *))dlsym(RTLD_DEFAULT, "memshim_stat");
+  uint64_t v = 0;
+  if (stat) stat("mmap.tracked", &v);
+  return v;
 }
 
 int main(int argc, char **argv) {
@@ -47,13 +59,22 @@ int main(int argc, char **argv) {
   unsigned long sum = 0;
   for (size_t i = 0; i < MAP_BYTES; i += 4096) sum += m[i];
 
+  uint64_t tracked = tracked_bytes();
   pthread_t t;
   if (pthread_create(&t, NULL, worker, NULL) != 0) trust_fail("pthread_create");
   while (rounds == 0) sched_yield(); /* the worker is inside its loop before the first fork */
   for (long i = 0; i < forks; i++) {
     pid_t pid = fork();
     if (pid < 0) trust_fail("fork %ld: %s", i, strerror(errno));
-    if (pid == 0) _exit(0);
+    if (pid == 0) {
+      /* The child's first calls take the registry lock (some children were copied while the
+       * worker held it), and its registry still lists the file mapping, which it then unmaps. */
+      uint64_t before = tracked_bytes();
+      if (work()) _exit(3);
+      if (before != tracked) _exit(4);
+      if (munmap((void *)m, MAP_BYTES) != 0 || tracked_bytes() != 0) _exit(5);
+      _exit(0);
+    }
     int st;
     if (waitpid(pid, &st, 0) != pid) trust_fail("waitpid: %s", strerror(errno));
     if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) trust_fail("child %ld: status 0x%x", i, st);
@@ -61,11 +82,7 @@ int main(int argc, char **argv) {
   stop = 1;
   pthread_join(t, NULL);
   if (bad_rounds) trust_fail("%lu of %lu rounds had a failed mmap/mprotect/munmap", bad_rounds, rounds);
-  /* How much memshim tracks: under a cap the registry path (and its lock) is what was exercised. */
-  int (*stat)(const char *, uint64_t *) = (int (*)(const char *, uint64_t *))dlsym(RTLD_DEFAULT, "memshim_stat");
-  uint64_t tracked = 0;
-  if (stat) stat("mmap.tracked", &tracked);
-  printf("ok: %ld forks while the worker ran %lu rounds under its lock; tracked mappings %llu (sum %lu)\n", forks,
+  printf("ok: %ld forks while the worker ran %lu rounds under its lock; memshim tracks %llu bytes of file mappings (sum %lu)\n", forks,
          rounds, (unsigned long long)tracked, sum & 1);
   munmap((void *)m, MAP_BYTES);
   return 0;
