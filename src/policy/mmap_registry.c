@@ -11,10 +11,10 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+#include "../util/forklock.h"
 #include "../util/proc.h"
 #include "../util/raw_mem.h"
 
@@ -38,16 +38,11 @@ typedef struct {
   ms_chunk *chunks; /* raw mmap; NULL until measured or after a split */
 } ms_entry;
 
-/* The lock, a futex word: 0 free, 1 held, 2 held with waiters. No prepare handler takes it: a
- * library whose prepare handler was registered before ours (it runs after ours) may wait for its
- * own lock, held by a thread that is inside our mprotect waiting for this one (Chromium's
- * PartitionAlloc did). Instead the word lives in a page marked MADV_WIPEONFORK, so that a fork
- * child finds it free whatever parent thread held it, even in a handler that runs before ours;
- * ms_seq, in ordinary memory, tells the child that a holder was mid-way. Before configure (or
- * on a kernel without MADV_WIPEONFORK) the static word is used and the child handler frees it. */
-static uint32_t ms_lock_static;
-static uint32_t *ms_lock_word = &ms_lock_static;
-static uint32_t *ms_lock_held; /* the word the holder took: unlock releases that one */
+/* The lock (util/forklock.h): no fork handler takes it, since a library whose prepare handler
+ * runs after ours may wait for its own lock, held by a thread inside our mprotect waiting for
+ * this one (Chromium's PartitionAlloc did); a fork child finds it free. */
+static ms_forklock ms_mmap_lk;
+static uint32_t *ms_lock_held; /* the word the holder took */
 /* Odd while a holder may be changing the kernel's mappings or the registry. A holder finds it
  * odd only in a fork child whose parent forked in the middle: the registry is then repaired
  * (ms_registry_repair) before use. */
@@ -72,14 +67,7 @@ ms_map_class ms_mmap_classify(size_t len, int prot, int flags, int fd, uint64_t 
 }
 
 void ms_mmap_registry_configure(uint64_t min_bytes) {
-  /* Before anything is tracked, with no holder: the lock moves to its wiped page. */
-  if (ms_lock_word == &ms_lock_static) {
-    uint32_t *page = ms_raw_alloc(MS_PAGE);
-    if (page && ms_sys_madvise(page, MS_PAGE, MADV_WIPEONFORK) == 0)
-      __atomic_store_n(&ms_lock_word, page, __ATOMIC_RELEASE);
-    else
-      ms_raw_free(page, MS_PAGE);
-  }
+  ms_forklock_init(&ms_mmap_lk); /* before anything is tracked, with no holder */
   __atomic_store_n(&ms_min_bytes, min_bytes ? min_bytes : 1, __ATOMIC_RELEASE);
 }
 
@@ -92,22 +80,8 @@ bool ms_mmap_registry_wants(size_t len, int prot, int flags, int fd) {
 
 static void ms_registry_repair(void);
 
-static void ms_word_lock(uint32_t *w) {
-  uint32_t c = 0;
-  if (__atomic_compare_exchange_n(w, &c, 1, false, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)) return;
-  int saved = errno; /* a futex EAGAIN must not show through a wrapper that succeeds */
-  if (c != 2) c = __atomic_exchange_n(w, 2, __ATOMIC_ACQUIRE);
-  while (c != 0) {
-    ms_sys_futex_wait(w, 2, UINT64_MAX);
-    c = __atomic_exchange_n(w, 2, __ATOMIC_ACQUIRE);
-  }
-  errno = saved;
-}
-
 void ms_mmap_lock_span(uintptr_t a, size_t alen, uintptr_t b, size_t blen) {
-  uint32_t *w = __atomic_load_n(&ms_lock_word, __ATOMIC_ACQUIRE);
-  ms_word_lock(w);
-  ms_lock_held = w;
+  ms_lock_held = ms_forklock_lock(&ms_mmap_lk);
   if (__atomic_load_n(&ms_seq, __ATOMIC_RELAXED) & 1) ms_registry_repair();
   __atomic_store_n(&ms_seq, ms_seq | 1, __ATOMIC_RELAXED);
   ms_flight[0] = a;
@@ -120,12 +94,7 @@ void ms_mmap_lock_span(uintptr_t a, size_t alen, uintptr_t b, size_t blen) {
 void ms_mmap_lock(void) { ms_mmap_lock_span(0, 0, 0, 0); }
 void ms_mmap_unlock(void) {
   __atomic_store_n(&ms_seq, ms_seq + 1, __ATOMIC_RELEASE);
-  uint32_t *w = ms_lock_held;
-  if (__atomic_exchange_n(w, 0, __ATOMIC_RELEASE) == 2) {
-    int saved = errno;
-    ms_sys_futex_wake(w, 1);
-    errno = saved;
-  }
+  ms_forklock_unlock(ms_lock_held);
 }
 
 static void ms_entry_forget_chunks(ms_entry *e) {
@@ -405,10 +374,5 @@ static void ms_registry_repair(void) {
     if (ms_flight[r + 1] > ms_flight[r]) ms_mmap_note_unmap_locked(ms_flight[r], ms_flight[r + 1] - ms_flight[r]);
 }
 
-/* Nothing in prepare or parent (see ms_lock_word). The wiped word is already free here; the
- * static one (no MADV_WIPEONFORK) is freed, which is only right in this handler, before any
- * other thread exists: a child handler registered before ours that maps files first could wait
- * on it, a limit of kernels older than 4.14. */
-void ms_mmap_atfork_child(void) {
-  if (ms_lock_word == &ms_lock_static) __atomic_store_n(&ms_lock_static, 0, __ATOMIC_RELAXED);
-}
+/* Nothing in prepare or parent (see ms_mmap_lk). */
+void ms_mmap_atfork_child(void) { ms_forklock_child(&ms_mmap_lk); }
