@@ -24,22 +24,9 @@ typedef struct {
   uint32_t fallback;
 } ms_forklock;
 
-/* Once, while nothing holds the lock (a constructor, or before the state it guards is used). */
-static inline void ms_forklock_init(ms_forklock *l) {
-  if (__atomic_load_n(&l->word, __ATOMIC_ACQUIRE)) return;
-  uint32_t *page = ms_raw_alloc(4096);
-  if (page && ms_sys_madvise(page, 4096, MADV_WIPEONFORK) == 0)
-    __atomic_store_n(&l->word, page, __ATOMIC_RELEASE);
-  else
-    ms_raw_free(page, 4096);
-}
-
-/* Returns the word taken, for ms_forklock_unlock. errno is kept. */
-static inline uint32_t *ms_forklock_lock(ms_forklock *l) {
-  uint32_t *w = __atomic_load_n(&l->word, __ATOMIC_ACQUIRE);
-  if (!w) w = &l->fallback;
+static inline void ms_forklock_word_lock(uint32_t *w) {
   uint32_t c = 0;
-  if (__atomic_compare_exchange_n(w, &c, 1, false, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)) return w;
+  if (__atomic_compare_exchange_n(w, &c, 1, false, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)) return;
   int saved = errno;
   if (c != 2) c = __atomic_exchange_n(w, 2, __ATOMIC_ACQUIRE);
   while (c != 0) {
@@ -47,7 +34,36 @@ static inline uint32_t *ms_forklock_lock(ms_forklock *l) {
     c = __atomic_exchange_n(w, 2, __ATOMIC_ACQUIRE);
   }
   errno = saved;
-  return w;
+}
+
+static inline void ms_forklock_unlock(uint32_t *w);
+
+/* Returns the word taken, for ms_forklock_unlock. errno is kept. A holder of the fallback that
+ * finds the page published meanwhile lets go and takes the page's word. */
+static inline uint32_t *ms_forklock_lock(ms_forklock *l) {
+  for (;;) {
+    uint32_t *w = __atomic_load_n(&l->word, __ATOMIC_ACQUIRE);
+    if (w) {
+      ms_forklock_word_lock(w);
+      return w;
+    }
+    ms_forklock_word_lock(&l->fallback);
+    if (!__atomic_load_n(&l->word, __ATOMIC_ACQUIRE)) return &l->fallback;
+    ms_forklock_unlock(&l->fallback);
+  }
+}
+
+/* Once; threads may already use the fallback: the page is published under it. */
+static inline void ms_forklock_init(ms_forklock *l) {
+  if (__atomic_load_n(&l->word, __ATOMIC_ACQUIRE)) return;
+  uint32_t *page = ms_raw_alloc(4096);
+  if (!page || ms_sys_madvise(page, 4096, MADV_WIPEONFORK) != 0) {
+    ms_raw_free(page, 4096);
+    return;
+  }
+  ms_forklock_word_lock(&l->fallback);
+  __atomic_store_n(&l->word, page, __ATOMIC_RELEASE);
+  ms_forklock_unlock(&l->fallback);
 }
 
 static inline void ms_forklock_unlock(uint32_t *w) {

@@ -1,9 +1,11 @@
 /* A library with a lock of its own taken by a pthread_atfork prepare handler, as an allocator
  * (PartitionAlloc, tcmalloc) has: the handler is registered by the constructor, and
- * atforklock_work maps, protects and unmaps memory while holding the lock. Built by
+ * atforklock_work maps, protects and unmaps memory while holding the lock; atforklock_alloc
+ * allocates while holding it. Built by
  * trust_fork_atfork_lock.sh with cc -shared -fPIC; used by progs/trust_fork_atfork.c. */
 #include <pthread.h>
 #include <stddef.h>
+#include <stdlib.h>
 #include <sys/mman.h>
 
 static pthread_mutex_t lib_mu = PTHREAD_MUTEX_INITIALIZER;
@@ -30,6 +32,16 @@ int atforklock_work(void) {
     else ((volatile char *)p)[0] = 1;
     if (munmap(p, len) != 0) bad = 1;
   }
+  pthread_mutex_unlock(&lib_mu);
+  return bad;
+}
+
+/* One allocation under the lock: on a new thread, its first, which memshim registers. */
+int atforklock_alloc(void) {
+  pthread_mutex_lock(&lib_mu);
+  void *volatile p = malloc(4096);
+  int bad = p == NULL;
+  free(p);
   pthread_mutex_unlock(&lib_mu);
   return bad;
 }

@@ -1,10 +1,11 @@
 /* Issue 22, item 1: fork while a thread works inside another library's atfork-guarded lock.
- *   trust_fork_atfork DATAFILE FORKS [LIBRARY.so]
+ *   trust_fork_atfork DATAFILE FORKS [--threads] [LIBRARY.so]
  * atforklock_work comes from the preloaded library (LD_PRELOAD names it) or, given a path, from
  * a dlopen of it (its handler is then registered after memshim's). A file mapping of 8 MiB is
  * held and read, so that memshim tracks it under MEMSHIM_MMAP_RESIDENT_MAX or
  * MEMSHIM_RSS_SOFT_LIMIT. A second thread calls atforklock_work in a loop while main forks
- * FORKS times. Each child calls atforklock_work once, checks that memshim still tracks what the
+ * FORKS times; with --threads it starts thread after thread instead, each allocating once
+ * under the library's lock (memshim registers a thread at its first allocation). Each child calls atforklock_work once, checks that memshim still tracks what the
  * parent did, unmaps the file and checks that nothing is tracked, then leaves with _exit; each
  * must be reaped with status 0 (3: a call failed, 4: the registry differs, 5: the unmap was not
  * recorded). A deadlock shows as a hang: the caller's watchdog ends the run. */
@@ -20,10 +21,24 @@ static volatile int stop;
 static int (*work)(void);
 static volatile unsigned long rounds, bad_rounds;
 
+static int (*alloc_fn)(void);
+static int threads_mode;
+
+static void *one_alloc(void *arg) {
+  (void)arg;
+  return (void *)(intptr_t)alloc_fn();
+}
+
 static void *worker(void *arg) {
   (void)arg;
   while (!stop) {
-    if (work()) bad_rounds++;
+    if (threads_mode) { /* a new thread's first allocation, under the library's lock */
+      pthread_t t;
+      void *r = NULL;
+      if (pthread_create(&t, NULL, one_alloc, NULL) != 0 || pthread_join(t, &r) != 0 || r) bad_rounds++;
+    } else if (work()) {
+      bad_rounds++;
+    }
     rounds++;
   }
   return NULL;
@@ -42,14 +57,16 @@ static uint64_t tracked_bytes(void) {
 int main(int argc, char **argv) {
   if (argc < 3) trust_fail("usage: trust_fork_atfork DATAFILE FORKS [LIBRARY.so]");
   long forks = atol(argv[2]);
-  if (argc > 3) {
-    void *h = dlopen(argv[3], RTLD_NOW);
-    if (!h) trust_fail("dlopen %s: %s", argv[3], dlerror());
-    work = (int (*)(void))dlsym(h, "atforklock_work");
-  } else {
-    work = (int (*)(void))dlsym(RTLD_DEFAULT, "atforklock_work");
+  int arg = 3;
+  if (argc > arg && strcmp(argv[arg], "--threads") == 0) {
+    threads_mode = 1;
+    arg++;
   }
-  if (!work) trust_fail("atforklock_work not found (preload the library or pass its path)");
+  void *h = RTLD_DEFAULT;
+  if (argc > arg && !(h = dlopen(argv[arg], RTLD_NOW))) trust_fail("dlopen %s: %s", argv[arg], dlerror());
+  work = (int (*)(void))dlsym(h, "atforklock_work");
+  alloc_fn = (int (*)(void))dlsym(h, "atforklock_alloc");
+  if (!work || !alloc_fn) trust_fail("atforklock_work not found (preload the library or pass its path)");
 
   int fd = open(argv[1], O_RDONLY);
   if (fd < 0) trust_fail("open %s: %s", argv[1], strerror(errno));
