@@ -4,12 +4,19 @@
 #include <pthread.h>
 #include <string.h>
 
+#include "../util/forklock.h"
 #include "backend.h"
 
 MS_TLS int ms_tls_guard;
 MS_TLS ms_thread ms_tls_thread;
 
-static pthread_mutex_t ms_registry_lock = PTHREAD_MUTEX_INITIALIZER;
+/* The thread list's lock (util/forklock.h): no fork handler takes it. A thread that holds
+ * another library's fork lock registers here at its first allocation, and an activity tick reads
+ * the counters here: held by our prepare handler, it made fork wait forever for that library's
+ * prepare handler. The child rebuilds the list from the forward chain, which every update keeps
+ * whole (see ms_accounting_atfork_child). */
+static ms_forklock ms_registry_lk;
+static uint32_t *ms_registry_lock(void) { return ms_forklock_lock(&ms_registry_lk); }
 static ms_thread *ms_registry_head;
 static pthread_key_t ms_thread_key;
 static bool ms_thread_key_ready;
@@ -41,12 +48,12 @@ static void ms_thread_unlink_locked(ms_thread *t) {
  * destructors) register the thread again; the folded bases keep totals exact. */
 static void ms_thread_exit(void *arg) {
   ms_thread *t = arg;
-  pthread_mutex_lock(&ms_registry_lock);
+  uint32_t *lk = ms_registry_lock();
   if (t->registered) {
     ms_thread_fold_locked(t);
     ms_thread_unlink_locked(t);
   }
-  pthread_mutex_unlock(&ms_registry_lock);
+  ms_forklock_unlock(lk);
 }
 
 /* jemalloc's per-thread byte counters are found with mallctl, on the thread itself. The first
@@ -62,29 +69,30 @@ void ms_thread_bind_counters(ms_thread *t) {
   ms_backend_thread_counters(&a, &d);
   ms_guard_leave();
   if (!a) return;
-  pthread_mutex_lock(&ms_registry_lock);
+  uint32_t *lk = ms_registry_lock();
   t->je_allocated_base = 0;
   t->je_deallocated_base = 0;
   t->je_deallocatedp = d;
-  t->je_allocatedp = a;
-  pthread_mutex_unlock(&ms_registry_lock);
+  __atomic_store_n(&t->je_allocatedp, a, __ATOMIC_RELEASE); /* last: a fork child's fold tests it */
+  ms_forklock_unlock(lk);
 }
 
 void ms_thread_register(ms_thread *t) {
   ms_guard_enter();
   if (ms_backend_ctl_ready()) ms_thread_bind_counters(t);
-  pthread_mutex_lock(&ms_registry_lock);
+  uint32_t *lk = ms_registry_lock();
   t->prev = NULL;
   t->next = ms_registry_head;
   if (ms_registry_head) ms_registry_head->prev = t;
-  ms_registry_head = t;
+  __atomic_store_n(&ms_registry_head, t, __ATOMIC_RELEASE); /* last: a fork child walks from it */
   t->registered = 1;
-  pthread_mutex_unlock(&ms_registry_lock);
+  ms_forklock_unlock(lk);
   if (ms_thread_key_ready) pthread_setspecific(ms_thread_key, t);
   ms_guard_leave();
 }
 
 void ms_accounting_init(void) {
+  ms_forklock_init(&ms_registry_lk);
   if (!ms_thread_key_ready && pthread_key_create(&ms_thread_key, ms_thread_exit) == 0) {
     ms_thread_key_ready = true;
     if (ms_tls_thread.registered) pthread_setspecific(ms_thread_key, &ms_tls_thread);
@@ -96,7 +104,7 @@ void ms_counters_read(ms_counters *out) {
   memset(out, 0, sizeof *out);
   uint64_t je_a = 0, je_d = 0;
   bool have_je = false;
-  pthread_mutex_lock(&ms_registry_lock);
+  uint32_t *lk = ms_registry_lock();
   out->alloc_calls = ms_dead_alloc_calls;
   out->free_calls = ms_dead_free_calls;
   je_a = ms_dead_je_allocated;
@@ -111,7 +119,7 @@ void ms_counters_read(ms_counters *out) {
       je_d += __atomic_load_n(t->je_deallocatedp, __ATOMIC_RELAXED) - t->je_deallocated_base;
     }
   }
-  pthread_mutex_unlock(&ms_registry_lock);
+  ms_forklock_unlock(lk);
   if (have_je || ms_be_kind == MS_BE_JEMALLOC) {
     out->live_bytes = je_a >= je_d ? je_a - je_d : 0;
   } else {
@@ -120,11 +128,12 @@ void ms_counters_read(ms_counters *out) {
   }
 }
 
-void ms_accounting_atfork_prepare(void) { pthread_mutex_lock(&ms_registry_lock); }
-void ms_accounting_atfork_parent(void) { pthread_mutex_unlock(&ms_registry_lock); }
-
 /* In the child only the forking thread exists: fold every other thread's counters (the
- * memory they allocated lives on in the child) and keep only ourselves registered. */
+ * memory they allocated lives on in the child) and keep only ourselves registered. The lock was
+ * not held across fork, so another thread may have been mid-update: the forward chain from the
+ * head is whole at every step of a link or unlink (head is written last, an unlink rewires
+ * prev->next first) and every thread on it still has its memory here (it unlinks itself before
+ * it ends); a fold under way counts that thread's figures twice at most, in this child only. */
 void ms_accounting_atfork_child(void) {
   ms_thread *self = &ms_tls_thread;
   for (ms_thread *t = ms_registry_head, *next; t; t = next) {
@@ -137,7 +146,7 @@ void ms_accounting_atfork_child(void) {
     self->next = self->prev = NULL;
     ms_registry_head = self;
   }
-  pthread_mutex_init(&ms_registry_lock, NULL);
+  ms_forklock_child(&ms_registry_lk);
 }
 
 void ms_heap_figures_read(ms_heap_figures *out) {

@@ -52,8 +52,7 @@ typedef struct {
 void ms_heap_figures_read(ms_heap_figures *out);
 
 /* fork: the registry lock, and the child's view of the registry. */
-void ms_accounting_atfork_prepare(void);
-void ms_accounting_atfork_parent(void);
+/* No prepare or parent handler: the thread list's lock is never held across fork. */
 void ms_accounting_atfork_child(void);
 
 #endif

@@ -321,12 +321,10 @@ void ms_policy_at_exit(void) {
 
 void ms_policy_atfork_prepare(void) {
   pthread_mutex_lock(&ms_purge_lock);
-  ms_mmap_atfork_prepare();
   ms_policy_events_atfork_prepare();
 }
 void ms_policy_atfork_parent(void) {
   ms_policy_events_atfork_parent();
-  ms_mmap_atfork_parent();
   pthread_mutex_unlock(&ms_purge_lock);
 }
 void ms_policy_atfork_child(void) {

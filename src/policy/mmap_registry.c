@@ -9,11 +9,12 @@
  * A few dozen mappings at most in the programs we serve: a flat array, linear scans. */
 #include "mmap_registry.h"
 
+#include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+#include "../util/forklock.h"
 #include "../util/proc.h"
 #include "../util/raw_mem.h"
 
@@ -37,7 +38,17 @@ typedef struct {
   ms_chunk *chunks; /* raw mmap; NULL until measured or after a split */
 } ms_entry;
 
-static pthread_mutex_t ms_mmap_mutex = PTHREAD_MUTEX_INITIALIZER;
+/* The lock (util/forklock.h): no fork handler takes it, since a library whose prepare handler
+ * runs after ours may wait for its own lock, held by a thread inside our mprotect waiting for
+ * this one (Chromium's PartitionAlloc did); a fork child finds it free. */
+static ms_forklock ms_mmap_lk;
+static uint32_t *ms_lock_held; /* the word the holder took */
+/* Odd while a holder may be changing the kernel's mappings or the registry. A holder finds it
+ * odd only in a fork child whose parent forked in the middle: the registry is then repaired
+ * (ms_registry_repair) before use. */
+static uint32_t ms_seq;
+/* The ranges the holder's system call may change, [lo, hi) twice (mremap has two). */
+static uintptr_t ms_flight[4];
 static ms_entry *ms_entries; /* raw mmap of MS_MMAP_MAX_ENTRIES */
 static unsigned ms_nentries; /* atomic reads outside the lock */
 static uint64_t ms_min_bytes = UINT64_MAX;
@@ -56,6 +67,7 @@ ms_map_class ms_mmap_classify(size_t len, int prot, int flags, int fd, uint64_t 
 }
 
 void ms_mmap_registry_configure(uint64_t min_bytes) {
+  ms_forklock_init(&ms_mmap_lk); /* before anything is tracked, with no holder */
   __atomic_store_n(&ms_min_bytes, min_bytes ? min_bytes : 1, __ATOMIC_RELEASE);
 }
 
@@ -66,8 +78,24 @@ bool ms_mmap_registry_wants(size_t len, int prot, int flags, int fd) {
          MS_MAP_IGNORE;
 }
 
-void ms_mmap_lock(void) { pthread_mutex_lock(&ms_mmap_mutex); }
-void ms_mmap_unlock(void) { pthread_mutex_unlock(&ms_mmap_mutex); }
+static void ms_registry_repair(void);
+
+void ms_mmap_lock_span(uintptr_t a, size_t alen, uintptr_t b, size_t blen) {
+  ms_lock_held = ms_forklock_lock(&ms_mmap_lk);
+  if (__atomic_load_n(&ms_seq, __ATOMIC_RELAXED) & 1) ms_registry_repair();
+  __atomic_store_n(&ms_seq, ms_seq | 1, __ATOMIC_RELAXED);
+  ms_flight[0] = a;
+  ms_flight[1] = alen ? ms_page_up(a + alen) : a;
+  ms_flight[2] = b;
+  ms_flight[3] = blen ? ms_page_up(b + blen) : b;
+  /* The child must see the odd count and the ranges before any effect of the call. */
+  __atomic_thread_fence(__ATOMIC_SEQ_CST);
+}
+void ms_mmap_lock(void) { ms_mmap_lock_span(0, 0, 0, 0); }
+void ms_mmap_unlock(void) {
+  __atomic_store_n(&ms_seq, ms_seq + 1, __ATOMIC_RELEASE);
+  ms_forklock_unlock(ms_lock_held);
+}
 
 static void ms_entry_forget_chunks(ms_entry *e) {
   ms_raw_free(e->chunks, (size_t)e->nchunks * sizeof(ms_chunk));
@@ -75,7 +103,18 @@ static void ms_entry_forget_chunks(ms_entry *e) {
   e->nchunks = 0;
 }
 
-static void ms_set_count(void) { __atomic_store_n(&ms_nentries, ms_nentries, __ATOMIC_RELEASE); }
+static void ms_set_count(unsigned n) { __atomic_store_n(&ms_nentries, n, __ATOMIC_RELEASE); }
+
+/* A slot a fork child may read half-written: it is marked invalid first and gets its class
+ * last, so a valid class means a whole entry (ms_registry_repair). */
+static void ms_entry_put(ms_entry *slot, ms_entry v) {
+  ms_map_class cls = v.cls;
+  __atomic_store_n(&slot->cls, MS_MAP_IGNORE, __ATOMIC_RELAXED);
+  __atomic_thread_fence(__ATOMIC_RELEASE);
+  v.cls = MS_MAP_IGNORE;
+  *slot = v;
+  __atomic_store_n(&slot->cls, cls, __ATOMIC_RELEASE);
+}
 
 static void ms_entry_add(uintptr_t start, uintptr_t end, int prot, int flags, ms_map_class cls) {
   if (!ms_entries) ms_entries = ms_raw_alloc(MS_MMAP_MAX_ENTRIES * sizeof(ms_entry));
@@ -84,9 +123,9 @@ static void ms_entry_add(uintptr_t start, uintptr_t end, int prot, int flags, ms
     __atomic_add_fetch(&ms_untracked_full, 1, __ATOMIC_RELAXED);
     return;
   }
-  ms_entries[ms_nentries++] = (ms_entry){start, end, prot, flags, cls, 0, NULL};
+  ms_entry_put(&ms_entries[ms_nentries], (ms_entry){start, end, prot, flags, cls, 0, NULL});
   __atomic_add_fetch(&ms_tracked_bytes, end - start, __ATOMIC_RELAXED);
-  ms_set_count();
+  ms_set_count(ms_nentries + 1);
 }
 
 bool ms_mmap_note_map_locked(uintptr_t addr, size_t len, int prot, int flags, int fd) {
@@ -114,8 +153,8 @@ void ms_mmap_note_unmap_locked(uintptr_t a, size_t len) {
     __atomic_sub_fetch(&ms_tracked_bytes, cut_hi - cut_lo, __ATOMIC_RELAXED);
     ms_entry_forget_chunks(e);
     if (a <= e->start && b >= e->end) { /* whole entry: swap the last one in, look at i again */
-      ms_entries[i] = ms_entries[--ms_nentries];
-      ms_set_count();
+      if (i != ms_nentries - 1) ms_entry_put(&ms_entries[i], ms_entries[ms_nentries - 1]);
+      ms_set_count(ms_nentries - 1);
       continue;
     }
     if (a > e->start && b < e->end) { /* a hole in the middle: keep the left, add the right */
@@ -156,7 +195,7 @@ void ms_mmap_note_protect_locked(uintptr_t addr, size_t len, int prot) {
     ms_entry *e = &ms_entries[i];
     if (e->end <= addr || e->start >= end) continue;
     int type = e->flags & MAP_TYPE;
-    if (type != MAP_SHARED && type != MAP_SHARED_VALIDATE) e->cls = MS_MAP_KEEP;
+    if (type != MAP_SHARED && type != MAP_SHARED_VALIDATE) __atomic_store_n(&e->cls, MS_MAP_KEEP, __ATOMIC_RELAXED);
     e->prot |= prot;
   }
 }
@@ -301,12 +340,39 @@ void ms_mmap_registry_visit(ms_mmap_visit_fn fn, void *arg) {
 void ms_mmap_registry_clear(void) {
   ms_mmap_lock();
   for (unsigned i = 0; i < ms_nentries; i++) ms_entry_forget_chunks(&ms_entries[i]);
-  ms_nentries = 0;
-  ms_set_count();
+  ms_set_count(0);
   __atomic_store_n(&ms_tracked_bytes, 0, __ATOMIC_RELAXED);
   ms_mmap_unlock();
 }
 
-void ms_mmap_atfork_prepare(void) { ms_mmap_lock(); }
-void ms_mmap_atfork_parent(void) { ms_mmap_unlock(); }
-void ms_mmap_atfork_child(void) { pthread_mutex_init(&ms_mmap_mutex, NULL); }
+/* In a fork child whose parent forked while a holder was mid-way (ms_seq odd), with the lock
+ * held. That holder's system call may or may not have reached this copy of the address space,
+ * and one slot may be half-written. Whatever is in doubt leaves the registry: an untracked
+ * mapping is only never dropped, while a listed range that is no longer that file mapping could
+ * lose data to MADV_DONTNEED. Kept: every whole entry outside the holder's ranges. Chunk arrays
+ * are forgotten (a pointer may be half-written or freed; their pages are left to the child). */
+static void ms_registry_repair(void) {
+  unsigned n = ms_entries ? ms_nentries : 0, k = 0;
+  if (n > MS_MMAP_MAX_ENTRIES) n = MS_MMAP_MAX_ENTRIES;
+  uint64_t bytes = 0;
+  for (unsigned i = 0; i < n; i++) {
+    ms_entry e = ms_entries[i];
+    bool ok = (e.cls == MS_MAP_KEEP || e.cls == MS_MAP_ELIGIBLE) && e.start < e.end &&
+              !(e.start & (MS_PAGE - 1)) && !(e.end & (MS_PAGE - 1));
+    /* A removal copies the last entry over the removed one: the copy may be there twice. */
+    for (unsigned j = 0; ok && j < k; j++) ok = ms_entries[j].end <= e.start || ms_entries[j].start >= e.end;
+    if (!ok) continue;
+    e.chunks = NULL;
+    e.nchunks = 0;
+    ms_entries[k++] = e;
+    bytes += e.end - e.start;
+  }
+  ms_set_count(k);
+  __atomic_store_n(&ms_tracked_bytes, bytes, __ATOMIC_RELAXED);
+  __atomic_store_n(&ms_resident_bytes, 0, __ATOMIC_RELAXED);
+  for (int r = 0; r < 4; r += 2)
+    if (ms_flight[r + 1] > ms_flight[r]) ms_mmap_note_unmap_locked(ms_flight[r], ms_flight[r + 1] - ms_flight[r]);
+}
+
+/* Nothing in prepare or parent (see ms_mmap_lk). */
+void ms_mmap_atfork_child(void) { ms_forklock_child(&ms_mmap_lk); }

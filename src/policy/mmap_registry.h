@@ -1,7 +1,8 @@
 /* Registry of file-backed mappings and the residency cap on them.
  *
  * The mmap entry points (interpose/mmap.c) hold the registry lock around their syscall and
- * the registry update, so the registry always matches the kernel for every range it lists,
+ * the registry update, so the registry always matches the kernel for every range it lists
+ * (in a fork child too: see ms_mmap_atfork_child),
  * and the cap (which drops pages with the same lock held) can never touch a range that was
  * just unmapped and reused. The registry's memory is its own (raw mmap), never the heap. */
 #ifndef MEMSHIM_MMAP_REGISTRY_H
@@ -27,6 +28,10 @@ bool ms_mmap_registry_busy(void);
 /* True when a new mapping of this kind would be tracked. */
 bool ms_mmap_registry_wants(size_t len, int prot, int flags, int fd);
 
+/* The registry lock. ms_mmap_lock_span names the ranges the holder's system call may change
+ * (len 0: none; a mapping placed by the kernel goes where nothing was): a fork child whose
+ * parent forked in the middle of that call stops tracking them (see ms_mmap_atfork_child). */
+void ms_mmap_lock_span(uintptr_t a, size_t alen, uintptr_t b, size_t blen);
 void ms_mmap_lock(void);
 void ms_mmap_unlock(void);
 /* With the lock held, after the syscall succeeded. note_map returns true when it added a
@@ -61,8 +66,10 @@ void ms_mmap_registry_visit(ms_mmap_visit_fn fn, void *arg);
 /* For tests: forget every entry (keeps the configuration). */
 void ms_mmap_registry_clear(void);
 
-void ms_mmap_atfork_prepare(void);
-void ms_mmap_atfork_parent(void);
+/* No prepare or parent handler: no lock of ours is held across fork, since another library's
+ * prepare handler may wait for a thread that waits for us. A child whose parent forked while the
+ * lock was held repairs the registry on its first lock: whole entries outside the holder's
+ * ranges stay, the rest is forgotten (an untracked mapping is only never dropped). */
 void ms_mmap_atfork_child(void);
 
 #endif

@@ -1,6 +1,8 @@
 /* The file-mapping registry: classification (eligibility), insert/remove/split on partial
  * munmap, MAP_FIXED, mremap and mprotect, and the residency cap on real mappings: it drops
- * eligible pages and never a written private page. */
+ * eligible pages and never a written private page; fork while another thread holds the
+ * registry lock (no fork handler takes it): the child gets a free lock and a registry without
+ * the holder's range, the parent is untouched. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -8,10 +10,13 @@
 #include <cmocka.h>
 
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
 #include <sys/mman.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "policy/mmap_registry.h"
@@ -258,6 +263,79 @@ static void test_cap_keeps_private_written_pages(void **state) {
   close(fd);
 }
 
+/* A holder in the middle of a munmap of [BASE + 16 MB, + 8 MB) when another thread forks. */
+static pthread_mutex_t hold_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t hold_cv = PTHREAD_COND_INITIALIZER;
+static int hold_state; /* 1: the lock is held, 2: let go */
+
+static void *holder(void *arg) {
+  (void)arg;
+  ms_mmap_lock_span(BASE + 16 * MB, 8 * MB, 0, 0);
+  pthread_mutex_lock(&hold_mu);
+  hold_state = 1;
+  pthread_cond_broadcast(&hold_cv);
+  while (hold_state != 2) pthread_cond_wait(&hold_cv, &hold_mu);
+  pthread_mutex_unlock(&hold_mu);
+  ms_mmap_unlock();
+  return NULL;
+}
+
+/* The child: its first lock (here before any fork handler of ours, as in a handler another
+ * library registered earlier) must not wait for the holder, who is not in this process. */
+static int fork_child_checks(bool run_handler) {
+  if (run_handler) ms_mmap_atfork_child();
+  seen v = snapshot(); /* takes the lock */
+  if (v.n != 2) return 10 + (int)v.n;
+  if (v.start[0] != BASE || v.end[0] != BASE + 16 * MB) return 20;
+  if (v.start[1] != BASE + 24 * MB || v.end[1] != BASE + 32 * MB) return 21;
+  if (tracked_bytes() != 24 * MB) return 30;
+  note_unmap(BASE, 64 * MB); /* the registry and its lock keep working */
+  if (snapshot().n != 0 || tracked_bytes() != 0) return 40;
+  return 0;
+}
+
+static void test_fork_while_locked(void **state) {
+  (void)state;
+  ms_mmap_registry_clear();
+  FILE *f = tmpfile(); /* a regular file: only those are tracked */
+  assert_non_null(f);
+  int fd = fileno(f);
+  note_map(BASE, 16 * MB, PROT_READ, MAP_SHARED, fd);
+  note_map(BASE + 16 * MB, 8 * MB, PROT_READ, MAP_SHARED, fd);
+  note_map(BASE + 24 * MB, 8 * MB, PROT_READ, MAP_PRIVATE, fd);
+  assert_int_equal(snapshot().n, 3);
+  for (int run_handler = 0; run_handler < 2; run_handler++) {
+    hold_state = 0;
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, holder, NULL), 0);
+    pthread_mutex_lock(&hold_mu);
+    while (hold_state != 1) pthread_cond_wait(&hold_cv, &hold_mu);
+    pthread_mutex_unlock(&hold_mu);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) _exit(fork_child_checks(run_handler));
+    int st = 0;
+    /* A child stuck on the inherited lock is ended after 60 s and fails. */
+    for (int i = 0; i < 6000 && waitpid(pid, &st, WNOHANG) == 0; i++) usleep(10000);
+    if (waitpid(pid, &st, WNOHANG) == 0) {
+      kill(pid, SIGKILL);
+      waitpid(pid, &st, 0);
+      fail_msg("fork child waited on the registry lock a parent thread held");
+    }
+    assert_true(WIFEXITED(st));
+    assert_int_equal(WEXITSTATUS(st), 0);
+    pthread_mutex_lock(&hold_mu);
+    hold_state = 2;
+    pthread_cond_broadcast(&hold_cv);
+    pthread_mutex_unlock(&hold_mu);
+    pthread_join(t, NULL);
+    assert_int_equal(snapshot().n, 3); /* the parent's registry is as it was */
+    assert_true(tracked_bytes() == 32 * MB);
+  }
+  ms_mmap_registry_clear();
+  fclose(f);
+}
+
 int main(void) {
   ms_mmap_registry_configure(1 * MB);
   const struct CMUnitTest tests[] = {
@@ -266,6 +344,7 @@ int main(void) {
     cmocka_unit_test(test_mremap_and_mprotect),
     cmocka_unit_test(test_cap_drops_eligible_pages),
     cmocka_unit_test(test_cap_keeps_private_written_pages),
+    cmocka_unit_test(test_fork_while_locked),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
