@@ -7,7 +7,8 @@
 #include "backend.h"
 
 MS_TLS int ms_tls_guard;
-MS_TLS ms_thread ms_tls_thread;
+static const uint64_t ms_no_frees;
+MS_TLS ms_thread ms_tls_thread = {.freed_p = &ms_no_frees};
 
 static pthread_mutex_t ms_registry_lock = PTHREAD_MUTEX_INITIALIZER;
 static ms_thread *ms_registry_head;
@@ -68,10 +69,16 @@ void ms_thread_bind_counters(ms_thread *t) {
   t->je_deallocatedp = d;
   t->je_allocatedp = a;
   pthread_mutex_unlock(&ms_registry_lock);
+  t->freed_p = d;
+  t->free_mark = 0; /* the next free sets the real mark (ms_free_slow) */
 }
 
 void ms_thread_register(ms_thread *t) {
   ms_guard_enter();
+  if (ms_be_kind == MS_BE_GLIBC && t->freed_p != &t->glibc_freed) {
+    t->freed_p = &t->glibc_freed;
+    t->free_mark = 0;
+  }
   if (ms_backend_ctl_ready()) ms_thread_bind_counters(t);
   pthread_mutex_lock(&ms_registry_lock);
   t->prev = NULL;

@@ -30,3 +30,8 @@ void *ms_alloc_slow(void *p, uint64_t size) {
   ms_activity_tick();
   return p;
 }
+
+void ms_free_slow(ms_thread *t) {
+  if (!ms_initialized) return; /* the constructor sets the mark's step; until then, look again */
+  ms_activity_free_tick(t);
+}

@@ -28,9 +28,14 @@ static inline void *ms_track_alloc(void *p, size_t size) {
   return p;
 }
 
+/* Before the block goes back. The mark check sees the frees before this one: a thread that
+ * freed MS_FREE_TICK_BYTES since its last look lets the heap policy look, inline (an unload
+ * is a run of large frees: its purge happens on the thread that frees, not on a thread of ours). */
 static inline void ms_track_free(void *p) {
-  ms_tls_thread.free_calls++;
+  ms_thread *t = &ms_tls_thread;
+  t->free_calls++;
   if (ms_unlikely(ms_profile_active)) ms_profile_free(p);
+  if (ms_unlikely(*t->freed_p > t->free_mark)) ms_free_slow(t);
 }
 
 #endif
