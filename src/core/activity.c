@@ -63,7 +63,11 @@ void ms_activity_capped_mapping(void) {
  * thread's TLS through the host's allocator, whose lock the program's own child handler
  * (registered after ours, run after ours) has not released yet. The child's clock jobs start
  * the thread from its first allocation slow path instead (ms_activity_tick: the monitor is not
- * running and ms_clock_jobs holds); the rate limit starts afresh so that first tick asks. */
+ * running and ms_clock_jobs holds); the rate limit starts afresh so that first tick asks, and
+ * without profiling the forking thread's next allocation goes to the slow path whatever its
+ * size (a child that allocates little still gets its metrics). Under profiling the countdown
+ * is the next sample's distance and stays: a child that allocates gets a sample soon enough. */
 void ms_activity_after_fork_child(void) {
   __atomic_store_n(&ms_next_check_ms, 0, __ATOMIC_RELAXED);
+  if (ms_clock_jobs && !ms_profile_active && ms_tls_thread.registered) ms_tls_thread.sample_countdown = 0;
 }

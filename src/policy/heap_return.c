@@ -4,7 +4,8 @@
  * way), and from the free path each time a thread has freed 8 MiB more (core/activity.c), so an
  * unload is purged by the thread that frees it. No thread of ours exists for it, as jemalloc
  * decays without its background thread (docs/design.md, "No thread for the heap").
- * The file-mapping cap is a monitor job: it must look while the program makes no calls.
+ * The file-mapping cap, and the heap job itself under MEMSHIM_RSS_SOFT_LIMIT, are monitor
+ * jobs: they must look while the program makes no calls.
  * Live bytes come from jemalloc's own per-thread totals (or mallinfo2), freed-but-resident
  * bytes from the backend's statistics.
  * Every purge is counted, logged at MEMSHIM_VERBOSE=1 and pushed to the event ring. */
@@ -43,7 +44,13 @@ static ms_heap_cfg ms_cfg;
  * the heap job exists. */
 static bool ms_heap_return_on(void) { return ms_cfg.retained_max || ms_cfg.idle_ms || ms_cfg.rss_soft_limit; }
 static uint64_t ms_mmap_cap;   /* MEMSHIM_MMAP_RESIDENT_MAX, 0 = off */
-static ms_heap_state ms_state; /* the look's only (ms_look_busy) */
+/* MEMSHIM_RSS_SOFT_LIMIT watches RSS, which file pages and a quiet program's touches raise with
+ * no allocation or free: with it the heap job is a monitor job, as the mapping cap. Below this
+ * much live heap that job does not keep the thread. */
+#define MS_HEAP_WATCH_FLOOR (32ull << 20)
+static bool ms_heap_threaded;
+static uint64_t ms_watch_floor;
+static ms_heap_state ms_state; /* the look's only (ms_look_busy, or the monitor thread) */
 static bool ms_state_ready;
 static uint64_t ms_purge_interval_ms;
 
@@ -278,7 +285,8 @@ static ms_job_next ms_policy_heap_job(uint64_t now_ms) {
   }
   bool falling = ms_state.falling_bytes > 0;
   uint64_t next = falling && MS_FALLING_LOOK_MS < ms_purge_interval_ms ? MS_FALLING_LOOK_MS : ms_purge_interval_ms;
-  return (ms_job_next){next, false};
+  bool needed = c.live_bytes >= ms_watch_floor || (ms_heap_pending(&ms_cfg, &ms_state) && last_retained >= (1u << 20));
+  return (ms_job_next){next, needed};
 }
 
 /* One look at a time, process-wide: a thread that finds another looking goes on (that look
@@ -287,7 +295,7 @@ static int ms_look_busy;
 static uint64_t ms_look_due; /* monotonic ms of the next look from the allocation path */
 
 void ms_policy_heap_tick(bool large_free) {
-  if (!ms_heap_return_on() || !ms_is_owner()) return;
+  if (!ms_heap_return_on() || ms_heap_threaded || !ms_is_owner()) return;
   uint64_t now = ms_monitor_now_ms();
   if (!large_free && now < __atomic_load_n(&ms_look_due, __ATOMIC_RELAXED)) return;
   if (__atomic_exchange_n(&ms_look_busy, 1, __ATOMIC_ACQUIRE)) return;
@@ -298,13 +306,19 @@ void ms_policy_heap_tick(bool large_free) {
   __atomic_store_n(&ms_look_busy, 0, __ATOMIC_RELEASE);
 }
 
-bool ms_policy_heap_active(void) { return ms_heap_return_on(); }
+bool ms_policy_heap_active(void) { return ms_heap_return_on() && !ms_heap_threaded; }
 
 bool ms_policy_active(void) {
   return ms_heap_return_on() || ms_mmap_cap;
 }
 
-bool ms_policy_wants_thread(void) { return ms_mmap_cap && ms_mmap_registry_busy(); }
+bool ms_policy_wants_thread(void) {
+  if (ms_mmap_cap && ms_mmap_registry_busy()) return true;
+  if (!ms_heap_threaded) return false;
+  ms_counters c;
+  ms_counters_read(&c);
+  return c.live_bytes >= ms_watch_floor;
+}
 
 void ms_policy_init(void) {
   ms_cfg = (ms_heap_cfg){
@@ -314,10 +328,15 @@ void ms_policy_init(void) {
     .free_stays_counted = ms_be_kind == MS_BE_GLIBC,
     .purge_while_falling = true,
   };
+  ms_heap_threaded = ms_cfg.rss_soft_limit != 0;
+  ms_watch_floor = MS_HEAP_WATCH_FLOOR;
+  if (ms_cfg.retained_max && ms_cfg.retained_max < ms_watch_floor) ms_watch_floor = ms_cfg.retained_max;
+  if (ms_cfg.rss_soft_limit && ms_cfg.rss_soft_limit < ms_watch_floor) ms_watch_floor = ms_cfg.rss_soft_limit;
   ms_mmap_cap = ms_opt_u64(MS_OPT_MMAP_RESIDENT_MAX);
   ms_purge_interval_ms = ms_opt_u64(MS_OPT_PURGE_INTERVAL);
   /* File mappings are tracked only when something acts on them. */
   if (ms_mmap_cap || ms_cfg.rss_soft_limit) ms_mmap_registry_configure(ms_opt_u64(MS_OPT_MMAP_MIN));
+  if (ms_heap_threaded) ms_monitor_add_job("memory_return", 0, ms_policy_heap_job);
   if (ms_mmap_cap) ms_monitor_add_job("mmap_cap", 0, ms_policy_mmap_job);
 }
 

@@ -60,8 +60,8 @@ for py in /root/.pyenv/versions/3.12.*/bin/python3.12 /root/.pyenv/versions/3.13
   [ -x "$py" ] || continue
   found=$((found + 1))
   ver=$("$py" -c 'import platform; print(platform.python_version())')
-  for mode in defaults profile exact; do
-    vars=()
+  for mode in metrics profile exact; do # metrics: our thread runs (under the defaults none does)
+    vars=(MEMSHIM_METRICS_FILE="$MS_TMP/m.%p.prom")
     [ $mode = profile ] && vars=(MEMSHIM_PROFILE=1)
     [ $mode = exact ] && vars=(MEMSHIM_PROFILE=1 MEMSHIM_SAMPLE_BYTES=1)
     rc=0
