@@ -72,7 +72,7 @@ for py in /root/.pyenv/versions/3.12.*/bin/python3.12 /root/.pyenv/versions/3.13
     grep -q 'forks 20 with 2 threads each, DeprecationWarnings 0$' "$MS_TMP/out" || ms_fail "Python $ver fork ($mode): $(cat "$MS_TMP/out")"
     ms_pass "Python $ver -W error, 64 MiB live ($mode): $(cat "$MS_TMP/out")"
   done
-  timeout -s KILL 120 env LD_PRELOAD="$MS_TEST_LIB" "$py" "$lib/trust_py_fork_warning.py" control >"$MS_TMP/out" 2>&1 ||
+  timeout -s KILL 120 env LD_PRELOAD="$MS_TEST_LIB" MEMSHIM_METRICS_FILE="$MS_TMP/m.%p.prom" "$py" "$lib/trust_py_fork_warning.py" control >"$MS_TMP/out" 2>&1 ||
     ms_fail "Python $ver control: $(cat "$MS_TMP/out")"
   grep -q 'DeprecationWarnings 20$' "$MS_TMP/out" || ms_fail "Python $ver control: a real thread did not make fork warn: $(cat "$MS_TMP/out")"
   ms_pass "Python $ver control: with a real second thread $(cat "$MS_TMP/out")"
