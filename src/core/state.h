@@ -15,7 +15,7 @@ extern MS_HIDDEN bool ms_initialized; /* constructor done */
 void *ms_alloc_slow(void *p, uint64_t size);
 
 /* The rare part of the free path: the thread's freed bytes passed its mark (track.h). */
-void ms_free_slow(ms_thread *t);
+void ms_free_slow(void) __attribute__((cold));
 
 /* Library start and exit, in core/init.c. */
 void ms_init(void);
