@@ -5,7 +5,8 @@
 # posix_spawn; then it frees everything and goes idle 0.5 s.
 # - as root: /proc/self/task never shows a second task, the raw unshare succeeds, RSS 0.5 s
 #   after the frees is within 10% of what the heap added (the policy's unload purge runs on the
-#   freeing thread); the same run with the policy off keeps that memory (not vacuous);
+#   freeing thread); the same with a mapping cap on but nothing to cap (its thread not
+#   running); the same run with the policy off keeps that memory (not vacuous);
 # - as an unprivileged user under prlimit --nproc=2: pthread_create and posix_spawn succeed
 #   (the one spare task is the host's), and the raw unshare too where user namespaces are open;
 # - in a child pids cgroup (v1 or v2) with pids.max=2: the same (skipped with a reason where no
@@ -32,6 +33,9 @@ if [ "$(id -u)" -eq 0 ] && unshare -U true 2>/dev/null; then
   for i in 1 2 3; do
     check "root, defaults, run $i" "$(ms_preload "$prog" unshare)" 0
   done
+  # A mapping cap with no file mapping to watch: the feature is on, its thread is not running,
+  # so the raw unshare must work too.
+  check "root, MEMSHIM_MMAP_RESIDENT_MAX=64M, no mapping" "$(ms_preload MEMSHIM_MMAP_RESIDENT_MAX=64M "$prog" unshare)" 0
 else
   for i in 1 2 3; do check "defaults, run $i" "$(ms_preload "$prog")" any; done
 fi
