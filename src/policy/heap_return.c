@@ -41,7 +41,7 @@ static pthread_mutex_t ms_purge_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static ms_heap_cfg ms_cfg;
 /* Some heap return is configured (MEMSHIM_RETAINED_MAX, MEMSHIM_IDLE_PURGE, MEMSHIM_RSS_SOFT_LIMIT):
- * the heap job exists. */
+ * the heap policy looks (inline, or as a monitor job under the soft limit). */
 static bool ms_heap_return_on(void) { return ms_cfg.retained_max || ms_cfg.idle_ms || ms_cfg.rss_soft_limit; }
 static uint64_t ms_mmap_cap;   /* MEMSHIM_MMAP_RESIDENT_MAX, 0 = off */
 /* MEMSHIM_RSS_SOFT_LIMIT watches RSS, which file pages and a quiet program's touches raise with
