@@ -8,7 +8,8 @@
 #include "backend.h"
 
 MS_TLS int ms_tls_guard;
-MS_TLS ms_thread ms_tls_thread;
+static const uint64_t ms_no_frees;
+MS_TLS ms_thread ms_tls_thread = {.freed_p = &ms_no_frees};
 
 /* The thread list's lock (util/forklock.h): no fork handler takes it. A thread that holds
  * another library's fork lock registers here at its first allocation, and an activity tick reads
@@ -75,10 +76,16 @@ void ms_thread_bind_counters(ms_thread *t) {
   t->je_deallocatedp = d;
   __atomic_store_n(&t->je_allocatedp, a, __ATOMIC_RELEASE); /* last: a fork child's fold tests it */
   ms_forklock_unlock(lk);
+  t->freed_p = d;
+  t->free_mark = 0; /* the next free sets the real mark (ms_free_slow) */
 }
 
 void ms_thread_register(ms_thread *t) {
   ms_guard_enter();
+  if (ms_be_kind == MS_BE_GLIBC && t->freed_p != &t->glibc_freed) {
+    t->freed_p = &t->glibc_freed;
+    t->free_mark = 0;
+  }
   if (ms_backend_ctl_ready()) ms_thread_bind_counters(t);
   uint32_t *lk = ms_registry_lock();
   t->prev = NULL;

@@ -16,11 +16,17 @@ typedef struct ms_thread {
    * allocation registers it; afterwards the profiler keeps it at the next sample distance, or
    * the activity tick at MS_TICK_BYTES. */
   int64_t sample_countdown;
+  /* The free path's one check: the thread's freed-bytes total (*freed_p: jemalloc's
+   * thread.deallocatedp, or glibc_freed) passed free_mark, so the heap policy looks inline
+   * (core/state.c, ms_free_slow). Until the thread binds, freed_p points at a zero word. */
+  const uint64_t *freed_p;
+  uint64_t free_mark;
   uint64_t alloc_calls;
   uint64_t free_calls;
   /* jemalloc's exact per-thread byte totals, and what was already folded at thread exit. */
   uint64_t *je_allocatedp, *je_deallocatedp;
   uint64_t je_allocated_base, je_deallocated_base;
+  uint64_t glibc_freed; /* glibc backend: bytes this thread freed (its free wrapper counts) */
   uint64_t prng; /* the sampler's random state */
   struct ms_thread *next, *prev;
   uint8_t registered;

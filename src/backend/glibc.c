@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "../util/elf_sym.h"
+#include "accounting.h"
 #include "backend.h"
 
 static struct {
@@ -22,11 +23,19 @@ static struct {
   int (*malloc_info)(int, FILE *);
 } glibc;
 
-static void glibc_free_sized(void *p, size_t size) { (void)size; glibc.free(p); }
+static size_t glibc_usable_size(void *p);
+
+/* glibc keeps no per-thread byte totals: count what this thread frees, for the free path's
+ * check (accounting.h, freed_p). One header read per free, only with this backend. */
+static void glibc_free_counted(void *p) {
+  if (p) ms_tls_thread.glibc_freed += glibc_usable_size(p);
+  glibc.free(p);
+}
+static void glibc_free_sized(void *p, size_t size) { (void)size; glibc_free_counted(p); }
 static void glibc_free_aligned_sized(void *p, size_t align, size_t size) {
   (void)align;
   (void)size;
-  glibc.free(p);
+  glibc_free_counted(p);
 }
 
 /* glibc's malloc_usable_size, read from the chunk header: we interpose the exported name,
@@ -67,7 +76,7 @@ int ms_backend_glibc(ms_backend *be) {
   *be = (ms_backend){
     .name = "glibc",
     .malloc = glibc.malloc,
-    .free = glibc.free,
+    .free = glibc_free_counted,
     .calloc = glibc.calloc,
     .realloc = glibc.realloc,
     .aligned = glibc.memalign,

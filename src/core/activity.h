@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "../backend/accounting.h"
 #include "../util/guard.h"
 
 #define MS_TICK_BYTES ((int64_t)1 << 20)
@@ -18,10 +19,13 @@ extern MS_HIDDEN bool ms_activity_on;
 void ms_activity_init(void);
 /* The slow path's tick (never under the recursion guard); asks the jobs at most every 20 ms. */
 void ms_activity_tick(void);
+/* The free path's tick (state.c, ms_free_slow): t freed MS_FREE_TICK_BYTES since its mark.
+ * Sets the next mark; the heap policy looks (inline, on this thread). */
+void ms_activity_free_tick(ms_thread *t);
 /* A new mapping under the file-mapping cap: asks at once. */
 void ms_activity_capped_mapping(void);
-/* In a fork child: jobs that run on a clock whatever the program does (metrics, profiling
- * snapshots) start at once; the heap policy waits for the child's first activity. */
+/* In a fork child, from the atfork child handler: starts nothing (no thread may be created
+ * there); the child's first allocation slow path starts what its jobs need. */
 void ms_activity_after_fork_child(void);
 
 #endif

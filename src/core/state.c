@@ -30,3 +30,10 @@ void *ms_alloc_slow(void *p, uint64_t size) {
   ms_activity_tick();
   return p;
 }
+
+/* No argument: the free path's call site then needs no frame of its own (its registers are
+ * saved only on this rare branch), and free stays a tail call to the backend. */
+void ms_free_slow(void) {
+  if (!ms_initialized) return; /* the constructor sets the mark's step; until then, look again */
+  ms_activity_free_tick(&ms_tls_thread);
+}

@@ -31,9 +31,14 @@ MS_EXPORT void *malloc(size_t size) {
   return ms_be.malloc(size);
 }
 
+static __attribute__((noinline)) void ms_free_rare(void *p) {
+  ms_track_free_rare(p);
+  ms_be.free(p);
+}
+
 MS_EXPORT void free(void *p) {
   if (ms_unlikely(!p)) return;
-  ms_track_free(p);
+  if (ms_track_free_begin()) return ms_free_rare(p);
   ms_be.free(p);
 }
 

@@ -77,15 +77,26 @@ static inline void *ms_new_aligned(size_t size, size_t align, int nothrow) {
   return ms_track_alloc(p, size);
 }
 
+static __attribute__((noinline)) void ms_delete_rare(void *p) {
+  ms_track_free_rare(p);
+  ms_be.free(p);
+}
+
+static __attribute__((noinline)) void ms_delete_sized_rare(void *p, size_t size) {
+  ms_track_free_rare(p);
+  ms_be.free_sized(p, size);
+}
+
+/* As free(): the common path is a tail call with no frame. */
 static inline void ms_delete(void *p) {
   if (ms_unlikely(!p)) return;
-  ms_track_free(p);
+  if (ms_track_free_begin()) return ms_delete_rare(p);
   ms_be.free(p);
 }
 
 static inline void ms_delete_sized(void *p, size_t size) {
   if (ms_unlikely(!p)) return;
-  ms_track_free(p);
+  if (ms_track_free_begin()) return ms_delete_sized_rare(p, size);
   ms_be.free_sized(p, size);
 }
 

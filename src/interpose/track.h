@@ -28,9 +28,25 @@ static inline void *ms_track_alloc(void *p, size_t size) {
   return p;
 }
 
+/* The free path, before the block goes back: count the call; nonzero when the rare part must
+ * run: profiling (forget p's sample), or the thread freed MS_FREE_TICK_BYTES since its last
+ * look, so the heap policy looks inline (an unload is a run of large frees: its purge happens
+ * on the thread that frees it, not on a thread of ours). The mark check sees the frees before
+ * this one. Split so that free() stays a tail call with no frame on the common path. */
+static inline int ms_track_free_begin(void) {
+  ms_thread *t = &ms_tls_thread;
+  t->free_calls++;
+  return ms_unlikely(ms_profile_active) | ms_unlikely(*t->freed_p > t->free_mark);
+}
+
+static __attribute__((noinline, cold)) void ms_track_free_rare(void *p) {
+  if (ms_profile_active) ms_profile_free(p);
+  ms_thread *t = &ms_tls_thread;
+  if (*t->freed_p > t->free_mark) ms_free_slow();
+}
+
 static inline void ms_track_free(void *p) {
-  ms_tls_thread.free_calls++;
-  if (ms_unlikely(ms_profile_active)) ms_profile_free(p);
+  if (ms_track_free_begin()) ms_track_free_rare(p);
 }
 
 #endif

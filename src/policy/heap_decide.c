@@ -38,6 +38,9 @@ ms_heap_decision ms_heap_decide(const ms_heap_cfg *cfg, ms_heap_state *st, const
    * fordblks then reads as before, though the pages are resident once more. */
   if (d.trigger == MS_TRIGGER_NONE && unload_done && obs->retained >= MS_PURGE_MIN_BYTES)
     d.trigger = MS_TRIGGER_UNLOAD;
+  if (d.trigger == MS_TRIGGER_NONE && cfg->purge_while_falling && large_free && cfg->retained_max &&
+      st->falling_bytes >= cfg->retained_max && obs->retained >= MS_PURGE_MIN_BYTES)
+    d.trigger = MS_TRIGGER_UNLOAD;
   if (d.trigger == MS_TRIGGER_NONE && cfg->idle_ms && !st->idle_done &&
       obs->now_ms - st->last_large_free_ms >= cfg->idle_ms && returnable >= MS_PURGE_MIN_BYTES) {
     d.trigger = MS_TRIGGER_IDLE;

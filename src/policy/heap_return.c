@@ -1,9 +1,13 @@
-/* Memory return: two monitor jobs. The heap job looks every MEMSHIM_PURGE_INTERVAL (sooner
- * while an unload is under way) at the heap (backend statistics), the RSS and the file
- * mappings, and purges or drops as heap_decide.c and the residency cap say. The file-mapping
- * job enforces MEMSHIM_MMAP_RESIDENT_MAX, looking as often as the growth it sees requires.
- * The free path is untouched: live bytes come from jemalloc's own per-thread totals (or
- * mallinfo2), freed-but-resident bytes from the backend's statistics.
+/* Memory return. The heap policy looks, on the program's own threads, at the heap (backend
+ * statistics), the RSS and the file mappings, and purges or drops as heap_decide.c says: from
+ * the allocation slow path at most every MEMSHIM_PURGE_INTERVAL (50 ms while an unload is under
+ * way), and from the free path each time a thread has freed 8 MiB more (core/activity.c), so an
+ * unload is purged by the thread that frees it. No thread of ours exists for it, as jemalloc
+ * decays without its background thread (docs/design.md, "No thread for the heap").
+ * The file-mapping cap, and the heap job itself under MEMSHIM_RSS_SOFT_LIMIT, are monitor
+ * jobs: they must look while the program makes no calls.
+ * Live bytes come from jemalloc's own per-thread totals (or mallinfo2), freed-but-resident
+ * bytes from the backend's statistics.
  * Every purge is counted, logged at MEMSHIM_VERBOSE=1 and pushed to the event ring. */
 #include <pthread.h>
 #include <stdarg.h>
@@ -13,7 +17,9 @@
 #include "../backend/accounting.h"
 #include "../backend/backend.h"
 #include "../config/options.h"
+#include "../util/guard.h"
 #include "../util/log.h"
+#include "../util/owner.h"
 #include "../util/proc.h"
 #include "mmap_registry.h"
 #include "monitor.h"
@@ -21,9 +27,6 @@
 #include "policy_internal.h"
 #include "timeline.h"
 
-/* Below this much live heap the heap job does not keep a thread: a shell or a health check
- * never gets one, and jemalloc's own decay is enough for what such a process frees. */
-#define MS_HEAP_WATCH_FLOOR (32ull << 20)
 /* While live heap is falling (an unload), look this often, so the purge follows its end. */
 #define MS_FALLING_LOOK_MS 50
 
@@ -38,11 +41,16 @@ static pthread_mutex_t ms_purge_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static ms_heap_cfg ms_cfg;
 /* Some heap return is configured (MEMSHIM_RETAINED_MAX, MEMSHIM_IDLE_PURGE, MEMSHIM_RSS_SOFT_LIMIT):
- * the heap job exists. */
+ * the heap policy looks (inline, or as a monitor job under the soft limit). */
 static bool ms_heap_return_on(void) { return ms_cfg.retained_max || ms_cfg.idle_ms || ms_cfg.rss_soft_limit; }
 static uint64_t ms_mmap_cap;   /* MEMSHIM_MMAP_RESIDENT_MAX, 0 = off */
+/* MEMSHIM_RSS_SOFT_LIMIT watches RSS, which file pages and a quiet program's touches raise with
+ * no allocation or free: with it the heap job is a monitor job, as the mapping cap. Below this
+ * much live heap that job does not keep the thread. */
+#define MS_HEAP_WATCH_FLOOR (32ull << 20)
+static bool ms_heap_threaded;
 static uint64_t ms_watch_floor;
-static ms_heap_state ms_state; /* the monitor thread's only */
+static ms_heap_state ms_state; /* the look's only (ms_look_busy, or the monitor thread) */
 static bool ms_state_ready;
 static uint64_t ms_purge_interval_ms;
 
@@ -281,13 +289,32 @@ static ms_job_next ms_policy_heap_job(uint64_t now_ms) {
   return (ms_job_next){next, needed};
 }
 
+/* One look at a time, process-wide: a thread that finds another looking goes on (that look
+ * sees its frees too). */
+static int ms_look_busy;
+static uint64_t ms_look_due; /* monotonic ms of the next look from the allocation path */
+
+void ms_policy_heap_tick(bool large_free) {
+  if (!ms_heap_return_on() || ms_heap_threaded || !ms_is_owner()) return;
+  uint64_t now = ms_monitor_now_ms();
+  if (!large_free && now < __atomic_load_n(&ms_look_due, __ATOMIC_RELAXED)) return;
+  if (__atomic_exchange_n(&ms_look_busy, 1, __ATOMIC_ACQUIRE)) return;
+  ms_guard_enter(); /* what the look allocates is ours: no sample, no tick, no recursion */
+  ms_job_next next = ms_policy_heap_job(now);
+  __atomic_store_n(&ms_look_due, ms_monitor_now_ms() + next.next_ms, __ATOMIC_RELAXED);
+  ms_guard_leave();
+  __atomic_store_n(&ms_look_busy, 0, __ATOMIC_RELEASE);
+}
+
+bool ms_policy_heap_active(void) { return ms_heap_return_on() && !ms_heap_threaded; }
+
 bool ms_policy_active(void) {
   return ms_heap_return_on() || ms_mmap_cap;
 }
 
 bool ms_policy_wants_thread(void) {
   if (ms_mmap_cap && ms_mmap_registry_busy()) return true;
-  if (!ms_heap_return_on()) return false;
+  if (!ms_heap_threaded) return false;
   ms_counters c;
   ms_counters_read(&c);
   return c.live_bytes >= ms_watch_floor;
@@ -299,7 +326,9 @@ void ms_policy_init(void) {
     .idle_ms = ms_opt_u64(MS_OPT_IDLE_PURGE),
     .rss_soft_limit = ms_opt_u64(MS_OPT_RSS_SOFT_LIMIT),
     .free_stays_counted = ms_be_kind == MS_BE_GLIBC,
+    .purge_while_falling = true,
   };
+  ms_heap_threaded = ms_cfg.rss_soft_limit != 0;
   ms_watch_floor = MS_HEAP_WATCH_FLOOR;
   if (ms_cfg.retained_max && ms_cfg.retained_max < ms_watch_floor) ms_watch_floor = ms_cfg.retained_max;
   if (ms_cfg.rss_soft_limit && ms_cfg.rss_soft_limit < ms_watch_floor) ms_watch_floor = ms_cfg.rss_soft_limit;
@@ -307,8 +336,7 @@ void ms_policy_init(void) {
   ms_purge_interval_ms = ms_opt_u64(MS_OPT_PURGE_INTERVAL);
   /* File mappings are tracked only when something acts on them. */
   if (ms_mmap_cap || ms_cfg.rss_soft_limit) ms_mmap_registry_configure(ms_opt_u64(MS_OPT_MMAP_MIN));
-  if (ms_heap_return_on())
-    ms_monitor_add_job("memory_return", 0, ms_policy_heap_job);
+  if (ms_heap_threaded) ms_monitor_add_job("memory_return", 0, ms_policy_heap_job);
   if (ms_mmap_cap) ms_monitor_add_job("mmap_cap", 0, ms_policy_mmap_job);
 }
 
@@ -329,6 +357,8 @@ void ms_policy_atfork_parent(void) {
 }
 void ms_policy_atfork_child(void) {
   pthread_mutex_init(&ms_purge_lock, NULL);
+  __atomic_store_n(&ms_look_busy, 0, __ATOMIC_RELAXED); /* a look on another thread was not copied */
+  __atomic_store_n(&ms_look_due, 0, __ATOMIC_RELAXED);
   ms_policy_events_atfork_child();
   ms_timeline_atfork_child();
   ms_mmap_atfork_child();

@@ -1,9 +1,11 @@
 /* memshim's one background thread, which exists only while there is work.
  *
- * Everything slow that must happen while the program runs — the memory-return policy, the
- * file-mapping cap, timeline snapshots, periodic reports, metrics — is a job here. The thread is
- * started by activity (ms_monitor_kick: the allocation slow path, a profiler sample, a new file
- * mapping under a cap), goes away when no job needs it, when it would be the last thread of the
+ * Everything that must happen while the program makes no calls — the file-mapping cap, the
+ * heap policy under MEMSHIM_RSS_SOFT_LIMIT, timeline snapshots, periodic reports, metrics — is a
+ * job here (the default heap policy runs inline, on the program's threads: no thread under the
+ * defaults). The thread is started by activity (ms_monitor_kick: the allocation slow path, a
+ * profiler sample, a new file mapping under a cap), never from a fork or signal handler, goes
+ * away when no job needs it, when it would be the last thread of the
  * process, around fork and around identity or namespace changes (ms_monitor_suspend), and for
  * good at exit. It is never there in a process that has nothing for it to do (a shell,
  * /bin/true): see docs/design.md, "The monitor thread".
@@ -37,7 +39,8 @@ typedef ms_job_next (*ms_monitor_job_fn)(uint64_t now_ms);
 int ms_monitor_add_job(const char *name, uint64_t first_ms, ms_monitor_job_fn fn);
 /* Activity a job may care about: start the thread if it is not running and may run (not
  * suspended, not stopped, and this is the process that owns memshim's state). Never call it
- * from a signal handler. Cheap when the thread is running. */
+ * from a signal handler or an atfork handler (pthread_create allocates through the host's
+ * allocator, whose fork lock may still be held). Cheap when the thread is running. */
 void ms_monitor_kick(void);
 /* Ask the thread to run every job now (async-signal-safe; no effect while it is not running). */
 void ms_monitor_wake(void);

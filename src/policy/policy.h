@@ -18,9 +18,16 @@ uint64_t ms_policy_purge_now(const char *trigger);
 int ms_policy_trim(const char *trigger);
 /* Some memory-return feature is on (its jobs exist). */
 bool ms_policy_active(void);
-/* A policy job has work for the monitor thread now: the heap is large enough to watch, or a
- * file mapping is tracked under a cap. Reads the counters: call it only when the thread is
- * not running. */
+/* The heap policy is on (MEMSHIM_RETAINED_MAX or MEMSHIM_IDLE_PURGE) and looks inline; under
+ * MEMSHIM_RSS_SOFT_LIMIT it is a monitor job instead (RSS grows without calls). */
+bool ms_policy_heap_active(void);
+/* The heap policy's look, inline on the calling thread (never under the recursion guard):
+ * from the allocation slow path (large_free false: only when the look is due) or the free
+ * path (a thread freed 8 MiB more: look now). Returns at once while another thread looks. */
+void ms_policy_heap_tick(bool large_free);
+/* A policy job has work for the monitor thread now: a file mapping is tracked under a cap, or
+ * (soft limit) the heap is large enough to watch. Reads the counters then: call it only when
+ * the thread is not running. */
 bool ms_policy_wants_thread(void);
 
 typedef struct {

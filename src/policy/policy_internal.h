@@ -22,6 +22,9 @@ typedef struct {
   uint64_t idle_ms;        /* 0 = off */
   uint64_t rss_soft_limit; /* 0 = off */
   bool free_stays_counted; /* glibc: free chunks malloc_trim returned stay in the retained figure */
+  /* Purge during an unload, not only once it stopped falling: looks come from the freeing
+   * threads, and a program that goes quiet after its unload gives no later look. */
+  bool purge_while_falling;
 } ms_heap_cfg;
 
 typedef struct {

@@ -72,8 +72,8 @@ for py in /root/.pyenv/versions/3.12.*/bin/python3.12 /root/.pyenv/versions/3.13
   [ -x "$py" ] || continue
   found=$((found + 1))
   ver=$("$py" -c 'import platform; print(platform.python_version())')
-  for mode in defaults profile exact; do
-    vars=()
+  for mode in metrics profile exact; do # metrics: our thread runs (under the defaults none does)
+    vars=(MEMSHIM_METRICS_FILE="$MS_TMP/m.%p.prom")
     [ $mode = profile ] && vars=(MEMSHIM_PROFILE=1)
     [ $mode = exact ] && vars=(MEMSHIM_PROFILE=1 MEMSHIM_SAMPLE_BYTES=1)
     rc=0
@@ -84,7 +84,7 @@ for py in /root/.pyenv/versions/3.12.*/bin/python3.12 /root/.pyenv/versions/3.13
     grep -q 'forks 20 with 2 threads each, DeprecationWarnings 0$' "$MS_TMP/out" || ms_fail "Python $ver fork ($mode): $(cat "$MS_TMP/out")"
     ms_pass "Python $ver -W error, 64 MiB live ($mode): $(cat "$MS_TMP/out")"
   done
-  timeout -s KILL 120 env LD_PRELOAD="$MS_TEST_LIB" "$py" "$lib/trust_py_fork_warning.py" control >"$MS_TMP/out" 2>&1 ||
+  timeout -s KILL 120 env LD_PRELOAD="$MS_TEST_LIB" MEMSHIM_METRICS_FILE="$MS_TMP/m.%p.prom" "$py" "$lib/trust_py_fork_warning.py" control >"$MS_TMP/out" 2>&1 ||
     ms_fail "Python $ver control: $(cat "$MS_TMP/out")"
   grep -q 'DeprecationWarnings 20$' "$MS_TMP/out" || ms_fail "Python $ver control: a real thread did not make fork warn: $(cat "$MS_TMP/out")"
   ms_pass "Python $ver control: with a real second thread $(cat "$MS_TMP/out")"

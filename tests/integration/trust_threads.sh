@@ -17,7 +17,8 @@ grep -q 'started: backend' "$MS_TMP/err" || ms_fail "memshim did not load in the
 ms_pass "bash, /bin/true, seq, wc: $(grep -c 'started: backend' "$MS_TMP/err") processes loaded memshim, none started a thread"
 
 # pthread_exit from main; the worker sleeps 1 s, then returns.
-for mode in "" "MEMSHIM_PROFILE=1" "MEMSHIM_BACKEND=glibc"; do
+# A metrics file: a job on a clock, so our thread runs (under the defaults none does).
+for mode in "MEMSHIM_METRICS_FILE=$MS_TMP/m.prom" "MEMSHIM_PROFILE=1" "MEMSHIM_BACKEND=glibc MEMSHIM_METRICS_FILE=$MS_TMP/m.prom"; do
   rc=0
   timeout -s KILL 60 env LD_PRELOAD="$MS_TEST_LIB" $mode MEMSHIM_REPORT_PATH="$MS_TMP/exit.%p" \
     "$PROGS/trust_exit_main" 1000 >"$MS_TMP/out" 2>"$MS_TMP/err" || rc=$?
@@ -36,7 +37,7 @@ for mode in "" "MEMSHIM_PROFILE=1" "MEMSHIM_BACKEND=glibc"; do
 done
 
 # SIGTERM while the worker sleeps and main has left: the default action ends the process.
-for mode in "" "MEMSHIM_PROFILE=1"; do
+for mode in "MEMSHIM_METRICS_FILE=$MS_TMP/m.prom" "MEMSHIM_PROFILE=1"; do
   timeout -s KILL 60 env LD_PRELOAD="$MS_TEST_LIB" $mode MEMSHIM_REPORT_PATH="$MS_TMP/term.%p" \
     "$PROGS/trust_exit_main" 0 >"$MS_TMP/out" 2>"$MS_TMP/err" &
   bg=$!
@@ -59,7 +60,7 @@ for mode in "" "MEMSHIM_PROFILE=1"; do
 done
 
 # Python: fork from a non-main thread, the child leaves through its thread's end.
-for mode in "" "MEMSHIM_PROFILE=1"; do
+for mode in "MEMSHIM_METRICS_FILE=$MS_TMP/m.prom" "MEMSHIM_PROFILE=1"; do
   rc=0
   timeout -s KILL 120 env LD_PRELOAD="$MS_TEST_LIB" $mode MEMSHIM_REPORT_PATH="$MS_TMP/py.%p" \
     "$PYTHON" "$(dirname "$0")/lib/trust_fork_from_thread.py" >"$MS_TMP/out" 2>"$MS_TMP/err" || rc=$?

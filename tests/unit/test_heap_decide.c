@@ -56,6 +56,30 @@ static void test_unload(void **state) {
     assert_int_equal(look(&cfg, &st, t, live, 30 * MB, 0).trigger, MS_TRIGGER_NONE);
 }
 
+/* Issue 22: looks come from the freeing threads (no thread of ours), and a program that goes
+ * quiet after its unload gives no look after the last free: purge while live is still falling,
+ * once the fall reaches retained_max, and again when it has stopped. */
+static void test_unload_while_falling(void **state) {
+  (void)state;
+  ms_heap_cfg cfg = {.retained_max = 64 * MB, .purge_while_falling = true};
+  ms_heap_state st;
+  ms_heap_state_init(&st, 0, 700 * MB);
+  /* 40 MB fell: not an unload yet. */
+  assert_int_equal(look(&cfg, &st, 10, 660 * MB, 8 * MB, 0).trigger, MS_TRIGGER_NONE);
+  /* 80 MB: an unload under way; purge now, on the freeing thread. */
+  assert_int_equal(look(&cfg, &st, 20, 620 * MB, 8 * MB, 0).trigger, MS_TRIGGER_UNLOAD);
+  ms_heap_after_purge(&cfg, &st, 8 * MB, 0);
+  /* Still falling: each look with something to return purges again; nothing returnable, none. */
+  assert_int_equal(look(&cfg, &st, 30, 600 * MB, 8 * MB, 0).trigger, MS_TRIGGER_UNLOAD);
+  ms_heap_after_purge(&cfg, &st, 8 * MB, 0);
+  assert_int_equal(look(&cfg, &st, 40, 590 * MB, 0, 0).trigger, MS_TRIGGER_NONE);
+  /* Without the flag (a look on a clock), only once the fall stopped. */
+  ms_heap_cfg clock = {.retained_max = 64 * MB};
+  ms_heap_state_init(&st, 0, 700 * MB);
+  assert_int_equal(look(&clock, &st, 10, 620 * MB, 8 * MB, 0).trigger, MS_TRIGGER_NONE);
+  assert_int_equal(look(&clock, &st, 20, 620 * MB, 8 * MB, 0).trigger, MS_TRIGGER_UNLOAD);
+}
+
 /* Issue 13: a purge that ran while an unload was freeing (retained grew during the purge) must
  * not make the freed bytes part of the floor, or the unload's own purge is held back. */
 static void test_unload_during_purge(void **state) {
@@ -208,6 +232,7 @@ int main(void) {
     cmocka_unit_test(test_retained),
     cmocka_unit_test(test_unload),
     cmocka_unit_test(test_unload_during_purge),
+    cmocka_unit_test(test_unload_while_falling),
     cmocka_unit_test(test_unload_ignores_floor),
     cmocka_unit_test(test_jemalloc_floor),
     cmocka_unit_test(test_pending),

@@ -1,5 +1,6 @@
 # CPython 3.12+ warns (DeprecationWarning) when os.fork() runs in a process with several threads.
-# With 64 MiB live (memshim's thread has work, shown in /proc/self/status first), 20 forks must
+# With 64 MiB live and a job for memshim's thread (the script passes a metrics file; under the
+# defaults no thread starts), its thread shown in /proc/self/status first, 20 forks must
 # record no such warning; with "control", a sleeping Python thread makes every fork warn (the
 # check itself works). Warnings are recorded, not printed: under -W error CPython clears the
 # error it raises there, so only a recording filter sees it.
