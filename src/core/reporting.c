@@ -217,6 +217,7 @@ static int ms_report_collect(ms_snapshot *s, ms_arena *arena, const char *reason
   s->process.start_time = ms_start_time();
   s->process.backend = ms_be.name;
   s->process.memshim_version = MEMSHIM_VERSION_STRING;
+  s->process.report_write_errors = ms_report_write_errors();
   s->leak.verdict = "none";
   if ((ms_profile_active && ms_profile_collect(s, arena) != 0) ||
       ms_gpu_collect(s, arena, strcmp(reason, "exit") == 0, true) != 0 || ms_timeline_collect(s, arena) != 0) {

@@ -80,13 +80,28 @@ PY
 chmod 644 "$MS_TMP/hold.py"
 as_user "$MS_TMP/t4" MEMSHIM_REPORT=json "$PYTHON" "$MS_TMP/hold.py" >"$MS_TMP/hold.out" 2>"$MS_TMP/hold.err" &
 MS_PIDS+=($!)
-ms_wait_for 120 "the held process to start: $(cat "$MS_TMP/hold.err")" grep -q '^ready$' "$MS_TMP/hold.out"
+ms_wait_for 120 "the held process to start" grep -qs '^ready$' "$MS_TMP/hold.out"
 pid=$(pgrep -u $U -f "$MS_TMP/hold.py" | head -1)
 [ -n "$pid" ] || ms_fail "no held process"
 "$MS_TEST_CLI" snapshot "$pid" >"$MS_TMP/snap" 2>"$MS_TMP/snap.err" || ms_fail "snapshot: $(cat "$MS_TMP/snap.err")"
 [ "$(cat "$MS_TMP/snap")" = "$MS_TMP/t4/memshim-$U/memshim.$pid.json" ] || ms_fail "snapshot printed: $(cat "$MS_TMP/snap")"
 [ -s "$MS_TMP/t4/memshim-$U/memshim.$pid.json" ] || ms_fail "no report at the path snapshot printed"
 ms_pass "memshim snapshot finds the report in the default directory"
+
+# --- a later report says how many files could not be written (JSON, text) ---
+# text cannot be created (a file is there), JSON can: each interval report after the first
+# carries the count; the test waits for it, then ends the process by its id.
+echo "not ours" >"$MS_TMP/pre.txt"
+env LD_PRELOAD="$MS_TEST_LIB" MEMSHIM_PROFILE=1 MEMSHIM_REPORT=json,text MEMSHIM_REPORT_INTERVAL=100ms \
+  MEMSHIM_REPORT_PATH="$MS_TMP/pre" "$PROGS/prof_known" 2000 300 >/dev/null 2>"$MS_TMP/pre.err" &
+MS_PIDS+=($!)
+ms_wait_for 120 "a JSON report with report_write_errors" grep -qs '"report_write_errors"' "$MS_TMP/pre.json"
+"$PYTHON" -c 'import json, sys; n = json.load(open(sys.argv[1]))["process"]["report_write_errors"]; assert n >= 1, n' \
+  "$MS_TMP/pre.json" || ms_fail "report_write_errors: $(cat "$MS_TMP/pre.json" | head -c 400)"
+[ "$(cat "$MS_TMP/pre.txt")" = "not ours" ] || ms_fail "the existing text file was overwritten"
+"$MS_TEST_CLI" report "$MS_TMP/pre.json" --format text | grep -q "could not write before this one: [1-9]" ||
+  ms_fail "memshim report --format text does not show the count"
+ms_pass "report_write_errors in a later JSON report and in its text rendering"
 
 # --- the docs say the default ---
 for f in README.md docs/options.md; do
