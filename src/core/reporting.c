@@ -73,7 +73,7 @@ static void ms_report_check_dir(void) {
   if (ms_path_expand(ms_report_path_template(), dir, sizeof dir) != 0) return;
   if (ms_report_path_is_default()) {
     /* Created now, so that memshim snapshot can watch it; a refusal is counted at each report. */
-    (void)ms_report_private_dir(dir);
+    if (ms_opt_u64(MS_OPT_REPORT)) (void)ms_report_private_dir(dir);
     return;
   }
   char *slash = strrchr(dir, '/');

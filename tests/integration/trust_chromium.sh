@@ -8,6 +8,9 @@
 # variant three times (the fork-lock hang is a race). memshim 0.1 hung (registry lock across another
 # library's atfork prepare; a thread started in our atfork child handler) or aborted (rc 134,
 # "Zygote process exited prematurely": our thread in the single-threaded zygote).
+# Sandbox on: chromium on Linux refuses to start ("No usable sandbox!") when neither user
+# namespaces nor its setuid helper work, unless told --no-sandbox, which is never passed here; the
+# run without the preload comes first, so a host that cannot sandbox skips instead of failing.
 # A hang is diagnosed (each process left: state, wchan, command) before its processes are killed.
 . "$(dirname "$0")/lib/common.sh"
 export -n MS_TEST_LIB MS_TEST_CLI
