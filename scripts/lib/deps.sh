@@ -1,7 +1,7 @@
 # Shared by the scripts: install missing Debian packages by name (needs root and apt-get).
 # Groups: build (compile the library and the CLI), test (unit + integration tests; python3-pytest
-# runs the pytest plugin's test py_pytest_plugin; chromium loads
-# the HTML report, golang-go brings `go tool pprof`, libpython3.11-testsuite is CPython's own
+# runs the pytest plugin's test py_pytest_plugin; chromium loads the HTML report and is the host of trust_chromium;
+# golang-go brings `go tool pprof`, libpython3.11-testsuite is CPython's own
 # regression suite that trust_cpython_* and py_cpython_suite run under the preload; gunicorn and
 # python3-flask the pre-fork server cli_snapshot_gunicorn asks for reports; podman, runc,
 # debootstrap and curl build and run the examples' images in containers.sh), bench (benchmarks),

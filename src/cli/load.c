@@ -251,6 +251,7 @@ static int ms_load_snapshot(const json_t *doc, ms_snapshot *s, ms_arena *a) {
   s->process.command = ms_str(proc, "command", "?");
   s->process.backend = ms_str(proc, "backend", "?");
   s->process.memshim_version = ms_str(proc, "memshim_version", "?");
+  s->process.report_write_errors = ms_u64(proc, "report_write_errors");
   s->sample_bytes = ms_u64(profile, "sample_bytes");
   s->has_profile = s->sample_bytes != 0;
   s->exact = ms_bool(profile, "exact");

@@ -139,24 +139,51 @@ static bool ms_target_same_root(int pid) {
   return stat(root, &a) == 0 && stat("/", &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino;
 }
 
+/* The target's effective uid (%u), from /proc/PID/status; -1 when unreadable. */
+static long ms_target_euid(int pid) {
+  char path[64], line[256];
+  snprintf(path, sizeof path, "/proc/%d/status", pid);
+  FILE *f = fopen(path, "r");
+  long uid = -1;
+  if (!f) return -1;
+  while (fgets(line, sizeof line, f)) {
+    long r, e;
+    if (sscanf(line, "Uid: %ld %ld", &r, &e) == 2) { uid = e; break; }
+  }
+  fclose(f);
+  return uid;
+}
+
 int ms_target_report_prefix(const ms_target *t, char *path, size_t plen, char *glob_here, size_t glen) {
-  const char *tmpl = ms_opt_str(MS_OPT_REPORT_PATH);
-  if (!*tmpl) tmpl = ms_option_def_get(MS_OPT_REPORT_PATH)->default_text;
+  const char *tmpl = ms_report_path_template(); /* the library's default when unset or "" */
   char pat[PATH_MAX]; /* the same, as a glob(3) pattern */
   size_t n = 0, m = 0;
   for (const char *p = tmpl; *p; p++) {
-    char piece[32], gpiece[64];
+    char piece[PATH_MAX], gpiece[2 * PATH_MAX];
+    bool literal = true; /* piece's characters are escaped in the pattern */
     if (p[0] == '%' && p[1] == 'p') {
       snprintf(piece, sizeof piece, "%d", t->pid), p++;
-      snprintf(gpiece, sizeof gpiece, "%s", piece);
+    } else if (p[0] == '%' && p[1] == 'u') {
+      long uid = ms_target_euid(t->pid);
+      if (uid < 0) return -1;
+      snprintf(piece, sizeof piece, "%ld", uid), p++;
+    } else if (p[0] == '%' && p[1] == 'T') {
+      snprintf(piece, sizeof piece, "%s", ms_tmpdir_of(ms_target_getenv(t, "TMPDIR"))), p++;
     } else if (p[0] == '%' && p[1] == 't') {
       snprintf(piece, sizeof piece, "%%t"), p++;
       snprintf(gpiece, sizeof gpiece, "[0-9]*");
+      literal = false;
     } else {
       if (p[0] == '%' && p[1] == '%') p++;
       piece[0] = *p, piece[1] = 0;
-      if (strchr("*?[\\", *p)) gpiece[0] = '\\', gpiece[1] = *p, gpiece[2] = 0;
-      else gpiece[0] = *p, gpiece[1] = 0;
+    }
+    if (literal) {
+      size_t g = 0;
+      for (const char *c = piece; *c; c++) {
+        if (strchr("*?[\\", *c)) gpiece[g++] = '\\';
+        gpiece[g++] = *c;
+      }
+      gpiece[g] = 0;
     }
     size_t k = strlen(piece), g = strlen(gpiece);
     if (n + k + 1 > plen || m + g + 1 > sizeof pat) return -1;

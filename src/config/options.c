@@ -57,8 +57,9 @@ static const ms_option_def ms_option_table[MS_OPT__COUNT] = {
     "Python frames kept per call-site stack (native frames count apart)"},
   [MS_OPT_REPORT] = {"report", "MEMSHIM_REPORT", MS_OPT_LIST, "text", "text|json|collapsed|html|pprof", 0, 0,
     false, "report formats (comma list; off = no file); set without MEMSHIM_PROFILE: timeline-only reports"},
-  [MS_OPT_REPORT_PATH] = {"report_path", "MEMSHIM_REPORT_PATH", MS_OPT_PATH, "memshim.%p", NULL, 0, 0,
-    false, "report file prefix (%p = pid, %t = start time); the format adds .txt/.json/.collapsed/.html/.pb.gz"},
+  [MS_OPT_REPORT_PATH] = {"report_path", "MEMSHIM_REPORT_PATH", MS_OPT_PATH, MS_REPORT_PATH_DEFAULT, NULL, 0,
+    0, false, "report file prefix (%p = pid, %t = start time, %u = uid, %T = $TMPDIR or /tmp); the format "
+    "adds .txt/.json/.collapsed/.html/.pb.gz; the default directory is created private (0700)"},
   [MS_OPT_REPORT_SIGNAL] = {"report_signal", "MEMSHIM_REPORT_SIGNAL", MS_OPT_SIGNAL, "SIGRTMIN+9", NULL,
     0, 0, true, "signal that asks for a report while running ('memshim snapshot PID' sends it); off = none"},
   [MS_OPT_REPORT_INTERVAL] = {"report_interval", "MEMSHIM_REPORT_INTERVAL", MS_OPT_DURATION, "off", NULL,
@@ -483,6 +484,15 @@ uint64_t ms_opt_u64(ms_option_id id) {
   ms_options_ensure();
   return (unsigned)id < MS_OPT__COUNT ? ms_option_values[id].u64 : 0;
 }
+
+const char *ms_tmpdir_of(const char *tmpdir) { return tmpdir && tmpdir[0] == '/' ? tmpdir : "/tmp"; }
+
+const char *ms_report_path_template(void) {
+  const char *t = ms_opt_str(MS_OPT_REPORT_PATH);
+  return *t ? t : MS_REPORT_PATH_DEFAULT;
+}
+
+bool ms_report_path_is_default(void) { return strcmp(ms_report_path_template(), MS_REPORT_PATH_DEFAULT) == 0; }
 
 const char *ms_opt_str(ms_option_id id) {
   ms_options_ensure();

@@ -15,7 +15,7 @@ typedef enum {
   MS_OPT_DURATION, /* milliseconds; suffix ms, s, m; "off" or 0 = disabled where allowed */
   MS_OPT_ENUM,     /* one of choices ("a|b|c"); value is the index */
   MS_OPT_LIST,     /* comma list of choices; value is a bit mask */
-  MS_OPT_PATH,     /* a file path (may hold %p = pid, %t = start time); "" = the default target */
+  MS_OPT_PATH,     /* a file path (may hold %p = pid, %t = start time, %u = uid, %T = tmpdir); "" = the default */
   MS_OPT_SIGNAL,   /* signal name (SIGUSR2, USR2, SIGRTMIN+9, RTMAX-2) or number; "off" or 0 = none */
   MS_OPT_FRACTION, /* 0 < f < 1 (e.g. 0.25) or a duration (e.g. 30s); see ms_opt_fraction */
 } ms_opt_type;
@@ -96,6 +96,19 @@ int ms_option_find(const char *name_or_env); /* -1 if unknown */
 uint64_t ms_opt_u64(ms_option_id id); /* bool, int, size, percent, duration(ms), enum idx, list mask, signal */
 static inline bool ms_opt_bool(ms_option_id id) { return ms_opt_u64(id) != 0; }
 const char *ms_opt_str(ms_option_id id); /* PATH: "" when unset */
+
+/* Reports, by default: one private directory per user and container, whatever each process's
+ * working directory (a read-only root, a test suite that checks its cwd stays clean). The
+ * library (core/reporting.c) creates it 0700 and writes there only when it is a real directory
+ * of ours with no access for others; the CLI (cli/target.c) finds reports by the same template,
+ * expanded with the target's TMPDIR and uid. */
+#define MS_REPORT_PATH_DEFAULT "%T/memshim-%u/memshim.%p"
+/* The MEMSHIM_REPORT_PATH template in force ("" = the default). */
+const char *ms_report_path_template(void);
+/* The template is the default one (its directory is ours to create and check). */
+bool ms_report_path_is_default(void);
+/* %T: tmpdir (a TMPDIR value) when it is an absolute path, else "/tmp". */
+const char *ms_tmpdir_of(const char *tmpdir);
 /* FRACTION: returns true and *fraction when the value is a fraction, else *ms for a duration. */
 bool ms_opt_fraction(ms_option_id id, double *fraction, uint64_t *ms);
 ms_opt_source ms_opt_source_get(ms_option_id id);

@@ -22,6 +22,7 @@
 #include "../util/log.h"
 #include "../util/sys.h"
 #include "../util/proc.h"
+#include "reporting.h"
 #include "state.h"
 
 int ms_metrics_write_file(const char *path) {
@@ -31,7 +32,8 @@ int ms_metrics_write_file(const char *path) {
   ms_proc_comm(program, sizeof program);
   ms_metrics_process lb = {(int)getpid(), program,
                            ms_opt_u64(MS_OPT_MMAP_RESIDENT_MAX) != 0 || ms_opt_u64(MS_OPT_RSS_SOFT_LIMIT) != 0,
-                           memshim_version(), memshim_backend(), NULL};
+                           memshim_version(), memshim_backend(), NULL, ms_reporting_active(),
+                           ms_report_write_errors()};
   ms_metrics_leak leak;
   int has_leak = ms_profile_leak_now(&leak.growth, &leak.steady_sites);
   ms_arena arena; /* the GPU figures, when the process used CUDA */

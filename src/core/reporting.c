@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "../backend/backend.h"
@@ -65,10 +66,16 @@ static bool ms_report_dir_said; /* this process tree was told its report directo
  * (internal, not an option) for the children it starts; they stay quiet about the same
  * directory (MEMSHIM_VERBOSE=1 still shows each failure). Checked in the constructor, before the
  * program starts any child. */
+static int ms_report_private_dir(const char *base);
 #define MS_REPORT_DIR_MARK "MEMSHIM_REPORT_DIR_UNWRITABLE"
 static void ms_report_check_dir(void) {
   char dir[MS_PATH_MAX + 64];
-  if (ms_path_expand(ms_opt_str(MS_OPT_REPORT_PATH), dir, sizeof dir) != 0) return;
+  if (ms_path_expand(ms_report_path_template(), dir, sizeof dir) != 0) return;
+  if (ms_report_path_is_default()) {
+    /* Created now, so that memshim snapshot can watch it; a refusal is counted at each report. */
+    if (ms_opt_u64(MS_OPT_REPORT)) (void)ms_report_private_dir(dir);
+    return;
+  }
   char *slash = strrchr(dir, '/');
   if (!slash) strcpy(dir, ".");
   else if (slash == dir) dir[1] = 0;
@@ -84,6 +91,35 @@ static void ms_report_check_dir(void) {
 }
 
 /* ---- files ---- */
+
+/* Reports that could not be written (memshim_report_write_errors_total in the metrics file). */
+static unsigned long ms_report_errors;
+unsigned long ms_report_write_errors(void) { return __atomic_load_n(&ms_report_errors, __ATOMIC_RELAXED); }
+
+/* Failures in the default directory are counted and said at MEMSHIM_VERBOSE=1 only: every process
+ * of a container would print them, and nobody asked for that directory. */
+static int ms_report_fail_level(void) { return ms_report_path_is_default() ? MS_LOG_INFO : MS_LOG_ERROR; }
+
+/* The default directory (MS_REPORT_PATH_DEFAULT, in a shared /tmp): created 0700, and used only
+ * when it is a directory, not a symlink, owned by our effective uid with no access for group or
+ * others; a directory or link planted there beforehand is never written through. (In a sticky
+ * /tmp nobody else can rename ours afterwards.) Returns 0, or the errno of the refusal. */
+static int ms_report_private_dir(const char *base) {
+  char dir[MS_PATH_MAX + 64];
+  snprintf(dir, sizeof dir, "%s", base);
+  char *slash = strrchr(dir, '/');
+  if (!slash || slash == dir) return 0;
+  *slash = 0;
+  if (mkdir(dir, 0700) != 0 && errno != EEXIST) return errno;
+  int fd = ms_sys_open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC, 0);
+  if (fd < 0) return errno == ENOTDIR ? ELOOP : errno;
+  struct stat st;
+  int err = 0;
+  if (ms_sys_fstat(fd, &st) != 0) err = errno;
+  else if (st.st_uid != geteuid() || (st.st_mode & 077)) err = EPERM;
+  ms_sys_close(fd);
+  return err;
+}
 
 static int ms_report_open_excl(const char *path) {
   return ms_sys_open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
@@ -130,14 +166,16 @@ static void ms_report_file(ms_file_kind kind, const ms_snapshot *s, const char *
     fd = ms_report_open_excl(path);
   }
   if (fd < 0) {
+    __atomic_add_fetch(&ms_report_errors, 1, __ATOMIC_RELAXED);
     /* An unwritable directory was said once for the whole process tree (ms_report_check_dir). */
-    ms_log(ms_report_dir_said && errno != EEXIST ? MS_LOG_INFO : MS_LOG_ERROR, "report: cannot create %s: %s%s",
+    ms_log(ms_report_dir_said && errno != EEXIST ? MS_LOG_INFO : ms_report_fail_level(), "report: cannot create %s: %s%s",
            target, strerror(errno), errno == EEXIST ? " (an existing file or symlink is never overwritten)" : "");
     return;
   }
   int err = ms_report_write_fd(kind, s, fd);
   if (err) {
-    ms_log_error("report: writing %s failed: %s", target, strerror(err));
+    __atomic_add_fetch(&ms_report_errors, 1, __ATOMIC_RELAXED);
+    ms_log(ms_report_fail_level(), "report: writing %s failed: %s", target, strerror(err));
     unlink(target);
     return;
   }
@@ -179,6 +217,7 @@ static int ms_report_collect(ms_snapshot *s, ms_arena *arena, const char *reason
   s->process.start_time = ms_start_time();
   s->process.backend = ms_be.name;
   s->process.memshim_version = MEMSHIM_VERSION_STRING;
+  s->process.report_write_errors = ms_report_write_errors();
   s->leak.verdict = "none";
   if ((ms_profile_active && ms_profile_collect(s, arena) != 0) ||
       ms_gpu_collect(s, arena, strcmp(reason, "exit") == 0, true) != 0 || ms_timeline_collect(s, arena) != 0) {
@@ -200,8 +239,15 @@ bool ms_report_now(const char *reason) {
   bool failed = false;
   if (ms_report_collect(&s, &arena, reason, &comm) == 0) {
     char base[MS_PATH_MAX + 64];
-    if (formats && ms_path_expand(ms_opt_str(MS_OPT_REPORT_PATH), base, sizeof base) != 0) {
+    if (formats && ms_path_expand(ms_report_path_template(), base, sizeof base) != 0) {
       ms_log_error("report: MEMSHIM_REPORT_PATH is too long; no report written");
+      formats = 0;
+    }
+    int derr = formats && ms_report_path_is_default() ? ms_report_private_dir(base) : 0;
+    if (derr) {
+      __atomic_add_fetch(&ms_report_errors, 1, __ATOMIC_RELAXED);
+      ms_log_info("report: not writing in the directory of %s: %s%s", base, strerror(derr),
+                  derr == EPERM || derr == ELOOP ? " (not a private directory of ours: refused)" : "");
       formats = 0;
     }
     for (int k = 0; k < MS_FILE__COUNT; k++)

@@ -33,4 +33,8 @@ void ms_reporting_atfork_prepare(void);
 void ms_reporting_atfork_parent(void);
 void ms_reporting_atfork_child(void);
 
+/* Report files this process could not create or write (counted; said at MEMSHIM_VERBOSE=1 for the
+ * default directory). */
+unsigned long ms_report_write_errors(void);
+
 #endif

@@ -198,6 +198,7 @@ void ms_write_json(const ms_snapshot *s, ms_out *o, int html_safe) {
   ms_jw_kv_i64(w, "start_time", s->process.start_time);
   ms_jw_kv_str(w, "backend", s->process.backend);
   ms_jw_kv_str(w, "memshim_version", s->process.memshim_version);
+  if (s->process.report_write_errors) ms_jw_kv_u64(w, "report_write_errors", s->process.report_write_errors);
   ms_jw_object_end(w);
 
   ms_jw_key(w, "profile");

@@ -133,6 +133,10 @@ int ms_prometheus_format(char *buf, size_t len, const memshim_stats_t *st, const
                       "# TYPE memshim_leak_growing_sites gauge\nmemshim_leak_growing_sites{%s} %u\n",
                   labels, (long long)leak->growth, labels, leak->steady_sites);
   }
+  if (lb->reports)
+    ms_text_printf(&o, "# HELP memshim_report_write_errors_total Report files this process could not create or write.\n"
+                      "# TYPE memshim_report_write_errors_total counter\nmemshim_report_write_errors_total{%s} %lu\n",
+                   labels, lb->report_write_errors);
   if (lb->gpu && lb->gpu->present) ms_prometheus_gpu(&o, labels, lb->gpu);
   ms_text_printf(&o, "# HELP memshim_info memshim version and heap backend of this process.\n"
                     "# TYPE memshim_info gauge\nmemshim_info{%s,version=\"%s\",backend=\"%s\"} 1\n",

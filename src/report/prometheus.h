@@ -17,6 +17,8 @@ typedef struct {
   bool mmap_resident_known; /* file-mapped residency is measured only with a cap or soft limit */
   const char *version, *backend; /* memshim_info labels */
   const ms_snap_gpu *gpu;        /* per-device GPU metrics when the process used CUDA, else NULL */
+  bool reports;                  /* reports are on: memshim_report_write_errors_total is shown */
+  unsigned long report_write_errors; /* report files it could not create or write */
 } ms_metrics_process;
 
 /* The leak gate's running verdict, when the profiler is on and has snapshots past the warm-up. */

@@ -142,6 +142,7 @@ typedef struct ms_snapshot {
   struct {
     int64_t pid, ppid, start_time;
     const char *command, *backend, *memshim_version;
+    uint64_t report_write_errors; /* earlier report files this process could not write */
   } process;
 
   bool has_profile;

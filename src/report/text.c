@@ -299,6 +299,9 @@ void ms_write_text(const ms_snapshot *s, const ms_write_opts *opt, ms_out *o) {
                 s->process.command ? s->process.command : "?", (long long)s->process.pid,
                 s->reason ? s->reason : "?", (double)s->time_ms / 1000.0,
                 s->process.backend ? s->process.backend : "?");
+  if (s->process.report_write_errors)
+    ms_out_printf(o, "report files this process could not write before this one: %llu (MEMSHIM_VERBOSE=1 says why)\n",
+                  (unsigned long long)s->process.report_write_errors);
   if (s->has_profile || !s->gpu.present) ms_text_mem(o, "heap", &s->total_heap); /* not in a GPU-only report */
   if (s->total_device.present) ms_text_mem(o, "device", &s->total_device);
   if (!s->has_profile || !s->sample_bytes) ms_out_str(o, "no profile in this report\n");

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -29,6 +30,13 @@ int ms_path_expand(const char *tmpl, char *out, unsigned long outlen) {
     size_t plen;
     if (p[0] == '%' && p[1] == 'p') {
       plen = (size_t)snprintf(tmp, sizeof tmp, "%d", (int)getpid());
+      p++;
+    } else if (p[0] == '%' && p[1] == 'u') {
+      plen = (size_t)snprintf(tmp, sizeof tmp, "%u", (unsigned)geteuid());
+      p++;
+    } else if (p[0] == '%' && p[1] == 'T') {
+      piece = ms_tmpdir_of(getenv("TMPDIR"));
+      plen = strlen(piece);
       p++;
     } else if (p[0] == '%' && p[1] == 't') {
       plen = (size_t)snprintf(tmp, sizeof tmp, "%ld", ms_start_time());

@@ -18,7 +18,8 @@ void ms_vlog(int level, const char *fmt, va_list ap);
 #define ms_log_info(...) do { if (ms_log_level() >= MS_LOG_INFO) ms_log(MS_LOG_INFO, __VA_ARGS__); } while (0)
 #define ms_log_debug(...) do { if (ms_log_level() >= MS_LOG_DEBUG) ms_log(MS_LOG_DEBUG, __VA_ARGS__); } while (0)
 
-/* Expand %p (pid), %t (process start time, seconds) and %% in a path template. Returns 0, or -1
+/* Expand %p (pid), %t (process start time, seconds), %u (effective uid), %T ($TMPDIR, else /tmp:
+ * ms_tmpdir_of) and %% in a path template. Returns 0, or -1
  * when the result does not fit. */
 int ms_path_expand(const char *tmpl, char *out, unsigned long outlen);
 /* Seconds since the epoch when the library started (for %t). */

@@ -133,16 +133,28 @@ PY
 [ -s "$MS_TMP/np.html" ] || ms_fail "no HTML report without profiling"
 ms_pass "MEMSHIM_REPORT without profiling: timeline and events, no call sites"
 
-# --- an unwritable report directory is said once per process tree, not once per process ---
+# --- an unwritable report directory (MEMSHIM_REPORT_PATH relative, the cwd read-only) is said
+# once per process tree, not once per process; with the default path (not the cwd: issue 22)
+# the same tree prints nothing and writes its reports in $TMPDIR/memshim-65534 ---
 if [ "$(id -u)" -eq 0 ] && command -v setpriv >/dev/null; then
   mkdir -p "$MS_TMP/ro" && chmod 555 "$MS_TMP/ro" && chmod 755 "$MS_TMP"
-  setpriv --reuid=65534 --regid=65534 --clear-groups env -C "$MS_TMP/ro" LD_PRELOAD="$MS_TEST_LIB" MEMSHIM_PROFILE=1 \
-    bash -c 'for i in 1 2 3; do '"$PYTHON"' -c "x = [bytearray(1 << 20) for _ in range(3)]"; done; /bin/true' \
-    >"$MS_TMP/ro.out" 2>"$MS_TMP/ro.err" || ms_fail "programs failed in an unwritable directory: $(cat "$MS_TMP/ro.err")"
+  mkdir -m 1777 "$MS_TMP/tmp"
+  tree() {
+    setpriv --reuid=65534 --regid=65534 --clear-groups env -C "$MS_TMP/ro" TMPDIR="$MS_TMP/tmp" LD_PRELOAD="$MS_TEST_LIB" \
+      MEMSHIM_PROFILE=1 "$@" \
+      bash -c 'for i in 1 2 3; do '"$PYTHON"' -c "x = [bytearray(1 << 20) for _ in range(3)]"; done; /bin/true' \
+      >"$MS_TMP/ro.out" 2>"$MS_TMP/ro.err" || ms_fail "programs failed in an unwritable directory: $(cat "$MS_TMP/ro.err")"
+  }
+  tree MEMSHIM_REPORT_PATH=memshim.%p
   n=$(grep -c 'memshim' "$MS_TMP/ro.err" || true)
   [ "$n" -eq 1 ] || ms_fail "unwritable directory: $n memshim lines for 5 processes, want 1: $(cat "$MS_TMP/ro.err")"
   grep -q "cannot write in .*Permission denied" "$MS_TMP/ro.err" || ms_fail "the line does not say why: $(cat "$MS_TMP/ro.err")"
-  ms_pass "unwritable report directory: one line for bash, three Pythons and /bin/true"
+  tree
+  [ ! -s "$MS_TMP/ro.err" ] || ms_fail "default report path in a read-only cwd printed: $(cat "$MS_TMP/ro.err")"
+  n=$(ls "$MS_TMP/tmp/memshim-65534"/memshim.*.txt | wc -l)
+  # bash execs its last command, /bin/true: four processes reach exit
+  ms_assert_num "$n" -eq 4 "reports in the default directory (three Pythons, /bin/true)"
+  ms_pass "unwritable report directory: one line for bash, three Pythons and /bin/true; none with the default path"
 else
   echo "unwritable directory check needs root (setpriv to an unprivileged user): skipped"
 fi

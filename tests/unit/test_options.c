@@ -249,7 +249,8 @@ static void test_defaults(void **state) {
   assert_true(ms_opt_u64(MS_OPT_STACK_DEPTH) == 32);
   assert_true(ms_opt_u64(MS_OPT_BACKEND) == MS_BACKEND_JEMALLOC);
   assert_true(ms_opt_u64(MS_OPT_REPORT_SIGNAL) == (uint64_t)SIGRTMIN + 9);
-  assert_string_equal(ms_opt_str(MS_OPT_REPORT_PATH), "memshim.%p");
+  assert_string_equal(ms_opt_str(MS_OPT_REPORT_PATH), MS_REPORT_PATH_DEFAULT);
+  assert_string_equal(MS_REPORT_PATH_DEFAULT, "%T/memshim-%u/memshim.%p"); /* what the docs say */
   assert_string_equal(ms_opt_str(MS_OPT_LOG), "");
 }
 
@@ -282,6 +283,25 @@ static void test_load_env(void **state) {
   assert_string_equal(buf, "1s");
 }
 
+/* The report directory's default: %T is TMPDIR only when absolute; "" means the default. */
+static void test_report_default(void **state) {
+  (void)state;
+  assert_string_equal(ms_tmpdir_of(NULL), "/tmp");
+  assert_string_equal(ms_tmpdir_of(""), "/tmp");
+  assert_string_equal(ms_tmpdir_of("relative/dir"), "/tmp");
+  assert_string_equal(ms_tmpdir_of("/var/tmp"), "/var/tmp");
+  const char *why;
+  ms_options_reset();
+  assert_true(ms_report_path_is_default());
+  assert_int_equal(ms_option_set(MS_OPT_REPORT_PATH, "", &why), 0);
+  assert_string_equal(ms_report_path_template(), MS_REPORT_PATH_DEFAULT);
+  assert_true(ms_report_path_is_default());
+  assert_int_equal(ms_option_set(MS_OPT_REPORT_PATH, "/srv/r.%p", &why), 0);
+  assert_string_equal(ms_report_path_template(), "/srv/r.%p");
+  assert_false(ms_report_path_is_default());
+  ms_options_reset();
+}
+
 static void test_set_and_long_path(void **state) {
   (void)state;
   ms_options_reset();
@@ -295,7 +315,7 @@ static void test_set_and_long_path(void **state) {
   longpath[sizeof longpath - 1] = 0;
   assert_int_equal(ms_option_set(MS_OPT_REPORT_PATH, longpath, &why), -1);
   assert_non_null(strstr(why, "too long"));
-  assert_string_equal(ms_opt_str(MS_OPT_REPORT_PATH), "memshim.%p");
+  assert_string_equal(ms_opt_str(MS_OPT_REPORT_PATH), MS_REPORT_PATH_DEFAULT);
 }
 
 /* A flood of bad variables prints a bounded number of lines (the count goes on). */
@@ -319,6 +339,7 @@ int main(void) {
     cmocka_unit_test(test_signal_fraction), cmocka_unit_test(test_table_rows),
     cmocka_unit_test(test_defaults), cmocka_unit_test(test_load_env),
     cmocka_unit_test(test_set_and_long_path), cmocka_unit_test(test_warning_cap),
+    cmocka_unit_test(test_report_default),
     cmocka_unit_test(test_size),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
