@@ -204,11 +204,14 @@ void ms_monitor_kick(void) {
     if (ms_monitor_now_ms() < hold) return; /* a later kick starts it (restart_pending keeps them coming) */
     __atomic_compare_exchange_n(&ms_hold_until, &hold, 0, false, __ATOMIC_RELAXED, __ATOMIC_RELAXED);
   }
+  /* Never wait for the lock: our fork prepare handler holds it, and a kick from inside another
+   * library's fork-guarded section would make fork wait for that library forever. A busy lock
+   * means someone else is starting or stopping the thread; the next activity tick kicks again. */
+  if (pthread_mutex_trylock(&ms_life_lock) != 0) return;
   ms_guard_enter();
-  pthread_mutex_lock(&ms_life_lock);
   ms_monitor_spawn_locked();
-  pthread_mutex_unlock(&ms_life_lock);
   ms_guard_leave();
+  pthread_mutex_unlock(&ms_life_lock);
 }
 
 int ms_monitor_running(void) { return __atomic_load_n(&ms_running, __ATOMIC_ACQUIRE) ? 1 : 0; }
