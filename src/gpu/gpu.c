@@ -26,23 +26,11 @@ static bool ms_gpu_cudart_noted; /* ms_gpu_runtime starts with "cudart" (it neve
 bool ms_gpu_nvml_frozen;
 static bool ms_gpu_exit_registered, ms_gpu_exit_written;
 
+#define MS_GPU_RT_NAME(id, name, ...) [MS_API_CUDA_##id] = #name,
+#define MS_GPU_CU_NAME(id, name, ...) [MS_API_CU_##id] = #name,
 static const char *const ms_gpu_api_names[MS_API__COUNT] = {
-  [MS_API_CUDA_MALLOC] = "cudaMalloc",
-  [MS_API_CUDA_MALLOC_ASYNC] = "cudaMallocAsync",
-  [MS_API_CUDA_MALLOC_FROM_POOL_ASYNC] = "cudaMallocFromPoolAsync",
-  [MS_API_CUDA_MALLOC_MANAGED] = "cudaMallocManaged",
-  [MS_API_CUDA_MALLOC_HOST] = "cudaMallocHost",
-  [MS_API_CUDA_HOST_ALLOC] = "cudaHostAlloc",
-  [MS_API_CUDA_MALLOC_PITCH] = "cudaMallocPitch",
-  [MS_API_CUDA_MALLOC_3D] = "cudaMalloc3D",
-  [MS_API_CU_MEM_ALLOC] = "cuMemAlloc",
-  [MS_API_CU_MEM_ALLOC_PITCH] = "cuMemAllocPitch",
-  [MS_API_CU_MEM_ALLOC_MANAGED] = "cuMemAllocManaged",
-  [MS_API_CU_MEM_ALLOC_HOST] = "cuMemAllocHost",
-  [MS_API_CU_MEM_HOST_ALLOC] = "cuMemHostAlloc",
-  [MS_API_CU_MEM_ALLOC_ASYNC] = "cuMemAllocAsync",
-  [MS_API_CU_MEM_ALLOC_FROM_POOL_ASYNC] = "cuMemAllocFromPoolAsync",
-  [MS_API_CU_MEM_CREATE] = "cuMemCreate",
+  MS_CUDA_RUNTIME_FUNCTIONS(MS_GPU_RT_NAME, MS_CUDA_NONE)
+  MS_CUDA_DRIVER_FUNCTIONS(MS_GPU_CU_NAME, MS_CUDA_NONE)
 };
 
 const char *ms_gpu_api_name(int api) {

@@ -13,6 +13,7 @@
 
 #include "../report/arena.h"
 #include "../report/snapshot.h"
+#include "cuda_functions.h"
 
 /* What an allocation is. */
 enum {
@@ -23,16 +24,17 @@ enum {
   MS_GPU_VMM,        /* cuMemCreate: physical memory, live until released and unmapped */
 };
 
-/* Labels: the call the program made (a runtime name when it came through the runtime). */
+/* Labels: the call the program made (a runtime name when it came through the runtime), one per
+ * allocating row of cuda_functions.h. */
+#define MS_GPU_RT_LABEL(id, ...) MS_API_CUDA_##id,
+#define MS_GPU_CU_LABEL(id, ...) MS_API_CU_##id,
 enum {
-  MS_API_CUDA_MALLOC, MS_API_CUDA_MALLOC_ASYNC, MS_API_CUDA_MALLOC_FROM_POOL_ASYNC,
-  MS_API_CUDA_MALLOC_MANAGED, MS_API_CUDA_MALLOC_HOST, MS_API_CUDA_HOST_ALLOC, MS_API_CUDA_MALLOC_PITCH,
-  MS_API_CUDA_MALLOC_3D,
-  MS_API_CU_MEM_ALLOC, MS_API_CU_MEM_ALLOC_PITCH, MS_API_CU_MEM_ALLOC_MANAGED, MS_API_CU_MEM_ALLOC_HOST,
-  MS_API_CU_MEM_HOST_ALLOC, MS_API_CU_MEM_ALLOC_ASYNC, MS_API_CU_MEM_ALLOC_FROM_POOL_ASYNC,
-  MS_API_CU_MEM_CREATE,
+  MS_CUDA_RUNTIME_FUNCTIONS(MS_GPU_RT_LABEL, MS_CUDA_NONE)
+  MS_CUDA_DRIVER_FUNCTIONS(MS_GPU_CU_LABEL, MS_CUDA_NONE)
   MS_API__COUNT
 };
+#undef MS_GPU_RT_LABEL
+#undef MS_GPU_CU_LABEL
 const char *ms_gpu_api_name(int api);
 
 /* What src/gpu needs from the core, handed over by the constructor (src/gpu never includes the

@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "../gpu/cuda_functions.h"
 #include "../util/guard.h"
 
 typedef int ms_curesult;              /* CUresult */
@@ -20,28 +21,11 @@ enum { MS_CUDA_SUCCESS = 0, MS_CUDA_ERROR_OUT_OF_MEMORY = 2 };              /* C
 enum { MS_CUDART_SUCCESS = 0, MS_CUDART_ERROR_MEMORY_ALLOCATION = 2,
        MS_CUDART_ERROR_INITIALIZATION = 3 };                                /* cudaError_t */
 
-/* The function ABIs memshim wraps. One ABI may be served by several addresses (the _ptsz
- * per-thread-stream twins, several drivers): each gets its own slot. */
-enum {
-  MS_ABI_GPA4,            /* cuGetProcAddress (11.3): symbol, pfn, version, flags */
-  MS_ABI_GPA5,            /* cuGetProcAddress_v2 (12.0): + symbolStatus */
-  MS_ABI_MEM_ALLOC,       /* cuMemAlloc_v2 */
-  MS_ABI_MEM_ALLOC_PITCH, /* cuMemAllocPitch_v2 */
-  MS_ABI_MEM_FREE,        /* cuMemFree_v2 */
-  MS_ABI_MEM_ALLOC_MANAGED,
-  MS_ABI_MEM_ALLOC_HOST,  /* cuMemAllocHost_v2 */
-  MS_ABI_MEM_HOST_ALLOC,
-  MS_ABI_MEM_FREE_HOST,
-  MS_ABI_MEM_ALLOC_ASYNC,
-  MS_ABI_MEM_ALLOC_FROM_POOL_ASYNC,
-  MS_ABI_MEM_FREE_ASYNC,
-  MS_ABI_MEM_POOL_TRIM_TO,
-  MS_ABI_MEM_CREATE,
-  MS_ABI_MEM_RELEASE,
-  MS_ABI_MEM_MAP,
-  MS_ABI_MEM_UNMAP,
-  MS_ABI__COUNT
-};
+/* The driver ABIs memshim wraps, one per row of cuda_functions.h. One ABI may be served by
+ * several addresses (the _ptsz per-thread-stream twins, several drivers): each gets its own slot. */
+#define MS_CUDA_ABI(id, ...) MS_ABI_##id,
+enum { MS_CUDA_DRIVER_FUNCTIONS(MS_CUDA_ABI, MS_CUDA_ABI) MS_ABI__COUNT };
+#undef MS_CUDA_ABI
 
 /* dlsym/dlvsym of a "cu" + upper-case name: `real` is what the lookup found for `caller`.
  * Returns what the caller gets: memshim's wrapper of the same ABI, or real. */

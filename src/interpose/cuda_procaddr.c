@@ -1,7 +1,7 @@
 /* The three ways an address of the driver reaches a program, and which ABI each address has.
  *
  *   1. dlsym/dlvsym of an exported name ("cuMemAlloc_v2"): the name is the versioned symbol,
- *      so it says the ABI exactly (table ms_cu_exports).
+ *      so it says the ABI exactly (ms_cu_abis[].exports).
  *   2. cuGetProcAddress(base name, version, flags): the real libcudart takes every driver
  *      function this way. The address handed back is compared with the driver's own answers for
  *      the versions at which each known ABI was introduced (cudaTypedefs.h: PFN_cuMemAlloc_v3020
@@ -26,60 +26,16 @@
 #include "../util/export.h"
 #include "cuda.h"
 
-/* Base name, the version that introduced an ABI, the ABI. */
+/* Per ABI: its base name, the version that introduced it, its exported names (cuda_functions.h). */
 static const struct {
   const char *base;
   int version;
-  int abi;
-} ms_cu_families[] = {
-  {"cuGetProcAddress", 11030, MS_ABI_GPA4},
-  {"cuGetProcAddress", 12000, MS_ABI_GPA5},
-  {"cuMemAlloc", 3020, MS_ABI_MEM_ALLOC},
-  {"cuMemAllocPitch", 3020, MS_ABI_MEM_ALLOC_PITCH},
-  {"cuMemFree", 3020, MS_ABI_MEM_FREE},
-  {"cuMemAllocManaged", 6000, MS_ABI_MEM_ALLOC_MANAGED},
-  {"cuMemAllocHost", 3020, MS_ABI_MEM_ALLOC_HOST},
-  {"cuMemHostAlloc", 2020, MS_ABI_MEM_HOST_ALLOC},
-  {"cuMemFreeHost", 2000, MS_ABI_MEM_FREE_HOST},
-  {"cuMemAllocAsync", 11020, MS_ABI_MEM_ALLOC_ASYNC},
-  {"cuMemAllocFromPoolAsync", 11020, MS_ABI_MEM_ALLOC_FROM_POOL_ASYNC},
-  {"cuMemFreeAsync", 11020, MS_ABI_MEM_FREE_ASYNC},
-  {"cuMemPoolTrimTo", 11020, MS_ABI_MEM_POOL_TRIM_TO},
-  {"cuMemCreate", 10020, MS_ABI_MEM_CREATE},
-  {"cuMemRelease", 10020, MS_ABI_MEM_RELEASE},
-  {"cuMemMap", 10020, MS_ABI_MEM_MAP},
-  {"cuMemUnmap", 10020, MS_ABI_MEM_UNMAP},
+  const char *exports[MS_CU_EXPORTS];
+} ms_cu_abis[MS_ABI__COUNT] = {
+#define MS_CU_ABI_ROW(id, name, version, exports, ...) [MS_ABI_##id] = {#name, version, {MS_UNPAREN exports}},
+  MS_CUDA_DRIVER_FUNCTIONS(MS_CU_ABI_ROW, MS_CU_ABI_ROW)
+#undef MS_CU_ABI_ROW
 };
-#define MS_CU_NFAMILIES (sizeof ms_cu_families / sizeof ms_cu_families[0])
-
-/* Exported symbol, its base name, its ABI. */
-static const struct {
-  const char *name, *base;
-  int abi;
-} ms_cu_exports[] = {
-  {"cuGetProcAddress", "cuGetProcAddress", MS_ABI_GPA4},
-  {"cuGetProcAddress_v2", "cuGetProcAddress", MS_ABI_GPA5},
-  {"cuGetProcAddress_v2_ptsz", "cuGetProcAddress", MS_ABI_GPA5},
-  {"cuMemAlloc_v2", "cuMemAlloc", MS_ABI_MEM_ALLOC},
-  {"cuMemAllocPitch_v2", "cuMemAllocPitch", MS_ABI_MEM_ALLOC_PITCH},
-  {"cuMemFree_v2", "cuMemFree", MS_ABI_MEM_FREE},
-  {"cuMemAllocManaged", "cuMemAllocManaged", MS_ABI_MEM_ALLOC_MANAGED},
-  {"cuMemAllocHost_v2", "cuMemAllocHost", MS_ABI_MEM_ALLOC_HOST},
-  {"cuMemHostAlloc", "cuMemHostAlloc", MS_ABI_MEM_HOST_ALLOC},
-  {"cuMemFreeHost", "cuMemFreeHost", MS_ABI_MEM_FREE_HOST},
-  {"cuMemAllocAsync", "cuMemAllocAsync", MS_ABI_MEM_ALLOC_ASYNC},
-  {"cuMemAllocAsync_ptsz", "cuMemAllocAsync", MS_ABI_MEM_ALLOC_ASYNC},
-  {"cuMemAllocFromPoolAsync", "cuMemAllocFromPoolAsync", MS_ABI_MEM_ALLOC_FROM_POOL_ASYNC},
-  {"cuMemAllocFromPoolAsync_ptsz", "cuMemAllocFromPoolAsync", MS_ABI_MEM_ALLOC_FROM_POOL_ASYNC},
-  {"cuMemFreeAsync", "cuMemFreeAsync", MS_ABI_MEM_FREE_ASYNC},
-  {"cuMemFreeAsync_ptsz", "cuMemFreeAsync", MS_ABI_MEM_FREE_ASYNC},
-  {"cuMemPoolTrimTo", "cuMemPoolTrimTo", MS_ABI_MEM_POOL_TRIM_TO},
-  {"cuMemCreate", "cuMemCreate", MS_ABI_MEM_CREATE},
-  {"cuMemRelease", "cuMemRelease", MS_ABI_MEM_RELEASE},
-  {"cuMemMap", "cuMemMap", MS_ABI_MEM_MAP},
-  {"cuMemUnmap", "cuMemUnmap", MS_ABI_MEM_UNMAP},
-};
-#define MS_CU_NEXPORTS (sizeof ms_cu_exports / sizeof ms_cu_exports[0])
 
 /* ---- which runtime ---- */
 
@@ -113,33 +69,34 @@ void *ms_cuda_export_lookup(const char *name, void *real, const void *caller) {
     ms_gpu_seen();
     ms_note_lookup_caller(caller, name, 0);
   }
-  for (unsigned i = 0; i < MS_CU_NEXPORTS; i++)
-    if (strcmp(name, ms_cu_exports[i].name) == 0) {
-      ms_gpu_seen();
-      ms_cu_driver_of(real); /* the driver memshim asks for the device of an allocation */
-      return ms_cuda_wrapper(ms_cu_exports[i].abi, real);
-    }
+  for (int abi = 0; abi < MS_ABI__COUNT; abi++)
+    for (unsigned j = 0; j < MS_CU_EXPORTS && ms_cu_abis[abi].exports[j]; j++)
+      if (strcmp(name, ms_cu_abis[abi].exports[j]) == 0) {
+        ms_gpu_seen();
+        ms_cu_driver_of(real); /* the driver memshim asks for the device of an allocation */
+        return ms_cuda_wrapper(abi, real);
+      }
   return real;
 }
 
 void *ms_cuda_proc_lookup(const char *symbol, void *real, int version, uint64_t flags) {
   if (!real || !symbol || !ms_gpu_on()) return real;
-  unsigned family = 0; /* the first entry of the symbol's family; the loop below starts there */
-  while (family < MS_CU_NFAMILIES && strcmp(symbol, ms_cu_families[family].base) != 0) family++;
+  int family = 0; /* the first ABI of the symbol's base name; the loops below start there */
+  while (family < MS_ABI__COUNT && strcmp(symbol, ms_cu_abis[family].base) != 0) family++;
   /* the name filter first: most lookups are of functions memshim does not wrap */
-  if (family == MS_CU_NFAMILIES || ms_cuda_is_wrapper(real)) return real;
+  if (family == MS_ABI__COUNT || ms_cuda_is_wrapper(real)) return real;
   ms_gpu_seen();
   const ms_cu_driver *d = ms_cu_driver_of(real);
   if (!d) return real;
-  for (unsigned i = family; i < MS_CU_NFAMILIES; i++) {
-    if (strcmp(symbol, ms_cu_families[i].base) != 0 || (version >= 0 && ms_cu_families[i].version > version)) continue;
-    if (ms_cu_driver_query(d, symbol, ms_cu_families[i].version, flags) == real)
-      return ms_cuda_wrapper(ms_cu_families[i].abi, real);
+  for (int abi = family; abi < MS_ABI__COUNT; abi++) {
+    if (strcmp(symbol, ms_cu_abis[abi].base) != 0 || (version >= 0 && ms_cu_abis[abi].version > version)) continue;
+    if (ms_cu_driver_query(d, symbol, ms_cu_abis[abi].version, flags) == real) return ms_cuda_wrapper(abi, real);
   }
-  for (unsigned i = 0; i < MS_CU_NEXPORTS; i++)
-    if (strcmp(symbol, ms_cu_exports[i].base) == 0 && ms_cu_driver_export(d, ms_cu_exports[i].name) == real)
-      return ms_cuda_wrapper(ms_cu_exports[i].abi, real);
-  static bool said[MS_CU_NFAMILIES];
+  for (int abi = family; abi < MS_ABI__COUNT; abi++)
+    for (unsigned j = 0; j < MS_CU_EXPORTS && ms_cu_abis[abi].exports[j]; j++)
+      if (strcmp(symbol, ms_cu_abis[abi].base) == 0 && ms_cu_driver_export(d, ms_cu_abis[abi].exports[j]) == real)
+        return ms_cuda_wrapper(abi, real);
+  static bool said[MS_ABI__COUNT];
   if (!__atomic_exchange_n(&said[family], true, __ATOMIC_RELAXED))
     ms_log_info("gpu: %s as handed out for version %d has an ABI memshim does not know: what it allocates is not "
                 "tracked (it shows in the residual)", symbol, version);

@@ -47,121 +47,40 @@ static int ms_rt_leave(int r, int kind, void *ptr, uint64_t size, uint64_t pool)
   return r;
 }
 
-#define MS_RT_REAL(type, name)                                                    \
-  static void *real_##name;                                                       \
-  __typeof__(type) fn = (__typeof__(type))ms_dl_next_cached(&real_##name, #name); \
+/* ---- the bodies and their exports, from cuda_functions.h ---- */
+
+/* The real function: the next definition of `sym` after libmemshim.so, looked up once into *cache. */
+#define MS_RT_FN(PARAMS) \
+  int (*fn) PARAMS = (int (*) PARAMS)ms_dl_next_cached(cache, sym); \
   if (!fn) return MS_CUDART_ERROR_INITIALIZATION
 
-/* ---- device memory ---- */
+#define MS_RT_ALLOC(id, name, variants, PARAMS, ARGS, kind, ptr, size, pool)    \
+  static int ms_rt_##name(void **cache, const char *sym, MS_UNPAREN PARAMS) { \
+    MS_RT_FN(PARAMS);                                                          \
+    if (!ms_rt_enter(MS_API_CUDA_##id)) return fn ARGS;                        \
+    int r = fn ARGS;                                                           \
+    return ms_rt_leave(r, kind, ptr, size, pool);                              \
+  }                                                                            \
+  MS_RT_EXPORTS_##variants(name, PARAMS, ARGS)
 
-MS_EXPORT int cudaMalloc(void **p, size_t n) {
-  MS_RT_REAL(int (*)(void **, size_t), cudaMalloc);
-  if (!ms_rt_enter(MS_API_CUDA_MALLOC)) return fn(p, n);
-  int r = fn(p, n);
-  return ms_rt_leave(r, MS_GPU_DEVICE, p ? *p : NULL, n, 0);
-}
+#define MS_RT_AFTER(id, name, variants, PARAMS, ARGS, when, action)            \
+  static int ms_rt_##name(void **cache, const char *sym, MS_UNPAREN PARAMS) { \
+    MS_RT_FN(PARAMS);                                                          \
+    int r = fn ARGS;                                                           \
+    if (r == MS_CUDART_SUCCESS && (when) && ms_gpu_on()) action;               \
+    return r;                                                                  \
+  }                                                                            \
+  MS_RT_EXPORTS_##variants(name, PARAMS, ARGS)
 
-MS_EXPORT int cudaMallocManaged(void **p, size_t n, unsigned flags) {
-  MS_RT_REAL(int (*)(void **, size_t, unsigned), cudaMallocManaged);
-  if (!ms_rt_enter(MS_API_CUDA_MALLOC_MANAGED)) return fn(p, n, flags);
-  int r = fn(p, n, flags);
-  return ms_rt_leave(r, MS_GPU_MANAGED, p ? *p : NULL, n, 0);
-}
+/* tests/integration/lib_exports.sh reads the exported names from the rows, not from here */
+#define MS_RT_EXPORT(body, name, PARAMS, ARGS)  \
+  static void *ms_rt_real_##name;                \
+  MS_EXPORT int name PARAMS {                    \
+    return ms_rt_##body(&ms_rt_real_##name, #name, MS_UNPAREN ARGS); \
+  }
+#define MS_RT_EXPORTS_ONE(name, PARAMS, ARGS) MS_RT_EXPORT(name, name, PARAMS, ARGS)
+#define MS_RT_EXPORTS_PTSZ(name, PARAMS, ARGS) \
+  MS_RT_EXPORT(name, name, PARAMS, ARGS)       \
+  MS_RT_EXPORT(name, name##_ptsz, PARAMS, ARGS)
 
-MS_EXPORT int cudaMallocPitch(void **p, size_t *pitch, size_t w, size_t h) {
-  MS_RT_REAL(int (*)(void **, size_t *, size_t, size_t), cudaMallocPitch);
-  if (!ms_rt_enter(MS_API_CUDA_MALLOC_PITCH)) return fn(p, pitch, w, h);
-  int r = fn(p, pitch, w, h);
-  return ms_rt_leave(r, MS_GPU_DEVICE, p ? *p : NULL, pitch && r == MS_CUDART_SUCCESS ? *pitch * h : w * h, 0);
-}
-
-MS_EXPORT int cudaMalloc3D(ms_cuda_pitched_ptr *pp, ms_cuda_extent e) {
-  MS_RT_REAL(int (*)(ms_cuda_pitched_ptr *, ms_cuda_extent), cudaMalloc3D);
-  if (!ms_rt_enter(MS_API_CUDA_MALLOC_3D)) return fn(pp, e);
-  int r = fn(pp, e);
-  uint64_t bytes = pp && r == MS_CUDART_SUCCESS ? (uint64_t)pp->pitch * e.height * e.depth : (uint64_t)e.width * e.height * e.depth;
-  return ms_rt_leave(r, MS_GPU_DEVICE, pp ? pp->ptr : NULL, bytes, 0);
-}
-
-MS_EXPORT int cudaFree(void *p) {
-  MS_RT_REAL(int (*)(void *), cudaFree);
-  int r = fn(p);
-  if (r == MS_CUDART_SUCCESS && p && ms_gpu_on()) ms_gpu_free((uint64_t)(uintptr_t)p, false);
-  return r;
-}
-
-/* ---- host-pinned memory ---- */
-
-MS_EXPORT int cudaMallocHost(void **p, size_t n) {
-  MS_RT_REAL(int (*)(void **, size_t), cudaMallocHost);
-  if (!ms_rt_enter(MS_API_CUDA_MALLOC_HOST)) return fn(p, n);
-  int r = fn(p, n);
-  return ms_rt_leave(r, MS_GPU_PINNED, p ? *p : NULL, n, 0);
-}
-
-MS_EXPORT int cudaHostAlloc(void **p, size_t n, unsigned flags) {
-  MS_RT_REAL(int (*)(void **, size_t, unsigned), cudaHostAlloc);
-  if (!ms_rt_enter(MS_API_CUDA_HOST_ALLOC)) return fn(p, n, flags);
-  int r = fn(p, n, flags);
-  return ms_rt_leave(r, MS_GPU_PINNED, p ? *p : NULL, n, 0);
-}
-
-MS_EXPORT int cudaFreeHost(void *p) {
-  MS_RT_REAL(int (*)(void *), cudaFreeHost);
-  int r = fn(p);
-  if (r == MS_CUDART_SUCCESS && p && ms_gpu_on()) ms_gpu_free((uint64_t)(uintptr_t)p, false);
-  return r;
-}
-
-/* ---- stream-ordered allocation (and the per-thread-default-stream twins) ---- */
-
-typedef int (*ms_rt_malloc_async_fn)(void **, size_t, ms_custream);
-typedef int (*ms_rt_malloc_from_pool_fn)(void **, size_t, ms_cupool, ms_custream);
-typedef int (*ms_rt_free_async_fn)(void *, ms_custream);
-
-static int ms_rt_malloc_async(void **cache, const char *name, void **p, size_t n, ms_custream s) {
-  ms_rt_malloc_async_fn fn = (ms_rt_malloc_async_fn)ms_dl_next_cached(cache, name);
-  if (!fn) return MS_CUDART_ERROR_INITIALIZATION;
-  if (!ms_rt_enter(MS_API_CUDA_MALLOC_ASYNC)) return fn(p, n, s);
-  int r = fn(p, n, s);
-  return ms_rt_leave(r, MS_GPU_POOLED, p ? *p : NULL, n, 0);
-}
-static int ms_rt_malloc_from_pool(void **cache, const char *name, void **p, size_t n, ms_cupool pool, ms_custream s) {
-  ms_rt_malloc_from_pool_fn fn = (ms_rt_malloc_from_pool_fn)ms_dl_next_cached(cache, name);
-  if (!fn) return MS_CUDART_ERROR_INITIALIZATION;
-  if (!ms_rt_enter(MS_API_CUDA_MALLOC_FROM_POOL_ASYNC)) return fn(p, n, pool, s);
-  int r = fn(p, n, pool, s);
-  return ms_rt_leave(r, MS_GPU_POOLED, p ? *p : NULL, n, (uint64_t)(uintptr_t)pool);
-}
-static int ms_rt_free_async(void **cache, const char *name, void *p, ms_custream s) {
-  ms_rt_free_async_fn fn = (ms_rt_free_async_fn)ms_dl_next_cached(cache, name);
-  if (!fn) return MS_CUDART_ERROR_INITIALIZATION;
-  int r = fn(p, s);
-  if (r == MS_CUDART_SUCCESS && p && ms_gpu_on()) ms_gpu_free((uint64_t)(uintptr_t)p, true);
-  return r;
-}
-
-static void *ms_real_malloc_async[2], *ms_real_malloc_from_pool[2], *ms_real_free_async[2];
-MS_EXPORT int cudaMallocAsync(void **p, size_t n, ms_custream s) {
-  return ms_rt_malloc_async(&ms_real_malloc_async[0], "cudaMallocAsync", p, n, s);
-}
-MS_EXPORT int cudaMallocAsync_ptsz(void **p, size_t n, ms_custream s) {
-  return ms_rt_malloc_async(&ms_real_malloc_async[1], "cudaMallocAsync_ptsz", p, n, s);
-}
-MS_EXPORT int cudaMallocFromPoolAsync(void **p, size_t n, ms_cupool pool, ms_custream s) {
-  return ms_rt_malloc_from_pool(&ms_real_malloc_from_pool[0], "cudaMallocFromPoolAsync", p, n, pool, s);
-}
-MS_EXPORT int cudaMallocFromPoolAsync_ptsz(void **p, size_t n, ms_cupool pool, ms_custream s) {
-  return ms_rt_malloc_from_pool(&ms_real_malloc_from_pool[1], "cudaMallocFromPoolAsync_ptsz", p, n, pool, s);
-}
-MS_EXPORT int cudaFreeAsync(void *p, ms_custream s) { return ms_rt_free_async(&ms_real_free_async[0], "cudaFreeAsync", p, s); }
-MS_EXPORT int cudaFreeAsync_ptsz(void *p, ms_custream s) {
-  return ms_rt_free_async(&ms_real_free_async[1], "cudaFreeAsync_ptsz", p, s);
-}
-
-MS_EXPORT int cudaMemPoolTrimTo(ms_cupool pool, size_t keep) {
-  MS_RT_REAL(int (*)(ms_cupool, size_t), cudaMemPoolTrimTo);
-  int r = fn(pool, keep);
-  if (r == MS_CUDART_SUCCESS && ms_gpu_on()) ms_gpu_pool_trim((uint64_t)(uintptr_t)pool, keep);
-  return r;
-}
+MS_CUDA_RUNTIME_FUNCTIONS(MS_RT_ALLOC, MS_RT_AFTER)

@@ -11,7 +11,12 @@ nm -D --defined-only "$MS_TEST_LIB" | awk '{print $3}' | sort -u >"$MS_TMP/got"
 diff "$MS_TMP/want" "$MS_TMP/got" >"$MS_TMP/diff" || { cat "$MS_TMP/diff"; ms_fail "exports differ from src/memshim.map (< map only, > library only)"; }
 nm -D --defined-only "$MS_TEST_LIB" | awk '{print $3}' | grep -q '@' && ms_fail "versioned exports: the version node must be anonymous"
 grep -rhoE 'MS_EXPORT [^(]*\b([A-Za-z_][A-Za-z0-9_]*)\(' "$SRC_DIR/src" --include=*.c |
-  sed -E 's/.*[ *]([A-Za-z_][A-Za-z0-9_]*)\($/\1/' | sort -u >"$MS_TMP/marked"
+  sed -E 's/.*[ *]([A-Za-z_][A-Za-z0-9_]*)\($/\1/' >"$MS_TMP/marked"
+# the CUDA runtime exports are generated from the rows of one list: ROW(id, name, ONE|PTSZ, ...)
+perl -0ne 'if (/#define MS_CUDA_RUNTIME_FUNCTIONS\(.*?\)(.*?[^\\])\n/s) {
+    my $rows = $1; print "$1\n", $2 eq "PTSZ" ? "$1_ptsz\n" : "" while $rows =~ /\b[A-Z]+\(\s*\w+,\s*(\w+),\s*(ONE|PTSZ)\b/g }' \
+  "$SRC_DIR/src/gpu/cuda_functions.h" >>"$MS_TMP/marked"
+sort -u -o "$MS_TMP/marked" "$MS_TMP/marked"
 comm -23 "$MS_TMP/marked" "$MS_TMP/want" >"$MS_TMP/unlisted"
 [ -s "$MS_TMP/unlisted" ] && ms_fail "MS_EXPORT definitions missing from src/memshim.map: $(tr '\n' ' ' <"$MS_TMP/unlisted")"
 comm -13 "$MS_TMP/marked" "$MS_TMP/want" >"$MS_TMP/unmarked"
