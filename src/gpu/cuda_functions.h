@@ -1,7 +1,7 @@
 /* Every CUDA function memshim wraps, listed once (the shape of memray's FOR_EACH_HOOKED_FUNCTION).
  * Adding a function is one row here (plus its name in src/memshim.map for a runtime export).
  * From these rows come: the driver ABIs and their wrapper slots and bodies (interpose/cuda.h,
- * cuda_driver.c), the version and exported names matched for each ABI (cuda_procaddr.c), the
+ * cuda_driver.c), the version and exported names matched for each ABI (also cuda_driver.c), the
  * runtime exports and bodies (cuda_runtime.c), and the call labels with their names (gpu.h, gpu.c).
  * The list sits in src/gpu because the labels do; only interpose/ expands the type and body
  * columns (ms_cuptr & co. are interpose/cuda.h's).

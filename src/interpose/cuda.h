@@ -1,4 +1,4 @@
-/* What the CUDA entry points (dlsym.c, cuda_procaddr.c, cuda_driver.c, cuda_runtime.c) share.
+/* What the CUDA entry points (dlsym.c, cuda_driver.c, cuda_runtime.c) share.
  * memshim is built without any CUDA header: the few types it needs are spelled out here, with
  * the ABI of cuda.h / cuda_runtime_api.h on x86-64 Linux. */
 #ifndef MEMSHIM_INTERPOSE_CUDA_H
@@ -30,17 +30,10 @@ enum { MS_CUDA_DRIVER_FUNCTIONS(MS_CUDA_ABI, MS_CUDA_ABI) MS_ABI__COUNT };
 /* dlsym/dlvsym of a "cu" + upper-case name: `real` is what the lookup found for `caller`.
  * Returns what the caller gets: memshim's wrapper of the same ABI, or real. */
 void *ms_cuda_export_lookup(const char *name, void *real, const void *caller);
-/* After a successful cuGetProcAddress made by `caller` (a wrapper of it). */
-void *ms_cuda_after_proc_address(const void *caller, const char *symbol, void *real, int version, uint64_t flags);
 /* An address a driver lookup handed out for symbol/version/flags (version < 0: not known, as
  * with cudaGetDriverEntryPoint): the wrapper of the ABI that address has, or real when memshim
  * cannot tell the ABI from the driver's own answers (never guessed from the name). */
 void *ms_cuda_proc_lookup(const char *symbol, void *real, int version, uint64_t flags);
-
-/* The wrapper of `abi` that forwards to `real` (a free slot is taken on first use); real itself
- * when every slot is taken. */
-void *ms_cuda_wrapper(int abi, void *real);
-bool ms_cuda_is_wrapper(const void *fn);
 
 /* "Inside the runtime": set by the runtime entry points (cudaMalloc & co.) around their call, so
  * that the driver call beneath is counted once, with the runtime's name and call site. */

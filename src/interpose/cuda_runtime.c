@@ -9,6 +9,8 @@
  * These exports exist in every process memshim is loaded into; the real function is the next
  * definition after libmemshim.so (the process's libcudart). A program that calls one without any
  * libcudart loaded gets cudaErrorInitializationError. */
+#include <limits.h>
+
 #include "../gpu/dl.h"
 #include "../gpu/gpu.h"
 #include "../util/export.h"
@@ -84,3 +86,51 @@ static int ms_rt_leave(int r, int kind, void *ptr, uint64_t size, uint64_t pool)
   MS_RT_EXPORT(name, name##_ptsz, PARAMS, ARGS)
 
 MS_CUDA_RUNTIME_FUNCTIONS(MS_RT_ALLOC, MS_RT_AFTER)
+
+/* ---- driver entry points: what they hand out is matched as cuGetProcAddress's answers are ---- */
+
+/* cudaGetDriverEntryPoint(symbol, funcPtr, flags, driverStatus): CUDA 12 added driverStatus; a
+ * CUDA 11 caller passes three arguments and its runtime ignores the fourth register, so all four
+ * are forwarded as they are. The runtime asks the driver for its own version. */
+typedef int (*ms_entry_fn)(const char *, void **, unsigned long long, void *);
+typedef int (*ms_entry_by_version_fn)(const char *, void **, unsigned, unsigned long long, void *);
+
+static int ms_entry(void **cache, const char *name, const char *symbol, void **fn, unsigned long long flags, void *status) {
+  ms_entry_fn real = (ms_entry_fn)ms_dl_next_cached(cache, name);
+  if (!real) return MS_CUDART_ERROR_INITIALIZATION;
+  int r = real(symbol, fn, flags, status);
+  if (r == MS_CUDART_SUCCESS && fn && *fn && ms_gpu_on()) {
+    ms_gpu_note_runtime(0);
+    *fn = ms_cuda_proc_lookup(symbol, *fn, -1, flags);
+  }
+  return r;
+}
+static int ms_entry_by_version(void **cache, const char *name, const char *symbol, void **fn, unsigned version,
+                               unsigned long long flags, void *status) {
+  ms_entry_by_version_fn real = (ms_entry_by_version_fn)ms_dl_next_cached(cache, name);
+  if (!real) return MS_CUDART_ERROR_INITIALIZATION;
+  int r = real(symbol, fn, version, flags, status);
+  if (r == MS_CUDART_SUCCESS && fn && *fn && ms_gpu_on()) {
+    ms_gpu_note_runtime(0);
+    *fn = ms_cuda_proc_lookup(symbol, *fn, version > INT_MAX ? -1 : (int)version, flags);
+  }
+  return r;
+}
+
+static void *ms_real_entry[2], *ms_real_entry_by_version[2];
+MS_EXPORT int cudaGetDriverEntryPoint(const char *symbol, void **fn, unsigned long long flags, void *status) {
+  return ms_entry(&ms_real_entry[0], "cudaGetDriverEntryPoint", symbol, fn, flags, status);
+}
+MS_EXPORT int cudaGetDriverEntryPoint_ptsz(const char *symbol, void **fn, unsigned long long flags, void *status) {
+  return ms_entry(&ms_real_entry[1], "cudaGetDriverEntryPoint_ptsz", symbol, fn, flags, status);
+}
+MS_EXPORT int cudaGetDriverEntryPointByVersion(const char *symbol, void **fn, unsigned version, unsigned long long flags,
+                                               void *status) {
+  return ms_entry_by_version(&ms_real_entry_by_version[0], "cudaGetDriverEntryPointByVersion", symbol, fn, version, flags,
+                             status);
+}
+MS_EXPORT int cudaGetDriverEntryPointByVersion_ptsz(const char *symbol, void **fn, unsigned version,
+                                                    unsigned long long flags, void *status) {
+  return ms_entry_by_version(&ms_real_entry_by_version[1], "cudaGetDriverEntryPointByVersion_ptsz", symbol, fn, version,
+                             flags, status);
+}
