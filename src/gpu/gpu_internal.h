@@ -1,4 +1,5 @@
-/* State shared by the files of src/gpu. Everything here is guarded by ms_gpu_mu. */
+/* State shared by the files of src/gpu, all of it defined in track.c (the one file that calls no
+ * other of src/gpu). The tables are guarded by ms_gpu_mu. */
 #ifndef MEMSHIM_GPU_INTERNAL_H
 #define MEMSHIM_GPU_INTERNAL_H
 
@@ -44,11 +45,11 @@ extern ms_gpu_dev ms_gpu_devs[MS_GPU_DEVICES];
 extern ms_gpu_ctr ms_gpu_total_device, ms_gpu_total_pinned;
 extern bool ms_gpu_allocated; /* any allocation tracked since start (or the fork) */
 
-/* Register the exit handler (gpu.c) at the first allocation; cheap after that. */
-void ms_gpu_register_exit(void);
-/* The core's report writer and site describer (gpu.c, through ms_gpu_hooks), under the guard. */
+/* The core's report writer and site describer (through ms_gpu_hooks), under the guard; whether
+ * the core writes reports itself. */
 bool ms_gpu_report_now(const char *reason);
 void ms_gpu_describe_sites(const uint32_t *ids, unsigned n, char (*out)[160]);
+bool ms_gpu_reports_active(void);
 /* NVML's figures of every device used (report_part.c); at_exit: keep the last ones of a process
  * NVML no longer lists. */
 void ms_gpu_refresh_used(bool at_exit);

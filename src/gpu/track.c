@@ -1,11 +1,17 @@
 /* Live device memory: which pointer, handle and mapping holds how many bytes for which call
  * site, per device and in pools. One mutex guards it all: device allocations are rare and each
  * costs the driver microseconds to milliseconds, so a lock here is never the bottleneck.
- * Tables live in memory of their own (util/raw_mem.h), never in the profiled heap. */
+ * Tables live in memory of their own (util/raw_mem.h), never in the profiled heap.
+ * This file owns all of src/gpu's state (gpu_internal.h): the other files call it, it calls none
+ * of them. */
+#include <stdio.h>
 #include <string.h>
 
 #include "../config/options.h"
 #include "../profile/leak.h"
+#include "../profile/profile_internal.h"
+#include "../util/guard.h"
+#include "../util/log.h"
 #include "../util/raw_mem.h"
 #include "gpu_internal.h"
 
@@ -13,6 +19,85 @@ pthread_mutex_t ms_gpu_mu = PTHREAD_MUTEX_INITIALIZER;
 ms_gpu_dev ms_gpu_devs[MS_GPU_DEVICES];
 ms_gpu_ctr ms_gpu_total_device, ms_gpu_total_pinned;
 bool ms_gpu_allocated;
+
+/* ---- switches, what was seen, the core's hooks, labels ---- */
+
+static bool ms_gpu_enabled;
+static ms_gpu_hooks ms_hooks;
+bool ms_gpu_seen_flag;
+char ms_gpu_runtime[32];
+static bool ms_gpu_static_said;
+static bool ms_gpu_cudart_noted; /* ms_gpu_runtime starts with "cudart" (it never loses that) */
+bool ms_gpu_nvml_frozen;
+
+#define MS_GPU_RT_NAME(id, name, ...) [MS_API_CUDA_##id] = #name,
+#define MS_GPU_CU_NAME(id, name, ...) [MS_API_CU_##id] = #name,
+static const char *const ms_gpu_api_names[MS_API__COUNT] = {
+  MS_CUDA_RUNTIME_FUNCTIONS(MS_GPU_RT_NAME, MS_CUDA_NONE)
+  MS_CUDA_DRIVER_FUNCTIONS(MS_GPU_CU_NAME, MS_CUDA_NONE)
+};
+
+const char *ms_gpu_api_name(int api) {
+  return api >= 0 && api < MS_API__COUNT && ms_gpu_api_names[api] ? ms_gpu_api_names[api] : "?";
+}
+
+uint64_t ms_gpu_now_ms(void) { return ms_profile_now_ms(); }
+
+void ms_gpu_init(const ms_gpu_hooks *hooks) {
+  ms_hooks = *hooks;
+  __atomic_store_n(&ms_gpu_enabled, ms_opt_bool(MS_OPT_GPU), __ATOMIC_RELEASE);
+}
+
+bool ms_gpu_on(void) { return __atomic_load_n(&ms_gpu_enabled, __ATOMIC_ACQUIRE); }
+
+bool ms_gpu_reports_active(void) { return ms_hooks.reports_active && ms_hooks.reports_active(); }
+
+bool ms_gpu_report_now(const char *reason) {
+  if (!ms_hooks.report_now) return false;
+  ms_guard_enter();
+  bool r = ms_hooks.report_now(reason);
+  ms_guard_leave();
+  return r;
+}
+
+void ms_gpu_describe_sites(const uint32_t *ids, unsigned n, char (*out)[160]) {
+  for (unsigned i = 0; i < n; i++) snprintf(out[i], sizeof out[i], "site %u", ids[i]);
+  if (!ms_hooks.describe_sites) return;
+  ms_guard_enter();
+  ms_hooks.describe_sites(ids, n, out);
+  ms_guard_leave();
+}
+
+void ms_gpu_seen(void) {
+  if (ms_likely(__atomic_load_n(&ms_gpu_seen_flag, __ATOMIC_ACQUIRE))) return;
+  __atomic_store_n(&ms_gpu_seen_flag, true, __ATOMIC_RELEASE);
+}
+
+/* Called with version 0 on every runtime allocation and driver entry point lookup: once the
+ * runtime is known to be a dynamic libcudart, such a call changes nothing and returns without
+ * the lock. */
+void ms_gpu_note_runtime(int version) {
+  if (version == 0 && ms_likely(__atomic_load_n(&ms_gpu_cudart_noted, __ATOMIC_ACQUIRE))) return;
+  pthread_mutex_lock(&ms_gpu_mu);
+  if (version > 0 && strncmp(ms_gpu_runtime, "cudart ", 7) != 0)
+    snprintf(ms_gpu_runtime, sizeof ms_gpu_runtime, "cudart %d.%d", version / 1000, version % 1000 / 10);
+  else if (!*ms_gpu_runtime || !strcmp(ms_gpu_runtime, "static"))
+    snprintf(ms_gpu_runtime, sizeof ms_gpu_runtime, "cudart");
+  __atomic_store_n(&ms_gpu_cudart_noted, true, __ATOMIC_RELEASE); /* both branches leave "cudart..." */
+  pthread_mutex_unlock(&ms_gpu_mu);
+}
+
+void ms_gpu_note_static_runtime(const char *module) {
+  pthread_mutex_lock(&ms_gpu_mu);
+  bool say = !ms_gpu_static_said;
+  ms_gpu_static_said = true;
+  if (strncmp(ms_gpu_runtime, "cudart", 6) != 0) snprintf(ms_gpu_runtime, sizeof ms_gpu_runtime, "static");
+  pthread_mutex_unlock(&ms_gpu_mu);
+  if (say)
+    ms_log_info("gpu: the CUDA runtime is linked statically into %s: its cudaMalloc & co. are not seen, the driver "
+                "calls beneath them are; call sites are labelled with driver names",
+                module && *module ? module : "the program");
+}
 
 /* ---- open-addressing maps keyed by a non-zero uint64 (linear probing, backward-shift delete) ---- */
 
@@ -247,7 +332,6 @@ void ms_gpu_alloc(int kind, int dev, uint64_t ptr, uint64_t size, uint32_t site,
     ms_gpu_snapshot_locked(ms_gpu_now_ms(), false);
   }
   pthread_mutex_unlock(&ms_gpu_mu);
-  ms_gpu_register_exit();
 }
 
 void ms_gpu_free(uint64_t ptr, bool to_pool) {
@@ -307,7 +391,6 @@ void ms_gpu_vmm_create(int dev, uint64_t handle, uint64_t size, uint32_t site, i
     ms_gpu_snapshot_locked(ms_gpu_now_ms(), false);
   }
   pthread_mutex_unlock(&ms_gpu_mu);
-  ms_gpu_register_exit();
 }
 
 /* Physical memory outlives cuMemRelease while a mapping still uses it (CUDA's rule). */
@@ -437,4 +520,6 @@ void ms_gpu_track_reset_locked(void) {
   memset(&ms_gpu_total_device, 0, sizeof ms_gpu_total_device);
   memset(&ms_gpu_total_pinned, 0, sizeof ms_gpu_total_pinned);
   ms_gpu_allocated = false;
+  __atomic_store_n(&ms_gpu_seen_flag, false, __ATOMIC_RELEASE);
+  __atomic_store_n(&ms_gpu_nvml_frozen, false, __ATOMIC_RELEASE);
 }

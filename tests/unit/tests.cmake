@@ -13,7 +13,7 @@ ms_unit_test(test_report SOURCES ${CMAKE_SOURCE_DIR}/src/profile/symbolize.c ${C
   ${CMAKE_SOURCE_DIR}/src/cli/load.c $<TARGET_OBJECTS:ms_writers> LIBS PkgConfig::JANSSON stdc++ ${CMAKE_DL_LIBS})
 ms_unit_test(test_gpu_track SOURCES ${CMAKE_SOURCE_DIR}/src/gpu/track.c ${CMAKE_SOURCE_DIR}/src/gpu/threshold.c
   ${CMAKE_SOURCE_DIR}/src/profile/leak.c ${CMAKE_SOURCE_DIR}/src/profile/stack_table.c
-  ${CMAKE_SOURCE_DIR}/src/config/options.c LIBS m)
+  ${CMAKE_SOURCE_DIR}/src/config/options.c ${CMAKE_SOURCE_DIR}/src/util/log.c LIBS m)
 ms_unit_test(test_pyframes SOURCES ${CMAKE_SOURCE_DIR}/src/profile/py_layout.c ${CMAKE_SOURCE_DIR}/src/profile/py_str.c
   ${CMAKE_SOURCE_DIR}/src/profile/py_walk.c ${CMAKE_SOURCE_DIR}/src/profile/py_table.c ${CMAKE_SOURCE_DIR}/src/profile/py_stack.c
   ${CMAKE_SOURCE_DIR}/src/profile/py_runtime.c ${CMAKE_SOURCE_DIR}/src/util/log.c ${CMAKE_SOURCE_DIR}/src/util/proc.c
