@@ -31,7 +31,6 @@ static uint64_t ms_last_live_snapshot_ms; /* the last snapshot taken before Pyth
 uint64_t ms_profile_now_ms(void) { return ms_monitor_now_ms() - ms_t0_ms; }
 uint64_t ms_profile_sample_bytes(void) { return ms_sample_mean; }
 unsigned ms_profile_stack_depth(void) { return ms_depth; }
-uint64_t ms_profile_snapshot_interval_ms(void) { return ms_snapshot_ms; }
 bool ms_profile_leak_limit(uint64_t *limit) {
   *limit = ms_leak_limit;
   return ms_leak_limit != 0;
