@@ -117,7 +117,7 @@ void ms_profile_init(void) {
   bool scan = ms_reach_wanted();
   if (!ms_opt_bool(MS_OPT_PROFILE) && !ms_leak_limit && !scan) return;
   if (!ms_opt_bool(MS_OPT_PROFILE))
-    ms_log_info("%s is set: profiling is on", scan ? "MEMSHIM_LEAK_SCAN" : "MEMSHIM_LEAK_CHECK");
+    ms_log_info("%s is set: profiling is on", ms_option_env(scan ? MS_OPT_LEAK_SCAN : MS_OPT_LEAK_CHECK));
   /* The scan must know every block: a pointer kept in one it never saw would be missed. */
   ms_sample_mean = scan ? 1 : ms_opt_u64(MS_OPT_SAMPLE_BYTES);
   ms_depth = (unsigned)ms_opt_u64(MS_OPT_STACK_DEPTH);
