@@ -25,7 +25,7 @@ W=$(mktemp -d "${TMPDIR:-/tmp}/memshim-bench-gpu.XXXXXX")
 trap 'rm -rf "$W"' EXIT
 cc -O2 -g -o "$W/dlsym_loop" scripts/bench/gpu/dlsym_loop.c -ldl
 cc -O2 -g -o "$W/cuda_pairs" scripts/bench/gpu/cuda_pairs.c "$FAKES/lib/libcudart.so.12" -Wl,-rpath,"$FAKES/lib"
-cc -O2 -g -o "$W/alloc_churn" scripts/bench/alloc_churn.c
+cc -O2 -g -o "$W/churn" scripts/bench/progs/churn.c
 git rev-parse --verify -q "$BASE" >/dev/null || { echo "no $BASE to compare against" >&2; exit 2; }
 mkdir -p "$W/base-src"
 git archive "$BASE" | tar -x -C "$W/base-src"
@@ -61,7 +61,7 @@ echo "CPU time of 5,000,000 lookups of strlen: $BASE ${tb} s, this tree ${ts} s 
 echo
 echo "== 2. a process without CUDA: instructions of the whole run =="
 printf '%-22s %14s %14s %9s\n' "program" "$BASE" "this tree" "ratio"
-for prog in "python3 -c pass" "alloc_churn 300000"; do
+for prog in "python3 -c pass" "churn 300000"; do
   set -- $prog
   p=$1
   shift

@@ -21,6 +21,7 @@ set -euo pipefail
 trap 'echo "bench-leaks: stopped at line $LINENO: $BASH_COMMAND (status $?)" >&2' ERR
 cd "$(dirname "$(realpath "$0")")/.."
 . scripts/lib/deps.sh
+. scripts/lib/build.sh
 
 MEMSHIM_ONLY=0 ASSERT=0 CASES_RE='' KEEP=''
 while [ $# -gt 0 ]; do
@@ -44,8 +45,7 @@ fi
 
 BUILD_DIR=${BUILD_DIR:-build}
 if [ ! -x "$BUILD_DIR/memshim" ] || [ ! -f "$BUILD_DIR/libmemshim.so" ]; then
-  cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-  cmake --build "$BUILD_DIR" -j2 >/dev/null
+  ms_build "$BUILD_DIR"
 fi
 CLI=$(realpath "$BUILD_DIR/memshim")
 export MEMSHIM_LIBRARY_PATH

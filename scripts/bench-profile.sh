@@ -12,14 +12,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib/deps.sh
+. scripts/lib/build.sh
 ms_install_deps build bench
 BUILD_DIR=${BUILD_DIR:-build}
 if [ ! -f "$BUILD_DIR/libmemshim.so" ]; then
-  cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-  cmake --build "$BUILD_DIR" -j"$(nproc)" >/dev/null
+  ms_build "$BUILD_DIR"
 fi
 LIB=$(realpath "$BUILD_DIR/libmemshim.so")
-JE=$(ldconfig -p | awk '/libjemalloc.so.2 /{print $NF; exit}')
+JE=$(ldconfig -p | awk '!je && /libjemalloc.so.2 /{je = $NF} END {print je}') # reads it all: no SIGPIPE under pipefail
 [ -n "$JE" ] || { echo "libjemalloc.so.2 not found" >&2; exit 1; }
 QUICK=0; [ "${1:-}" = --quick ] && QUICK=1
 RUNS=$((QUICK ? 1 : 3))
@@ -27,9 +27,9 @@ RUNS=$((QUICK ? 1 : 3))
 W=$(mktemp -d "${TMPDIR:-/tmp}/memshim-bench.XXXXXX")
 trap 'rm -rf "$W"' EXIT
 CFLAGS="-O2 -g -fno-builtin-malloc -fno-builtin-free"
-cc $CFLAGS -o "$W/alloc_churn" scripts/bench/alloc_churn.c
+cc $CFLAGS -o "$W/churn" scripts/bench/progs/churn.c
 cc $CFLAGS -o "$W/binary_trees" scripts/bench/binary_trees.c
-c++ -O2 -g -o "$W/string_map" scripts/bench/string_map.cc
+c++ -O2 -g -o "$W/cxx_map" scripts/bench/progs/cxx_map.cc
 cc $CFLAGS -o "$W/live_million" scripts/bench/live_million.c
 cat >"$W/py_dicts.py" <<'PY'
 d = {}
@@ -43,9 +43,9 @@ PY
 
 # Each workload: callgrind input | CPU-time input (larger: 20 ms runs are below the timer's resolution).
 if [ $QUICK = 1 ]; then
-  WORK=("alloc_churn 300000|3000000" "binary_trees 12|14" "string_map 10|100" "/usr/bin/python3 $W/py_dicts.py|$W/py_dicts.py 600000")
+  WORK=("churn 300000|3000000" "binary_trees 12|14" "cxx_map 15000|150000" "/usr/bin/python3 $W/py_dicts.py|$W/py_dicts.py 600000")
 else
-  WORK=("alloc_churn 1000000|20000000" "binary_trees 14|17" "string_map 30|600" "/usr/bin/python3 $W/py_dicts.py|$W/py_dicts.py 600000")
+  WORK=("churn 1000000|20000000" "binary_trees 14|17" "cxx_map 40000|800000" "/usr/bin/python3 $W/py_dicts.py|$W/py_dicts.py 600000")
 fi
 cfg_env() { # config -> env words
   case $1 in
@@ -110,8 +110,8 @@ cpu_of() { # cmd... -> median user+sys seconds of every process (heaptrack's own
   done
   printf '%s\n' "${ts[@]}" | sort -g | awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}'
 }
-HW=("binary_trees 16" "alloc_churn 3000000" "string_map 200")
-[ $QUICK = 1 ] && HW=("binary_trees 13" "alloc_churn 1000000" "string_map 50")
+HW=("binary_trees 16" "churn 3000000" "cxx_map 300000")
+[ $QUICK = 1 ] && HW=("binary_trees 13" "churn 1000000" "cxx_map 70000")
 geo=0; n=0
 for w in "${HW[@]}"; do
   p=$(prog_path "${w%% *}"); a=${w#* }

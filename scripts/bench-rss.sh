@@ -25,11 +25,12 @@ while [ $# -gt 0 ]; do
 done
 
 . "$ROOT/scripts/lib/deps.sh"
+. "$ROOT/scripts/lib/build.sh"
 ms_install_deps build test
 
 LIB=${LIBMEMSHIM:-$ROOT/build/libmemshim.so}
 if [ ! -e "$LIB" ]; then
-  cmake -S "$ROOT" -B "$ROOT/build" >/dev/null && cmake --build "$ROOT/build" -j2 --target memshim >/dev/null
+  ms_build "$ROOT/build"
 fi
 JE=$(ls /usr/lib/*-linux-gnu/libjemalloc.so.2 2>/dev/null | head -1)
 [ -n "$JE" ] || { echo "libjemalloc.so.2 not found (apt-get install libjemalloc2)" >&2; exit 1; }

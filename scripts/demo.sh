@@ -14,13 +14,13 @@
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 . "$ROOT/scripts/lib/deps.sh"
+. "$ROOT/scripts/lib/build.sh"
 ms_install_deps build demo
 
 BUILD_DIR=${BUILD_DIR:-$ROOT/build}
 PYTHON=${PYTHON:-/usr/bin/python3}
 echo "building memshim in $BUILD_DIR ..." >&2
-cmake -S "$ROOT" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build "$BUILD_DIR" -j"$(nproc)" --target memshim memshim_cli >/dev/null
+ms_build "$BUILD_DIR"
 LIB=$BUILD_DIR/libmemshim.so
 JE=$(for p in /usr/lib/x86_64-linux-gnu/libjemalloc.so.2 /usr/lib/*/libjemalloc.so.2; do [ -e "$p" ] && echo "$p" && break; done)
 [ -n "$JE" ] || { echo "demo: libjemalloc.so.2 not found" >&2; exit 1; }

@@ -86,9 +86,8 @@ if [ $SELFTEST = 1 ]; then
   [ -f "$LIB" ] && [ -x "$FAKES/bin/torch_like12" ] || die "--selftest needs the test build in $BUILD (cmake --build build)"
 elif [ -z "$LIB" ]; then
   say "== 1. build"
-  cmake -S "$SRC" -B "$OUT/build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMEMSHIM_BUILD_TESTS=OFF >"$OUT/build.log" 2>&1 &&
-    timeout 240 cmake --build "$OUT/build" -j"$(nproc)" --target memshim >>"$OUT/build.log" 2>&1 ||
-    die "build failed: $(tail -5 "$OUT/build.log")"
+  MS_BUILD_TARGETS=memshim MS_BUILD_CMAKE_ARGS=-DMEMSHIM_BUILD_TESTS=OFF MS_BUILD_TIMEOUT=240 \
+    ms_build "$OUT/build" "$SRC" 2>/dev/null || die "build failed: $(tail -5 "$OUT/build/build.log")"
   LIB=$OUT/build/libmemshim.so
   say "   built $LIB ($(elapsed) s)"
 fi

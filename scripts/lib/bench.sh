@@ -1,6 +1,7 @@
 # Shared by the benchmark scripts (bench.sh, bench-rss.sh, bench-profile.sh): statistics,
 # the two cost measures (callgrind instruction counts, CPU time), program builds and the
 # libraries under test. Source it; every function prints its result on stdout.
+. "$(dirname "${BASH_SOURCE[0]}")/build.sh"
 
 # bench_median N...: the median (mean of the middle two for an even count).
 bench_median() {
@@ -117,9 +118,6 @@ bench_jemalloc_lib() {
 # bench_build_memshim SRC BUILD: configure and build memshim (Release-like flags, as shipped);
 # prints the library's path.
 bench_build_memshim() {
-  local src=$1 build=$2
-  cmake -S "$src" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null &&
-    cmake --build "$build" -j"$(nproc)" --target memshim memshim_cli >/dev/null ||
-    { echo "bench: memshim build failed" >&2; return 1; }
-  echo "$build/libmemshim.so"
+  ms_build "$2" "$1" || return 1
+  echo "$2/libmemshim.so"
 }

@@ -9,6 +9,8 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "../config/options.h"
+
 #include "backend.h"
 
 extern char **environ;
@@ -61,7 +63,8 @@ static int backend_from_value(const char *v) {
 static int backend_from_proc(void) {
   int fd = (int)syscall(SYS_open, "/proc/self/environ", O_RDONLY | O_CLOEXEC);
   if (fd < 0) return MS_BE_JEMALLOC;
-  static const char key[] = "MEMSHIM_BACKEND=";
+  const char *key = ms_option_env(MS_OPT_BACKEND); /* then '=' */
+  size_t key_len = strlen(key);
   char buf[4096], val[16];
   size_t match = 0, vlen = 0;
   int in_value = 0, at_start = 1, kind = MS_BE_JEMALLOC;
@@ -81,8 +84,8 @@ static int backend_from_proc(void) {
         continue;
       }
       if (c == 0) { at_start = 1; match = 0; continue; }
-      if (at_start && c == key[match]) {
-        if (++match == sizeof key - 1) { in_value = 1; vlen = 0; at_start = 0; }
+      if (at_start && c == (match < key_len ? key[match] : '=')) {
+        if (++match == key_len + 1) { in_value = 1; vlen = 0; at_start = 0; }
       } else {
         at_start = 0;
       }
@@ -97,7 +100,7 @@ void ms_backend_select(void) {
   int kind = MS_BE_JEMALLOC;
   if (environ) {
     for (char **e = environ; *e; e++) {
-      const char *v = env_value(*e, "MEMSHIM_BACKEND");
+      const char *v = env_value(*e, ms_option_env(MS_OPT_BACKEND));
       if (v) kind = backend_from_value(v);
     }
   } else {

@@ -586,7 +586,7 @@ int ms_cmd_check(int argc, char **argv) {
   ms_check_progress prog;
   memset(&prog, 0, sizeof prog);
   prog.warm_fraction = 0.25;
-  if (!warm_text) warm_text = getenv("MEMSHIM_LEAK_WARMUP");
+  if (!warm_text) warm_text = getenv(ms_option_env(MS_OPT_LEAK_WARMUP));
   if (warm_text) {
     double f;
     uint64_t ms;
@@ -597,7 +597,7 @@ int ms_cmd_check(int argc, char **argv) {
     }
     prog.warm_fraction = rc == 1 ? f : -1;
     prog.warm_s = (double)ms / 1000.0;
-    setenv("MEMSHIM_LEAK_WARMUP", warm_text, 1);
+    ms_option_setenv(MS_OPT_LEAK_WARMUP, warm_text, 1);
   }
   char dir[PATH_MAX];
   bool temp_dir = !report_dir;
@@ -617,18 +617,18 @@ int ms_cmd_check(int argc, char **argv) {
   }
   char prefix[PATH_MAX + 16];
   snprintf(prefix, sizeof prefix, "%s/memshim.%%p", dir);
-  setenv("MEMSHIM_PROFILE", "1", 1);
-  setenv("MEMSHIM_REPORT", "json,text", 1);
-  setenv("MEMSHIM_REPORT_PATH", prefix, 1);
-  setenv("MEMSHIM_SAMPLE_BYTES", MS_CHECK_SAMPLE_BYTES, 0);
-  setenv("MEMSHIM_REPORT_INTERVAL", MS_CHECK_REPORT_INTERVAL, 0);
-  setenv("MEMSHIM_LEAK_SCAN", "native", 0);
+  ms_option_setenv(MS_OPT_PROFILE, "1", 1);
+  ms_option_setenv(MS_OPT_REPORT, "json,text", 1);
+  ms_option_setenv(MS_OPT_REPORT_PATH, prefix, 1);
+  ms_option_setenv(MS_OPT_SAMPLE_BYTES, MS_CHECK_SAMPLE_BYTES, 0);
+  ms_option_setenv(MS_OPT_REPORT_INTERVAL, MS_CHECK_REPORT_INTERVAL, 0);
+  ms_option_setenv(MS_OPT_LEAK_SCAN, "native", 0);
   /* The library judges each process with the same limit, so that the kept reports state the
    * verdict the gate gives; the exit status stays ours. */
   char limit_text[32];
   snprintf(limit_text, sizeof limit_text, "%llu", (unsigned long long)limit);
-  setenv("MEMSHIM_LEAK_CHECK", limit_text, 1);
-  setenv("MEMSHIM_LEAK_CHECK_EXIT", "0", 1);
+  ms_option_setenv(MS_OPT_LEAK_CHECK, limit_text, 1);
+  ms_option_setenv(MS_OPT_LEAK_CHECK_EXIT, "0", 1);
   if (ms_cli_use_library() != 0) {
     json_decref(base);
     return MS_EXIT_FAIL;

@@ -2,12 +2,17 @@
 #ifndef MEMSHIM_CLI_H
 #define MEMSHIM_CLI_H
 
+#include "../config/options.h"
+
 /* Exit codes of the CLI itself (a wrapped command's own status passes through). */
 enum { MS_EXIT_OK = 0, MS_EXIT_FAIL = 1, MS_EXIT_USAGE = 2, MS_EXIT_NOEXEC = 127 };
 
 /* Path of libmemshim.so: $MEMSHIM_LIBRARY_PATH, next to the executable, ../lib, or the
  * install libdir. Returns 0 and fills buf, or -1. */
 int ms_cli_find_library(char *buf, unsigned long len);
+/* setenv for an option, by id: the command's environment names options as the table does
+ * (overwrite as setenv's). In the CLI only: the library never sets options. */
+int ms_option_setenv(ms_option_id id, const char *value, int overwrite);
 /* Prepend lib to LD_PRELOAD in this process's environment. */
 int ms_cli_preload(const char *lib);
 /* Find the library and preload it, printing why not; 0 or -1. */

@@ -39,8 +39,7 @@ static void ms_doctor_option(const char *entry, void *arg) {
   int id = ms_option_find(name);
   const char *status = "ok", *why = NULL;
   if (id < 0) {
-    status = !strcmp(name, "MEMSHIM_LIBRARY_PATH") || !strcmp(name, "MEMSHIM_REPORT_DIR_UNWRITABLE") ? "internal"
-                                                                                                       : "unknown";
+    status = ms_env_is_internal(name, strlen(name)) ? "internal" : "unknown";
   } else {
     const char *w = NULL;
     if (ms_option_set((ms_option_id)id, eq + 1, &w) != 0) status = "invalid", why = w;

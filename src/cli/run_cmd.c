@@ -26,8 +26,12 @@ static int ms_file_exists(const char *p) {
   return stat(p, &st) == 0 && S_ISREG(st.st_mode);
 }
 
+int ms_option_setenv(ms_option_id id, const char *value, int overwrite) {
+  return setenv(ms_option_env(id), value, overwrite);
+}
+
 int ms_cli_find_library(char *buf, unsigned long len) {
-  const char *env = getenv("MEMSHIM_LIBRARY_PATH");
+  const char *env = getenv(MS_ENV_LIBRARY_PATH);
   if (env && *env) {
     if (!ms_file_exists(env)) return -1;
     snprintf(buf, len, "%s", env);
@@ -296,11 +300,11 @@ int ms_cmd_run(int argc, char **argv) {
       return MS_EXIT_USAGE;
     }
     profile = 1; /* the reports are the profiler's */
-    setenv("MEMSHIM_REPORT_PATH", prefix, 1);
-    setenv("MEMSHIM_REPORT", "json,text", 1);
+    ms_option_setenv(MS_OPT_REPORT_PATH, prefix, 1);
+    ms_option_setenv(MS_OPT_REPORT, "json,text", 1);
   }
-  if (profile) setenv("MEMSHIM_PROFILE", "1", 1);
-  if (metrics) setenv("MEMSHIM_METRICS_FILE", metrics, 1);
+  if (profile) ms_option_setenv(MS_OPT_PROFILE, "1", 1);
+  if (metrics) ms_option_setenv(MS_OPT_METRICS_FILE, metrics, 1);
   if (ms_cli_use_library() != 0) return MS_EXIT_FAIL;
   return ms_cli_spawn(argv + i, &spawn, NULL, NULL);
 }

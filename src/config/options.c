@@ -105,6 +105,8 @@ const ms_option_def *ms_option_def_get(ms_option_id id) {
   return (unsigned)id < MS_OPT__COUNT ? &ms_option_table[id] : NULL;
 }
 
+const char *ms_option_env(ms_option_id id) { return ms_option_table[id].env; }
+
 int ms_option_find(const char *name) {
   for (int i = 0; i < MS_OPT__COUNT; i++)
     if (strcasecmp(name, ms_option_table[i].name) == 0 || strcmp(name, ms_option_table[i].env) == 0)
@@ -436,8 +438,8 @@ int ms_option_set(ms_option_id id, const char *text, const char **why) {
 
 /* Variables that start with MEMSHIM_ but are not options: set by the CLI for the library, or by
  * the library for its children (core/reporting.c). */
-static bool ms_env_is_internal(const char *name, size_t len) {
-  static const char *const internal[] = {"MEMSHIM_LIBRARY_PATH", "MEMSHIM_REPORT_DIR_UNWRITABLE"};
+bool ms_env_is_internal(const char *name, size_t len) {
+  static const char *const internal[] = {MS_ENV_LIBRARY_PATH, MS_ENV_REPORT_DIR_UNWRITABLE};
   for (size_t i = 0; i < sizeof internal / sizeof internal[0]; i++)
     if (strlen(internal[i]) == len && strncmp(internal[i], name, len) == 0) return true;
   return false;

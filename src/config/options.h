@@ -92,6 +92,14 @@ void ms_options_reset(void);
 
 const ms_option_def *ms_option_def_get(ms_option_id id);
 int ms_option_find(const char *name_or_env); /* -1 if unknown */
+/* The option's variable, "MEMSHIM_RETAINED_MAX": code names an option by its id, never by hand. */
+const char *ms_option_env(ms_option_id id);
+
+/* The MEMSHIM_* variables that are not options, all of them: no warning for these, and
+ * `memshim doctor` calls them internal. */
+#define MS_ENV_LIBRARY_PATH "MEMSHIM_LIBRARY_PATH"                   /* the CLI: libmemshim.so to preload */
+#define MS_ENV_REPORT_DIR_UNWRITABLE "MEMSHIM_REPORT_DIR_UNWRITABLE" /* the library, to its children */
+bool ms_env_is_internal(const char *name, size_t len);
 
 uint64_t ms_opt_u64(ms_option_id id); /* bool, int, size, percent, duration(ms), enum idx, list mask, signal */
 static inline bool ms_opt_bool(ms_option_id id) { return ms_opt_u64(id) != 0; }

@@ -7,6 +7,7 @@
 #include "../policy/policy.h"
 #include "../profile/profile.h"
 #include "../profile/profile_internal.h"
+#include "../report/stats.h"
 #include "../util/proc.h"
 #include "../util/guard.h"
 #include "api_report.h"
@@ -57,36 +58,13 @@ MS_EXPORT int memshim_stats(memshim_stats_t *out, size_t size) {
   return 0;
 }
 
-static const struct {
-  const char *name;
-  size_t offset;
-} ms_stat_names[] = {
-  {"heap.live", offsetof(memshim_stats_t, heap_live)},
-  {"heap.peak", offsetof(memshim_stats_t, heap_peak)},
-  {"calls.alloc", offsetof(memshim_stats_t, alloc_calls)},
-  {"calls.free", offsetof(memshim_stats_t, free_calls)},
-  {"backend.active", offsetof(memshim_stats_t, backend_active)},
-  {"backend.resident", offsetof(memshim_stats_t, backend_resident)},
-  {"backend.retained", offsetof(memshim_stats_t, backend_retained)},
-  {"backend.mapped", offsetof(memshim_stats_t, backend_mapped)},
-  {"rss", offsetof(memshim_stats_t, rss)},
-  {"purge.count", offsetof(memshim_stats_t, purges)},
-  {"purge.bytes", offsetof(memshim_stats_t, purged_bytes)},
-  {"mmap.tracked", offsetof(memshim_stats_t, mmap_tracked)},
-  {"mmap.resident", offsetof(memshim_stats_t, mmap_resident)},
-  {"mmap.dropped", offsetof(memshim_stats_t, mmap_dropped)},
-  {"threads", offsetof(memshim_stats_t, threads)},
-  {"profile.sample_bytes", offsetof(memshim_stats_t, profile_sample_bytes)},
-  {"heap.thread_peak", offsetof(memshim_stats_t, thread_peak)},
-};
-
 MS_EXPORT int memshim_stat(const char *name, uint64_t *value) {
   if (!name || !value) return -1;
-  for (size_t i = 0; i < sizeof ms_stat_names / sizeof ms_stat_names[0]; i++) {
-    if (strcmp(name, ms_stat_names[i].name) == 0) {
+  for (size_t i = 0; i < ms_stat_count; i++) {
+    if (strcmp(name, ms_stat_table[i].name) == 0) {
       memshim_stats_t st;
       memshim_stats(&st, sizeof st);
-      memcpy(value, (char *)&st + ms_stat_names[i].offset, sizeof *value);
+      memcpy(value, (char *)&st + ms_stat_table[i].offset, sizeof *value);
       return 0;
     }
   }

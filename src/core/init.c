@@ -131,7 +131,7 @@ __attribute__((constructor(101))) void ms_init(void) {
    * use unsafe and its heap grow (seed 000). The user's own value always wins. */
   if (ms_opt_bool(MS_OPT_TOKENIZERS_PARALLELISM)) setenv("TOKENIZERS_PARALLELISM", "false", 0);
   if (ms_opt_u64(MS_OPT_BACKEND) == MS_BACKEND_GLIBC && ms_be_kind != MS_BE_GLIBC)
-    ms_log_error("MEMSHIM_BACKEND=glibc: glibc's allocator was not found in libc.so.6; using jemalloc");
+    ms_log_error("%s=glibc: glibc's allocator was not found in libc.so.6; using jemalloc", ms_option_env(MS_OPT_BACKEND));
   ms_accounting_init();
   if (ms_enabled) {
     /* Initialise the allocator before registering: atfork prepare handlers run in reverse

@@ -70,7 +70,7 @@ static void ms_metrics_write_now(void) {
   if (!*tmpl) return;
   char path[MS_PATH_MAX + 32];
   if (ms_path_expand(tmpl, path, sizeof path) != 0) {
-    if (!ms_metrics_failed++) ms_log_error("MEMSHIM_METRICS_FILE=%s: path too long; no metrics", tmpl);
+    if (!ms_metrics_failed++) ms_log_error("%s=%s: path too long; no metrics", ms_option_env(MS_OPT_METRICS_FILE), tmpl);
     return;
   }
   ms_guard_enter();

@@ -67,7 +67,7 @@ static bool ms_report_dir_said; /* this process tree was told its report directo
  * directory (MEMSHIM_VERBOSE=1 still shows each failure). Checked in the constructor, before the
  * program starts any child. */
 static int ms_report_private_dir(const char *base);
-#define MS_REPORT_DIR_MARK "MEMSHIM_REPORT_DIR_UNWRITABLE"
+#define MS_REPORT_DIR_MARK MS_ENV_REPORT_DIR_UNWRITABLE
 static void ms_report_check_dir(void) {
   char dir[MS_PATH_MAX + 64];
   if (ms_path_expand(ms_report_path_template(), dir, sizeof dir) != 0) return;
@@ -318,7 +318,7 @@ static void ms_report_exit(int status, bool last) {
   bool failed = ms_report_now("exit");
   ms_guard_leave();
   if (failed && status == 0) {
-    ms_log_error("MEMSHIM_LEAK_CHECK: exit status 1 (the program itself exited with 0)");
+    ms_log_error("%s: exit status 1 (the program itself exited with 0)", ms_option_env(MS_OPT_LEAK_CHECK));
     fflush(NULL); /* exit() would flush the program's stdio after the handlers; _exit does not */
     _exit(1);
   }

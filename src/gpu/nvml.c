@@ -76,8 +76,6 @@ bool ms_nvml_ready(void) {
   return ms_nvml_ok;
 }
 
-const char *ms_nvml_process_api(void) { return ms_nvml_proc_api; }
-
 static bool ms_nvml_dev(unsigned index, ms_nvml_device *d) {
   return ms_nvml_ready() && ms_nvml_handle(index, d) == MS_NVML_OK;
 }

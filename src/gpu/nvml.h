@@ -16,7 +16,5 @@ bool ms_nvml_memory(unsigned index, uint64_t *total, uint64_t *used);
 /* Bytes NVML counts for process `pid` on the device (compute processes).
  * Returns 1 (found), 0 (pid not in NVML's list: another PID namespace, e.g. a container), -1 (error). */
 int ms_nvml_process_used(unsigned index, uint32_t pid, uint64_t *used);
-/* Which process-list call and struct size are in use, e.g. "v3 (32 bytes)", for the debug log. */
-const char *ms_nvml_process_api(void);
 
 #endif

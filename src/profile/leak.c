@@ -188,7 +188,6 @@ uint64_t ms_profile_peak_bytes(void) { return __atomic_load_n(&ms_total_peak, __
 void ms_leak_store_lock(void) { pthread_mutex_lock(&ms_store_mu); }
 void ms_leak_store_unlock(void) { pthread_mutex_unlock(&ms_store_mu); }
 void ms_leak_store_atfork_child(void) { pthread_mutex_init(&ms_store_mu, NULL); }
-uint64_t ms_leak_store_start(void) { return ms_store_start_ms; }
 
 void ms_leak_store_reset(uint64_t start_ms) {
   pthread_mutex_lock(&ms_store_mu);

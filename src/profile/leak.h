@@ -96,7 +96,6 @@ void ms_leak_store_analyze(uint64_t warmup_end_ms, uint64_t sample_bytes, ms_lea
                            ms_leak_result *out);
 /* Live bytes of site id in the first snapshot at or after t_ms (0 if none). */
 int64_t ms_leak_store_live_at(uint32_t id, uint64_t t_ms);
-uint64_t ms_leak_store_start(void);
 void ms_leak_store_lock(void);
 void ms_leak_store_unlock(void);
 void ms_leak_store_atfork_child(void);

@@ -31,7 +31,6 @@ static uint64_t ms_last_live_snapshot_ms; /* the last snapshot taken before Pyth
 uint64_t ms_profile_now_ms(void) { return ms_monitor_now_ms() - ms_t0_ms; }
 uint64_t ms_profile_sample_bytes(void) { return ms_sample_mean; }
 unsigned ms_profile_stack_depth(void) { return ms_depth; }
-uint64_t ms_profile_snapshot_interval_ms(void) { return ms_snapshot_ms; }
 bool ms_profile_leak_limit(uint64_t *limit) {
   *limit = ms_leak_limit;
   return ms_leak_limit != 0;
@@ -118,7 +117,7 @@ void ms_profile_init(void) {
   bool scan = ms_reach_wanted();
   if (!ms_opt_bool(MS_OPT_PROFILE) && !ms_leak_limit && !scan) return;
   if (!ms_opt_bool(MS_OPT_PROFILE))
-    ms_log_info("%s is set: profiling is on", scan ? "MEMSHIM_LEAK_SCAN" : "MEMSHIM_LEAK_CHECK");
+    ms_log_info("%s is set: profiling is on", ms_option_env(scan ? MS_OPT_LEAK_SCAN : MS_OPT_LEAK_CHECK));
   /* The scan must know every block: a pointer kept in one it never saw would be missed. */
   ms_sample_mean = scan ? 1 : ms_opt_u64(MS_OPT_SAMPLE_BYTES);
   ms_depth = (unsigned)ms_opt_u64(MS_OPT_STACK_DEPTH);

@@ -12,7 +12,6 @@ unsigned ms_profile_stack_depth(void);
 /* Highest estimated live bytes of all sites together, as seen by the snapshots (leak.c): no
  * process-wide counter is touched per sample. */
 uint64_t ms_profile_peak_bytes(void);
-uint64_t ms_profile_snapshot_interval_ms(void);
 /* The process's Python interpreter has torn itself down (its teardown freed what the program
  * held): true, with the time of the last snapshot before that, whose live bytes are what the
  * program left. */

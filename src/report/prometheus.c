@@ -1,37 +1,12 @@
 /* Prometheus text exposition (see prometheus.h): a formatter only; the file and its schedule are
  * the core's (core/metrics.c). Nothing here allocates. */
 #include "prometheus.h"
+#include "stats.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
-
-/* One row per metric: the exposition is generated from this table, docs/metrics.md lists it. */
-typedef struct {
-  const char *name;
-  const char *type; /* "gauge" or "counter" */
-  size_t offset;    /* in memshim_stats_t */
-  const char *help;
-} ms_metric_def;
-
-#define MS_STAT(field) offsetof(memshim_stats_t, field)
-static const ms_metric_def ms_metric_table[] = {
-  {"memshim_heap_live_bytes", "gauge", MS_STAT(heap_live), "Heap bytes the program holds (allocated, not freed)."},
-  {"memshim_heap_peak_bytes", "gauge", MS_STAT(heap_peak), "Highest heap_live observed."},
-  {"memshim_heap_retained_bytes", "gauge", MS_STAT(backend_retained),
-   "Heap bytes freed by the program but still resident: what a purge can give back."},
-  {"memshim_heap_resident_bytes", "gauge", MS_STAT(backend_resident), "Resident bytes of the heap allocator (0 with the glibc backend)."},
-  {"memshim_rss_bytes", "gauge", MS_STAT(rss), "Process resident set size."},
-  {"memshim_mmap_tracked_bytes", "gauge", MS_STAT(mmap_tracked), "Bytes of file mappings memshim tracks."},
-  {"memshim_mmap_resident_bytes", "gauge", MS_STAT(mmap_resident), "Resident bytes of tracked file mappings, last measured."},
-  {"memshim_mmap_dropped_bytes_total", "counter", MS_STAT(mmap_dropped), "File-mapped bytes dropped under MEMSHIM_MMAP_RESIDENT_MAX."},
-  {"memshim_purges_total", "counter", MS_STAT(purges), "Heap purges done (policy and memshim_trim)."},
-  {"memshim_purge_returned_bytes_total", "counter", MS_STAT(purged_bytes), "Resident bytes heap purges gave back to the OS."},
-  {"memshim_alloc_calls_total", "counter", MS_STAT(alloc_calls), "Allocation calls."},
-  {"memshim_free_calls_total", "counter", MS_STAT(free_calls), "Free calls with a non-NULL pointer."},
-  {"memshim_threads", "gauge", MS_STAT(threads), "Threads that allocated and are still running."},
-};
 
 /* Formatting into the caller's fixed buffer (not ms_out, which writes to a file descriptor):
  * the text is complete or marked overflowed, so a partial metrics file is never written. */
@@ -117,12 +92,13 @@ int ms_prometheus_format(char *buf, size_t len, const memshim_stats_t *st, const
   ms_escape_label(program, sizeof program, lb->program ? lb->program : "");
   char labels[128];
   snprintf(labels, sizeof labels, "pid=\"%d\",program=\"%s\"", lb->pid, program);
-  for (size_t i = 0; i < sizeof ms_metric_table / sizeof ms_metric_table[0]; i++) {
-    const ms_metric_def *m = &ms_metric_table[i];
-    if (m->offset == MS_STAT(mmap_resident) && !lb->mmap_resident_known) continue; /* no fake 0 */
+  for (size_t i = 0; i < ms_stat_count; i++) {
+    const ms_stat_def *m = &ms_stat_table[i];
+    if (!m->metric) continue;
+    if (m->offset == offsetof(memshim_stats_t, mmap_resident) && !lb->mmap_resident_known) continue; /* no fake 0 */
     uint64_t v;
     memcpy(&v, (const char *)st + m->offset, sizeof v);
-    ms_text_printf(&o, "# HELP %s %s\n# TYPE %s %s\n%s{%s} %llu\n", m->name, m->help, m->name, m->type, m->name,
+    ms_text_printf(&o, "# HELP %s %s\n# TYPE %s %s\n%s{%s} %llu\n", m->metric, m->help, m->metric, m->type, m->metric,
                   labels, (unsigned long long)v);
   }
   if (leak) {

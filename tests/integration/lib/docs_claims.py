@@ -104,8 +104,9 @@ else:
 # ---- 3. MEMSHIM_* names -----------------------------------------------------------------------
 cfg = subprocess.run([cli, "config"], capture_output=True, text=True, check=True).stdout
 names = {l.split()[0] for l in cfg.splitlines() if l.startswith("MEMSHIM_")}
-for src in glob.glob(os.path.join(root, "src", "cli", "*.c")):
-    names |= set(re.findall(r'getenv\("(MEMSHIM_\w+)"\)', open(src, encoding="utf-8").read()))
+# The variables that are not options, all listed in the option table's header (MS_ENV_*).
+names |= set(re.findall(r'#define MS_ENV_\w+ "(MEMSHIM_\w+)"',
+                        open(os.path.join(root, "src", "config", "options.h"), encoding="utf-8").read()))
 # Variables the project's scripts and test helpers read (a documented knob of scripts/ or tests/).
 for src in glob.glob(os.path.join(root, "scripts", "**", "*.sh"), recursive=True) + \
         glob.glob(os.path.join(root, "tests", "integration", "lib", "*.sh")):
