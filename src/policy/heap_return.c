@@ -295,9 +295,10 @@ static int ms_look_busy;
 static uint64_t ms_look_due; /* monotonic ms of the next look from the allocation path */
 
 void ms_policy_heap_tick(bool large_free) {
-  if (!ms_heap_return_on() || ms_heap_threaded || !ms_is_owner()) return;
+  if (!ms_heap_return_on() || ms_heap_threaded) return;
   uint64_t now = ms_monitor_now_ms();
   if (!large_free && now < __atomic_load_n(&ms_look_due, __ATOMIC_RELAXED)) return;
+  if (!ms_is_owner()) return; /* a system call: only once a look is due */
   if (__atomic_exchange_n(&ms_look_busy, 1, __ATOMIC_ACQUIRE)) return;
   ms_guard_enter(); /* what the look allocates is ours: no sample, no tick, no recursion */
   ms_job_next next = ms_policy_heap_job(now);
