@@ -121,6 +121,7 @@ static void ms_shard_repair(ms_shard_state *s) {
     for (uint64_t i = 0; i < old->cap; i++) kept += old->slots[i].ptr != 0;
   while (kept * 2 >= cap) cap *= 2;
   ms_ptr_tab *t = ms_tab_new(cap);
+  if (t) __atomic_add_fetch(&ms_ptrs_mem, ms_tab_bytes(cap), __ATOMIC_RELAXED); /* the old one stays mapped */
   if (t && old) {
     for (uint64_t i = 0; i < old->cap; i++) {
       const ms_ptr_entry *e = &old->slots[i];
