@@ -7,10 +7,10 @@
  * Fork order (pthread_atfork; prepare handlers run in reverse order of registration, and ours
  * is registered after the allocator's, so ours runs first):
  *   prepare: monitor (stopped and joined: no thread of ours is copied, no job holds a lock),
- *            the report lock, profile locks, policy locks — the order every other path
- *            takes them in (a report holds its lock while it reads the profiler's and the
- *            policy's), so prepare cannot wait on itself. The mapping registry and the thread
- *            list are never locked here (util/forklock.h);
+ *            the report lock, policy locks — the order every other path takes them in (a
+ *            report holds its lock while it reads the policy's), so prepare cannot wait on
+ *            itself. The mapping registry, the thread list and the profiler's tables are never
+ *            locked here (util/forklock.h);
  *   parent:  the same unlocked in reverse; the monitor comes back with the next activity, not
  *            now (Python 3.12 counts threads right after fork);
  *   child:   accounting, profile, reporting, policy, log, monitor reset; then the jobs that run on a clock
@@ -97,12 +97,10 @@ static void ms_exit_sentinel(int status, void *arg) {
 static void ms_atfork_prepare(void) {
   ms_monitor_atfork_prepare();
   ms_reporting_atfork_prepare();
-  ms_profile_atfork_prepare();
   ms_policy_atfork_prepare();
 }
 static void ms_atfork_parent(void) {
   ms_policy_atfork_parent();
-  ms_profile_atfork_parent();
   ms_reporting_atfork_parent();
   ms_monitor_atfork_parent();
 }

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "../config/options.h"
+#include "../util/forklock.h"
 #include "../util/raw_mem.h"
 #include "profile_internal.h"
 #include "stack_table.h"
@@ -177,7 +178,13 @@ bool ms_live_store_at(const ms_live_store *s, uint64_t t_ms, uint32_t index, int
 
 /* ---- the profiler's store ---- */
 
-static pthread_mutex_t ms_store_mu = PTHREAD_MUTEX_INITIALIZER;
+/* No fork handler takes it (util/forklock.h). Its holders (the snapshot job on our thread, which
+ * prepare stops; reports, under the report lock prepare holds; resets) are seldom mid-way at a
+ * fork; ms_store_seq is odd while one changes the store, and a child that finds it so forgets
+ * the rows without releasing them (a row may be half-added). */
+static ms_forklock ms_store_lk;
+static uint32_t ms_store_seq;
+static uint32_t *ms_store_held;
 /* with allocation totals: the rise of a churning site is told from its turnover's noise */
 static ms_live_store ms_store = {.stride = 1, .alloc = true};
 static uint64_t ms_store_start_ms;
@@ -185,19 +192,29 @@ static uint64_t ms_total_peak; /* highest sum of sites' live bytes in any snapsh
 
 uint64_t ms_profile_peak_bytes(void) { return __atomic_load_n(&ms_total_peak, __ATOMIC_RELAXED); }
 
-void ms_leak_store_lock(void) { pthread_mutex_lock(&ms_store_mu); }
-void ms_leak_store_unlock(void) { pthread_mutex_unlock(&ms_store_mu); }
-void ms_leak_store_atfork_child(void) { pthread_mutex_init(&ms_store_mu, NULL); }
+static void ms_store_lock(void) {
+  uint32_t *w = ms_forklock_lock(&ms_store_lk);
+  ms_store_held = w;
+  if (__atomic_load_n(&ms_store_seq, __ATOMIC_RELAXED) & 1) ms_store.nrows = 0; /* a fork child: see above */
+  __atomic_store_n(&ms_store_seq, ms_store_seq | 1, __ATOMIC_RELAXED);
+  __atomic_thread_fence(__ATOMIC_RELEASE);
+}
+static void ms_store_unlock(void) {
+  __atomic_store_n(&ms_store_seq, ms_store_seq + 1, __ATOMIC_RELEASE);
+  ms_forklock_unlock(ms_store_held);
+}
+void ms_leak_store_init(void) { ms_forklock_init(&ms_store_lk); }
+void ms_leak_store_atfork_child(void) { ms_forklock_child(&ms_store_lk); }
 
 void ms_leak_store_reset(uint64_t start_ms) {
-  pthread_mutex_lock(&ms_store_mu);
+  ms_store_lock();
   ms_live_store_clear(&ms_store);
   ms_store_start_ms = start_ms;
-  pthread_mutex_unlock(&ms_store_mu);
+  ms_store_unlock();
 }
 
 void ms_leak_store_take(uint64_t t_ms, bool force) {
-  pthread_mutex_lock(&ms_store_mu);
+  ms_store_lock();
   if (!force && !ms_live_store_due(&ms_store)) goto out; /* a forced one counts no tick */
   uint32_t n = ms_stacks_count();
   int64_t *live = ms_live_store_add(&ms_store, t_ms, n), *alloc = ms_live_row_alloc(&ms_store);
@@ -210,7 +227,7 @@ void ms_leak_store_take(uint64_t t_ms, bool force) {
   }
   if (total > 0 && (uint64_t)total > ms_total_peak) __atomic_store_n(&ms_total_peak, (uint64_t)total, __ATOMIC_RELAXED);
 out:
-  pthread_mutex_unlock(&ms_store_mu);
+  ms_store_unlock();
 }
 
 uint64_t ms_leak_warmup_end(uint64_t now_ms) {
@@ -223,15 +240,15 @@ uint64_t ms_leak_warmup_end(uint64_t now_ms) {
 
 void ms_leak_store_analyze(uint64_t warmup_end_ms, uint64_t sample_bytes, ms_leak_site *sites, unsigned cap,
                            ms_leak_result *out) {
-  pthread_mutex_lock(&ms_store_mu);
+  ms_store_lock();
   ms_live_store_analyze(&ms_store, warmup_end_ms, sample_bytes, sites, cap, out);
-  pthread_mutex_unlock(&ms_store_mu);
+  ms_store_unlock();
 }
 
 int64_t ms_leak_store_live_at(uint32_t id, uint64_t t_ms) {
   int64_t v;
-  pthread_mutex_lock(&ms_store_mu);
+  ms_store_lock();
   ms_live_store_at(&ms_store, t_ms, id - 1, &v);
-  pthread_mutex_unlock(&ms_store_mu);
+  ms_store_unlock();
   return v;
 }

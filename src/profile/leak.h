@@ -96,8 +96,9 @@ void ms_leak_store_analyze(uint64_t warmup_end_ms, uint64_t sample_bytes, ms_lea
                            ms_leak_result *out);
 /* Live bytes of site id in the first snapshot at or after t_ms (0 if none). */
 int64_t ms_leak_store_live_at(uint32_t id, uint64_t t_ms);
-void ms_leak_store_lock(void);
-void ms_leak_store_unlock(void);
+/* The store's lock is a util/forklock.h lock taken by no fork handler (ms_leak_store_init
+ * publishes its word). */
+void ms_leak_store_init(void);
 void ms_leak_store_atfork_child(void);
 
 #endif

@@ -124,6 +124,10 @@ void ms_profile_init(void) {
   if (ms_depth > MS_MAX_DEPTH) ms_depth = MS_MAX_DEPTH;
   ms_snapshot_ms = ms_opt_u64(MS_OPT_SNAPSHOT_INTERVAL);
   if (ms_unwind_init() != 0) return; /* said why: libunwind cannot be loaded; profiling stays off */
+  ms_stacks_init();
+  ms_ptrs_init();
+  ms_py_table_init();
+  ms_leak_store_init();
   ms_py_init();
   ms_profile_reset_clock();
   if (ms_monitor_add_job("profile_snapshot", ms_snapshot_ms, ms_profile_snapshot_job) != 0)
@@ -133,23 +137,12 @@ void ms_profile_init(void) {
   ms_log_debug("profiler on: one sample per %llu bytes, %u frames", (unsigned long long)ms_sample_mean, ms_depth);
 }
 
-void ms_profile_atfork_prepare(void) {
-  if (!ms_profile_active) return;
-  ms_leak_store_lock();
-  ms_stacks_lock();
-  ms_py_atfork_prepare();
-  ms_ptrs_lock_all();
-}
-
-void ms_profile_atfork_parent(void) {
-  if (!ms_profile_active) return;
-  ms_ptrs_unlock_all();
-  ms_py_atfork_parent();
-  ms_stacks_unlock();
-  ms_leak_store_unlock();
-}
-
-/* The child keeps every site and sampled pointer (it inherited the memory they describe) but
+/* No fork handler takes a profiler lock: a sampled allocation, or the free of a sampled pointer,
+ * made inside another library's fork-guarded section would wait for ours while that library's
+ * prepare handler (run after ours) waits for its lock (docs/design.md, "Fork, signals,
+ * descriptors"). The locks are util/forklock.h words, free in every child; each table repairs
+ * itself at the child's first lock when the parent forked mid-change.
+ * The child keeps every site and sampled pointer (it inherited the memory they describe) but
  * starts its own clock and snapshots. */
 void ms_profile_atfork_child(void) {
   if (!ms_profile_active) return;

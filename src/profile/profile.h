@@ -22,8 +22,6 @@ void ms_profile_free_maybe(void *p);
 static inline void ms_profile_free(void *p) {
   if (ms_unlikely(ms_ptr_maybe_sampled(p))) ms_profile_free_maybe(p);
 }
-void ms_profile_atfork_prepare(void);
-void ms_profile_atfork_parent(void);
 void ms_profile_atfork_child(void);
 
 #endif

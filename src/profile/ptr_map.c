@@ -1,10 +1,10 @@
 /* Sharded open-addressing hash set (linear probing, backward-shift deletion: no tombstones),
- * one lock per shard, tables from mmap. */
+ * one lock per shard (util/forklock.h: no fork handler takes them), tables from mmap. */
 #include "ptr_map.h"
 
-#include <pthread.h>
 #include <string.h>
 
+#include "../util/forklock.h"
 #include "../util/raw_mem.h"
 
 #define MS_SHARDS 64
@@ -12,15 +12,31 @@
 
 uint16_t ms_ptr_filter[1u << MS_FILTER_BITS];
 
+/* A table's capacity lives with its slots: one pointer store publishes both (a fork child never
+ * sees a new capacity with old slots). */
 typedef struct {
-  pthread_mutex_t mu;
-  ms_ptr_entry *slots; /* ptr == 0: empty */
-  uint32_t cap, n;
-  char pad[64 - sizeof(pthread_mutex_t) % 64];
+  uint64_t cap;
+  ms_ptr_entry slots[]; /* ptr == 0: empty */
+} ms_ptr_tab;
+
+/* The lock is a util/forklock.h word taken by no fork handler (a sampled allocation or the
+ * free of a sampled pointer inside another library's fork-guarded section may wait for it).
+ * seq is odd while a holder changes the shard, busy the pointer it inserts or removes; a fork
+ * child's first holder that finds seq odd repairs the shard (ms_shard_repair). */
+typedef struct {
+  ms_forklock lk;
+  uint32_t seq;
+  uintptr_t busy;
+  ms_ptr_tab *tab;
+  uint32_t n;
+} ms_shard_state;
+typedef struct {
+  ms_shard_state st;
+  char pad[64 - sizeof(ms_shard_state) % 64];
 } ms_shard;
 
-static ms_shard ms_shards[MS_SHARDS] = {[0 ... MS_SHARDS - 1] = {.mu = PTHREAD_MUTEX_INITIALIZER}};
-static uint64_t ms_ptrs_n, ms_ptrs_mem;
+static ms_shard ms_shards[MS_SHARDS];
+static uint64_t ms_ptrs_mem, ms_ptrs_dropped, ms_ptrs_repairs;
 
 static void ms_filter_inc(uintptr_t p) {
   uint16_t *c = &ms_ptr_filter[ms_ptr_filter_slot(p)];
@@ -38,110 +54,209 @@ static void ms_filter_dec(uintptr_t p) {
   }
 }
 
-static inline ms_shard *ms_shard_of(uint64_t h) { return &ms_shards[(h >> 16) % MS_SHARDS]; }
-static inline uint32_t ms_slot_of(uint64_t h, uint32_t cap) { return (uint32_t)(h >> 22) & (cap - 1); }
+static inline ms_shard_state *ms_shard_of(uint64_t h) { return &ms_shards[(h >> 16) % MS_SHARDS].st; }
+static inline uint32_t ms_slot_of(uint64_t h, uint64_t cap) { return (uint32_t)(h >> 22) & (uint32_t)(cap - 1); }
+static inline size_t ms_tab_bytes(uint64_t cap) { return sizeof(ms_ptr_tab) + (size_t)cap * sizeof(ms_ptr_entry); }
 
-static int ms_shard_grow(ms_shard *s) {
-  uint32_t cap = s->cap ? s->cap * 2 : MS_SHARD_MIN_CAP;
-  ms_ptr_entry *slots = ms_raw_alloc((size_t)cap * sizeof *slots);
-  if (!slots) return -1;
-  for (uint32_t i = 0; i < s->cap; i++) {
-    if (!s->slots[i].ptr) continue;
-    uint32_t j = ms_slot_of(ms_ptr_hash(s->slots[i].ptr), cap);
-    while (slots[j].ptr) j = (j + 1) & (cap - 1);
-    slots[j] = s->slots[i];
+/* The key last, after the rest of the entry: a slot a fork copied mid-write holds either its
+ * old key (the pointer in flight, or one that is also in the previous slot of a backward
+ * shift) or the whole new entry. */
+static inline void ms_slot_put(ms_ptr_entry *d, const ms_ptr_entry *e) {
+  d->bytes = e->bytes;
+  d->site = e->site;
+  d->count = e->count;
+  __atomic_store_n(&d->ptr, e->ptr, __ATOMIC_RELEASE);
+}
+
+static ms_ptr_tab *ms_tab_new(uint64_t cap) {
+  ms_ptr_tab *t = ms_raw_alloc(ms_tab_bytes(cap));
+  if (t) t->cap = cap;
+  return t;
+}
+
+/* Into a table with room; the slot that holds e->ptr now. */
+static ms_ptr_entry *ms_tab_place(ms_ptr_tab *t, const ms_ptr_entry *e) {
+  uint32_t j = ms_slot_of(ms_ptr_hash(e->ptr), t->cap);
+  while (t->slots[j].ptr && t->slots[j].ptr != e->ptr) j = (j + 1) & (uint32_t)(t->cap - 1);
+  return &t->slots[j];
+}
+
+/* Backward-shift deletion of the entry at j (no tombstones). */
+static void ms_tab_delete_at(ms_ptr_tab *t, uint32_t j) {
+  uint32_t mask = (uint32_t)t->cap - 1, hole = j;
+  for (uint32_t k = (j + 1) & mask; t->slots[k].ptr; k = (k + 1) & mask) {
+    uint32_t home = ms_slot_of(ms_ptr_hash(t->slots[k].ptr), t->cap);
+    /* move k into the hole when its home is not in (hole, k] (cyclically) */
+    bool between = hole <= k ? (home > hole && home <= k) : (home > hole || home <= k);
+    if (!between) {
+      ms_slot_put(&t->slots[hole], &t->slots[k]);
+      hole = k;
+    }
   }
-  ms_raw_free(s->slots, (size_t)s->cap * sizeof *s->slots);
-  __atomic_add_fetch(&ms_ptrs_mem, (uint64_t)(cap - s->cap) * sizeof *slots, __ATOMIC_RELAXED);
-  s->slots = slots;
-  s->cap = cap;
+  __atomic_store_n(&t->slots[hole].ptr, 0, __ATOMIC_RELEASE);
+}
+
+static int ms_shard_grow(ms_shard_state *s) {
+  uint64_t old_cap = s->tab ? s->tab->cap : 0, cap = old_cap ? old_cap * 2 : MS_SHARD_MIN_CAP;
+  ms_ptr_tab *t = ms_tab_new(cap);
+  if (!t) return -1;
+  for (uint64_t i = 0; i < old_cap; i++)
+    if (s->tab->slots[i].ptr) *ms_tab_place(t, &s->tab->slots[i]) = s->tab->slots[i];
+  ms_ptr_tab *old = s->tab;
+  __atomic_store_n(&s->tab, t, __ATOMIC_RELEASE); /* then the old one goes: a child has one whole table */
+  if (old) ms_raw_free(old, ms_tab_bytes(old_cap));
+  __atomic_add_fetch(&ms_ptrs_mem, ms_tab_bytes(cap) - (old ? ms_tab_bytes(old_cap) : 0), __ATOMIC_RELAXED);
   return 0;
 }
 
+/* A fork child's, with the lock held, when the parent forked while a thread changed the shard.
+ * The table is whole (see ms_shard_grow); an entry the fork may have torn is the pointer in
+ * flight (its allocation not yet counted, or its free about to be) or a pointer found twice (a
+ * backward shift under way): those are dropped, the rest go into a fresh table. A dropped
+ * sample's bytes stay counted at its site in this child (its free is no longer recognised). */
+static void ms_shard_repair(ms_shard_state *s) {
+  ms_ptr_tab *old = s->tab;
+  uint64_t kept = 0, dropped = 0, cap = MS_SHARD_MIN_CAP;
+  if (old)
+    for (uint64_t i = 0; i < old->cap; i++) kept += old->slots[i].ptr != 0;
+  while (kept * 2 >= cap) cap *= 2;
+  ms_ptr_tab *t = ms_tab_new(cap);
+  if (t) __atomic_add_fetch(&ms_ptrs_mem, ms_tab_bytes(cap), __ATOMIC_RELAXED); /* the old one stays mapped */
+  if (t && old) {
+    for (uint64_t i = 0; i < old->cap; i++) {
+      const ms_ptr_entry *e = &old->slots[i];
+      if (!e->ptr) continue;
+      if (e->ptr == s->busy) {
+        dropped++;
+        continue;
+      }
+      ms_ptr_entry *d = ms_tab_place(t, e);
+      if (d->ptr) d->count = UINT32_MAX; /* found twice: both go below */
+      else *d = *e;
+    }
+    for (uint64_t i = 0; i < old->cap; i++) { /* the pointers found twice */
+      uintptr_t p = old->slots[i].ptr;
+      if (!p || p == s->busy) continue;
+      ms_ptr_entry *d = ms_tab_place(t, &old->slots[i]);
+      if (d->ptr && d->count == UINT32_MAX) {
+        ms_tab_delete_at(t, (uint32_t)(d - t->slots));
+        dropped += 2;
+      }
+    }
+  } else if (old) {
+    dropped = kept; /* out of memory: the shard starts empty */
+  }
+  s->tab = t;
+  __atomic_store_n(&s->n, t && kept >= dropped ? (uint32_t)(kept - dropped) : 0, __ATOMIC_RELAXED);
+  s->busy = 0;
+  __atomic_add_fetch(&ms_ptrs_dropped, dropped, __ATOMIC_RELAXED);
+  __atomic_add_fetch(&ms_ptrs_repairs, 1, __ATOMIC_RELAXED);
+  /* The filter may count dropped pointers: false positives only. */
+}
+
+static uint32_t *ms_shard_lock(ms_shard_state *s) {
+  uint32_t *w = ms_forklock_lock(&s->lk);
+  if (__builtin_expect(__atomic_load_n(&s->seq, __ATOMIC_RELAXED) & 1, 0)) ms_shard_repair(s);
+  return w;
+}
+
+static void ms_shard_begin(ms_shard_state *s, uintptr_t key) {
+  s->busy = key;
+  __atomic_store_n(&s->seq, s->seq | 1, __ATOMIC_RELAXED);
+  __atomic_thread_fence(__ATOMIC_RELEASE); /* a child sees the odd count before any change */
+}
+
+static void ms_shard_end(ms_shard_state *s) { __atomic_store_n(&s->seq, s->seq + 1, __ATOMIC_RELEASE); }
+
 int ms_ptrs_insert(const ms_ptr_entry *e, ms_ptr_entry *old) {
   uint64_t h = ms_ptr_hash(e->ptr);
-  ms_shard *s = ms_shard_of(h);
+  ms_shard_state *s = ms_shard_of(h);
   int rc = 0;
-  pthread_mutex_lock(&s->mu);
-  if ((s->n + 1) * 2 > s->cap && ms_shard_grow(s) != 0 && s->n + 1 >= s->cap) {
+  uint32_t *held = ms_shard_lock(s);
+  ms_shard_begin(s, e->ptr);
+  uint64_t cap = s->tab ? s->tab->cap : 0;
+  if ((s->n + 1) * 2 > cap && ms_shard_grow(s) != 0 && s->n + 1 >= cap) {
     rc = -1;
     goto out;
   }
-  uint32_t j = ms_slot_of(h, s->cap);
-  while (s->slots[j].ptr && s->slots[j].ptr != e->ptr) j = (j + 1) & (s->cap - 1);
-  if (s->slots[j].ptr) { /* same address recorded twice: a free we never saw */
-    *old = s->slots[j];
-    s->slots[j] = *e;
+  ms_ptr_entry *d = ms_tab_place(s->tab, e);
+  if (d->ptr) { /* same address recorded twice: a free we never saw */
+    *old = *d;
+    ms_slot_put(d, e);
     rc = 1;
     goto out;
   }
-  s->slots[j] = *e;
-  s->n++;
-  __atomic_add_fetch(&ms_ptrs_n, 1, __ATOMIC_RELAXED);
+  ms_slot_put(d, e);
+  __atomic_store_n(&s->n, s->n + 1, __ATOMIC_RELAXED);
   ms_filter_inc(e->ptr);
 out:
-  pthread_mutex_unlock(&s->mu);
+  ms_shard_end(s);
+  ms_forklock_unlock(held);
   return rc;
 }
 
 bool ms_ptrs_remove(const void *p, ms_ptr_entry *out) {
   uintptr_t key = (uintptr_t)p;
   uint64_t h = ms_ptr_hash(key);
-  ms_shard *s = ms_shard_of(h);
+  ms_shard_state *s = ms_shard_of(h);
   bool found = false;
-  pthread_mutex_lock(&s->mu);
+  uint32_t *held = ms_shard_lock(s);
   if (!s->n) goto out;
-  uint32_t mask = s->cap - 1, j = ms_slot_of(h, s->cap);
-  while (s->slots[j].ptr && s->slots[j].ptr != key) j = (j + 1) & mask;
-  if (!s->slots[j].ptr) goto out;
-  *out = s->slots[j];
+  ms_ptr_entry *d = ms_tab_place(s->tab, &(ms_ptr_entry){.ptr = key});
+  if (!d->ptr) goto out;
+  *out = *d;
   found = true;
-  /* backward-shift deletion */
-  uint32_t hole = j;
-  for (uint32_t k = (j + 1) & mask; s->slots[k].ptr; k = (k + 1) & mask) {
-    uint32_t home = ms_slot_of(ms_ptr_hash(s->slots[k].ptr), s->cap);
-    /* move k into the hole when its home is not in (hole, k] (cyclically) */
-    bool between = hole <= k ? (home > hole && home <= k) : (home > hole || home <= k);
-    if (!between) {
-      s->slots[hole] = s->slots[k];
-      hole = k;
-    }
-  }
-  s->slots[hole].ptr = 0;
-  s->n--;
-  __atomic_sub_fetch(&ms_ptrs_n, 1, __ATOMIC_RELAXED);
+  ms_shard_begin(s, key);
+  ms_tab_delete_at(s->tab, (uint32_t)(d - s->tab->slots));
+  __atomic_store_n(&s->n, s->n - 1, __ATOMIC_RELAXED);
   ms_filter_dec(key);
+  ms_shard_end(s);
 out:
-  pthread_mutex_unlock(&s->mu);
+  ms_forklock_unlock(held);
   return found;
 }
 
-uint64_t ms_ptrs_count(void) { return __atomic_load_n(&ms_ptrs_n, __ATOMIC_RELAXED); }
+/* The shards' own counts, which a fork child's repair keeps true (a separate total could be
+ * copied between a shard's change and its own). */
+uint64_t ms_ptrs_count(void) {
+  uint64_t n = 0;
+  for (int i = 0; i < MS_SHARDS; i++) n += __atomic_load_n(&ms_shards[i].st.n, __ATOMIC_RELAXED);
+  return n;
+}
 uint64_t ms_ptrs_memory(void) { return __atomic_load_n(&ms_ptrs_mem, __ATOMIC_RELAXED) + sizeof ms_ptr_filter; }
 
 int ms_ptrs_copy_all(ms_ptr_entry **out, uint64_t *n, size_t *bytes) {
+  uint32_t *held[MS_SHARDS];
   int locked = 0;
-  while (locked < MS_SHARDS && pthread_mutex_trylock(&ms_shards[locked].mu) == 0) locked++;
+  while (locked < MS_SHARDS && (held[locked] = ms_forklock_trylock(&ms_shards[locked].st.lk))) {
+    ms_shard_state *s = &ms_shards[locked++].st;
+    if (__atomic_load_n(&s->seq, __ATOMIC_RELAXED) & 1) ms_shard_repair(s); /* a fork child */
+  }
   int rc = locked < MS_SHARDS ? -2 : 0;
   uint64_t total = 0;
-  for (int i = 0; i < locked; i++) total += ms_shards[i].n;
+  for (int i = 0; i < locked; i++) total += ms_shards[i].st.n;
   *bytes = ((total ? total : 1) * sizeof **out + 4095) & ~(size_t)4095;
   *out = rc == 0 ? ms_raw_alloc(*bytes) : NULL;
   if (rc == 0 && !*out) rc = -1;
   *n = 0;
-  for (int i = 0; rc == 0 && i < MS_SHARDS; i++)
-    for (uint32_t j = 0; j < ms_shards[i].cap; j++)
-      if (ms_shards[i].slots[j].ptr) (*out)[(*n)++] = ms_shards[i].slots[j];
-  while (locked-- > 0) pthread_mutex_unlock(&ms_shards[locked].mu);
+  for (int i = 0; rc == 0 && i < MS_SHARDS; i++) {
+    const ms_ptr_tab *t = ms_shards[i].st.tab;
+    for (uint64_t j = 0; t && j < t->cap; j++)
+      if (t->slots[j].ptr) (*out)[(*n)++] = t->slots[j];
+  }
+  while (locked-- > 0) ms_forklock_unlock(held[locked]);
   return rc;
 }
 
-void ms_ptrs_lock_all(void) {
-  for (int i = 0; i < MS_SHARDS; i++) pthread_mutex_lock(&ms_shards[i].mu);
-}
-void ms_ptrs_unlock_all(void) {
-  for (int i = MS_SHARDS; i-- > 0;) pthread_mutex_unlock(&ms_shards[i].mu);
+uint64_t ms_ptrs_fork_dropped(void) { return __atomic_load_n(&ms_ptrs_dropped, __ATOMIC_RELAXED); }
+uint64_t ms_ptrs_fork_repairs(void) { return __atomic_load_n(&ms_ptrs_repairs, __ATOMIC_RELAXED); }
+
+/* The 64 shard locks share one page (64 bytes apart). */
+void ms_ptrs_init(void) {
+  uint32_t *page = ms_forklock_page();
+  if (!page) return; /* the static fallbacks, which the child handler frees */
+  for (int i = 0; i < MS_SHARDS; i++) ms_forklock_init_at(&ms_shards[i].st.lk, page + 16 * i);
 }
 void ms_ptrs_atfork_child(void) {
-  for (int i = 0; i < MS_SHARDS; i++) pthread_mutex_init(&ms_shards[i].mu, NULL);
+  for (int i = 0; i < MS_SHARDS; i++) ms_forklock_child(&ms_shards[i].st.lk);
 }

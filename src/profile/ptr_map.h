@@ -45,8 +45,12 @@ uint64_t ms_ptrs_memory(void);
  * reachability scan, which runs with the other threads stopped: the shard locks are only tried.
  * 0; -2 when one is held (by a stopped thread: let it run and try again); -1 out of memory. */
 int ms_ptrs_copy_all(ms_ptr_entry **out, uint64_t *n, size_t *bytes);
-void ms_ptrs_lock_all(void);
-void ms_ptrs_unlock_all(void);
+/* The shard locks are util/forklock.h locks (ms_ptrs_init publishes their words), taken by no
+ * fork handler. A fork child repairs a shard the parent forked in the middle of changing; the
+ * sampled pointers it could not trust are counted (ms_ptrs_fork_dropped). */
+void ms_ptrs_init(void);
 void ms_ptrs_atfork_child(void);
+uint64_t ms_ptrs_fork_dropped(void);
+uint64_t ms_ptrs_fork_repairs(void);
 
 #endif

@@ -2,10 +2,10 @@
  * die, and the strings they point to, in memory of our own (ms_raw_alloc). Inserting takes a
  * lock; it happens only on a per-thread cache miss of the frame reader. Reading a record by id
  * is lock-free (records are published with a release store of the count). */
-#include <pthread.h>
 #include <string.h>
 
 #include "../report/arena.h"
+#include "../util/forklock.h"
 #include "../util/raw_mem.h"
 #include "py_walk.h"
 #include "pyframes.h"
@@ -19,7 +19,11 @@ typedef struct {
 #define MS_PY_REC_CHUNK (1u << MS_PY_REC_CHUNK_SHIFT)
 #define MS_PY_REC_CHUNKS 1024
 
-static pthread_mutex_t ms_py_table_mu = PTHREAD_MUTEX_INITIALIZER;
+/* No fork handler takes it (util/forklock.h): a sampled allocation on a Python thread inside
+ * another library's fork-guarded section may wait for it. ms_py_seq is odd while a holder
+ * interns; a fork child's first holder that finds it odd repairs (ms_py_repair). */
+static ms_forklock ms_py_table_lk;
+static uint32_t ms_py_seq;
 static ms_py_record *ms_py_rec_chunks[MS_PY_REC_CHUNKS];
 static uint32_t ms_py_nrec;
 /* Open-addressing indexes (capacity a power of two, load <= 1/2, 0 = empty): interned strings
@@ -123,10 +127,36 @@ static uint32_t ms_py_intern_locked(const char *file_text, const char *function_
   return n + 1;
 }
 
+/* A fork child's, with the lock held, when the parent forked mid-intern: the records up to
+ * ms_py_nrec were published whole (release), and so were the strings they point to; both indexes
+ * (perhaps half grown) are rebuilt from them, and the string arena starts afresh (its position
+ * may be torn). What the old indexes and arena hold is left unused. */
+static void ms_py_repair(void) {
+  ms_py_strs = (ms_py_index){.hash = ms_py_hash_str};
+  ms_py_recs = (ms_py_index){.hash = ms_py_hash_id};
+  memset(&ms_py_str_arena, 0, sizeof ms_py_str_arena);
+  uint32_t n = ms_py_interned_count();
+  if (ms_py_index_grow(&ms_py_strs) != 0 || ms_py_index_grow(&ms_py_recs) != 0) return; /* next intern retries */
+  for (uint32_t id = 1; id <= n; id++) {
+    const ms_py_record *r = ms_py_record_at(id);
+    const char *text[2] = {r->file, r->function};
+    for (int i = 0; i < 2; i++) {
+      uintptr_t *slot = ms_py_index_find(&ms_py_strs, ms_py_hash_bytes(text[i], strlen(text[i])), ms_py_str_eq, text[i]);
+      if (!*slot) ms_py_index_put(&ms_py_strs, slot, (uintptr_t)text[i]);
+    }
+    uintptr_t *slot = ms_py_index_find(&ms_py_recs, ms_py_hash_record(r->file, r->function, r->line), ms_py_rec_eq, r);
+    if (!*slot) ms_py_index_put(&ms_py_recs, slot, id);
+  }
+}
+
 uint32_t ms_py_intern(const char *file, const char *function, uint32_t line) {
-  pthread_mutex_lock(&ms_py_table_mu);
+  uint32_t *held = ms_forklock_lock(&ms_py_table_lk);
+  if (__atomic_load_n(&ms_py_seq, __ATOMIC_RELAXED) & 1) ms_py_repair();
+  __atomic_store_n(&ms_py_seq, ms_py_seq | 1, __ATOMIC_RELAXED);
+  __atomic_thread_fence(__ATOMIC_RELEASE); /* a child sees the odd count before any change */
   uint32_t id = ms_py_intern_locked(file, function, line);
-  pthread_mutex_unlock(&ms_py_table_mu);
+  __atomic_store_n(&ms_py_seq, ms_py_seq + 1, __ATOMIC_RELEASE);
+  ms_forklock_unlock(held);
   return id;
 }
 
@@ -141,7 +171,6 @@ bool ms_py_frame_get(uint32_t id, const char **file, const char **function, uint
   return true;
 }
 
-void ms_py_atfork_prepare(void) { pthread_mutex_lock(&ms_py_table_mu); }
-void ms_py_atfork_parent(void) { pthread_mutex_unlock(&ms_py_table_mu); }
+void ms_py_table_init(void) { ms_forklock_init(&ms_py_table_lk); }
 /* The child keeps every record: its stacks (inherited) refer to them. */
-void ms_py_atfork_child(void) { pthread_mutex_init(&ms_py_table_mu, NULL); }
+void ms_py_atfork_child(void) { ms_forklock_child(&ms_py_table_lk); }

@@ -42,8 +42,9 @@ typedef unsigned (*ms_unwind_fn)(uintptr_t *out, unsigned max);
 unsigned ms_py_stack(uintptr_t *out, unsigned native_max, ms_unwind_fn unwind);
 
 /* fork: the interning table's lock. */
-void ms_py_atfork_prepare(void);
-void ms_py_atfork_parent(void);
+/* The table's lock is a util/forklock.h lock taken by no fork handler (ms_py_table_init
+ * publishes its word); a child rebuilds the indexes when the parent forked mid-intern. */
+void ms_py_table_init(void);
 void ms_py_atfork_child(void);
 
 #endif

@@ -1,8 +1,8 @@
 #include "stack_table.h"
 
-#include <pthread.h>
 #include <string.h>
 
+#include "../util/forklock.h"
 #include "../util/guard.h"
 #include "../util/raw_mem.h"
 
@@ -11,7 +11,12 @@
 #define MS_SITE_CHUNKS 1024    /* up to 4M distinct stacks */
 #define MS_ARENA_CHUNK (1u << 20)
 
-static pthread_mutex_t ms_stacks_mu = PTHREAD_MUTEX_INITIALIZER;
+/* No fork handler takes it (util/forklock.h): a sampled allocation inside another library's
+ * fork-guarded section may wait for it. ms_stacks_seq is odd while a holder inserts; a fork
+ * child's first holder that finds it odd repairs (ms_stacks_repair). */
+static ms_forklock ms_stacks_lk;
+static uint32_t ms_stacks_seq;
+static uint32_t ms_stacks_repairs;
 static ms_site *ms_site_chunks[MS_SITE_CHUNKS];
 static uint32_t ms_sites_n; /* published with release after a site is complete */
 /* Open-addressing index of site ids (0 = empty), capacity a power of two, load <= 1/2. */
@@ -23,6 +28,7 @@ static size_t ms_arena_used, ms_arena_cap;
 static uint64_t ms_mem_bytes;
 
 static uint32_t ms_stacks_intern_locked(const uintptr_t *frames, unsigned depth, uint64_t h);
+static void ms_stacks_repair(void);
 
 static uint64_t ms_stack_hash(const uintptr_t *f, unsigned depth) {
   uint64_t h = 0xcbf29ce484222325ull ^ depth;
@@ -104,7 +110,10 @@ uint32_t ms_stacks_intern(const uintptr_t *frames, unsigned depth) {
 
 static uint32_t ms_stacks_intern_locked(const uintptr_t *frames, unsigned depth, uint64_t h) {
   uint32_t id = 0;
-  pthread_mutex_lock(&ms_stacks_mu);
+  uint32_t *held = ms_forklock_lock(&ms_stacks_lk);
+  if (__atomic_load_n(&ms_stacks_seq, __ATOMIC_RELAXED) & 1) ms_stacks_repair();
+  __atomic_store_n(&ms_stacks_seq, ms_stacks_seq | 1, __ATOMIC_RELAXED);
+  __atomic_thread_fence(__ATOMIC_RELEASE); /* a child sees the odd count before any change */
   if (ms_index_cap == 0 && ms_index_grow_locked() != 0) goto out;
   uint32_t j = (uint32_t)h & (ms_index_cap - 1);
   for (;; j = (j + 1) & (ms_index_cap - 1)) {
@@ -138,7 +147,8 @@ static uint32_t ms_stacks_intern_locked(const uintptr_t *frames, unsigned depth,
   id = n + 1;
   if ((uint64_t)(n + 1) * 2 > ms_index_cap) ms_index_grow_locked(); /* failure: keeps working, fuller */
 out:
-  pthread_mutex_unlock(&ms_stacks_mu);
+  __atomic_store_n(&ms_stacks_seq, ms_stacks_seq + 1, __ATOMIC_RELEASE);
+  ms_forklock_unlock(held);
   return id;
 }
 
@@ -172,6 +182,30 @@ void ms_stacks_peak_reset(void) {
 
 bool ms_stacks_peaks_were_reset(void) { return __atomic_load_n(&ms_peaks_reset, __ATOMIC_RELAXED); }
 
-void ms_stacks_lock(void) { pthread_mutex_lock(&ms_stacks_mu); }
-void ms_stacks_unlock(void) { pthread_mutex_unlock(&ms_stacks_mu); }
-void ms_stacks_atfork_child(void) { pthread_mutex_init(&ms_stacks_mu, NULL); }
+/* A fork child's, with the lock held, when the parent forked while a thread inserted: the sites
+ * up to ms_sites_n were published whole (release), so they stay; the index (perhaps half grown,
+ * its pointer and capacity out of step) is rebuilt from them; the frame arena starts a new chunk
+ * (its position may be torn). The old index and the unpublished site's frames are left unused. */
+static void ms_stacks_repair(void) {
+  uint32_t n = __atomic_load_n(&ms_sites_n, __ATOMIC_ACQUIRE), cap = 1024;
+  while ((uint64_t)n * 2 >= cap) cap *= 2;
+  ms_index = NULL;
+  ms_index_cap = 0;
+  uint32_t *idx = ms_raw_alloc((size_t)cap * sizeof *idx);
+  if (idx) { /* else the next insert starts an empty index: known stacks get a second site */
+    for (uint32_t id = 1; id <= n; id++) {
+      const ms_site *s = ms_stacks_site(id);
+      uint32_t j = (uint32_t)s->hash & (cap - 1);
+      while (idx[j]) j = (j + 1) & (cap - 1);
+      idx[j] = id;
+    }
+    ms_index = idx;
+    ms_index_cap = cap;
+  }
+  ms_arena_used = ms_arena_cap;
+  __atomic_add_fetch(&ms_stacks_repairs, 1, __ATOMIC_RELAXED);
+}
+
+uint32_t ms_stacks_fork_repairs(void) { return __atomic_load_n(&ms_stacks_repairs, __ATOMIC_RELAXED); }
+void ms_stacks_init(void) { ms_forklock_init(&ms_stacks_lk); }
+void ms_stacks_atfork_child(void) { ms_forklock_child(&ms_stacks_lk); }

@@ -40,9 +40,11 @@ bool ms_stacks_peaks_were_reset(void);
 /* Bytes of memory the table holds (for the benchmark). */
 uint64_t ms_stacks_memory(void);
 
-void ms_stacks_lock(void);
-void ms_stacks_unlock(void);
-/* fork child: the lock is re-initialised; sites stay (the memory they describe is inherited). */
+/* The table's lock is a util/forklock.h lock, taken by no fork handler: ms_stacks_init publishes
+ * its word; a fork child keeps every published site (the memory they describe is inherited) and
+ * rebuilds the index when the parent forked mid-insert (counted by ms_stacks_fork_repairs). */
+void ms_stacks_init(void);
 void ms_stacks_atfork_child(void);
+uint32_t ms_stacks_fork_repairs(void);
 
 #endif

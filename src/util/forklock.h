@@ -53,17 +53,39 @@ static inline uint32_t *ms_forklock_lock(ms_forklock *l) {
   }
 }
 
-/* Once; threads may already use the fallback: the page is published under it. */
-static inline void ms_forklock_init(ms_forklock *l) {
-  if (__atomic_load_n(&l->word, __ATOMIC_ACQUIRE)) return;
+/* A page marked MADV_WIPEONFORK (NULL without one): room for up to 64 lock words, 64 bytes
+ * apart (word i at page + 16 * i). */
+static inline uint32_t *ms_forklock_page(void) {
   uint32_t *page = ms_raw_alloc(4096);
   if (!page || ms_sys_madvise(page, 4096, MADV_WIPEONFORK) != 0) {
     ms_raw_free(page, 4096);
-    return;
+    return NULL;
   }
+  return page;
+}
+
+/* Once per lock; threads may already use the fallback: the word is published under it. */
+static inline void ms_forklock_init_at(ms_forklock *l, uint32_t *word) {
+  if (__atomic_load_n(&l->word, __ATOMIC_ACQUIRE)) return;
   ms_forklock_word_lock(&l->fallback);
-  __atomic_store_n(&l->word, page, __ATOMIC_RELEASE);
+  __atomic_store_n(&l->word, word, __ATOMIC_RELEASE);
   ms_forklock_unlock(&l->fallback);
+}
+
+static inline void ms_forklock_init(ms_forklock *l) {
+  if (__atomic_load_n(&l->word, __ATOMIC_ACQUIRE)) return;
+  uint32_t *page = ms_forklock_page();
+  if (page) ms_forklock_init_at(l, page);
+}
+
+/* The word taken, or NULL when the lock is held. errno is kept. */
+static inline uint32_t *ms_forklock_trylock(ms_forklock *l) {
+  for (;;) {
+    uint32_t *w = __atomic_load_n(&l->word, __ATOMIC_ACQUIRE), *t = w ? w : &l->fallback, c = 0;
+    if (!__atomic_compare_exchange_n(t, &c, 1, false, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)) return NULL;
+    if (w || !__atomic_load_n(&l->word, __ATOMIC_ACQUIRE)) return t;
+    ms_forklock_unlock(t);
+  }
 }
 
 static inline void ms_forklock_unlock(uint32_t *w) {

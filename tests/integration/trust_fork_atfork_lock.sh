@@ -13,6 +13,10 @@
 # prepare handler). That one runs with MEMSHIM_BACKEND=glibc: with jemalloc, jemalloc's own
 # prepare handler (registered when memshim starts it, after such a library's) holds its arena
 # locks the same way, a limit docs/design.md states.
+# Then the profiler's shape (MEMSHIM_PROFILE=1, MEMSHIM_SAMPLE_BYTES=1: every allocation is
+# sampled): a thread allocates and frees under the library's lock (pointer-map shards), and new
+# threads allocate once each under it (their first stack lookup takes the stack table's lock);
+# our prepare handler held those locks. Also with the glibc backend, for the reason above.
 # A run that does not finish its forks in 120 s fails (137: hung).
 . "$(dirname "$0")/lib/common.sh"
 export -n MS_TEST_LIB MS_TEST_CLI
@@ -65,4 +69,15 @@ for m in "glibc backend|MEMSHIM_BACKEND=glibc" "glibc backend, rss soft limit|ME
   [ "$rc" -eq 0 ] || ms_fail "$name, new threads allocating under the library's lock: status $rc (137: hung): $(cat "$MS_TMP/out" "$MS_TMP/err")"
   [ ! -s "$MS_TMP/err" ] || ms_fail "$name, threads: stderr: $(cat "$MS_TMP/err")"
   ms_pass "$name, new threads allocating under the library's lock: $(sed 's/^ok: //' "$MS_TMP/out")"
+done
+
+for m in "profiling, allocations and frees|--alloc" "profiling, new threads|--threads"; do
+  name=${m%%|*}
+  rc=0
+  timeout -s KILL 120 env LD_PRELOAD="$MS_TEST_LIB $MS_TMP/libatforklock.so" MEMSHIM_BACKEND=glibc \
+    MEMSHIM_PROFILE=1 MEMSHIM_SAMPLE_BYTES=1 MEMSHIM_REPORT_PATH="$MS_TMP/prof.%p" \
+    "$PROGS/trust_fork_atfork" "$MS_TMP/data" "$FORKS" "${m#*|}" >"$MS_TMP/out" 2>"$MS_TMP/err" || rc=$?
+  [ "$rc" -eq 0 ] || ms_fail "$name under the library's lock: status $rc (137: hung): $(cat "$MS_TMP/out" "$MS_TMP/err")"
+  [ ! -s "$MS_TMP/err" ] || ms_fail "$name: stderr: $(cat "$MS_TMP/err")"
+  ms_pass "$name under the library's lock: $(sed 's/^ok: //' "$MS_TMP/out")"
 done

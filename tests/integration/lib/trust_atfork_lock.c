@@ -39,7 +39,7 @@ int atforklock_work(void) {
 /* One allocation under the lock: on a new thread, its first, which memshim registers. */
 int atforklock_alloc(void) {
   pthread_mutex_lock(&lib_mu);
-  void *volatile p = malloc(4096);
+  void *volatile p = malloc(4096 + (rand() & 4095)); /* sizes vary: samples of many sizes */
   int bad = p == NULL;
   free(p);
   pthread_mutex_unlock(&lib_mu);

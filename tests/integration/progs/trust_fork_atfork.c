@@ -1,11 +1,13 @@
 /* Issue 22, item 1: fork while a thread works inside another library's atfork-guarded lock.
- *   trust_fork_atfork DATAFILE FORKS [--threads] [LIBRARY.so]
+ *   trust_fork_atfork DATAFILE FORKS [--threads|--alloc] [LIBRARY.so]
  * atforklock_work comes from the preloaded library (LD_PRELOAD names it) or, given a path, from
  * a dlopen of it (its handler is then registered after memshim's). A file mapping of 8 MiB is
  * held and read, so that memshim tracks it under MEMSHIM_MMAP_RESIDENT_MAX or
  * MEMSHIM_RSS_SOFT_LIMIT. A second thread calls atforklock_work in a loop while main forks
  * FORKS times; with --threads it starts thread after thread instead, each allocating once
- * under the library's lock (memshim registers a thread at its first allocation). Each child calls atforklock_work once, checks that memshim still tracks what the
+ * under the library's lock (memshim registers a thread at its first allocation); with --alloc it
+ * allocates and frees under that lock in a loop (with MEMSHIM_PROFILE and MEMSHIM_SAMPLE_BYTES=1
+ * each one is sampled: the profiler's tables and their locks). Each child calls atforklock_work and atforklock_alloc once, checks that memshim still tracks what the
  * parent did, unmaps the file and checks that nothing is tracked, then leaves with _exit; each
  * must be reaped with status 0 (3: a call failed, 4: the registry differs, 5: the unmap was not
  * recorded). A deadlock shows as a hang: the caller's watchdog ends the run. */
@@ -22,7 +24,7 @@ static int (*work)(void);
 static volatile unsigned long rounds, bad_rounds;
 
 static int (*alloc_fn)(void);
-static int threads_mode;
+static int threads_mode, alloc_mode;
 
 static void *one_alloc(void *arg) {
   (void)arg;
@@ -32,7 +34,9 @@ static void *one_alloc(void *arg) {
 static void *worker(void *arg) {
   (void)arg;
   while (!stop) {
-    if (threads_mode) { /* a new thread's first allocation, under the library's lock */
+    if (alloc_mode) { /* allocations and frees under the library's lock, on this thread */
+      if (alloc_fn()) bad_rounds++;
+    } else if (threads_mode) { /* a new thread's first allocation, under the library's lock */
       pthread_t t;
       void *r = NULL;
       if (pthread_create(&t, NULL, one_alloc, NULL) != 0 || pthread_join(t, &r) != 0 || r) bad_rounds++;
@@ -61,6 +65,9 @@ int main(int argc, char **argv) {
   if (argc > arg && strcmp(argv[arg], "--threads") == 0) {
     threads_mode = 1;
     arg++;
+  } else if (argc > arg && strcmp(argv[arg], "--alloc") == 0) {
+    alloc_mode = 1;
+    arg++;
   }
   void *h = RTLD_DEFAULT;
   if (argc > arg && !(h = dlopen(argv[arg], RTLD_NOW))) trust_fail("dlopen %s: %s", argv[arg], dlerror());
@@ -87,7 +94,7 @@ int main(int argc, char **argv) {
       /* The child's first calls take the registry lock (some children were copied while the
        * worker held it), and its registry still lists the file mapping, which it then unmaps. */
       uint64_t before = tracked_bytes();
-      if (work()) _exit(3);
+      if (work() || alloc_fn()) _exit(3);
       if (before != tracked) _exit(4);
       if (munmap((void *)m, MAP_BYTES) != 0 || tracked_bytes() != 0) _exit(5);
       _exit(0);
