@@ -13,7 +13,7 @@
  *            list are never locked here (util/forklock.h);
  *   parent:  the same unlocked in reverse; the monitor comes back with the next activity, not
  *            now (Python 3.12 counts threads right after fork);
- *   child:   accounting, profile, reporting, policy, log, monitor reset; then the jobs that run on a clock
+ *   child:   accounting, profile, reporting, policy, timeline, log, gpu, monitor reset; then the jobs that run on a clock
  *            (metrics, profiling) start the child's own thread; the heap policy waits for its
  *            first activity.
  * Exit and fork handlers act only in the process that owns the state: a vfork child shares
@@ -43,8 +43,6 @@
 #include "state.h"
 
 
-static bool ms_exiting;
-bool ms_in_exit(void) { return ms_exiting; }
 
 /* ---- children that run our exit handlers in our memory ----
  * A vfork child that leaves through exit() (after a failed exec) runs every exit handler and
@@ -113,6 +111,7 @@ static void ms_atfork_child(void) {
   ms_profile_atfork_child();
   ms_reporting_atfork_child();
   ms_policy_atfork_child();
+  ms_timeline_atfork_child();
   ms_log_after_fork_child();
   ms_gpu_atfork_child();
   ms_monitor_atfork_child();

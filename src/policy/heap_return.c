@@ -23,7 +23,6 @@
 #include "monitor.h"
 #include "policy.h"
 #include "policy_internal.h"
-#include "timeline.h"
 
 /* While live heap is falling (an unload), look this often, so the purge follows its end. */
 #define MS_FALLING_LOOK_MS 50
@@ -219,7 +218,6 @@ void ms_policy_atfork_child(void) {
   __atomic_store_n(&ms_look_busy, 0, __ATOMIC_RELAXED); /* a look on another thread was not copied */
   __atomic_store_n(&ms_look_due, 0, __ATOMIC_RELAXED);
   ms_policy_events_atfork_child();
-  ms_timeline_atfork_child();
   ms_mmap_atfork_child();
 }
 
