@@ -20,7 +20,7 @@
 #include "../util/owner.h"
 #include "../util/proc.h"
 #include "mmap_registry.h"
-#include "monitor.h"
+#include "../util/job.h"
 #include "policy.h"
 #include "policy_internal.h"
 
@@ -109,7 +109,7 @@ int ms_policy_trim(const char *trigger) {
 
 /* ---- the heap ---- */
 
-static ms_job_next ms_policy_heap_job(uint64_t now_ms) {
+ms_job_next ms_policy_heap_job(uint64_t now_ms) {
   ms_counters c;
   ms_counters_read(&c);
   ms_policy_note_live(c.live_bytes);
@@ -168,6 +168,8 @@ void ms_policy_heap_tick(bool large_free) {
 
 bool ms_policy_heap_active(void) { return ms_heap_return_on() && !ms_heap_threaded; }
 
+bool ms_policy_heap_threaded(void) { return ms_heap_threaded; }
+
 bool ms_policy_active(void) {
   return ms_heap_return_on() || ms_mmap_cap_on();
 }
@@ -193,8 +195,6 @@ void ms_policy_init(void) {
   if (ms_cfg.retained_max && ms_cfg.retained_max < ms_watch_floor) ms_watch_floor = ms_cfg.retained_max;
   if (ms_cfg.rss_soft_limit && ms_cfg.rss_soft_limit < ms_watch_floor) ms_watch_floor = ms_cfg.rss_soft_limit;
   ms_purge_interval_ms = ms_opt_u64(MS_OPT_PURGE_INTERVAL);
-  /* Job order as before the split: the heap job, then the mapping cap's. */
-  if (ms_heap_threaded) ms_monitor_add_job("memory_return", 0, ms_policy_heap_job);
   ms_mmap_cap_init(ms_purge_interval_ms, ms_cfg.rss_soft_limit != 0);
 }
 

@@ -10,7 +10,7 @@
 #include "../util/log.h"
 #include "../util/proc.h"
 #include "mmap_registry.h"
-#include "monitor.h"
+#include "../util/job.h"
 #include "policy_internal.h"
 
 static uint64_t ms_mmap_cap; /* MEMSHIM_MMAP_RESIDENT_MAX, 0 = off */
@@ -82,7 +82,7 @@ static uint64_t ms_mmap_rebase(uint64_t resident, uint64_t shared) {
   return resident;
 }
 
-static ms_job_next ms_policy_mmap_job(uint64_t now_ms) {
+ms_job_next ms_policy_mmap_job(uint64_t now_ms) {
   if (!ms_mmap_registry_busy()) return (ms_job_next){ms_purge_interval_ms, false};
   uint64_t faults = ms_proc_page_faults();
   uint64_t estimate = ms_mmap_last_resident + (ms_mmap_prev_shared > ms_mmap_last_shared ? ms_mmap_prev_shared - ms_mmap_last_shared : 0);
@@ -158,5 +158,4 @@ void ms_mmap_cap_init(uint64_t purge_interval_ms, bool soft_limit) {
   ms_purge_interval_ms = purge_interval_ms;
   /* File mappings are tracked only when something acts on them. */
   if (ms_mmap_cap || soft_limit) ms_mmap_registry_configure(ms_opt_u64(MS_OPT_MMAP_MIN));
-  if (ms_mmap_cap) ms_monitor_add_job("mmap_cap", 0, ms_policy_mmap_job);
 }

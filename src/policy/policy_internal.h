@@ -15,10 +15,9 @@ static inline double ms_elapsed_ms(const struct timespec *t0) {
   return (double)(t1.tv_sec - t0->tv_sec) * 1e3 + (double)(t1.tv_nsec - t0->tv_nsec) / 1e6;
 }
 
-/* mmap_cap.c: the file-mapping cap. init reads MEMSHIM_MMAP_RESIDENT_MAX, has file mappings
- * tracked when the cap or the soft limit (soft_limit) acts on them, and registers the cap's job. */
+/* mmap_cap.c: the file-mapping cap. init reads MEMSHIM_MMAP_RESIDENT_MAX and has file mappings
+ * tracked when the cap or the soft limit (soft_limit) acts on them. */
 void ms_mmap_cap_init(uint64_t purge_interval_ms, bool soft_limit);
-bool ms_mmap_cap_on(void);
 /* A file mapping is tracked under the cap: its job needs the monitor thread. */
 bool ms_mmap_cap_wants_thread(void);
 /* Above the RSS soft limit by excess bytes: drop that much of the tracked file pages. */
