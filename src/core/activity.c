@@ -2,7 +2,7 @@
 #include "activity.h"
 
 #include "../config/options.h"
-#include "../policy/monitor.h"
+#include "monitor.h"
 #include "../policy/policy.h"
 #include "../profile/profile.h"
 #include "reporting.h"

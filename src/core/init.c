@@ -13,7 +13,7 @@
  *            locked here (util/forklock.h);
  *   parent:  the same unlocked in reverse; the monitor comes back with the next activity, not
  *            now (Python 3.12 counts threads right after fork);
- *   child:   accounting, profile, reporting, policy, log, monitor reset; then the jobs that run on a clock
+ *   child:   accounting, profile, reporting, policy, timeline, log, gpu, monitor reset; then the jobs that run on a clock
  *            (metrics, profiling) start the child's own thread; the heap policy waits for its
  *            first activity.
  * Exit and fork handlers act only in the process that owns the state: a vfork child shares
@@ -29,7 +29,7 @@
 #include "../backend/backend.h"
 #include "../config/options.h"
 #include "../gpu/gpu.h"
-#include "../policy/monitor.h"
+#include "monitor.h"
 #include "../policy/policy.h"
 #include "../policy/timeline.h"
 #include "../profile/profile.h"
@@ -43,8 +43,6 @@
 #include "state.h"
 
 
-static bool ms_exiting;
-bool ms_in_exit(void) { return ms_exiting; }
 
 /* ---- children that run our exit handlers in our memory ----
  * A vfork child that leaves through exit() (after a failed exec) runs every exit handler and
@@ -111,10 +109,41 @@ static void ms_atfork_child(void) {
   ms_profile_atfork_child();
   ms_reporting_atfork_child();
   ms_policy_atfork_child();
+  ms_timeline_atfork_child();
   ms_log_after_fork_child();
   ms_gpu_atfork_child();
   ms_monitor_atfork_child();
   ms_activity_after_fork_child();
+}
+
+/* ---- the monitor's jobs ----
+ * Every periodic job, in the order the thread runs them; each is scheduled when its feature is
+ * on once the subsystems are configured. first: the option whose value delays its first run
+ * after the thread starts (MS_OPT__COUNT: at once). Whether a job keeps the thread alive is its
+ * own answer after each run (ms_job_next.needed: the heap and mapping-cap jobs let it go while
+ * there is nothing to watch). */
+static bool ms_job_profile_on(void) { return ms_profile_active; }
+static const struct {
+  const char *name;
+  ms_option_id first;
+  ms_monitor_job_fn fn;
+  bool (*on)(void);
+} ms_jobs_table[] = {
+    {"profile_snapshot", MS_OPT_SNAPSHOT_INTERVAL, ms_profile_snapshot_job, ms_job_profile_on},
+    {"timeline", MS_OPT_SNAPSHOT_INTERVAL, ms_timeline_job, ms_reporting_active},
+    {"report_triggers", MS_OPT_SNAPSHOT_INTERVAL, ms_report_trigger_job, ms_reporting_active},
+    {"report_interval", MS_OPT_REPORT_INTERVAL, ms_report_interval_job, ms_reporting_interval_on},
+    {"memory_return", MS_OPT__COUNT, ms_policy_heap_job, ms_policy_heap_threaded},
+    {"mmap_cap", MS_OPT__COUNT, ms_policy_mmap_job, ms_mmap_cap_on},
+    {"metrics", MS_OPT_METRICS_INTERVAL, ms_metrics_job, ms_metrics_on},
+};
+
+static void ms_jobs_schedule(void) {
+  for (unsigned i = 0; i < sizeof ms_jobs_table / sizeof ms_jobs_table[0]; i++)
+    if (ms_jobs_table[i].on())
+      ms_monitor_add_job(ms_jobs_table[i].name,
+                         ms_jobs_table[i].first == MS_OPT__COUNT ? 0 : ms_opt_u64(ms_jobs_table[i].first),
+                         ms_jobs_table[i].fn);
 }
 
 __attribute__((constructor(101))) void ms_init(void) {
@@ -139,11 +168,11 @@ __attribute__((constructor(101))) void ms_init(void) {
     ms_profile_init();
     ms_reporting_init();
     ms_policy_init();
-    ms_metrics_init();
     static const ms_gpu_hooks gpu_hooks = {ms_report_now, ms_reporting_active, ms_report_describe_sites};
     ms_gpu_init(&gpu_hooks);
     ms_timeline_set_gpu(ms_gpu_timeline_sample);
-    ms_activity_init(); /* last: every subsystem has registered its jobs */
+    ms_jobs_schedule();
+    ms_activity_init(); /* last: every job is scheduled */
     if (ms_reporting_active() || *ms_opt_str(MS_OPT_METRICS_FILE)) {
       ms_share_probe_arm();
       on_exit(ms_exit_sentinel, NULL);

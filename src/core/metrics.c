@@ -14,7 +14,7 @@
 #include "../../include/memshim.h"
 #include "../config/options.h"
 #include "../gpu/gpu.h"
-#include "../policy/monitor.h"
+#include "monitor.h"
 #include "../profile/collect.h"
 #include "../report/out.h"
 #include "../report/prometheus.h"
@@ -82,16 +82,12 @@ static void ms_metrics_write_now(void) {
   ms_guard_leave();
 }
 
-static ms_job_next ms_metrics_job(uint64_t now_ms) {
+ms_job_next ms_metrics_job(uint64_t now_ms) {
   (void)now_ms;
   ms_metrics_write_now();
   return (ms_job_next){ms_opt_u64(MS_OPT_METRICS_INTERVAL), true};
 }
 
-void ms_metrics_init(void) {
-  if (!*ms_opt_str(MS_OPT_METRICS_FILE)) return;
-  if (ms_monitor_add_job("metrics", ms_opt_u64(MS_OPT_METRICS_INTERVAL), ms_metrics_job) != 0)
-    ms_log_error("metrics: no monitor job slot left; the metrics file is written at exit only");
-}
+bool ms_metrics_on(void) { return *ms_opt_str(MS_OPT_METRICS_FILE) != 0; }
 
 void ms_metrics_at_exit(void) { ms_metrics_write_now(); }

@@ -27,7 +27,7 @@
 #include "../backend/backend.h"
 #include "../config/options.h"
 #include "../gpu/gpu.h"
-#include "../policy/monitor.h"
+#include "monitor.h"
 #include "../policy/timeline.h"
 #include "../profile/collect.h"
 #include "../profile/profile.h"
@@ -330,7 +330,7 @@ static void ms_report_on_exit(int status, void *arg) {
 }
 
 /* Every snapshot interval: a pending signal request, and (once) the exit handler. */
-static ms_job_next ms_report_trigger_job(uint64_t now_ms) {
+ms_job_next ms_report_trigger_job(uint64_t now_ms) {
   (void)now_ms;
   /* Registered here, not in the constructor: handlers run in reverse order of registration,
    * and ours must run before the loader's (registered by the program's start-up code, after
@@ -347,7 +347,7 @@ static ms_job_next ms_report_trigger_job(uint64_t now_ms) {
   return (ms_job_next){ms_opt_u64(MS_OPT_SNAPSHOT_INTERVAL), true};
 }
 
-static ms_job_next ms_report_interval_job(uint64_t now_ms) {
+ms_job_next ms_report_interval_job(uint64_t now_ms) {
   (void)now_ms;
   ms_report_now("interval");
   return (ms_job_next){ms_opt_u64(MS_OPT_REPORT_INTERVAL), true};
@@ -362,6 +362,8 @@ static void ms_report_on_signal(int sig) {
 
 bool ms_reporting_active(void) { return ms_reports_on; }
 
+bool ms_reporting_interval_on(void) { return ms_reports_on && ms_opt_u64(MS_OPT_REPORT_INTERVAL); }
+
 void ms_reporting_init(void) {
   /* Without profiling, a report still has the process's timeline and the policy's events
    * (unless MEMSHIM_REPORT=off asks for no file). */
@@ -370,11 +372,6 @@ void ms_reporting_init(void) {
   if (!ms_reports_on) return;
   ms_report_check_dir();
   ms_timeline_init();
-  if (ms_monitor_add_job("report_triggers", ms_opt_u64(MS_OPT_SNAPSHOT_INTERVAL), ms_report_trigger_job) != 0)
-    ms_log_error("reports: monitor job table full; no signal reports, exit report from the destructor only");
-  uint64_t interval = ms_opt_u64(MS_OPT_REPORT_INTERVAL);
-  if (interval && ms_monitor_add_job("report_interval", interval, ms_report_interval_job) != 0)
-    ms_log_error("reports: monitor job table full; MEMSHIM_REPORT_INTERVAL ignored");
   int sig = (int)ms_opt_u64(MS_OPT_REPORT_SIGNAL);
   if (!sig) return;
   /* Only over SIG_DFL: a handler a library installed, or SIG_IGN inherited from the parent (which

@@ -7,12 +7,19 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "../util/job.h"
 
-/* Constructor, after ms_profile_init: when profiling or MEMSHIM_REPORT is set, the timeline job,
- * the signal handler and the report jobs. */
+/* Constructor, after ms_profile_init: when profiling or MEMSHIM_REPORT is set, the timeline's
+ * clock and the signal handler; init.c's job table then schedules the report jobs. */
 void ms_reporting_init(void);
 /* Reports are written by this process (its jobs need the monitor thread). */
 bool ms_reporting_active(void);
+/* ... and MEMSHIM_REPORT_INTERVAL is set. */
+bool ms_reporting_interval_on(void);
+/* The jobs: signal and API requests, leak and GPU triggers (report_triggers, every
+ * MEMSHIM_SNAPSHOT_INTERVAL), and the periodic report (report_interval). */
+ms_job_next ms_report_trigger_job(uint64_t now_ms);
+ms_job_next ms_report_interval_job(uint64_t now_ms);
 /* Take a report of this process now and write the configured formats. reason: "exit",
  * "signal", "interval", "api". Serialised; logs failures, never fatal. Returns true when the
  * leak verdict is "fail". */

@@ -7,6 +7,10 @@
 
 bool ms_enabled = true;
 bool ms_initialized;
+bool ms_exiting;
+
+/* Here, not in init.c which sets it: metrics.c asks, and init.c calls metrics.c. */
+bool ms_in_exit(void) { return ms_exiting; }
 
 void *ms_alloc_slow(void *p, uint64_t size) {
   ms_thread *t = &ms_tls_thread;

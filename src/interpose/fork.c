@@ -21,7 +21,7 @@
 #include <unistd.h>
 
 #include "../core/state.h"
-#include "../policy/monitor.h"
+#include "../core/monitor.h"
 #include "../util/export.h"
 #include "../util/log.h"
 #include "../util/proc.h"

@@ -13,7 +13,7 @@
 #include <sys/types.h>
 #include <unistd.h>
 
-#include "../policy/monitor.h"
+#include "../core/monitor.h"
 #include "../util/export.h"
 
 struct __user_cap_header_struct;

@@ -3,7 +3,7 @@
 #include <pthread.h>
 #include <string.h>
 
-#include "monitor.h"
+#include "../util/job.h"
 #include "policy.h"
 #include "policy_internal.h"
 

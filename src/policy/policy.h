@@ -5,6 +5,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "../util/job.h"
+
 /* Constructor: the memory-return jobs, when configured. */
 void ms_policy_init(void);
 void ms_policy_at_exit(void);
@@ -16,6 +18,12 @@ void ms_policy_atfork_child(void);
 uint64_t ms_policy_purge_now(const char *trigger);
 /* The same for glibc's malloc_trim: 1 when memory was released, else 0. */
 int ms_policy_trim(const char *trigger);
+/* The policy's monitor jobs (core/init.c's job table): the heap's under MEMSHIM_RSS_SOFT_LIMIT
+ * (ms_policy_heap_threaded), the file-mapping cap's under MEMSHIM_MMAP_RESIDENT_MAX (ms_mmap_cap_on). */
+ms_job_next ms_policy_heap_job(uint64_t now_ms);
+bool ms_policy_heap_threaded(void);
+ms_job_next ms_policy_mmap_job(uint64_t now_ms);
+bool ms_mmap_cap_on(void);
 /* Some memory-return feature is on (its jobs exist). */
 bool ms_policy_active(void);
 /* The heap policy is on (MEMSHIM_RETAINED_MAX or MEMSHIM_IDLE_PURGE) and looks inline; under

@@ -4,8 +4,24 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "policy.h"
+
+/* Milliseconds since t0 (CLOCK_MONOTONIC), for the logs. */
+static inline double ms_elapsed_ms(const struct timespec *t0) {
+  struct timespec t1;
+  clock_gettime(CLOCK_MONOTONIC, &t1);
+  return (double)(t1.tv_sec - t0->tv_sec) * 1e3 + (double)(t1.tv_nsec - t0->tv_nsec) / 1e6;
+}
+
+/* mmap_cap.c: the file-mapping cap. init reads MEMSHIM_MMAP_RESIDENT_MAX and has file mappings
+ * tracked when the cap or the soft limit (soft_limit) acts on them. */
+void ms_mmap_cap_init(uint64_t purge_interval_ms, bool soft_limit);
+/* A file mapping is tracked under the cap: its job needs the monitor thread. */
+bool ms_mmap_cap_wants_thread(void);
+/* Above the RSS soft limit by excess bytes: drop that much of the tracked file pages. */
+void ms_mmap_cap_shed(uint64_t excess);
 
 /* events.c */
 void ms_policy_event_push(ms_event_kind kind, uint64_t bytes, const char *trigger);

@@ -17,7 +17,7 @@
 #include "../config/options.h"
 #include "../util/log.h"
 #include "../util/proc.h"
-#include "monitor.h"
+#include "../util/job.h"
 #include "policy.h"
 
 #define MS_TIMELINE_MAX 512
@@ -29,7 +29,7 @@ static pthread_mutex_t ms_tl_mu = PTHREAD_MUTEX_INITIALIZER;
 static ms_snap_point ms_points[MS_TIMELINE_MAX]; /* a report copies them as they are */
 static unsigned ms_npoints, ms_tl_stride = 1, ms_tl_ticks;
 static uint64_t ms_tl_t0, ms_tl_interval;
-static ms_job_next ms_timeline_job(uint64_t now_ms) {
+ms_job_next ms_timeline_job(uint64_t now_ms) {
   ms_snap_point p = {.t_ms = now_ms > ms_tl_t0 ? now_ms - ms_tl_t0 : 0, .rss = ms_proc_rss()};
   ms_counters c;
   ms_counters_read(&c);
@@ -58,8 +58,6 @@ static ms_job_next ms_timeline_job(uint64_t now_ms) {
 void ms_timeline_init(void) {
   ms_tl_t0 = ms_monitor_now_ms();
   ms_tl_interval = ms_opt_u64(MS_OPT_SNAPSHOT_INTERVAL);
-  if (ms_monitor_add_job("timeline", ms_tl_interval, ms_timeline_job) != 0)
-    ms_log_error("timeline: monitor job table full; reports carry no timeline");
 }
 
 int ms_timeline_collect(ms_snapshot *s, ms_arena *a) {

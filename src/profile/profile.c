@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "../config/options.h"
-#include "../policy/monitor.h"
+#include "../util/job.h"
 #include "../util/log.h"
 #include "leak.h"
 #include "profile_internal.h"
@@ -84,7 +84,7 @@ void ms_profile_free_maybe(void *p) {
 
 /* ---- periodic work: the leak gate's snapshots ---- */
 
-static ms_job_next ms_profile_snapshot_job(uint64_t now_ms) {
+ms_job_next ms_profile_snapshot_job(uint64_t now_ms) {
   (void)now_ms;
   ms_py_poll();
   /* Once Python finalizes, its teardown frees what the program held (a leak too): snapshots of
@@ -130,9 +130,7 @@ void ms_profile_init(void) {
   ms_leak_store_init();
   ms_py_init();
   ms_profile_reset_clock();
-  if (ms_monitor_add_job("profile_snapshot", ms_snapshot_ms, ms_profile_snapshot_job) != 0)
-    ms_log_error("profiler: monitor job table full; no snapshots (leak gate and timeline off)");
-  /* The core resets the constructor thread's countdown so that it samples too. */
+  /* On: core/init.c schedules ms_profile_snapshot_job. The core resets the constructor thread's countdown so that it samples too. */
   ms_profile_active = true;
   ms_log_debug("profiler on: one sample per %llu bytes, %u frames", (unsigned long long)ms_sample_mean, ms_depth);
 }

@@ -6,10 +6,13 @@
 #include <stdint.h>
 
 #include "../util/guard.h"
+#include "../util/job.h"
 #include "ptr_map.h"
 
 /* True when MEMSHIM_PROFILE=1; read-only after the constructor. */
 extern MS_HIDDEN bool ms_profile_active;
+/* While profiling: snapshots every MEMSHIM_SNAPSHOT_INTERVAL (core/init.c's job table). */
+ms_job_next ms_profile_snapshot_job(uint64_t now_ms);
 
 /* Constructor: read options, prepare tables. */
 void ms_profile_init(void);

@@ -15,7 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "policy/monitor.h"
+#include "core/monitor.h"
 #include "util/guard.h"
 #include "util/owner.h"
 #include "util/proc.h"

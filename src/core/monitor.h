@@ -18,6 +18,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "../util/job.h" /* ms_job_next, ms_monitor_job_fn, ms_monitor_now_ms */
+
 /* After a suspension ends (fork in the parent, setuid & co.), the thread stays away at least
  * this long, whatever activity comes: a host that counts its threads right after the call must
  * not see ours. CPython 3.12+ reads /proc/self/stat right after fork() returns, and opening it
@@ -25,16 +27,7 @@
  * the thread back first and turn every fork into a DeprecationWarning. */
 #define MS_MONITOR_RESUME_HOLD_MS 100
 
-/* What a job wants after a run: to run again in next_ms, and whether the thread must stay for
- * it (false: run me while the thread is there anyway, but do not keep it alive for me). */
-typedef struct {
-  uint64_t next_ms;
-  bool needed;
-} ms_job_next;
-
-typedef ms_job_next (*ms_monitor_job_fn)(uint64_t now_ms);
-
-/* Register a job (from the constructor). first_ms: delay of its first run after the thread
+/* Register a job (core/init.c's job table, from the constructor). first_ms: delay of its first run after the thread
  * starts. Returns 0, or -1 when the job table is full. */
 int ms_monitor_add_job(const char *name, uint64_t first_ms, ms_monitor_job_fn fn);
 /* Activity a job may care about: start the thread if it is not running and may run (not
@@ -57,8 +50,6 @@ void ms_monitor_stop(void);
 int ms_monitor_running(void);
 /* True when the thread was stopped by a suspension while jobs needed it: activity should kick. */
 bool ms_monitor_restart_pending(void);
-/* Monotonic milliseconds, the clock jobs are given. */
-uint64_t ms_monitor_now_ms(void);
 
 /* fork: prepare suspends (no thread of ours is copied, and none is running a job), the parent
  * resumes lazily, the child starts with no thread and a fresh state. The caller makes the child

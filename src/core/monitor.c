@@ -56,12 +56,6 @@ static uint32_t ms_wake_word; /* atomic: futex word, bumped by every wake */
 static uint64_t ms_kicks;     /* atomic: activity seen, so a thread about to leave stays */
 static uint64_t ms_hold_until; /* atomic: no start before this monotonic ms (0: none) */
 
-uint64_t ms_monitor_now_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
 int ms_monitor_add_job(const char *name, uint64_t first_ms, ms_monitor_job_fn fn) {
   if (!fn) return -1;
   pthread_mutex_lock(&ms_life_lock);
