@@ -70,8 +70,25 @@ ms_pass "SIGINT, QUIT, HUP, USR1, USR2, WINCH, ALRM, CONT, RTMIN+2, TERM to mems
 
 # --- 1b. job control: SIGTSTP stops the command and memshim run; SIGCONT resumes both -----------
 mkdir "$d/t1b"
-"$cli" run -- "$PYTHON" "$d/trap.py" "$d/t1b" &
-cli_pid=$!; bg+=("$cli_pid")
+# The kernel discards SIGTSTP for a process group that is orphaned (no member's parent is in
+# another group of the same session), which a test started from a background job can be. So a
+# helper leads a new session and starts memshim run in a group of its own: a job of a shell.
+cat >"$d/job.py" <<'EOF'
+import os, sys
+os.setsid()
+pid = os.fork()
+if pid == 0:
+    os.setpgid(0, 0)
+    os.execv(sys.argv[2], sys.argv[2:])
+open(sys.argv[1] + ".tmp", "w").write(str(pid))
+os.rename(sys.argv[1] + ".tmp", sys.argv[1])
+_, status = os.waitpid(pid, 0)
+sys.exit(os.waitstatus_to_exitcode(status) if os.WIFEXITED(status) else 128 + os.WTERMSIG(status))
+EOF
+"$PYTHON" "$d/job.py" "$d/t1b/cli" "$cli" run -- "$PYTHON" "$d/trap.py" "$d/t1b" &
+job_pid=$!; bg+=("$job_pid")
+wait_for "memshim run to start" test -s "$d/t1b/cli"
+cli_pid=$(cat "$d/t1b/cli"); bg+=("$cli_pid")
 wait_for "the command to start" test -s "$d/t1b/ready"
 child=$(cat "$d/t1b/ready")
 state() { sed 's/.*) \(.\).*/\1/' "/proc/$1/stat" 2>/dev/null; }
@@ -85,7 +102,7 @@ wait_for "SIGCONT to reach the command" has_line "$d/t1b/log" "SIG$(kill -l CONT
 running "$child" || ms_fail "the command is still stopped after SIGCONT"
 running "$cli_pid" || ms_fail "memshim run is still stopped after SIGCONT"
 kill -TERM "$cli_pid"
-rc=0; wait "$cli_pid" || rc=$?
+rc=0; wait "$job_pid" || rc=$?
 [ "$rc" -eq 0 ] || ms_fail "after stop/continue and SIGTERM: exit $rc, want 0"
 ms_pass "SIGTSTP stops the command and memshim run (job control), SIGCONT resumes both"
 
