@@ -147,7 +147,23 @@ fi
 run_variant defaults
 run_variant profile MEMSHIM_PROFILE=1
 run_variant rss MEMSHIM_RSS_SOFT_LIMIT=200M
-run_variant mmapcap MEMSHIM_MMAP_RESIDENT_MAX=8M
-run_variant bothcaps MEMSHIM_RSS_SOFT_LIMIT=200M MEMSHIM_MMAP_RESIDENT_MAX=8M
+# The mapping cap needs memshim's thread, and Chromium's zygote checks it is single-threaded
+# before it enters its sandbox: it aborts (rc 134, "Zygote process exited prematurely"). Known,
+# open (docs/troubleshooting.md, "Chromium and the mapping cap"): these runs must end that way and
+# no other (no hang, no process left); once they render, they join the variants above.
+known_zygote_abort() {
+  local name=$1 n=${#FAILED[@]}
+  shift
+  if render "$name" "$@"; then
+    ms_fail "$name: chromium now renders with the mapping cap: make it a run_variant"
+  fi
+  local got=${FAILED[-1]}
+  [ "$got" = "$name: rc 134" ] && grep -q 'Zygote process exited prematurely' "$MS_TMP/$name.err" ||
+    ms_fail "$name: failed other than by the known zygote abort alone: $got"
+  FAILED=("${FAILED[@]:0:n}")
+  echo "KNOWN FAILURE (open): $name: the zygote aborts on memshim's thread; no process left"
+}
+known_zygote_abort mmapcap MEMSHIM_MMAP_RESIDENT_MAX=8M
+known_zygote_abort bothcaps MEMSHIM_RSS_SOFT_LIMIT=200M MEMSHIM_MMAP_RESIDENT_MAX=8M
 
 [ ${#FAILED[@]} -eq 0 ] || ms_fail "$(printf '%s; ' "${FAILED[@]}")"
