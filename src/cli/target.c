@@ -55,6 +55,7 @@ static bool ms_is_memshim_lib(const char *path) {
 int ms_target_read(const char *cmd, int pid, ms_target *t) {
   memset(t, 0, sizeof *t);
   t->pid = pid;
+  t->euid = -1;
   char path[64];
   size_t len;
   snprintf(path, sizeof path, "/proc/%d/status", pid);
@@ -68,6 +69,7 @@ int ms_target_read(const char *cmd, int pid, ms_target *t) {
     else if (!strncmp(line, "SigCgt:\t", 8)) t->sig_caught = strtoull(line + 8, NULL, 16);
     else if (!strncmp(line, "SigIgn:\t", 8)) t->sig_ignored = strtoull(line + 8, NULL, 16);
     else if (!strncmp(line, "SigBlk:\t", 8)) t->sig_blocked = strtoull(line + 8, NULL, 16);
+    else if (!strncmp(line, "Uid:\t", 5)) sscanf(line + 5, "%*d %ld", &t->euid);
   }
   free(status);
   snprintf(path, sizeof path, "/proc/%d/maps", pid);
@@ -139,21 +141,6 @@ static bool ms_target_same_root(int pid) {
   return stat(root, &a) == 0 && stat("/", &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino;
 }
 
-/* The target's effective uid (%u), from /proc/PID/status; -1 when unreadable. */
-static long ms_target_euid(int pid) {
-  char path[64], line[256];
-  snprintf(path, sizeof path, "/proc/%d/status", pid);
-  FILE *f = fopen(path, "r");
-  long uid = -1;
-  if (!f) return -1;
-  while (fgets(line, sizeof line, f)) {
-    long r, e;
-    if (sscanf(line, "Uid: %ld %ld", &r, &e) == 2) { uid = e; break; }
-  }
-  fclose(f);
-  return uid;
-}
-
 int ms_target_report_prefix(const ms_target *t, char *path, size_t plen, char *glob_here, size_t glen) {
   const char *tmpl = ms_report_path_template(); /* the library's default when unset or "" */
   char pat[PATH_MAX]; /* the same, as a glob(3) pattern */
@@ -164,9 +151,8 @@ int ms_target_report_prefix(const ms_target *t, char *path, size_t plen, char *g
     if (p[0] == '%' && p[1] == 'p') {
       snprintf(piece, sizeof piece, "%d", t->pid), p++;
     } else if (p[0] == '%' && p[1] == 'u') {
-      long uid = ms_target_euid(t->pid);
-      if (uid < 0) return -1;
-      snprintf(piece, sizeof piece, "%ld", uid), p++;
+      if (t->euid < 0) return -1;
+      snprintf(piece, sizeof piece, "%ld", t->euid), p++;
     } else if (p[0] == '%' && p[1] == 'T') {
       snprintf(piece, sizeof piece, "%s", ms_tmpdir_of(ms_target_getenv(t, "TMPDIR"))), p++;
     } else if (p[0] == '%' && p[1] == 't') {

@@ -15,6 +15,7 @@ typedef struct {
   char *envbuf;         /* /proc/PID/environ: the environment it was started with */
   size_t envlen;
   uint64_t sig_caught, sig_ignored, sig_blocked; /* SigCgt, SigIgn, SigBlk (main thread) */
+  long euid; /* effective uid (Uid: of /proc/PID/status; %u of a report path), -1 unknown */
 } ms_target;
 
 /* Parse a pid argument: 0, or -1 after saying why (cmd names the command). */
