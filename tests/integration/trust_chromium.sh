@@ -148,7 +148,7 @@ run_variant defaults
 run_variant profile MEMSHIM_PROFILE=1
 run_variant rss MEMSHIM_RSS_SOFT_LIMIT=200M
 # The mapping cap needs memshim's thread, and Chromium's zygote checks it is single-threaded
-# before it enters its sandbox: it aborts (rc 134, "Zygote process exited prematurely"). Known,
+# before it enters its sandbox: it aborts (rc 134, a FATAL line of the zygote host). Known,
 # open (docs/troubleshooting.md, "Chromium and the mapping cap"): these runs must end that way and
 # no other (no hang, no process left); once they render, they join the variants above.
 known_zygote_abort() {
@@ -158,7 +158,9 @@ known_zygote_abort() {
     ms_fail "$name: chromium now renders with the mapping cap: make it a run_variant"
   fi
   local got=${FAILED[-1]}
-  [ "$got" = "$name: rc 134" ] && grep -q 'Zygote process exited prematurely' "$MS_TMP/$name.err" ||
+  # the abort says "Zygote process exited prematurely" or, when the zygote dies before its
+  # hello, "Failed to receive hello message from zygote": both from the zygote host's check
+  [ "$got" = "$name: rc 134" ] && grep -q 'FATAL:content/browser/zygote_host/zygote_host_impl_linux' "$MS_TMP/$name.err" ||
     ms_fail "$name: failed other than by the known zygote abort alone: $got"
   FAILED=("${FAILED[@]:0:n}")
   echo "KNOWN FAILURE (open): $name: the zygote aborts on memshim's thread; no process left"
