@@ -151,7 +151,27 @@ void ms_mmap_cap_shed(uint64_t excess) {
 
 bool ms_mmap_cap_on(void) { return ms_mmap_cap != 0; }
 
-bool ms_mmap_cap_wants_thread(void) { return ms_mmap_cap && ms_mmap_registry_busy(); }
+/* The cap's thread makes a single-threaded process multi-threaded, which some hosts forbid
+ * (Chromium's zygote checks /proc/self/task before it unshares: a second task aborts the
+ * browser; a raw unshare(CLONE_NEWUSER) fails with EINVAL). So a process that runs one thread
+ * gets it only once the cap has work: its tracked mappings hold half the cap resident. The
+ * pagemap measure that tells runs only when statm's file-backed figure has grown by the room
+ * left since the last measure (a few opens per 20 ms tick at most, none while nothing grows);
+ * a process with threads of its own gets the thread at its first capped mapping, as before. */
+static uint64_t ms_single_next_shared; /* statm file-backed bytes that call for the next measure */
+
+bool ms_mmap_cap_wants_thread(void) {
+  if (!ms_mmap_cap || !ms_mmap_registry_busy()) return false;
+  int threads = ms_proc_live_threads();
+  if (threads != 1) return true; /* 0: /proc unreadable, no way to tell: as before */
+  uint64_t shared = ms_proc_rss_shared();
+  if (shared < __atomic_load_n(&ms_single_next_shared, __ATOMIC_RELAXED)) return false;
+  uint64_t resident;
+  ms_mmap_enforce(UINT64_MAX, UINT64_MAX, &resident); /* measures, drops nothing */
+  if (resident >= ms_mmap_cap / 2) return true;
+  __atomic_store_n(&ms_single_next_shared, shared + (ms_mmap_cap / 2 - resident), __ATOMIC_RELAXED);
+  return false;
+}
 
 void ms_mmap_cap_init(uint64_t purge_interval_ms, bool soft_limit) {
   ms_mmap_cap = ms_opt_u64(MS_OPT_MMAP_RESIDENT_MAX);

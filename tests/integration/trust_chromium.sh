@@ -7,7 +7,8 @@
 # MEMSHIM_RSS_SOFT_LIMIT=200M, MEMSHIM_MMAP_RESIDENT_MAX=8M, and both caps; each preloaded
 # variant three times (the fork-lock hang is a race). memshim 0.1 hung (registry lock across another
 # library's atfork prepare; a thread started in our atfork child handler) or aborted (rc 134,
-# "Zygote process exited prematurely": our thread in the single-threaded zygote).
+# "Zygote process exited prematurely": our thread in the single-threaded zygote), and an earlier build still
+# did under the mapping cap.
 # Sandbox on: chromium on Linux refuses to start ("No usable sandbox!") when neither user
 # namespaces nor its setuid helper work, unless told --no-sandbox, which is never passed here; the
 # run without the preload comes first, so a host that cannot sandbox skips instead of failing.
@@ -147,25 +148,9 @@ fi
 run_variant defaults
 run_variant profile MEMSHIM_PROFILE=1
 run_variant rss MEMSHIM_RSS_SOFT_LIMIT=200M
-# The mapping cap needs memshim's thread, and Chromium's zygote checks it is single-threaded
-# before it enters its sandbox: it aborts (rc 134, a FATAL line of the zygote host). Known,
-# open (docs/troubleshooting.md, "Chromium and the mapping cap"): these runs must end that way and
-# no other (no hang, no process left); once they render, they join the variants above.
-known_zygote_abort() {
-  local name=$1 n=${#FAILED[@]}
-  shift
-  if render "$name" "$@"; then
-    ms_fail "$name: chromium now renders with the mapping cap: make it a run_variant"
-  fi
-  local got=${FAILED[-1]}
-  # the abort says "Zygote process exited prematurely" or, when the zygote dies before its
-  # hello, "Failed to receive hello message from zygote": both from the zygote host's check
-  [ "$got" = "$name: rc 134" ] && grep -q 'FATAL:content/browser/zygote_host/zygote_host_impl_linux' "$MS_TMP/$name.err" ||
-    ms_fail "$name: failed other than by the known zygote abort alone: $got"
-  FAILED=("${FAILED[@]:0:n}")
-  echo "KNOWN FAILURE (open): $name: the zygote aborts on memshim's thread; no process left"
-}
-known_zygote_abort mmapcap MEMSHIM_MMAP_RESIDENT_MAX=8M
-known_zygote_abort bothcaps MEMSHIM_RSS_SOFT_LIMIT=200M MEMSHIM_MMAP_RESIDENT_MAX=8M
+# The mapping cap in the zygote (single-threaded, it checks before it unshares): memshim's thread
+# starts there only once the cap has work (mmap_cap.c), which a render does not give it.
+run_variant mmapcap MEMSHIM_MMAP_RESIDENT_MAX=8M
+run_variant bothcaps MEMSHIM_RSS_SOFT_LIMIT=200M MEMSHIM_MMAP_RESIDENT_MAX=8M
 
 [ ${#FAILED[@]} -eq 0 ] || ms_fail "$(printf '%s; ' "${FAILED[@]}")"

@@ -6,7 +6,9 @@
 # - as root: /proc/self/task never shows a second task, the raw unshare succeeds, RSS 0.5 s
 #   after the frees is within 10% of what the heap added (the policy's unload purge runs on the
 #   freeing thread); the same with a mapping cap on but nothing to cap (its thread not
-#   running); the same run with the policy off keeps that memory (not vacuous);
+#   running); progs/trust_single_map: a capped mapping with 2 MiB resident starts no thread (the
+#   raw unshare works), the whole 64 MiB file read brings the thread and the 16M cap holds; the
+#   same run with the policy off keeps that memory (not vacuous);
 # - as an unprivileged user under prlimit --nproc=2: pthread_create and posix_spawn succeed
 #   (the one spare task is the host's), and the raw unshare too where user namespaces are open;
 # - in a child pids cgroup (v1 or v2) with pids.max=2: the same (skipped with a reason where no
@@ -39,6 +41,17 @@ if [ "$(id -u)" -eq 0 ] && unshare -U true 2>/dev/null; then
 else
   for i in 1 2 3; do check "defaults, run $i" "$(ms_preload "$prog")" any; done
 fi
+
+# A capped mapping in a single-threaded host (Chromium's zygote maps resources.pak, then checks
+# it is alone before it unshares): with little of it resident the cap's thread stays away and a
+# raw unshare works; once the whole 64 MiB file is read the thread comes and holds the 16M cap.
+head -c $((64 << 20)) /dev/urandom >"$MS_TMP/map.bin"
+map_args=("$MS_TMP/map.bin")
+[ "$(id -u)" -eq 0 ] && unshare -U true 2>/dev/null && map_args+=(unshare)
+out=$(ms_preload MEMSHIM_MMAP_RESIDENT_MAX=16M "$PROGS/trust_single_map" "${map_args[@]}") ||
+  ms_fail "trust_single_map: $out"
+echo "$out"
+ms_pass "a capped mapping: no thread while the cap has nothing to do, the thread and the cap once it has"
 
 off=$(ms_preload MEMSHIM_RETAINED_MAX=0 MEMSHIM_IDLE_PURGE=0 "$prog")
 ms_assert_num "$(($(field "$off" after_kb) - $(field "$off" base_kb)))" -gt \

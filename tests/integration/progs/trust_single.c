@@ -69,7 +69,14 @@ int main(int argc, char **argv) {
   if (do_unshare) unshare_rc = syscall(SYS_unshare, CLONE_NEWUSER) == 0 ? 0 : errno;
   pthread_t t;
   int thread_rc = pthread_create(&t, NULL, worker, NULL);
-  if (thread_rc == 0) pthread_join(t, NULL);
+  if (thread_rc == 0) {
+    pthread_join(t, NULL);
+    /* join returns when the kernel clears the thread's tid, a moment before the task is gone
+     * from /proc/self/task and from RLIMIT_NPROC's count: wait for that (10 s at most), or the
+     * next look counts it and posix_spawn under --nproc=2 finds no task to spare */
+    uint64_t deadline = trust_now_ms() + 10000;
+    while (tasks() > 1 && trust_now_ms() < deadline) trust_sleep_ms(1);
+  }
   pid_t pid;
   char *av[] = {"/bin/true", NULL};
   int spawn_rc = posix_spawn(&pid, "/bin/true", NULL, NULL, av, environ);
