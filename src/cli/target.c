@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "../config/options.h"
+#include "../config/path_template.h"
 
 int ms_target_parse_pid(const char *cmd, const char *arg, int *pid) {
   char *end;
@@ -142,41 +143,9 @@ static bool ms_target_same_root(int pid) {
 }
 
 int ms_target_report_prefix(const ms_target *t, char *path, size_t plen, char *glob_here, size_t glen) {
-  const char *tmpl = ms_report_path_template(); /* the library's default when unset or "" */
-  char pat[PATH_MAX]; /* the same, as a glob(3) pattern */
-  size_t n = 0, m = 0;
-  for (const char *p = tmpl; *p; p++) {
-    char piece[PATH_MAX], gpiece[2 * PATH_MAX];
-    bool literal = true; /* piece's characters are escaped in the pattern */
-    if (p[0] == '%' && p[1] == 'p') {
-      snprintf(piece, sizeof piece, "%d", t->pid), p++;
-    } else if (p[0] == '%' && p[1] == 'u') {
-      if (t->euid < 0) return -1;
-      snprintf(piece, sizeof piece, "%ld", t->euid), p++;
-    } else if (p[0] == '%' && p[1] == 'T') {
-      snprintf(piece, sizeof piece, "%s", ms_tmpdir_of(ms_target_getenv(t, "TMPDIR"))), p++;
-    } else if (p[0] == '%' && p[1] == 't') {
-      snprintf(piece, sizeof piece, "%%t"), p++;
-      snprintf(gpiece, sizeof gpiece, "[0-9]*");
-      literal = false;
-    } else {
-      if (p[0] == '%' && p[1] == '%') p++;
-      piece[0] = *p, piece[1] = 0;
-    }
-    if (literal) {
-      size_t g = 0;
-      for (const char *c = piece; *c; c++) {
-        if (strchr("*?[\\", *c)) gpiece[g++] = '\\';
-        gpiece[g++] = *c;
-      }
-      gpiece[g] = 0;
-    }
-    size_t k = strlen(piece), g = strlen(gpiece);
-    if (n + k + 1 > plen || m + g + 1 > sizeof pat) return -1;
-    memcpy(path + n, piece, k + 1);
-    memcpy(pat + m, gpiece, g + 1);
-    n += k, m += g;
-  }
+  char pat[PATH_MAX]; /* the same, as a glob(3) pattern: the start time (%t) is not known here */
+  ms_path_vars v = {t->pid, t->euid, ms_target_getenv(t, "TMPDIR"), -1};
+  if (ms_path_template_expand(ms_report_path_template(), &v, path, plen, pat, sizeof pat) != 0) return -1;
   int w;
   if (ms_target_same_root(t->pid)) {
     char cwd[PATH_MAX], link[64];

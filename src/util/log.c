@@ -13,6 +13,7 @@
 #include "../config/options.h"
 #include "guard.h"
 #include "sys.h"
+#include "../config/path_template.h"
 
 static int ms_log_lvl;
 static long ms_started_at;
@@ -23,39 +24,8 @@ long ms_start_time(void) {
 }
 
 int ms_path_expand(const char *tmpl, char *out, unsigned long outlen) {
-  unsigned long n = 0;
-  for (const char *p = tmpl; *p; p++) {
-    char tmp[32];
-    const char *piece = tmp;
-    size_t plen;
-    if (p[0] == '%' && p[1] == 'p') {
-      plen = (size_t)snprintf(tmp, sizeof tmp, "%d", (int)getpid());
-      p++;
-    } else if (p[0] == '%' && p[1] == 'u') {
-      plen = (size_t)snprintf(tmp, sizeof tmp, "%u", (unsigned)geteuid());
-      p++;
-    } else if (p[0] == '%' && p[1] == 'T') {
-      piece = ms_tmpdir_of(getenv("TMPDIR"));
-      plen = strlen(piece);
-      p++;
-    } else if (p[0] == '%' && p[1] == 't') {
-      plen = (size_t)snprintf(tmp, sizeof tmp, "%ld", ms_start_time());
-      p++;
-    } else if (p[0] == '%' && p[1] == '%') {
-      tmp[0] = '%';
-      plen = 1;
-      p++;
-    } else {
-      piece = p;
-      plen = 1;
-    }
-    if (n + plen + 1 > outlen) return -1;
-    memcpy(out + n, piece, plen);
-    n += plen;
-  }
-  if (n + 1 > outlen) return -1;
-  out[n] = 0;
-  return 0;
+  ms_path_vars v = {getpid(), (long)geteuid(), getenv("TMPDIR"), ms_start_time()};
+  return ms_path_template_expand(tmpl, &v, out, outlen, NULL, 0);
 }
 
 /* MEMSHIM_LOG: opened at the first line to write, never before. The descriptor is checked

@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "config/options.h"
+#include "config/path_template.h"
 
 static void size_ok(const char *s, uint64_t want) {
   uint64_t v = 12345;
@@ -332,6 +333,27 @@ static void test_warning_cap(void **state) {
   assert_int_equal(ms_options_warning_count(), 40);
 }
 
+/* One expander for the library and the CLI: values, escapes, an unknown start time as a glob. */
+static void test_path_template(void **state) {
+  (void)state;
+  char out[128], glob[128];
+  ms_path_vars v = {42, 1000, "/var/tmp", 1700000000};
+  assert_int_equal(ms_path_template_expand("%T/m-%u/r.%p.%t%%", &v, out, sizeof out, glob, sizeof glob), 0);
+  assert_string_equal(out, "/var/tmp/m-1000/r.42.1700000000%");
+  assert_string_equal(glob, "/var/tmp/m-1000/r.42.1700000000%");
+  v.tmpdir = "relative"; /* not absolute: /tmp */
+  v.start = -1;          /* unknown: kept as %t, any digits in the glob */
+  assert_int_equal(ms_path_template_expand("%T/a*[b]?.%t", &v, out, sizeof out, glob, sizeof glob), 0);
+  assert_string_equal(out, "/tmp/a*[b]?.%t");
+  assert_string_equal(glob, "/tmp/a\\*\\[b]\\?.[0-9]*");
+  v.euid = -1; /* unknown uid: a template that needs it fails, one that does not expands */
+  assert_int_equal(ms_path_template_expand("%u/x", &v, out, sizeof out, NULL, 0), -1);
+  assert_int_equal(ms_path_template_expand("x.%p", &v, out, sizeof out, NULL, 0), 0);
+  assert_string_equal(out, "x.42");
+  assert_int_equal(ms_path_template_expand("abcdef", &v, out, 6, NULL, 0), -1); /* no room for the NUL */
+  assert_int_equal(ms_path_template_expand("abcde", &v, out, 6, NULL, 0), 0);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_size_edges), cmocka_unit_test(test_duration), cmocka_unit_test(test_bool),
@@ -339,7 +361,7 @@ int main(void) {
     cmocka_unit_test(test_signal_fraction), cmocka_unit_test(test_table_rows),
     cmocka_unit_test(test_defaults), cmocka_unit_test(test_load_env),
     cmocka_unit_test(test_set_and_long_path), cmocka_unit_test(test_warning_cap),
-    cmocka_unit_test(test_report_default),
+    cmocka_unit_test(test_report_default), cmocka_unit_test(test_path_template),
     cmocka_unit_test(test_size),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
