@@ -24,6 +24,7 @@
 
 #include "../config/options.h"
 #include "../report/write.h"
+#include "check.h"
 #include "cli.h"
 #include "load.h"
 
@@ -33,8 +34,6 @@
 /* Periodic reports, so workers that end with _exit (Python multiprocessing) still leave one. */
 #define MS_CHECK_REPORT_INTERVAL "2s"
 #define MS_CHECK_TOP 5
-/* Nothing could be judged (no report, too short a run): neither a pass nor a leak. */
-#define MS_EXIT_NO_VERDICT 4
 
 static const char ms_check_usage[] =
   "usage: memshim check [--max-growth SIZE] [--max-unreachable SIZE] [--max-gpu-growth SIZE]\n"
@@ -69,34 +68,6 @@ static const char ms_check_usage[] =
   "  growing call sites printed), 4 no verdict (nothing could be judged: no report, or no process\n"
   "  ran long enough for two snapshots after its warm-up, and none was scanned at exit), the command's own status when it fails\n"
   "  (128+N when killed by signal N), 2 bad arguments.\n";
-
-typedef struct {
-  char *key;     /* the stack by symbols (ms_site_key): the same site in every process and run */
-  char *where;   /* "function (module+0xoff)" of the named frame */
-  char *callers; /* "< f2 < f3" */
-  int64_t growth; /* steady growth (plateaus and noise add nothing) */
-  int64_t live;   /* live bytes in the last report of each process */
-  bool steady;
-  unsigned procs;       /* processes whose reports hold this site */
-  unsigned last_report; /* agg->reports when one last added to it: its stacks by symbols
-                         * repeat within one process (two lines of one function) */
-} ms_check_site;
-
-typedef struct {
-  ms_check_site *v;
-  size_t n, cap;
-  int64_t total;
-  uint64_t blocks; /* unreachable at exit: blocks, which a 0-byte one counts in */
-  unsigned reports, checked;
-} ms_check_agg;
-
-/* One judgement of the verdict (growth, GPU growth; unreachable memory at exit later). */
-typedef enum { MS_JUDGED_PASS, MS_JUDGED_FAIL, MS_NOT_JUDGED } ms_judgement_state;
-typedef struct {
-  const char *name;
-  ms_judgement_state state;
-  char reason[PATH_MAX + 2048];
-} ms_judgement;
 
 static const char *const ms_judgement_words[] = {"PASS", "FAIL", "NOT JUDGED"};
 static const char *const ms_judgement_json[] = {"pass", "fail", "not judged"};
@@ -248,7 +219,7 @@ static const ms_snap_leak_site *ms_leak_entry(const ms_snapshot *snap, uint32_t 
 /* One process's report: growth and live bytes per site, and its GPU growth. */
 /* One process's unreachable blocks at exit, by site (direct + indirect bytes). unr->reports:
  * processes that asked for the scan; unr->checked: those whose scan gave a verdict. */
-static void ms_check_take_unreach(const ms_snapshot *snap, ms_check_agg *unr) {
+void ms_check_take_unreach(const ms_snapshot *snap, ms_check_agg *unr) {
   const ms_snap_unreach *u = &snap->unreachable;
   if (!u->present) return;
   unr->reports++;
@@ -263,7 +234,7 @@ static void ms_check_take_unreach(const ms_snapshot *snap, ms_check_agg *unr) {
   }
 }
 
-static void ms_check_take(const ms_snapshot *snap, ms_check_agg *agg, ms_check_agg *gpu, uint64_t gpu_limit) {
+void ms_check_take(const ms_snapshot *snap, ms_check_agg *agg, ms_check_agg *gpu, uint64_t gpu_limit) {
   agg->reports++;
   if (snap->leak.checked) {
     agg->checked++;
@@ -308,13 +279,13 @@ static int ms_check_read_dir(const char *dir, ms_check_agg *agg, ms_check_agg *g
   return 0;
 }
 
-static int ms_check_site_cmp(const void *a, const void *b) {
+int ms_check_site_cmp(const void *a, const void *b) {
   const ms_check_site *x = a, *y = b;
   if (x->steady != y->steady) return x->steady ? -1 : 1;
   return x->growth > y->growth ? -1 : x->growth < y->growth ? 1 : 0;
 }
 
-static void ms_check_free(ms_check_agg *agg) {
+void ms_check_free(ms_check_agg *agg) {
   for (size_t i = 0; i < agg->n; i++) {
     free(agg->v[i].key);
     free(agg->v[i].where);
@@ -346,7 +317,7 @@ static void ms_judgement_start(ms_judgement *j, const char *name, int64_t figure
 }
 
 /* Heap growth summed over processes against the limit. */
-static void ms_judge_growth(const ms_check_agg *agg, uint64_t limit, const char *dir, ms_judgement *j) {
+void ms_judge_growth(const ms_check_agg *agg, uint64_t limit, const char *dir, ms_judgement *j) {
   char g[32], l[32];
   ms_judgement_start(j, "growth", agg->total, limit, g, l);
   if (!agg->reports) {
@@ -365,7 +336,7 @@ static void ms_judge_growth(const ms_check_agg *agg, uint64_t limit, const char 
 }
 
 /* Heap blocks no pointer reaches at exit, summed over the processes that were scanned. */
-static void ms_judge_unreach(const ms_check_agg *unr, uint64_t limit, ms_judgement *j) {
+void ms_judge_unreach(const ms_check_agg *unr, uint64_t limit, ms_judgement *j) {
   char u[32], l[32];
   ms_fmt_bytes(u, sizeof u, (double)unr->total);
   ms_fmt_bytes(l, sizeof l, (double)limit);
@@ -386,7 +357,7 @@ static void ms_judge_unreach(const ms_check_agg *unr, uint64_t limit, ms_judgeme
 
 /* --max-gpu-growth: gpu->total is the largest tracked growth of one process, gpu->checked the
  * processes over the limit, gpu->v their sites by device growth. */
-static void ms_judge_gpu(const ms_check_agg *gpu, uint64_t limit, ms_judgement *j) {
+void ms_judge_gpu(const ms_check_agg *gpu, uint64_t limit, ms_judgement *j) {
   char g[32], l[32];
   ms_judgement_start(j, "GPU growth", gpu->total, limit, g, l);
   if (!gpu->reports) {
@@ -421,7 +392,7 @@ static int ms_check_save(const ms_check_agg *agg, const char *path) {
   return rc;
 }
 
-static json_t *ms_check_load_baseline(const char *path) {
+json_t *ms_check_load_baseline(const char *path) {
   json_error_t je;
   json_t *doc = json_load_file(path, 0, &je);
   if (!doc) {
@@ -450,7 +421,7 @@ static int64_t ms_baseline_growth(const json_t *base, const char *key) {
 
 /* Growth per site against the baseline's: a site (new ones count from 0) whose growth exceeds its
  * baseline growth by more than the limit fails, named; agg->v's growth becomes the excess. */
-static void ms_judge_baseline(ms_check_agg *agg, const json_t *base, uint64_t limit, const char *path,
+void ms_judge_baseline(ms_check_agg *agg, const json_t *base, uint64_t limit, const char *path,
                               ms_judgement *j) {
   j->name = "growth against baseline";
   int64_t worst = 0;
@@ -478,7 +449,7 @@ static void ms_judge_baseline(ms_check_agg *agg, const json_t *base, uint64_t li
 /* ---- the verdict ---- */
 
 /* Fail when one failed; pass when at least one was judged and none failed; else no verdict. */
-static int ms_verdict_status(const ms_judgement *j, unsigned n) {
+int ms_verdict_status(const ms_judgement *j, unsigned n) {
   bool judged = false;
   for (unsigned i = 0; i < n; i++) {
     if (j[i].state == MS_JUDGED_FAIL) return MS_EXIT_FAIL;

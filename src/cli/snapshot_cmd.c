@@ -106,6 +106,39 @@ static int ms_parse_timeout(const char *arg, double *seconds) {
   return -1;
 }
 
+/* Whether the report signal may be sent: NULL, or why not (why: room for the reason). The signal
+ * goes only to a process that would take a report on it and survive it; this decision is apart
+ * from sending it so that tests/unit/test_cli.c can check every refusal. */
+const char *ms_snapshot_refusal(const ms_target *t, const ms_target_state *st, char *why, size_t len) {
+  char signame[32];
+  ms_signal_format(st->sig, signame, sizeof signame);
+  const char *refuse = NULL;
+  if (!*t->lib) {
+    refuse = why;
+    snprintf(why, len, "has no libmemshim.so loaded (not in /proc/%d/maps; 'memshim doctor %d' says more)",
+             t->pid, t->pid);
+  } else if (!st->enabled) {
+    refuse = "was started with MEMSHIM_ENABLE=0: memshim is off in it";
+  } else if (!st->sig) {
+    refuse = "was started with MEMSHIM_REPORT_SIGNAL=off: it takes no report on a signal";
+  } else if (!st->reports) {
+    refuse = "has reports off (start it with MEMSHIM_PROFILE=1, or MEMSHIM_REPORT=FORMATS for timeline-only "
+             "reports)";
+  } else if (!st->formats) {
+    refuse = "was started with MEMSHIM_REPORT=off: a report writes no file";
+  } else if ((t->sig_ignored >> (st->sig - 1)) & 1) {
+    refuse = why;
+    snprintf(why, len, "ignores %s (SigIgn in /proc/%d/status; inherited from its parent?): memshim "
+             "installs its handler only over the default action; pick another MEMSHIM_REPORT_SIGNAL",
+             signame, t->pid);
+  } else if (!ms_target_catches(t, st->sig)) {
+    refuse = why;
+    snprintf(why, len, "does not catch %s (SigCgt in /proc/%d/status): the program reset it to the "
+             "default action, which would end the process", signame, t->pid);
+  }
+  return refuse;
+}
+
 int ms_cmd_snapshot(int argc, char **argv) {
   static const struct option longopts[] = {
     {"timeout", required_argument, NULL, 't'}, {"json", no_argument, NULL, 'j'}, {"help", no_argument, NULL, 'h'},
@@ -133,32 +166,9 @@ int ms_cmd_snapshot(int argc, char **argv) {
   ms_target_load_options(&t);
   ms_target_state st;
   ms_target_state_get(&st);
-  char signame[32];
+  char signame[32], why[512];
   ms_signal_format(st.sig, signame, sizeof signame);
-  const char *refuse = NULL;
-  char why[512];
-  if (!*t.lib) {
-    refuse = why;
-    snprintf(why, sizeof why, "has no libmemshim.so loaded (not in /proc/%d/maps; 'memshim doctor %d' says more)",
-             pid, pid);
-  } else if (!st.enabled) {
-    refuse = "was started with MEMSHIM_ENABLE=0: memshim is off in it";
-  } else if (!st.sig) {
-    refuse = "was started with MEMSHIM_REPORT_SIGNAL=off: it takes no report on a signal";
-  } else if (!st.reports) {
-    refuse = "has reports off (start it with MEMSHIM_PROFILE=1, or MEMSHIM_REPORT=FORMATS for timeline-only "
-             "reports)";
-  } else if (!st.formats) {
-    refuse = "was started with MEMSHIM_REPORT=off: a report writes no file";
-  } else if ((t.sig_ignored >> (st.sig - 1)) & 1) {
-    refuse = why;
-    snprintf(why, sizeof why, "ignores %s (SigIgn in /proc/%d/status; inherited from its parent?): memshim "
-             "installs its handler only over the default action; pick another MEMSHIM_REPORT_SIGNAL", signame, pid);
-  } else if (!ms_target_catches(&t, st.sig)) {
-    refuse = why;
-    snprintf(why, sizeof why, "does not catch %s (SigCgt in /proc/%d/status): the program reset it to the "
-             "default action, which would end the process", signame, pid);
-  }
+  const char *refuse = ms_snapshot_refusal(&t, &st, why, sizeof why);
   if (refuse) {
     fprintf(stderr, "memshim snapshot: process %d (%s) %s; no signal sent\n", pid, t.comm, refuse);
     ms_target_free(&t);

@@ -50,6 +50,9 @@ typedef struct {
   int sig;         /* MEMSHIM_REPORT_SIGNAL, 0 = off */
 } ms_target_state;
 void ms_target_state_get(ms_target_state *st);
+/* snapshot_cmd.c: NULL when the report signal may be sent to t (started with st), else why not
+ * (written into why when it names the target). */
+const char *ms_snapshot_refusal(const ms_target *t, const ms_target_state *st, char *why, size_t len);
 /* The extension of each report format bit (MS_REPORT_*), in the order the library writes them. */
 extern const struct ms_report_ext { uint64_t flag; const char *ext, *name; } ms_report_exts[5];
 

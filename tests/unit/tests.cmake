@@ -19,3 +19,10 @@ ms_unit_test(test_pyframes SOURCES ${CMAKE_SOURCE_DIR}/src/profile/py_layout.c $
   ${CMAKE_SOURCE_DIR}/src/profile/py_runtime.c ${CMAKE_SOURCE_DIR}/src/util/log.c ${CMAKE_SOURCE_DIR}/src/util/proc.c
   ${CMAKE_SOURCE_DIR}/src/util/elf_sym.c ${CMAKE_SOURCE_DIR}/src/report/arena.c
   $<TARGET_OBJECTS:ms_options> LIBS ${CMAKE_DL_LIBS})
+# The CLI without its main(): every subcommand's argument checks, the target read from /proc, the
+# wrapped command's exit status, the leak gate's judgements.
+file(GLOB MS_CLI_UNIT_SOURCES ${CMAKE_SOURCE_DIR}/src/cli/*.c)
+list(REMOVE_ITEM MS_CLI_UNIT_SOURCES ${CMAKE_SOURCE_DIR}/src/cli/main.c)
+ms_unit_test(test_cli SOURCES ${MS_CLI_UNIT_SOURCES} $<TARGET_OBJECTS:ms_options> $<TARGET_OBJECTS:ms_writers>
+  LIBS PkgConfig::JANSSON m stdc++)
+target_compile_definitions(test_cli PRIVATE MEMSHIM_LIBDIR="${CMAKE_INSTALL_FULL_LIBDIR}")
