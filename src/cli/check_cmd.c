@@ -249,7 +249,7 @@ void ms_check_take(const ms_snapshot *snap, ms_check_agg *agg, ms_check_agg *gpu
   if (!snap->gpu.present) return;
   gpu->reports++;
   if (snap->gpu.tracked_growth_bytes > gpu->total) gpu->total = snap->gpu.tracked_growth_bytes; /* the worst process */
-  if (snap->gpu.tracked_growth_bytes <= (int64_t)gpu_limit) return;
+  if (!ms_over_limit(snap->gpu.tracked_growth_bytes, gpu_limit)) return;
   gpu->checked++; /* processes over the limit */
   for (uint32_t i = 0; i < snap->nsites; i++) {
     const ms_snap_site *site = &snap->sites[i];
@@ -329,7 +329,7 @@ void ms_judge_growth(const ms_check_agg *agg, uint64_t limit, const char *dir, m
     snprintf(j->reason, sizeof j->reason, "the run was too short: no process had two snapshots after its warm-up "
              "(%u report%s)", agg->reports, agg->reports == 1 ? "" : "s");
   } else {
-    j->state = agg->total > (int64_t)limit ? MS_JUDGED_FAIL : MS_JUDGED_PASS;
+    j->state = ms_over_limit(agg->total, limit) ? MS_JUDGED_FAIL : MS_JUDGED_PASS;
     snprintf(j->reason, sizeof j->reason, "live heap grew steadily by %s after warm-up (limit %s; %u process%s)", g, l,
              agg->checked, ms_plural(agg->checked));
   }
@@ -349,7 +349,7 @@ void ms_judge_unreach(const ms_check_agg *unr, uint64_t limit, ms_judgement *j) 
     return;
   }
   /* limit 0: any leaked block fails, a malloc(0) one too */
-  bool over = unr->total > (int64_t)limit || (!limit && unr->blocks);
+  bool over = ms_over_limit(unr->total, limit) || (!limit && unr->blocks);
   j->state = over ? MS_JUDGED_FAIL : MS_JUDGED_PASS;
   snprintf(j->reason, sizeof j->reason, "%s in %llu block%s no pointer reaches (limit %s; %u process%s scanned)", u,
            (unsigned long long)unr->blocks, unr->blocks == 1 ? "" : "s", l, unr->checked, ms_plural(unr->checked));
@@ -431,7 +431,7 @@ void ms_judge_baseline(ms_check_agg *agg, const json_t *base, uint64_t limit, co
     ms_check_site *s = &agg->v[i];
     int64_t excess = s->growth - ms_baseline_growth(base, s->key);
     s->growth = excess > 0 ? excess : 0;
-    s->steady = s->steady && excess > (int64_t)limit;
+    s->steady = s->steady && ms_over_limit(excess, limit);
     over += s->steady;
     if (excess > worst) { worst = excess; worst_site = s; }
   }

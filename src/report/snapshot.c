@@ -33,7 +33,7 @@ bool ms_snap_has_gpu_series(const ms_snapshot *s) {
 
 const char *ms_snap_verdict(bool checked, bool has_limit, uint64_t limit, int64_t growth) {
   if (!has_limit || !checked) return "none";
-  return growth > (int64_t)limit ? "fail" : "pass";
+  return ms_over_limit(growth, limit) ? "fail" : "pass";
 }
 
 void ms_fmt_bytes(char *buf, size_t len, double b) {

@@ -178,6 +178,9 @@ const char *ms_snap_build_id(const ms_snapshot *s, const char *module);
 bool ms_snap_has_device(const ms_snapshot *s);
 /* True when any timeline point carries GPU series. */
 bool ms_snap_has_gpu_series(const ms_snapshot *s);
+/* A signed figure above an unsigned limit: a limit of 2^63 or more (a size option takes up to
+ * 2^64 - 1) is never passed, where casting it to int64_t would make it negative. */
+static inline bool ms_over_limit(int64_t v, uint64_t limit) { return v > 0 && (uint64_t)v > limit; }
 /* The leak verdict from the numbers: "none" without a limit or a check, else "pass"/"fail". */
 const char *ms_snap_verdict(bool checked, bool has_limit, uint64_t limit, int64_t growth);
 

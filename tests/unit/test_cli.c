@@ -502,6 +502,8 @@ static void test_growth_judgement(void **state) {
   assert_non_null(strstr(j.reason, "2 processes"));
   ms_judge_growth(&agg, 1100 << 10, "/tmp/rdir", &j); /* at the limit: a pass */
   assert_int_equal(j.state, MS_JUDGED_PASS);
+  ms_judge_growth(&agg, 16777215ull << 40, "/tmp/rdir", &j); /* --max-growth 16777215T: above INT64_MAX */
+  assert_int_equal(j.state, MS_JUDGED_PASS);
   ms_check_free(&agg);
 }
 
@@ -518,6 +520,8 @@ static void test_gpu_judgement(void **state) {
   s[0].device = (ms_snap_mem){.present = true, .growth_bytes = 3 << 20};
   s[1].device = (ms_snap_mem){.present = true, .growth_bytes = -(1 << 20)}; /* shrank: not named */
   ms_snapshot under = {.sites = s, .nsites = 2, .gpu = {.present = true, .tracked_growth_bytes = 1 << 20}};
+  ms_check_take(&under, &agg, &gpu, UINT64_MAX); /* a limit above INT64_MAX: nothing is over it */
+  assert_int_equal(gpu.checked, 0);
   ms_check_take(&under, &agg, &gpu, 1 << 20); /* at the limit */
   ms_judge_gpu(&gpu, 1 << 20, &j);
   assert_int_equal(j.state, MS_JUDGED_PASS);
@@ -526,14 +530,14 @@ static void test_gpu_judgement(void **state) {
   ms_snapshot none = {.sites = s, .nsites = 2}; /* a process without CUDA */
   ms_check_take(&over, &agg, &gpu, 1 << 20);
   ms_check_take(&none, &agg, &gpu, 1 << 20);
-  assert_int_equal(gpu.reports, 2);
+  assert_int_equal(gpu.reports, 3);
   assert_int_equal(gpu.checked, 1);
   assert_int_equal(gpu.total, 3 << 20); /* the worst process, not a sum */
   assert_int_equal(gpu.n, 1);
   assert_non_null(strstr(gpu.v[0].where, "pool_grow"));
   ms_judge_gpu(&gpu, 1 << 20, &j);
   assert_int_equal(j.state, MS_JUDGED_FAIL);
-  assert_non_null(strstr(j.reason, "1 of 2"));
+  assert_non_null(strstr(j.reason, "1 of 3"));
   ms_check_free(&agg);
   ms_check_free(&gpu);
 }
@@ -581,6 +585,8 @@ static void test_unreach_judgement(void **state) {
   assert_int_equal(j.state, MS_JUDGED_FAIL);
   assert_non_null(strstr(j.reason, "in 4 blocks"));
   ms_judge_unreach(&unr, 160, &j);
+  assert_int_equal(j.state, MS_JUDGED_PASS);
+  ms_judge_unreach(&unr, UINT64_MAX, &j);
   assert_int_equal(j.state, MS_JUDGED_PASS);
   ms_check_free(&unr);
 }
