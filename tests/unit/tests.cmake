@@ -26,3 +26,5 @@ list(REMOVE_ITEM MS_CLI_UNIT_SOURCES ${CMAKE_SOURCE_DIR}/src/cli/main.c)
 ms_unit_test(test_cli SOURCES ${MS_CLI_UNIT_SOURCES} $<TARGET_OBJECTS:ms_options> $<TARGET_OBJECTS:ms_writers>
   LIBS PkgConfig::JANSSON m stdc++)
 target_compile_definitions(test_cli PRIVATE MEMSHIM_LIBDIR="${CMAKE_INSTALL_FULL_LIBDIR}")
+# The writers' rules for people: --top limits, verdict words, site names, folding, merging, ranking.
+ms_unit_test(test_report_rules SOURCES $<TARGET_OBJECTS:ms_writers>)
