@@ -104,12 +104,8 @@ ms_job_next ms_policy_mmap_job(uint64_t now_ms) {
     }
     if (shared < ms_mmap_last_shared) ms_mmap_last_shared = shared;
     estimate = ms_mmap_last_resident + (shared - ms_mmap_last_shared);
-    /* While growth is fast, act early: the drop itself and the next look take a few
-     * milliseconds, during which the scan goes on. */
-    bool fast = ms_mmap_rate >= MS_MMAP_FAST_RATE;
-    uint64_t lead = fast ? ms_mmap_rate * MS_MMAP_LATENCY_MS : 0;
-    if (lead > ms_mmap_cap / 2) lead = ms_mmap_cap / 2;
-    if (fast && estimate + lead >= ms_mmap_cap) {
+    ms_mmap_action act = ms_mmap_cap_decide(ms_mmap_rate, estimate, ms_mmap_cap, full_due);
+    if (act == MS_MMAP_DROP_ALL) {
       /* streaming: drop it all now, no measure first (the next looks measure again) */
       uint64_t shared_after;
       uint64_t dropped = ms_mmap_drop_all(&shared_after);
@@ -117,28 +113,45 @@ ms_job_next ms_policy_mmap_job(uint64_t now_ms) {
         ms_policy_mmap_note("mmap_cap", dropped, "all %llu bytes of droppable file mappings (a fast scan)",
                             (unsigned long long)dropped);
       estimate = ms_mmap_rebase(0, shared_after);
-    } else if (estimate >= ms_mmap_cap || full_due) {
+    } else if (act == MS_MMAP_MEASURE) {
       ms_mmap_last_scan_ms = now_ms;
       uint64_t resident = ms_policy_mmap_drop("mmap_cap", ms_mmap_cap, ms_mmap_cap - ms_mmap_cap / 4);
       estimate = ms_mmap_rebase(resident, ms_proc_rss_shared());
     }
   }
+  return (ms_job_next){ms_mmap_next_look(&ms_mmap_rate, &ms_mmap_idle_ms, grew, estimate, ms_mmap_cap), true};
+}
+
+/* The two decisions of a look, apart from the pages, the clock and /proc that feed them, so that
+ * tests/unit/test_mmap_cap.c can drive them with figures. */
+ms_mmap_action ms_mmap_cap_decide(uint64_t rate, uint64_t estimate, uint64_t cap, bool full_due) {
+  /* While growth is fast, act early: the drop itself and the next look take a few
+   * milliseconds, during which the scan goes on. */
+  bool fast = rate >= MS_MMAP_FAST_RATE;
+  uint64_t lead = fast ? rate * MS_MMAP_LATENCY_MS : 0;
+  if (lead > cap / 2) lead = cap / 2;
+  if (fast && estimate + lead >= cap) return MS_MMAP_DROP_ALL;
+  if (estimate >= cap || full_due) return MS_MMAP_MEASURE;
+  return MS_MMAP_NONE;
+}
+
+uint64_t ms_mmap_next_look(uint64_t *rate, uint64_t *idle_ms, bool grew, uint64_t estimate, uint64_t cap) {
   if (grew) {
-    ms_mmap_idle_ms = 0;
-    return (ms_job_next){MS_MMAP_LOOK_MIN_MS, true};
+    *idle_ms = 0;
+    return MS_MMAP_LOOK_MIN_MS;
   }
-  ms_mmap_rate -= ms_mmap_rate / 4; /* the highest growth seen fades while nothing grows */
-  if (ms_mmap_idle_ms) { /* nothing grew since the last look either: back off */
-    ms_mmap_idle_ms = ms_mmap_idle_ms * 2 < MS_MMAP_LOOK_IDLE_MS ? ms_mmap_idle_ms * 2 : MS_MMAP_LOOK_IDLE_MS;
-    return (ms_job_next){ms_mmap_idle_ms, true};
+  *rate -= *rate / 4; /* the highest growth seen fades while nothing grows */
+  if (*idle_ms) { /* nothing grew since the last look either: back off */
+    *idle_ms = *idle_ms * 2 < MS_MMAP_LOOK_IDLE_MS ? *idle_ms * 2 : MS_MMAP_LOOK_IDLE_MS;
+    return *idle_ms;
   }
-  uint64_t rate = ms_mmap_rate > MS_MMAP_RATE_FLOOR ? ms_mmap_rate : MS_MMAP_RATE_FLOOR;
-  uint64_t room = ms_mmap_cap + MS_MMAP_SLACK > estimate ? ms_mmap_cap + MS_MMAP_SLACK - estimate : 0;
-  uint64_t next = room / rate;
+  uint64_t r = *rate > MS_MMAP_RATE_FLOOR ? *rate : MS_MMAP_RATE_FLOOR;
+  uint64_t room = cap + MS_MMAP_SLACK > estimate ? cap + MS_MMAP_SLACK - estimate : 0;
+  uint64_t next = room / r;
   if (next < MS_MMAP_LOOK_MIN_MS) next = MS_MMAP_LOOK_MIN_MS;
   if (next > MS_MMAP_LOOK_MAX_MS) next = MS_MMAP_LOOK_MAX_MS;
-  ms_mmap_idle_ms = next;
-  return (ms_job_next){next, true};
+  *idle_ms = next;
+  return next;
 }
 
 void ms_mmap_cap_shed(uint64_t excess) {

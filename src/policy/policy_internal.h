@@ -22,6 +22,13 @@ void ms_mmap_cap_init(uint64_t purge_interval_ms, bool soft_limit);
 bool ms_mmap_cap_wants_thread(void);
 /* Above the RSS soft limit by excess bytes: drop that much of the tracked file pages. */
 void ms_mmap_cap_shed(uint64_t excess);
+/* A look's decisions (pure). With growth of rate bytes/ms and an estimate of the tracked
+ * resident bytes: drop every droppable page unmeasured (fast growth about to pass the cap),
+ * measure and drop to three quarters of the cap (at the cap, or the periodic full measure), or
+ * nothing. Then the delay to the next look; rate fades and idle_ms backs off while nothing grew. */
+typedef enum { MS_MMAP_NONE = 0, MS_MMAP_MEASURE, MS_MMAP_DROP_ALL } ms_mmap_action;
+ms_mmap_action ms_mmap_cap_decide(uint64_t rate, uint64_t estimate, uint64_t cap, bool full_due);
+uint64_t ms_mmap_next_look(uint64_t *rate, uint64_t *idle_ms, bool grew, uint64_t estimate, uint64_t cap);
 
 /* events.c */
 void ms_policy_event_push(ms_event_kind kind, uint64_t bytes, const char *trigger);

@@ -28,3 +28,6 @@ ms_unit_test(test_cli SOURCES ${MS_CLI_UNIT_SOURCES} $<TARGET_OBJECTS:ms_options
 target_compile_definitions(test_cli PRIVATE MEMSHIM_LIBDIR="${CMAKE_INSTALL_FULL_LIBDIR}")
 # The writers' rules for people: --top limits, verdict words, site names, folding, merging, ranking.
 ms_unit_test(test_report_rules SOURCES $<TARGET_OBJECTS:ms_writers>)
+ms_unit_test(test_mmap_cap SOURCES ${CMAKE_SOURCE_DIR}/src/policy/mmap_cap.c ${CMAKE_SOURCE_DIR}/src/policy/events.c
+  ${CMAKE_SOURCE_DIR}/src/policy/mmap_registry.c ${CMAKE_SOURCE_DIR}/src/core/monitor.c ${CMAKE_SOURCE_DIR}/src/util/log.c
+  ${CMAKE_SOURCE_DIR}/src/util/owner.c ${CMAKE_SOURCE_DIR}/src/util/proc.c $<TARGET_OBJECTS:ms_options>)
