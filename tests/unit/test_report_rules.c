@@ -13,7 +13,6 @@
 
 #include <cmocka.h>
 
-#include "report/arena.h"
 #include "report/write.h"
 
 static void test_limit_and_verdict(void **state) {

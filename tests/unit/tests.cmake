@@ -20,12 +20,22 @@ ms_unit_test(test_pyframes SOURCES ${CMAKE_SOURCE_DIR}/src/profile/py_layout.c $
   ${CMAKE_SOURCE_DIR}/src/util/elf_sym.c ${CMAKE_SOURCE_DIR}/src/report/arena.c
   $<TARGET_OBJECTS:ms_options> LIBS ${CMAKE_DL_LIBS})
 # The CLI without its main(): every subcommand's argument checks, the target read from /proc, the
-# wrapped command's exit status, the leak gate's judgements.
-file(GLOB MS_CLI_UNIT_SOURCES ${CMAKE_SOURCE_DIR}/src/cli/*.c)
-list(REMOVE_ITEM MS_CLI_UNIT_SOURCES ${CMAKE_SOURCE_DIR}/src/cli/main.c)
-ms_unit_test(test_cli SOURCES ${MS_CLI_UNIT_SOURCES} $<TARGET_OBJECTS:ms_options> $<TARGET_OBJECTS:ms_writers>
-  LIBS PkgConfig::JANSSON m stdc++)
-target_compile_definitions(test_cli PRIVATE MEMSHIM_LIBDIR="${CMAKE_INSTALL_FULL_LIBDIR}")
+# wrapped command's exit status, the leak gate's judgements. Sources, libraries and definitions
+# are memshim_cli's own, so the test follows what the CLI is built from.
+get_target_property(ms_cli_srcs memshim_cli SOURCES)
+set(MS_CLI_UNIT_SOURCES)
+foreach(src ${ms_cli_srcs})
+  if(src MATCHES "src/cli/main\\.c$")
+  elseif(src MATCHES "^\\$<" OR IS_ABSOLUTE "${src}")
+    list(APPEND MS_CLI_UNIT_SOURCES ${src})
+  else()
+    list(APPEND MS_CLI_UNIT_SOURCES ${CMAKE_SOURCE_DIR}/${src})
+  endif()
+endforeach()
+get_target_property(ms_cli_libs memshim_cli LINK_LIBRARIES)
+ms_unit_test(test_cli SOURCES ${MS_CLI_UNIT_SOURCES} LIBS ${ms_cli_libs})
+get_target_property(ms_cli_defs memshim_cli COMPILE_DEFINITIONS)
+target_compile_definitions(test_cli PRIVATE ${ms_cli_defs})
 # The writers' rules for people: --top limits, verdict words, site names, folding, merging, ranking.
 ms_unit_test(test_report_rules SOURCES $<TARGET_OBJECTS:ms_writers>)
 ms_unit_test(test_mmap_cap SOURCES ${CMAKE_SOURCE_DIR}/src/policy/mmap_cap.c ${CMAKE_SOURCE_DIR}/src/policy/events.c
