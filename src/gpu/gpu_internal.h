@@ -22,7 +22,7 @@ typedef struct {
   uint8_t listed; /* in the list of GPU sites */
 } ms_gpu_site_rec;
 
-typedef struct {
+typedef struct ms_gpu_dev_s {
   bool used;      /* allocated on since start (or the fork) */
   int64_t live;   /* device, managed, pooled and VMM bytes the program holds */
   int64_t pool;   /* bytes freed into stream-ordered pools and not reused or trimmed since */

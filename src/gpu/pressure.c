@@ -21,8 +21,6 @@
 #include "nvml.h"
 #include "pressure.h"
 
-#define MS_GPU_NVML_MAX_AGE_MS 100
-#define MS_GPU_OOM_REPORT_GAP_MS 1000
 #define MS_GPU_CALLBACKS 8
 
 static ms_gpu_event ms_events[MS_GPU_EVENTS];
@@ -146,13 +144,6 @@ static void ms_gpu_fire_action(int dev, uint64_t used, uint64_t total) {
   for (unsigned i = 0; i < n; i++) cbs[i].fn(dev, used, total, cbs[i].user_data);
 }
 
-/* Device memory used now: NVML's figure as last read, plus what this process's tracked bytes
- * (live + pool) changed by since; 0 at least. */
-static uint64_t ms_dev_used_estimate_locked(const ms_gpu_dev *d) {
-  int64_t est = (int64_t)d->dev_used + (d->live + d->pool - d->tracked_at_nvml);
-  return est > 0 ? (uint64_t)est : 0;
-}
-
 void ms_gpu_after_alloc(int dev) {
   static MS_TLS int in_check; /* a callback that allocates does not check again */
   uint64_t warn_pct = ms_opt_u64(MS_OPT_GPU_WARN_PCT), action_pct = ms_opt_u64(MS_OPT_GPU_ACTION_PCT);
@@ -168,17 +159,11 @@ void ms_gpu_after_alloc(int dev) {
   pthread_mutex_lock(&ms_gpu_mu);
   ms_gpu_dev *d = &ms_gpu_devs[dev];
   uint64_t now = ms_gpu_now_ms();
-  bool fresh_needed = !d->mem_known || now - d->nvml_t_ms >= MS_GPU_NVML_MAX_AGE_MS;
-  if (!fresh_needed) { /* decide only on a fresh figure */
-    uint64_t u = ms_dev_used_estimate_locked(d);
-    bool w = d->warn_fired, a = d->action_fired;
-    fresh_needed = ms_gpu_threshold_step(&w, u, d->total, warn_pct) || ms_gpu_threshold_step(&a, u, d->total, action_pct) ||
-                   w != d->warn_fired || a != d->action_fired;
-  }
+  bool fresh_needed = ms_gpu_needs_fresh(d, now, warn_pct, action_pct);
   pthread_mutex_unlock(&ms_gpu_mu);
   if (fresh_needed) ms_gpu_nvml_refresh(dev, false);
   pthread_mutex_lock(&ms_gpu_mu);
-  uint64_t used = ms_dev_used_estimate_locked(d), total = d->total;
+  uint64_t used = ms_gpu_used_estimate(d), total = d->total;
   int warn = d->mem_known ? ms_gpu_threshold_step(&d->warn_fired, used, total, warn_pct) : 0;
   int action = d->mem_known ? ms_gpu_threshold_step(&d->action_fired, used, total, action_pct) : 0;
   ms_gpu_event ev = {0};
@@ -222,7 +207,7 @@ void ms_gpu_out_of_memory(int dev, uint64_t size, uint32_t site, int api) {
   uint64_t used = d->dev_used, total = d->total;
   bool known = d->mem_known;
   uint64_t now = ms_gpu_now_ms();
-  bool write = !ms_oom_reported || now - ms_last_oom_report_ms >= MS_GPU_OOM_REPORT_GAP_MS;
+  bool write = ms_gpu_oom_report_due(ms_oom_reported, ms_last_oom_report_ms, now);
   if (write) {
     ms_oom_reported = true;
     ms_last_oom_report_ms = now;

@@ -29,4 +29,18 @@ unsigned ms_gpu_events_copy_locked(ms_gpu_event *out, unsigned cap);
  * MS_GPU_REARM_PCT points below. pct 0 = off. Pure; for the unit test. */
 int ms_gpu_threshold_step(bool *fired, uint64_t used, uint64_t total, uint64_t pct);
 
+/* threshold.c, pure like the step above: the rules ms_gpu_after_alloc and ms_gpu_out_of_memory
+ * apply, for the unit test. d: a device's figures (ms_gpu_mu held by the caller). */
+#define MS_GPU_NVML_MAX_AGE_MS 100    /* a decision reads NVML again when its figure is this old */
+#define MS_GPU_OOM_REPORT_GAP_MS 1000 /* a retry loop: one line and one report per second */
+struct ms_gpu_dev_s;
+/* Device memory used now: NVML's figure as last read plus what this process's tracked bytes
+ * (live + pool) changed by since; 0 at least. */
+uint64_t ms_gpu_used_estimate(const struct ms_gpu_dev_s *d);
+/* A threshold decision needs a fresh NVML figure: none yet, an old one, or the estimate would
+ * fire or re-arm a threshold (decide only on a fresh figure). */
+bool ms_gpu_needs_fresh(const struct ms_gpu_dev_s *d, uint64_t now_ms, uint64_t warn_pct, uint64_t action_pct);
+/* An out-of-memory error writes its line and report: the first one, then one per gap. */
+bool ms_gpu_oom_report_due(bool reported, uint64_t last_ms, uint64_t now_ms);
+
 #endif

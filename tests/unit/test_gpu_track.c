@@ -1,7 +1,8 @@
 /* src/gpu's bookkeeping without CUDA: per-site and per-device counters, frees that memshim did not
  * see allocated, stream-ordered pools (reuse before growth, trimming), VMM physical memory that
  * outlives its release while mapped, the maps under many inserts and deletes in random order,
- * device growth after the warm-up, the fork reset, and the threshold crossing rule. */
+ * device growth after the warm-up, the fork reset, the threshold crossing rule, and the pressure
+ * rules around it (the usage estimate, when NVML is read again, out-of-memory reports per second). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -190,12 +191,56 @@ static void test_threshold(void **state) {
   assert_int_equal(ms_gpu_threshold_step(&fired, 1000, 0, 90), 0);    /* no total known */
 }
 
+/* The rules pressure.c applies after each device allocation and at an out-of-memory error. */
+static void test_pressure_rules(void **state) {
+  (void)state;
+  ms_gpu_dev d;
+  memset(&d, 0, sizeof d);
+  /* NVML said 6000 MiB used while this process tracked 1000 MiB; now it tracks 1500 (+ 200 pooled) */
+  d.mem_known = true;
+  d.total = 10000 * MIB;
+  d.dev_used = 6000 * MIB;
+  d.tracked_at_nvml = 1000 * MIB;
+  d.live = 1500 * MIB;
+  d.pool = 200 * MIB;
+  assert_true(ms_gpu_used_estimate(&d) == 6700 * MIB);
+  d.live = 0; /* freed more than NVML ever saw: 0, never a wrapped figure */
+  d.pool = 0;
+  d.dev_used = 500 * MIB;
+  assert_true(ms_gpu_used_estimate(&d) == 0);
+
+  /* a fresh NVML figure is read: when none was, when it is 100 ms old, or before a crossing */
+  d.dev_used = 6000 * MIB;
+  d.live = 1000 * MIB;
+  d.nvml_t_ms = 1000;
+  assert_false(ms_gpu_needs_fresh(&d, 1099, 90, 95)); /* 60%: nothing would change */
+  assert_true(ms_gpu_needs_fresh(&d, 1100, 90, 95));  /* old */
+  d.mem_known = false;
+  assert_true(ms_gpu_needs_fresh(&d, 1001, 90, 95));
+  d.mem_known = true;
+  d.live = 4000 * MIB; /* estimate 90%: the warning would fire */
+  assert_true(ms_gpu_needs_fresh(&d, 1001, 90, 0));
+  assert_false(ms_gpu_needs_fresh(&d, 1001, 0, 95)); /* warning off, action at 95%: no change */
+  d.warn_fired = true; /* fired already, still above the re-arm level: nothing to decide */
+  assert_false(ms_gpu_needs_fresh(&d, 1001, 90, 0));
+  d.live = 1000 * MIB; /* fell below 88%: the re-arm is a change too */
+  assert_true(ms_gpu_needs_fresh(&d, 1001, 90, 0));
+  assert_false(ms_gpu_needs_fresh(&d, 1001, 0, 0)); /* both off */
+  assert_true(d.warn_fired); /* the rule only looks */
+
+  /* out of memory in a retry loop: the first error, then one per second */
+  assert_true(ms_gpu_oom_report_due(false, 0, 5));
+  assert_false(ms_gpu_oom_report_due(true, 5, 5));
+  assert_false(ms_gpu_oom_report_due(true, 5, 1004));
+  assert_true(ms_gpu_oom_report_due(true, 5, 1005));
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup(test_sites_and_devices, setup), cmocka_unit_test_setup(test_pools, setup),
     cmocka_unit_test_setup(test_vmm, setup),               cmocka_unit_test_setup(test_many, setup),
     cmocka_unit_test_setup(test_growth, setup),            cmocka_unit_test_setup(test_reset, setup),
-    cmocka_unit_test_setup(test_threshold, setup),
+    cmocka_unit_test_setup(test_threshold, setup),         cmocka_unit_test_setup(test_pressure_rules, setup),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
