@@ -25,6 +25,7 @@
 #include "../util/export.h"
 #include "../util/log.h"
 #include "../util/proc.h"
+#include "fork.h"
 
 static pid_t (*ms_real_fork)(void);
 static int ms_fork_said;   /* the verbose line, once per process */
@@ -40,18 +41,29 @@ static const char *const ms_pool_libs[][2] = {
   {"libomp", "OpenMP (libomp)"},
 };
 
+/* The naming rules are apart from dl_iterate_phdr and dladdr so that tests/unit/test_fork.c can
+ * check them on paths. */
+const char *ms_fork_pool_name(const char *path) {
+  const char *base = path ? strrchr(path, '/') : NULL;
+  base = base ? base + 1 : path;
+  if (!base || !*base) return NULL;
+  for (size_t i = 0; i < sizeof ms_pool_libs / sizeof ms_pool_libs[0]; i++)
+    if (strncmp(base, ms_pool_libs[i][0], strlen(ms_pool_libs[i][0])) == 0) return ms_pool_libs[i][1];
+  return NULL;
+}
+
+bool ms_fork_is_libgomp(const char *path) {
+  const char *base = path ? strrchr(path, '/') : NULL;
+  base = base ? base + 1 : path ? path : "";
+  return strncmp(base, "libgomp", 7) == 0;
+}
+
 static int ms_find_pool(struct dl_phdr_info *info, size_t size, void *arg) {
   (void)size;
-  const char *path = info->dlpi_name, *base = path ? strrchr(path, '/') : NULL;
-  base = base ? base + 1 : path;
-  if (!base || !*base) return 0;
-  for (size_t i = 0; i < sizeof ms_pool_libs / sizeof ms_pool_libs[0]; i++) {
-    if (strncmp(base, ms_pool_libs[i][0], strlen(ms_pool_libs[i][0])) == 0) {
-      *(const char **)arg = ms_pool_libs[i][1];
-      return 1;
-    }
-  }
-  return 0;
+  const char *pool = ms_fork_pool_name(info->dlpi_name);
+  if (!pool) return 0;
+  *(const char **)arg = pool;
+  return 1;
 }
 
 static void ms_fork_say(void) {
@@ -114,9 +126,7 @@ static void ms_gomp_resolve(const char *name, ms_gomp_real *r) {
     abort();
   }
   Dl_info info;
-  const char *file = dladdr(f, &info) && info.dli_fname ? info.dli_fname : "";
-  const char *base = strrchr(file, '/');
-  r->is_gomp = strncmp(base ? base + 1 : file, "libgomp", 7) == 0;
+  r->is_gomp = ms_fork_is_libgomp(dladdr(f, &info) && info.dli_fname ? info.dli_fname : "");
   __atomic_store_n(&r->fn, f, __ATOMIC_RELEASE);
 }
 

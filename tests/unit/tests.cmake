@@ -41,3 +41,6 @@ ms_unit_test(test_report_rules SOURCES $<TARGET_OBJECTS:ms_writers>)
 ms_unit_test(test_mmap_cap SOURCES ${CMAKE_SOURCE_DIR}/src/policy/mmap_cap.c ${CMAKE_SOURCE_DIR}/src/policy/events.c
   ${CMAKE_SOURCE_DIR}/src/policy/mmap_registry.c ${CMAKE_SOURCE_DIR}/src/core/monitor.c ${CMAKE_SOURCE_DIR}/src/util/log.c
   ${CMAKE_SOURCE_DIR}/src/util/owner.c ${CMAKE_SOURCE_DIR}/src/util/proc.c $<TARGET_OBJECTS:ms_options>)
+ms_unit_test(test_fork SOURCES ${CMAKE_SOURCE_DIR}/src/interpose/fork.c ${CMAKE_SOURCE_DIR}/src/core/monitor.c
+  ${CMAKE_SOURCE_DIR}/src/util/log.c ${CMAKE_SOURCE_DIR}/src/util/owner.c ${CMAKE_SOURCE_DIR}/src/util/proc.c
+  $<TARGET_OBJECTS:ms_options> LIBS ${CMAKE_DL_LIBS})
