@@ -354,6 +354,72 @@ static void test_path_template(void **state) {
   assert_int_equal(ms_path_template_expand("abcde", &v, out, 6, NULL, 0), 0);
 }
 
+/* Every row, every type: a value formatted as `memshim config` prints it reads back as the same
+ * value (rows added later are covered too), and the sample values a type takes are accepted. */
+static void test_format_round_trip(void **state) {
+  (void)state;
+  static const char *const samples[][6] = {
+    [MS_OPT_BOOL] = {"0", "1", "yes", "off"},
+    [MS_OPT_INT] = {"1", "7", "64", "128"},
+    [MS_OPT_SIZE] = {"3M", "1536K", "12345", "off", "2G", "1T"},
+    [MS_OPT_PERCENT] = {"0", "85%", "100"},
+    [MS_OPT_DURATION] = {"1500ms", "2s", "off", "90s", "1h", "7"},
+    [MS_OPT_ENUM] = {"jemalloc", "glibc", "native", "on", "off"},
+    [MS_OPT_LIST] = {"text", "json,collapsed", "off", "html,pprof,text"},
+    [MS_OPT_PATH] = {"", "/x/r.%p", "rel/%T/%u"},
+    [MS_OPT_SIGNAL] = {"SIGUSR1", "SIGRTMIN+3", "off", "12"},
+    [MS_OPT_FRACTION] = {"0.3", "45s", "0.25", "off"},
+  };
+  unsigned accepted = 0;
+  for (int id = 0; id < MS_OPT__COUNT; id++) {
+    const ms_option_def *d = ms_option_def_get((ms_option_id)id);
+    for (size_t k = 0; k < 6 && samples[d->type][k]; k++) {
+      const char *why;
+      ms_options_reset();
+      if (ms_option_set((ms_option_id)id, samples[d->type][k], &why) != 0) continue;
+      accepted++;
+      uint64_t u = ms_opt_u64((ms_option_id)id), ms1 = 0, ms2 = 0;
+      double f1 = -1, f2 = -1;
+      bool frac = ms_opt_fraction((ms_option_id)id, &f1, &ms1);
+      char text[MS_PATH_MAX + 16], str[MS_PATH_MAX + 16];
+      snprintf(str, sizeof str, "%s", d->type == MS_OPT_PATH ? ms_opt_str((ms_option_id)id) : "");
+      ms_option_format((ms_option_id)id, text, sizeof text);
+      ms_options_reset();
+      if (ms_option_set((ms_option_id)id, text, &why) != 0) fail_msg("%s: '%s' printed as '%s', which does not parse: %s", d->name, samples[d->type][k], text, why);
+      assert_true(ms_opt_u64((ms_option_id)id) == u);
+      assert_int_equal(ms_opt_fraction((ms_option_id)id, &f2, &ms2), frac);
+      if (frac) assert_true(f1 == f2);
+      else assert_true(ms1 == ms2);
+      if (d->type == MS_OPT_PATH) assert_string_equal(ms_opt_str((ms_option_id)id), str);
+    }
+  }
+  assert_true(accepted >= MS_OPT__COUNT); /* each row took one sample at least */
+  ms_options_reset();
+  /* the FRACTION accessor: a fraction or a duration, never both */
+  double f = -1;
+  uint64_t ms = 7;
+  const char *why;
+  assert_int_equal(ms_option_set(MS_OPT_LEAK_WARMUP, "0.4", &why), 0);
+  assert_true(ms_opt_fraction(MS_OPT_LEAK_WARMUP, &f, &ms));
+  assert_true(f == 0.4 && ms == 7);
+  assert_int_equal(ms_option_set(MS_OPT_LEAK_WARMUP, "3s", &why), 0);
+  assert_false(ms_opt_fraction(MS_OPT_LEAK_WARMUP, &f, &ms));
+  assert_true(ms == 3000);
+  ms_options_reset();
+}
+
+/* The MEMSHIM_* names that are not options: known (no warning), and only those exactly. */
+static void test_internal_names(void **state) {
+  (void)state;
+  assert_true(ms_env_is_internal(MS_ENV_LIBRARY_PATH, strlen(MS_ENV_LIBRARY_PATH)));
+  assert_true(ms_env_is_internal(MS_ENV_REPORT_DIR_UNWRITABLE, strlen(MS_ENV_REPORT_DIR_UNWRITABLE)));
+  assert_true(ms_env_is_internal("MEMSHIM_LIBRARY_PATH=/x", 20)); /* the name part of an entry */
+  assert_false(ms_env_is_internal("MEMSHIM_LIBRARY_PAT", 19));
+  assert_false(ms_env_is_internal("MEMSHIM_LIBRARY_PATHS", 21));
+  assert_false(ms_env_is_internal("MEMSHIM_PROFILE", 15)); /* an option, not internal */
+  assert_int_equal(ms_option_find("MEMSHIM_LIBRARY_PATH"), -1);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_size_edges), cmocka_unit_test(test_duration), cmocka_unit_test(test_bool),
@@ -363,6 +429,7 @@ int main(void) {
     cmocka_unit_test(test_set_and_long_path), cmocka_unit_test(test_warning_cap),
     cmocka_unit_test(test_report_default), cmocka_unit_test(test_path_template),
     cmocka_unit_test(test_size),
+    cmocka_unit_test(test_format_round_trip), cmocka_unit_test(test_internal_names),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
