@@ -72,6 +72,30 @@ static void test_sampler_unbiased(void **state) {
   assert_true(w.bytes == 100 && w.count == 1);
 }
 
+/* The sampler's edges: exact mode for any mean of 1 or less, a zero state reseeded, weights of
+ * empty, small and huge allocations. */
+static void test_sampler_edges(void **state) {
+  (void)state;
+  uint64_t prng = 0;
+  assert_int_equal(ms_sample_next_countdown(&prng, 0), -1);
+  assert_int_equal(ms_sample_next_countdown(&prng, 1), -1);
+  assert_true(prng == 0); /* exact mode draws nothing */
+  assert_true(ms_prng_next(&prng) != 0);
+  assert_true(prng != 0); /* a zero state is reseeded, never stuck at 0 */
+  for (int i = 0; i < 1000; i++) assert_true(ms_sample_next_countdown(&prng, 2) >= 0);
+  assert_true(ms_prng_seed(&prng) != 0);
+  ms_sample_weight w = ms_sample_weigh(0, 512 * 1024); /* malloc(0): one allocation of 0 bytes */
+  assert_true(w.bytes == 0 && w.count == 1);
+  w = ms_sample_weigh(64, 512 * 1024); /* p = 1 - exp(-64/R): stands for R/64 allocations, R bytes */
+  assert_true(w.count >= 8191 && w.count <= 8193);
+  assert_true(w.bytes >= 512 * 1024 - 64 && w.bytes <= 512 * 1024 + 64);
+  w = ms_sample_weigh(64ull << 20, 512 * 1024); /* far above R: certain, weight 1 */
+  assert_true(w.count == 1 && w.bytes == 64ull << 20);
+  w = ms_sample_weigh(1, UINT64_MAX / 4); /* a tiny p: the weights saturate, never wrap */
+  assert_true(w.count == UINT32_MAX);
+  assert_true(w.bytes > 0);
+}
+
 static void test_stack_dedup(void **state) {
   (void)state;
   uintptr_t a[3] = {0x1000, 0x2000, 0x3000}, b[3] = {0x1000, 0x2000, 0x3001};
@@ -414,6 +438,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_sampler_interval_distribution),
     cmocka_unit_test(test_sampler_unbiased),
+    cmocka_unit_test(test_sampler_edges),
     cmocka_unit_test(test_stack_dedup),
     cmocka_unit_test(test_ptr_map),
     cmocka_unit_test(test_leak_shapes),

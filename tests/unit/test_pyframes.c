@@ -118,6 +118,29 @@ static void test_canaries(void **state) {
   assert_true(ms_py_version_parse("3.10.13 (main, May  9 2026)", &major, &minor));
   assert_int_equal(major * 100 + minor, 310);
   assert_false(ms_py_version_parse("PyPy", &major, &minor));
+  /* which versions are read: 3.8 to 3.13, each with its own row; every other one is refused */
+  for (unsigned m = 0; m < 20; m++) {
+    const ms_py_layout *L = ms_py_layout_for(3, m);
+    if (m >= 8 && m <= 13) {
+      assert_non_null(L);
+      assert_int_equal(L->minor, m);
+    } else {
+      assert_null(L);
+    }
+  }
+  assert_null(ms_py_layout_for(4, 8));
+  /* Py_GetVersion's text: "MAJOR.MINOR" first, or nothing */
+  assert_true(ms_py_version_parse("3.8.20+ (default)", &major, &minor));
+  assert_int_equal(major * 100 + minor, 308);
+  assert_true(ms_py_version_parse("3.13", &major, &minor));
+  assert_int_equal(minor, 13);
+  assert_true(ms_py_version_parse("3.120", &major, &minor)); /* 3.120 is not 3.12 */
+  assert_int_equal(minor, 120);
+  assert_null(ms_py_layout_for(major, minor));
+  major = minor = 77;
+  const char *bad[] = {"", "3", "3.", ".12", "3x12", " 3.12", "v3.12"};
+  for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) assert_false(ms_py_version_parse(bad[i], &major, &minor));
+  assert_int_equal(major + minor, 154); /* untouched */
 }
 
 /* CPython 3.13's _Py_DebugOffsets as its runtime would publish them (see py_layout.c). */
