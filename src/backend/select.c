@@ -47,15 +47,18 @@ static const char *env_value(const char *entry, const char *name) {
   return strncmp(entry, name, n) == 0 && entry[n] == '=' ? entry + n + 1 : NULL;
 }
 
-/* Same rule as the option parser (ms_parse_enum): case-insensitive, surrounding blanks
- * ignored. ASCII only: this can run before libc's locale tables exist. */
+/* isspace() in the C locale, without libc's locale tables (this can run before they exist). */
+static int is_blank(char c) { return c == ' ' || (c >= '\t' && c <= '\r'); }
+
+/* Same rule as the option parser (ms_parse_enum): case-insensitive, surrounding white space
+ * ignored (tests/unit/test_backend_select.c holds the two to the same answers). ASCII only. */
 static int backend_from_value(const char *v) {
   static const char want[] = "glibc";
-  while (*v == ' ' || *v == '\t') v++;
+  while (is_blank(*v)) v++;
   size_t i = 0;
   for (; want[i]; i++)
     if ((v[i] | 0x20) != want[i]) return MS_BE_JEMALLOC;
-  while (v[i] == ' ' || v[i] == '\t') i++;
+  while (is_blank(v[i])) i++;
   return v[i] == 0 ? MS_BE_GLIBC : MS_BE_JEMALLOC;
 }
 
@@ -67,7 +70,7 @@ static int backend_from_proc(void) {
   size_t key_len = strlen(key);
   char buf[4096], val[16];
   size_t match = 0, vlen = 0;
-  int in_value = 0, at_start = 1, kind = MS_BE_JEMALLOC;
+  int in_value = 0, at_start = 1, kind = MS_BE_JEMALLOC, val_long = 0;
   long n;
   while ((n = syscall(SYS_read, fd, buf, sizeof buf)) > 0) {
     for (long i = 0; i < n; i++) {
@@ -75,17 +78,22 @@ static int backend_from_proc(void) {
       if (in_value) {
         if (c == 0) {
           val[vlen] = 0;
-          kind = backend_from_value(val);
+          kind = val_long ? MS_BE_JEMALLOC : backend_from_value(val); /* a later entry decides, as in environ */
           in_value = 0;
           at_start = 1;
+          match = 0;
+        } else if (vlen == 0 && is_blank(c)) {
+          /* leading white space is not kept: a long run of it must not push the name out */
         } else if (vlen + 1 < sizeof val) {
           val[vlen++] = c;
+        } else if (!is_blank(c)) {
+          val_long = 1; /* more than fits, and not only trailing white space: not "glibc" */
         }
         continue;
       }
       if (c == 0) { at_start = 1; match = 0; continue; }
       if (at_start && c == (match < key_len ? key[match] : '=')) {
-        if (++match == key_len + 1) { in_value = 1; vlen = 0; at_start = 0; }
+        if (++match == key_len + 1) { in_value = 1; vlen = 0; val_long = 0; at_start = 0; }
       } else {
         at_start = 0;
       }

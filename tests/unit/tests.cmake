@@ -44,3 +44,4 @@ ms_unit_test(test_mmap_cap SOURCES ${CMAKE_SOURCE_DIR}/src/policy/mmap_cap.c ${C
 ms_unit_test(test_fork SOURCES ${CMAKE_SOURCE_DIR}/src/interpose/fork.c ${CMAKE_SOURCE_DIR}/src/core/monitor.c
   ${CMAKE_SOURCE_DIR}/src/util/log.c ${CMAKE_SOURCE_DIR}/src/util/owner.c ${CMAKE_SOURCE_DIR}/src/util/proc.c
   $<TARGET_OBJECTS:ms_options> LIBS ${CMAKE_DL_LIBS})
+ms_unit_test(test_backend_select SOURCES ${CMAKE_SOURCE_DIR}/src/backend/select.c $<TARGET_OBJECTS:ms_options>)
