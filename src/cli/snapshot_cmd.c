@@ -100,8 +100,12 @@ static int ms_parse_timeout(const char *arg, double *seconds) {
   char *end;
   errno = 0;
   double v = strtod(arg, &end);
-  if (end != arg && !*end && !errno && v > 0 && v <= 86400) { *seconds = v; return 0; } /* bare: seconds */
-  if (ms_parse_duration_ms(arg, false, &ms, &why) == 0 && ms > 0) { *seconds = (double)ms / 1000; return 0; }
+  if (end != arg && !*end) { /* bare: seconds, never read again as milliseconds */
+    if (!errno && v > 0 && v <= 86400) { *seconds = v; return 0; }
+  } else if (ms_parse_duration_ms(arg, false, &ms, &why) == 0 && ms > 0) {
+    *seconds = (double)ms / 1000;
+    return 0;
+  }
   fprintf(stderr, "memshim snapshot: --timeout '%s': not a number of seconds or a duration (500ms, 30s, 2m)\n", arg);
   return -1;
 }

@@ -117,6 +117,15 @@ static void test_snapshot_doctor_config_args(void **state) {
   usage_error(RUN(ms_cmd_snapshot, "snapshot", "1", "2"), "memshim snapshot: ", "one process id only");
   usage_error(RUN(ms_cmd_snapshot, "snapshot", "-t", "0", "1"), "memshim snapshot: ", "--timeout '0'");
   usage_error(RUN(ms_cmd_snapshot, "snapshot", "-t", "5 parsecs", "1"), "memshim snapshot: ", "not a number of seconds");
+  /* a bare number is seconds, up to a day: 90000 is not read again as 90000 ms */
+  usage_error(RUN(ms_cmd_snapshot, "snapshot", "-t", "90000", "1"), "memshim snapshot: ", "--timeout '90000'");
+  usage_error(RUN(ms_cmd_snapshot, "snapshot", "-t", "-3", "1"), "memshim snapshot: ", "--timeout '-3'");
+  usage_error(RUN(ms_cmd_snapshot, "snapshot", "-t", "inf", "1"), "memshim snapshot: ", "--timeout 'inf'");
+  /* good timeouts: the arguments pass, and there is no such process (1, not 2) */
+  assert_int_equal(RUN(ms_cmd_snapshot, "snapshot", "-t", "0.5", "1073741823"), MS_EXIT_FAIL);
+  assert_int_equal(RUN(ms_cmd_snapshot, "snapshot", "--timeout", "2m", "1073741823"), MS_EXIT_FAIL);
+  assert_int_equal(RUN(ms_cmd_snapshot, "snapshot", "-t", "86400", "1073741823"), MS_EXIT_FAIL);
+  assert_non_null(strstr(err_text, "memshim snapshot: no process 1073741823"));
   usage_error(RUN(ms_cmd_snapshot, "snapshot", "12ab"), "memshim snapshot: ", "'12ab' is not a process id");
   usage_error(RUN(ms_cmd_doctor, "doctor", "1", "2"), "memshim doctor: ", "one process id only");
   usage_error(RUN(ms_cmd_doctor, "doctor", "-5"), "memshim doctor: ", "unknown option '-5'");
