@@ -123,7 +123,8 @@ int ms_cmd_doctor(int argc, char **argv) {
   if (st.sig) ms_signal_format(st.sig, signame, sizeof signame);
   if (ms_target_report_prefix(&t, prefix, sizeof prefix, pattern, sizeof pattern) != 0) prefix[0] = 0;
   bool caught = ms_target_catches(&t, st.sig), ignored = st.sig && ((t.sig_ignored >> (st.sig - 1)) & 1);
-  bool snapshot_ok = loaded && st.reports && st.formats && st.sig && caught && !ignored;
+  char why[512];
+  bool snapshot_ok = !ms_snapshot_refusal(&t, &st, why, sizeof why); /* the rule memshim snapshot applies */
   bool shared_path = !strstr(ms_opt_str(MS_OPT_REPORT_PATH), "%p") && *ms_opt_str(MS_OPT_REPORT_PATH);
   json_t *preload = ms_doctor_preload(&t);
   json_t *formats = json_array();

@@ -28,29 +28,42 @@ static char tmp_dir[] = "/tmp/ms_test_cli.XXXXXX";
 
 /* ---- running a subcommand with its stderr captured ---- */
 
-static char err_text[8192];
+static char err_text[8192], out_text[65536];
 
-/* cmd(argc, argv) with stderr into err_text; returns its exit status. */
+/* fd into a file of tmp_dir while fn runs; its text into buf. */
+static FILE *capture_begin(int fd, const char *name, int *saved) {
+  char path[512];
+  snprintf(path, sizeof path, "%s/%s", tmp_dir, name);
+  FILE *f = fopen(path, "w+");
+  assert_non_null(f);
+  *saved = dup(fd);
+  dup2(fileno(f), fd);
+  return f;
+}
+static void capture_end(FILE *f, int fd, int saved, char *buf, size_t len) {
+  dup2(saved, fd);
+  close(saved);
+  rewind(f);
+  size_t n = fread(buf, 1, len - 1, f);
+  buf[n] = 0;
+  fclose(f);
+}
+
+/* cmd(argc, argv) with stderr into err_text and stdout into out_text; returns its exit status. */
 static int run_cmd(int (*cmd)(int, char **), int argc, const char *const *args) {
   char *argv[32];
   assert_true(argc < 32);
   for (int i = 0; i < argc; i++) argv[i] = (char *)args[i];
   argv[argc] = NULL;
-  char path[512];
-  snprintf(path, sizeof path, "%s/stderr", tmp_dir);
+  fflush(stdout);
   fflush(stderr);
-  int saved = dup(2);
-  FILE *f = fopen(path, "w+");
-  assert_non_null(f);
-  dup2(fileno(f), 2);
+  int se, so;
+  FILE *fe = capture_begin(2, "stderr", &se), *fo = capture_begin(1, "stdout", &so);
   int rc = cmd(argc, argv);
+  fflush(stdout);
   fflush(stderr);
-  dup2(saved, 2);
-  close(saved);
-  rewind(f);
-  size_t n = fread(err_text, 1, sizeof err_text - 1, f);
-  err_text[n] = 0;
-  fclose(f);
+  capture_end(fo, 1, so, out_text, sizeof out_text);
+  capture_end(fe, 2, se, err_text, sizeof err_text);
   return rc;
 }
 #define RUN(cmd, ...)                                                                     \
@@ -316,6 +329,39 @@ static void test_target_read_self(void **state) {
   /* no such process: one line, -1 */
   assert_int_equal(ms_target_read("doctor", 0x3fffffff, &t), -1);
   ms_target_free(&t);
+}
+
+/* doctor on this process: loaded or not is its exit status; the library found for run, without PID. */
+static void test_doctor_self(void **state) {
+  (void)state;
+  char pid[32], lib[512];
+  snprintf(pid, sizeof pid, "%d", (int)getpid());
+  assert_int_equal(RUN(ms_cmd_doctor, "doctor", "--json", pid), MS_EXIT_FAIL); /* not loaded */
+  json_error_t je;
+  json_t *doc = json_loads(out_text, 0, &je);
+  assert_non_null(doc);
+  assert_true(json_is_false(json_object_get(doc, "loaded")));
+  assert_int_equal(json_integer_value(json_object_get(doc, "pid")), getpid());
+  assert_true(json_is_false(json_object_get(json_object_get(doc, "report"), "snapshot")));
+  json_decref(doc);
+  void *p = map_named("libmemshim.so", lib, sizeof lib);
+  assert_int_equal(RUN(ms_cmd_doctor, "doctor", "--json", pid), MS_EXIT_OK);
+  doc = json_loads(out_text, 0, &je);
+  assert_non_null(doc);
+  assert_true(json_is_true(json_object_get(doc, "loaded")));
+  assert_string_equal(json_string_value(json_object_get(doc, "library")), lib);
+  json_decref(doc);
+  assert_int_equal(RUN(ms_cmd_doctor, "doctor", pid), MS_EXIT_OK); /* the text */
+  assert_non_null(strstr(out_text, "libmemshim.so: loaded, "));
+  assert_non_null(strstr(out_text, lib));
+  munmap(p, 4096);
+  setenv(MS_ENV_LIBRARY_PATH, lib, 1);
+  assert_int_equal(RUN(ms_cmd_doctor, "doctor", "--json"), MS_EXIT_OK);
+  assert_non_null(strstr(out_text, lib));
+  setenv(MS_ENV_LIBRARY_PATH, "/nonexistent/libmemshim.so", 1);
+  assert_int_equal(RUN(ms_cmd_doctor, "doctor"), MS_EXIT_FAIL);
+  assert_non_null(strstr(out_text, "library: not found"));
+  unsetenv(MS_ENV_LIBRARY_PATH);
 }
 
 static void test_snapshot_refusal(void **state) {
@@ -692,7 +738,8 @@ int main(void) {
     cmocka_unit_test(test_report_args),        cmocka_unit_test(test_snapshot_doctor_config_args),
     cmocka_unit_test(test_parse_pid),          cmocka_unit_test(test_target_env),
     cmocka_unit_test(test_target_state),       cmocka_unit_test(test_report_prefix),
-    cmocka_unit_test(test_target_read_self),   cmocka_unit_test(test_snapshot_refusal),
+    cmocka_unit_test(test_target_read_self),   cmocka_unit_test(test_doctor_self),
+    cmocka_unit_test(test_snapshot_refusal),
     cmocka_unit_test(test_preload_and_library), cmocka_unit_test(test_mkdirs),
     cmocka_unit_test(test_spawn_status),       cmocka_unit_test(test_verdict_status),
     cmocka_unit_test(test_growth_judgement),   cmocka_unit_test(test_gpu_judgement),
