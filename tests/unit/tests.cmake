@@ -17,5 +17,5 @@ ms_unit_test(test_gpu_track SOURCES ${CMAKE_SOURCE_DIR}/src/gpu/track.c ${CMAKE_
 ms_unit_test(test_pyframes SOURCES ${CMAKE_SOURCE_DIR}/src/profile/py_layout.c ${CMAKE_SOURCE_DIR}/src/profile/py_str.c
   ${CMAKE_SOURCE_DIR}/src/profile/py_walk.c ${CMAKE_SOURCE_DIR}/src/profile/py_table.c ${CMAKE_SOURCE_DIR}/src/profile/py_stack.c
   ${CMAKE_SOURCE_DIR}/src/profile/py_runtime.c ${CMAKE_SOURCE_DIR}/src/util/log.c ${CMAKE_SOURCE_DIR}/src/util/proc.c
-  ${CMAKE_SOURCE_DIR}/src/util/elf_sym.c ${CMAKE_SOURCE_DIR}/src/report/arena.c
+  ${CMAKE_SOURCE_DIR}/src/util/elf_sym.c ${CMAKE_SOURCE_DIR}/src/util/arena.c
   ${CMAKE_SOURCE_DIR}/src/config/options.c LIBS ${CMAKE_DL_LIBS})
