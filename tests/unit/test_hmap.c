@@ -88,6 +88,15 @@ static void check_chains(const tm_map *m) {
   assert_int_equal(n, m->n);
 }
 
+/* Slots from, from + 1, ... (wrapping) hold keys in this order, and the slot after them is empty
+ * (a cluster with no tombstone at its end). */
+static void expect_run(const tm_map *m, uint32_t from, const uint64_t *keys, unsigned n) {
+  uint32_t mask = m->cap - 1;
+  for (unsigned i = 0; i < n; i++) assert_int_equal(m->slots[(from + i) & mask].key, keys[i]);
+  assert_true(ENT_EMPTY(&m->slots[(from + n) & mask]));
+  check_chains(m);
+}
+
 static void test_basic(void **state) {
   (void)state;
   tm_map m = {0};
@@ -128,32 +137,20 @@ static void test_collisions_backward_shift(void **state) {
     s->val = i;
     tm_claim(&m, s);
   }
-  /* linear probing: in insertion order from slot 2 */
-  for (unsigned i = 0; i < 5; i++) assert_int_equal(m.slots[2 + i].key, keys[i]);
-  assert_true(ENT_EMPTY(&m.slots[7]));
-  check_chains(&m);
+  expect_run(&m, 2, keys, 5); /* linear probing: in insertion order from slot 2 */
 
   /* delete b (slot 3): c (home 3) and d (home 2) and e (home 3) all move back one */
   tm_del(&m, tm_find(&m, b));
-  assert_int_equal(m.slots[2].key, a);
-  assert_int_equal(m.slots[3].key, c);
-  assert_int_equal(m.slots[4].key, d);
-  assert_int_equal(m.slots[5].key, e);
-  assert_true(ENT_EMPTY(&m.slots[6])); /* no tombstone: the cluster is one shorter */
+  expect_run(&m, 2, (uint64_t[]){a, c, d, e}, 4); /* no tombstone: the cluster is one shorter */
   assert_int_equal(moves, 3);
   assert_int_equal(clears, 1);
-  check_chains(&m);
 
   /* delete a (slot 2): c's home is 3, so it may not move into slot 2; d (home 2) jumps over
    * it; e (home 3) then fills d's place */
   moves = 0;
   tm_del(&m, tm_find(&m, a));
-  assert_int_equal(m.slots[2].key, d);
-  assert_int_equal(m.slots[3].key, c);
-  assert_int_equal(m.slots[4].key, e);
-  assert_true(ENT_EMPTY(&m.slots[5]));
+  expect_run(&m, 2, (uint64_t[]){d, c, e}, 3);
   assert_int_equal(moves, 2);
-  check_chains(&m);
   for (unsigned i = 0; i < 5; i++) {
     ent *f = tm_find(&m, keys[i]);
     if (keys[i] == a || keys[i] == b) assert_null(f);
@@ -175,29 +172,12 @@ static void test_wraparound(void **state) {
     s->key = k[i];
     tm_claim(&m, s);
   }
-  /* slots 14 15 0 1 2 3 */
-  assert_int_equal(m.slots[14].key, k[0]);
-  assert_int_equal(m.slots[15].key, k[1]);
-  assert_int_equal(m.slots[0].key, k[2]);
-  assert_int_equal(m.slots[1].key, k[3]);
-  assert_int_equal(m.slots[2].key, k[4]);
-  assert_int_equal(m.slots[3].key, k[5]);
-  check_chains(&m);
+  expect_run(&m, 14, k, 6); /* slots 14 15 0 1 2 3 */
   tm_del(&m, tm_find(&m, k[1])); /* slot 15 */
   /* K(15,1) back to 15, K(14,3) to 0, K(0,1) to 1, K(1,1) to 2 */
-  assert_int_equal(m.slots[15].key, k[2]);
-  assert_int_equal(m.slots[0].key, k[3]);
-  assert_int_equal(m.slots[1].key, k[4]);
-  assert_int_equal(m.slots[2].key, k[5]);
-  assert_true(ENT_EMPTY(&m.slots[3]));
-  check_chains(&m);
+  expect_run(&m, 14, (uint64_t[]){k[0], k[2], k[3], k[4], k[5]}, 5);
   tm_del(&m, tm_find(&m, k[0])); /* slot 14: K(15,1) stays (home 15), K(14,3) jumps to 14 */
-  assert_int_equal(m.slots[14].key, k[3]);
-  assert_int_equal(m.slots[15].key, k[2]);
-  assert_int_equal(m.slots[0].key, k[4]);
-  assert_int_equal(m.slots[1].key, k[5]);
-  assert_true(ENT_EMPTY(&m.slots[2]));
-  check_chains(&m);
+  expect_run(&m, 14, (uint64_t[]){k[3], k[2], k[4], k[5]}, 4);
   assert_int_equal(m.n, 4);
   t_release(m.slots, m.cap * sizeof *m.slots);
 }
