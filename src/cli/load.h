@@ -6,7 +6,7 @@
 
 #include <stddef.h>
 
-#include "../report/arena.h"
+#include "../util/arena.h"
 #include "../report/snapshot.h"
 
 typedef struct ms_cli_report {

@@ -11,7 +11,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "../report/arena.h"
+#include "../util/arena.h"
 #include "../report/snapshot.h"
 #include "cuda_functions.h"
 

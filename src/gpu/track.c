@@ -10,7 +10,9 @@
 #include "../config/options.h"
 #include "../profile/leak.h"
 #include "../profile/profile_internal.h"
+#include "../util/chunked.h"
 #include "../util/guard.h"
+#include "../util/hmap.h"
 #include "../util/log.h"
 #include "../util/raw_mem.h"
 #include "gpu_internal.h"
@@ -99,85 +101,7 @@ void ms_gpu_note_static_runtime(const char *module) {
                 module && *module ? module : "the program");
 }
 
-/* ---- open-addressing maps keyed by a non-zero uint64 (linear probing, backward-shift delete) ---- */
-
-typedef struct {
-  unsigned char *slots;
-  uint32_t cap, n, esize;
-} ms_gmap;
-
-static inline uint64_t ms_gmap_key(const ms_gmap *m, uint32_t i) {
-  uint64_t k;
-  memcpy(&k, m->slots + (size_t)i * m->esize, sizeof k);
-  return k;
-}
-static inline void *ms_gmap_at(const ms_gmap *m, uint32_t i) { return m->slots + (size_t)i * m->esize; }
-static inline uint32_t ms_gmap_home(const ms_gmap *m, uint64_t k) {
-  return (uint32_t)((k * 0x9E3779B97F4A7C15ull) >> 32) & (m->cap - 1);
-}
-
-static void *ms_gmap_find(const ms_gmap *m, uint64_t k) {
-  if (!m->cap || !k) return NULL;
-  for (uint32_t i = ms_gmap_home(m, k);; i = (i + 1) & (m->cap - 1)) {
-    uint64_t s = ms_gmap_key(m, i);
-    if (s == k) return ms_gmap_at(m, i);
-    if (!s) return NULL;
-  }
-}
-
-static int ms_gmap_grow(ms_gmap *m) {
-  uint32_t cap = m->cap ? m->cap * 2 : 256;
-  ms_gmap g = {ms_raw_alloc((size_t)cap * m->esize), cap, 0, m->esize};
-  if (!g.slots) return -1;
-  for (uint32_t i = 0; i < m->cap; i++) {
-    uint64_t k = ms_gmap_key(m, i);
-    if (!k) continue;
-    uint32_t j = ms_gmap_home(&g, k);
-    while (ms_gmap_key(&g, j)) j = (j + 1) & (cap - 1);
-    memcpy(ms_gmap_at(&g, j), ms_gmap_at(m, i), m->esize);
-    g.n++;
-  }
-  ms_raw_free(m->slots, (size_t)m->cap * m->esize);
-  *m = g;
-  return 0;
-}
-
-/* The slot for k (its key set), or NULL when out of memory. An existing entry is returned as is. */
-static void *ms_gmap_put(ms_gmap *m, uint64_t k) {
-  if ((m->n + 1) * 2 > m->cap && ms_gmap_grow(m) != 0) return NULL;
-  uint32_t i = ms_gmap_home(m, k);
-  for (;; i = (i + 1) & (m->cap - 1)) {
-    uint64_t s = ms_gmap_key(m, i);
-    if (s == k) return ms_gmap_at(m, i);
-    if (!s) break;
-  }
-  void *e = ms_gmap_at(m, i);
-  memset(e, 0, m->esize);
-  memcpy(e, &k, sizeof k);
-  m->n++;
-  return e;
-}
-
-static void ms_gmap_del(ms_gmap *m, void *entry) {
-  uint32_t i = (uint32_t)(((unsigned char *)entry - m->slots) / m->esize), mask = m->cap - 1;
-  for (uint32_t j = (i + 1) & mask;; j = (j + 1) & mask) {
-    uint64_t k = ms_gmap_key(m, j);
-    if (!k) break;
-    uint32_t h = ms_gmap_home(m, k);
-    /* move j back to i unless its home lies cyclically in (i, j] */
-    bool stays = i <= j ? (h > i && h <= j) : (h > i || h <= j);
-    if (stays) continue;
-    memcpy(ms_gmap_at(m, i), ms_gmap_at(m, j), m->esize);
-    i = j;
-  }
-  memset(ms_gmap_at(m, i), 0, m->esize);
-  m->n--;
-}
-
-static void ms_gmap_clear(ms_gmap *m) {
-  if (m->slots) memset(m->slots, 0, (size_t)m->cap * m->esize);
-  m->n = 0;
-}
+/* ---- maps keyed by a non-zero uint64, each entry's first field (util/hmap.h) ---- */
 
 typedef struct {
   uint64_t ptr, size, pool;
@@ -195,9 +119,32 @@ typedef struct {
   uint64_t va, size, handle;
 } ms_gpu_mapping;
 
-static ms_gmap ms_blocks = {NULL, 0, 0, sizeof(ms_gpu_block)};
-static ms_gmap ms_handles = {NULL, 0, 0, sizeof(ms_gpu_handle)};
-static ms_gmap ms_mappings = {NULL, 0, 0, sizeof(ms_gpu_mapping)};
+static inline uint32_t ms_gmap_home(uint64_t k) { return (uint32_t)((k * 0x9E3779B97F4A7C15ull) >> 32); }
+#define MS_GMAP_KEY(e) (*(const uint64_t *)(e))
+#define MS_GMAP_EMPTY(e) (MS_GMAP_KEY(e) == 0)
+#define MS_GMAP_HOME(e) ms_gmap_home(MS_GMAP_KEY(e))
+#define MS_GMAP_EQ(e, k) (MS_GMAP_KEY(e) == (k))
+/* A map per entry type. pfx_add: the slot for k (zeroed but for its key when new), NULL when out
+ * of memory; an existing entry is returned as is. */
+#define MS_GMAP_DEFINE(pfx, entry_t)                                                                         \
+  MS_HMAP_DEFINE(pfx, entry_t, uint64_t, MS_GMAP_EMPTY, MS_GMAP_HOME, ms_gmap_home, MS_GMAP_EQ, MS_HMAP_COPY,  \
+                 MS_HMAP_ZERO)                                                                               \
+  static entry_t *pfx##_add(pfx##_map *m, uint64_t k) {                                                      \
+    if (pfx##_needs_room(m) && pfx##_grow(m, 256, ms_raw_alloc, ms_raw_free) != 0) return NULL;              \
+    entry_t *e = pfx##_put(m, k);                                                                            \
+    if (MS_GMAP_EMPTY(e)) {                                                                                  \
+      memcpy(e, &k, sizeof k);                                                                               \
+      pfx##_claim(m, e);                                                                                     \
+    }                                                                                                        \
+    return e;                                                                                                \
+  }
+MS_GMAP_DEFINE(ms_gblk, ms_gpu_block)
+MS_GMAP_DEFINE(ms_ghdl, ms_gpu_handle)
+MS_GMAP_DEFINE(ms_gmapping, ms_gpu_mapping)
+
+static ms_gblk_map ms_blocks;
+static ms_ghdl_map ms_handles;
+static ms_gmapping_map ms_mappings;
 
 /* ---- stream-ordered pools: bytes freed into a pool stay reserved until reused or trimmed ---- */
 
@@ -222,20 +169,12 @@ static ms_gpu_pool *ms_pool_get(uint64_t pool, int dev) {
 
 /* ---- sites ---- */
 
-#define MS_GPU_SITE_CHUNK 4096u
-#define MS_GPU_SITE_CHUNKS 1024u
-static ms_gpu_site_rec *ms_site_chunks[MS_GPU_SITE_CHUNKS];
+MS_CHUNKED_DEFINE(ms_gsites, ms_gpu_site_rec, 12, 1024) /* by the profiler's site id: 4096 a chunk, 4M ids */
+static ms_gsites_store ms_site_recs;
 static uint32_t *ms_site_list;
 static uint32_t ms_site_list_n, ms_site_list_cap;
 
-ms_gpu_site_rec *ms_gpu_site_rec_get(uint32_t id) {
-  if (!id) return NULL;
-  uint32_t c = (id - 1) / MS_GPU_SITE_CHUNK;
-  if (c >= MS_GPU_SITE_CHUNKS) return NULL;
-  if (!ms_site_chunks[c] && !(ms_site_chunks[c] = ms_raw_alloc(MS_GPU_SITE_CHUNK * sizeof(ms_gpu_site_rec))))
-    return NULL;
-  return &ms_site_chunks[c][(id - 1) % MS_GPU_SITE_CHUNK];
-}
+ms_gpu_site_rec *ms_gpu_site_rec_get(uint32_t id) { return ms_gsites_get(&ms_site_recs, id, NULL); }
 
 const uint32_t *ms_gpu_site_list(uint32_t *n) {
   *n = ms_site_list_n;
@@ -306,14 +245,14 @@ static void ms_block_forget_locked(ms_gpu_block *b, bool to_pool) {
       ms_gpu_devs[b->dev].pool += (int64_t)b->size;
     }
   }
-  ms_gmap_del(&ms_blocks, b);
+  ms_gblk_del(&ms_blocks, b);
 }
 
 void ms_gpu_alloc(int kind, int dev, uint64_t ptr, uint64_t size, uint32_t site, int api, uint64_t pool) {
   if (!ptr) return;
   dev = ms_gpu_dev_index(dev);
   pthread_mutex_lock(&ms_gpu_mu);
-  ms_gpu_block *old = ms_gmap_find(&ms_blocks, ptr);
+  ms_gpu_block *old = ms_gblk_find(&ms_blocks, ptr);
   if (old) ms_block_forget_locked(old, false); /* its free was not seen */
   if (kind == MS_GPU_POOLED) { /* the pool serves what was freed into it before growing */
     ms_gpu_pool *p = ms_pool_get(pool, dev);
@@ -325,7 +264,7 @@ void ms_gpu_alloc(int kind, int dev, uint64_t ptr, uint64_t size, uint32_t site,
       }
     }
   }
-  ms_gpu_block *b = ms_gmap_put(&ms_blocks, ptr);
+  ms_gpu_block *b = ms_gblk_add(&ms_blocks, ptr);
   if (b) {
     *b = (ms_gpu_block){ptr, size, pool, site, (uint8_t)dev, (uint8_t)kind, (uint8_t)api, 0};
     ms_account(site, kind, api, dev, size, true);
@@ -337,7 +276,7 @@ void ms_gpu_alloc(int kind, int dev, uint64_t ptr, uint64_t size, uint32_t site,
 void ms_gpu_free(uint64_t ptr, bool to_pool) {
   if (!ptr) return;
   pthread_mutex_lock(&ms_gpu_mu);
-  ms_gpu_block *b = ms_gmap_find(&ms_blocks, ptr);
+  ms_gpu_block *b = ms_gblk_find(&ms_blocks, ptr);
   if (b) {
     ms_block_forget_locked(b, to_pool);
     ms_gpu_snapshot_locked(ms_gpu_now_ms(), false);
@@ -347,7 +286,7 @@ void ms_gpu_free(uint64_t ptr, bool to_pool) {
 
 bool ms_gpu_known(uint64_t ptr) {
   pthread_mutex_lock(&ms_gpu_mu);
-  bool k = ms_gmap_find(&ms_blocks, ptr) != NULL;
+  bool k = ms_gblk_find(&ms_blocks, ptr) != NULL;
   pthread_mutex_unlock(&ms_gpu_mu);
   return k;
 }
@@ -375,16 +314,16 @@ void ms_gpu_pool_trim(uint64_t pool, uint64_t keep) {
 
 static void ms_handle_drop_locked(ms_gpu_handle *h) {
   ms_account(h->site, MS_GPU_VMM, h->api, h->dev, h->size, false);
-  ms_gmap_del(&ms_handles, h);
+  ms_ghdl_del(&ms_handles, h);
 }
 
 void ms_gpu_vmm_create(int dev, uint64_t handle, uint64_t size, uint32_t site, int api) {
   if (!handle) return;
   dev = ms_gpu_dev_index(dev);
   pthread_mutex_lock(&ms_gpu_mu);
-  ms_gpu_handle *old = ms_gmap_find(&ms_handles, handle);
+  ms_gpu_handle *old = ms_ghdl_find(&ms_handles, handle);
   if (old) ms_handle_drop_locked(old);
-  ms_gpu_handle *h = ms_gmap_put(&ms_handles, handle);
+  ms_gpu_handle *h = ms_ghdl_add(&ms_handles, handle);
   if (h) {
     *h = (ms_gpu_handle){handle, size, site, 0, (uint8_t)dev, (uint8_t)api, 0, 0};
     ms_account(site, MS_GPU_VMM, api, dev, size, true);
@@ -396,7 +335,7 @@ void ms_gpu_vmm_create(int dev, uint64_t handle, uint64_t size, uint32_t site, i
 /* Physical memory outlives cuMemRelease while a mapping still uses it (CUDA's rule). */
 void ms_gpu_vmm_release(uint64_t handle) {
   pthread_mutex_lock(&ms_gpu_mu);
-  ms_gpu_handle *h = ms_gmap_find(&ms_handles, handle);
+  ms_gpu_handle *h = ms_ghdl_find(&ms_handles, handle);
   if (h) {
     h->released = 1;
     if (!h->maps) ms_handle_drop_locked(h);
@@ -407,11 +346,11 @@ void ms_gpu_vmm_release(uint64_t handle) {
 
 void ms_gpu_vmm_map(uint64_t va, uint64_t size, uint64_t handle) {
   pthread_mutex_lock(&ms_gpu_mu);
-  ms_gpu_handle *h = ms_gmap_find(&ms_handles, handle);
-  ms_gpu_mapping *m = h ? ms_gmap_put(&ms_mappings, va) : NULL;
+  ms_gpu_handle *h = ms_ghdl_find(&ms_handles, handle);
+  ms_gpu_mapping *m = h ? ms_gmapping_add(&ms_mappings, va) : NULL;
   if (m) {
     if (m->handle) { /* a mapping we did not see go */
-      ms_gpu_handle *prev = ms_gmap_find(&ms_handles, m->handle);
+      ms_gpu_handle *prev = ms_ghdl_find(&ms_handles, m->handle);
       if (prev && prev->maps) prev->maps--;
     }
     *m = (ms_gpu_mapping){va, size, handle};
@@ -421,20 +360,20 @@ void ms_gpu_vmm_map(uint64_t va, uint64_t size, uint64_t handle) {
 }
 
 static void ms_mapping_drop_locked(ms_gpu_mapping *m) {
-  ms_gpu_handle *h = ms_gmap_find(&ms_handles, m->handle);
-  ms_gmap_del(&ms_mappings, m);
+  ms_gpu_handle *h = ms_ghdl_find(&ms_handles, m->handle);
+  ms_gmapping_del(&ms_mappings, m);
   if (h && h->maps && --h->maps == 0 && h->released) ms_handle_drop_locked(h);
 }
 
 /* One cuMemUnmap may cover several mappings (PyTorch unmaps a run of segments at once). */
 void ms_gpu_vmm_unmap(uint64_t va, uint64_t size) {
   pthread_mutex_lock(&ms_gpu_mu);
-  ms_gpu_mapping *m = ms_gmap_find(&ms_mappings, va);
+  ms_gpu_mapping *m = ms_gmapping_find(&ms_mappings, va);
   if (m && m->size == size) {
     ms_mapping_drop_locked(m);
   } else {
     for (uint32_t i = 0; i < ms_mappings.cap;) {
-      ms_gpu_mapping *e = ms_gmap_at(&ms_mappings, i);
+      ms_gpu_mapping *e = &ms_mappings.slots[i];
       if (e->va && e->va >= va && e->va < va + size) {
         ms_mapping_drop_locked(e); /* backward shift may move another entry into slot i */
         continue;
@@ -505,9 +444,9 @@ int64_t ms_gpu_steady_growth_locked(uint64_t warmup_end_ms) {
 
 /* fork child: nothing of the parent's device memory exists here. Tables keep their memory. */
 void ms_gpu_track_reset_locked(void) {
-  ms_gmap_clear(&ms_blocks);
-  ms_gmap_clear(&ms_handles);
-  ms_gmap_clear(&ms_mappings);
+  ms_gblk_clear(&ms_blocks);
+  ms_ghdl_clear(&ms_handles);
+  ms_gmapping_clear(&ms_mappings);
   memset(ms_pools, 0, sizeof ms_pools);
   for (uint32_t i = 0; i < ms_site_list_n; i++) {
     ms_gpu_site_rec *r = ms_gpu_site_rec_get(ms_site_list[i]);

@@ -2,7 +2,7 @@
 #ifndef MEMSHIM_POLICY_TIMELINE_H
 #define MEMSHIM_POLICY_TIMELINE_H
 
-#include "../report/arena.h"
+#include "../util/arena.h"
 #include "../report/snapshot.h"
 #include "../util/job.h"
 #include "policy.h"

@@ -3,7 +3,7 @@
 #ifndef MEMSHIM_PROFILE_COLLECT_H
 #define MEMSHIM_PROFILE_COLLECT_H
 
-#include "../report/arena.h"
+#include "../util/arena.h"
 #include "../report/snapshot.h"
 
 /* Sites (the interesting ones, by live bytes), totals, leak verdict, modules with build ids,

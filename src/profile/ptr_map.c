@@ -1,10 +1,11 @@
-/* Sharded open-addressing hash set (linear probing, backward-shift deletion: no tombstones),
- * one lock per shard (util/forklock.h: no fork handler takes them), tables from mmap. */
+/* Sharded open-addressing hash set (util/hmap.h: linear probing, backward-shift deletion, no
+ * tombstones), one lock per shard (util/forklock.h: no fork handler takes them), tables from mmap. */
 #include "ptr_map.h"
 
 #include <string.h>
 
 #include "../util/forklock.h"
+#include "../util/hmap.h"
 #include "../util/raw_mem.h"
 
 #define MS_SHARDS 64
@@ -55,7 +56,6 @@ static void ms_filter_dec(uintptr_t p) {
 }
 
 static inline ms_shard_state *ms_shard_of(uint64_t h) { return &ms_shards[(h >> 16) % MS_SHARDS].st; }
-static inline uint32_t ms_slot_of(uint64_t h, uint64_t cap) { return (uint32_t)(h >> 22) & (uint32_t)(cap - 1); }
 static inline size_t ms_tab_bytes(uint64_t cap) { return sizeof(ms_ptr_tab) + (size_t)cap * sizeof(ms_ptr_entry); }
 
 /* The key last, after the rest of the entry: a slot a fork copied mid-write holds either its
@@ -68,41 +68,31 @@ static inline void ms_slot_put(ms_ptr_entry *d, const ms_ptr_entry *e) {
   __atomic_store_n(&d->ptr, e->ptr, __ATOMIC_RELEASE);
 }
 
+/* Each shard's table is a util/hmap.h table on bare slots: its capacity travels with the slots
+ * (ms_ptr_tab), its count with the shard. Bits 16.. of the hash pick the shard, 22.. the slot. */
+#define MS_PTR_HOME(p) ((uint32_t)(ms_ptr_hash(p) >> 22))
+#define MS_PTR_EMPTY(e) ((e)->ptr == 0)
+#define MS_PTR_ENTRY_HOME(e) MS_PTR_HOME((e)->ptr)
+#define MS_PTR_EQ(e, p) ((e)->ptr == (p))
+#define MS_PTR_CLEAR(e) __atomic_store_n(&(e)->ptr, 0, __ATOMIC_RELEASE)
+MS_HMAP_DEFINE(ms_ptab, ms_ptr_entry, uintptr_t, MS_PTR_EMPTY, MS_PTR_ENTRY_HOME, MS_PTR_HOME, MS_PTR_EQ, ms_slot_put,
+               MS_PTR_CLEAR)
+
 static ms_ptr_tab *ms_tab_new(uint64_t cap) {
   ms_ptr_tab *t = ms_raw_alloc(ms_tab_bytes(cap));
   if (t) t->cap = cap;
   return t;
 }
 
-/* Into a table with room; the slot that holds e->ptr now. */
-static ms_ptr_entry *ms_tab_place(ms_ptr_tab *t, const ms_ptr_entry *e) {
-  uint32_t j = ms_slot_of(ms_ptr_hash(e->ptr), t->cap);
-  while (t->slots[j].ptr && t->slots[j].ptr != e->ptr) j = (j + 1) & (uint32_t)(t->cap - 1);
-  return &t->slots[j];
-}
-
-/* Backward-shift deletion of the entry at j (no tombstones). */
-static void ms_tab_delete_at(ms_ptr_tab *t, uint32_t j) {
-  uint32_t mask = (uint32_t)t->cap - 1, hole = j;
-  for (uint32_t k = (j + 1) & mask; t->slots[k].ptr; k = (k + 1) & mask) {
-    uint32_t home = ms_slot_of(ms_ptr_hash(t->slots[k].ptr), t->cap);
-    /* move k into the hole when its home is not in (hole, k] (cyclically) */
-    bool between = hole <= k ? (home > hole && home <= k) : (home > hole || home <= k);
-    if (!between) {
-      ms_slot_put(&t->slots[hole], &t->slots[k]);
-      hole = k;
-    }
-  }
-  __atomic_store_n(&t->slots[hole].ptr, 0, __ATOMIC_RELEASE);
-}
+/* The slot that holds p, or the empty one where it goes (the table has room). */
+static inline ms_ptr_entry *ms_tab_place(ms_ptr_tab *t, uintptr_t p) { return ms_ptab_slot(t->slots, (uint32_t)t->cap, p); }
 
 static int ms_shard_grow(ms_shard_state *s) {
   uint64_t old_cap = s->tab ? s->tab->cap : 0, cap = old_cap ? old_cap * 2 : MS_SHARD_MIN_CAP;
   ms_ptr_tab *t = ms_tab_new(cap);
   if (!t) return -1;
-  for (uint64_t i = 0; i < old_cap; i++)
-    if (s->tab->slots[i].ptr) *ms_tab_place(t, &s->tab->slots[i]) = s->tab->slots[i];
   ms_ptr_tab *old = s->tab;
+  if (old) ms_ptab_rehash(old->slots, (uint32_t)old_cap, t->slots, (uint32_t)cap);
   __atomic_store_n(&s->tab, t, __ATOMIC_RELEASE); /* then the old one goes: a child has one whole table */
   if (old) ms_raw_free(old, ms_tab_bytes(old_cap));
   __atomic_add_fetch(&ms_ptrs_mem, ms_tab_bytes(cap) - (old ? ms_tab_bytes(old_cap) : 0), __ATOMIC_RELAXED);
@@ -130,16 +120,16 @@ static void ms_shard_repair(ms_shard_state *s) {
         dropped++;
         continue;
       }
-      ms_ptr_entry *d = ms_tab_place(t, e);
+      ms_ptr_entry *d = ms_tab_place(t, e->ptr);
       if (d->ptr) d->count = UINT32_MAX; /* found twice: both go below */
       else *d = *e;
     }
     for (uint64_t i = 0; i < old->cap; i++) { /* the pointers found twice */
       uintptr_t p = old->slots[i].ptr;
       if (!p || p == s->busy) continue;
-      ms_ptr_entry *d = ms_tab_place(t, &old->slots[i]);
+      ms_ptr_entry *d = ms_tab_place(t, p);
       if (d->ptr && d->count == UINT32_MAX) {
-        ms_tab_delete_at(t, (uint32_t)(d - t->slots));
+        ms_ptab_delete_at(t->slots, (uint32_t)t->cap, (uint32_t)(d - t->slots));
         dropped += 2;
       }
     }
@@ -179,7 +169,7 @@ int ms_ptrs_insert(const ms_ptr_entry *e, ms_ptr_entry *old) {
     rc = -1;
     goto out;
   }
-  ms_ptr_entry *d = ms_tab_place(s->tab, e);
+  ms_ptr_entry *d = ms_tab_place(s->tab, e->ptr);
   if (d->ptr) { /* same address recorded twice: a free we never saw */
     *old = *d;
     ms_slot_put(d, e);
@@ -202,12 +192,12 @@ bool ms_ptrs_remove(const void *p, ms_ptr_entry *out) {
   bool found = false;
   uint32_t *held = ms_shard_lock(s);
   if (!s->n) goto out;
-  ms_ptr_entry *d = ms_tab_place(s->tab, &(ms_ptr_entry){.ptr = key});
+  ms_ptr_entry *d = ms_tab_place(s->tab, key);
   if (!d->ptr) goto out;
   *out = *d;
   found = true;
   ms_shard_begin(s, key);
-  ms_tab_delete_at(s->tab, (uint32_t)(d - s->tab->slots));
+  ms_ptab_delete_at(s->tab->slots, (uint32_t)s->tab->cap, (uint32_t)(d - s->tab->slots));
   __atomic_store_n(&s->n, s->n - 1, __ATOMIC_RELAXED);
   ms_filter_dec(key);
   ms_shard_end(s);

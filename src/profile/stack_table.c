@@ -2,14 +2,33 @@
 
 #include <string.h>
 
+#include "../util/chunked.h"
 #include "../util/forklock.h"
 #include "../util/guard.h"
+#include "../util/hmap.h"
 #include "../util/raw_mem.h"
 
-#define MS_SITE_CHUNK_SHIFT 12 /* 4096 sites per chunk */
-#define MS_SITE_CHUNK (1u << MS_SITE_CHUNK_SHIFT)
-#define MS_SITE_CHUNKS 1024    /* up to 4M distinct stacks */
 #define MS_ARENA_CHUNK (1u << 20)
+
+/* Sites by id: 4096 a chunk, up to 4M distinct stacks (util/chunked.h). */
+MS_CHUNKED_DEFINE(ms_sites, ms_site, 12, 1024)
+
+/* The index: site ids (0 = empty) by their stack (util/hmap.h); a key is a stack and its hash. */
+typedef struct {
+  uint64_t hash;
+  const uintptr_t *frames;
+  unsigned depth;
+} ms_stack_key;
+static ms_sites_store ms_site_store;
+#define MS_IDX_EMPTY(e) (*(e) == 0)
+#define MS_IDX_HOME(e) ((uint32_t)ms_sites_at(&ms_site_store, *(e))->hash)
+#define MS_IDX_KEY_HOME(k) ((uint32_t)(k)->hash)
+static inline bool ms_idx_eq(const uint32_t *e, const ms_stack_key *k) {
+  const ms_site *s = ms_sites_at(&ms_site_store, *e);
+  return s->hash == k->hash && s->depth == k->depth && memcmp(s->frames, k->frames, k->depth * sizeof *k->frames) == 0;
+}
+MS_HMAP_DEFINE(ms_idx, uint32_t, const ms_stack_key *, MS_IDX_EMPTY, MS_IDX_HOME, MS_IDX_KEY_HOME, ms_idx_eq,
+               MS_HMAP_COPY, MS_HMAP_ZERO)
 
 /* No fork handler takes it (util/forklock.h): a sampled allocation inside another library's
  * fork-guarded section may wait for it. ms_stacks_seq is odd while a holder inserts; a fork
@@ -17,11 +36,8 @@
 static ms_forklock ms_stacks_lk;
 static uint32_t ms_stacks_seq;
 static uint32_t ms_stacks_repairs;
-static ms_site *ms_site_chunks[MS_SITE_CHUNKS];
 static uint32_t ms_sites_n; /* published with release after a site is complete */
-/* Open-addressing index of site ids (0 = empty), capacity a power of two, load <= 1/2. */
-static uint32_t *ms_index;
-static uint32_t ms_index_cap;
+static ms_idx_map ms_index; /* load <= 1/2 */
 /* Bump arena for frame arrays. */
 static char *ms_arena;
 static size_t ms_arena_used, ms_arena_cap;
@@ -43,29 +59,16 @@ static uint64_t ms_stack_hash(const uintptr_t *f, unsigned depth) {
 ms_site *ms_stacks_site(uint32_t id) {
   uint32_t n = __atomic_load_n(&ms_sites_n, __ATOMIC_ACQUIRE);
   if (id == 0 || id > n) return NULL;
-  uint32_t i = id - 1;
-  return &ms_site_chunks[i >> MS_SITE_CHUNK_SHIFT][i & (MS_SITE_CHUNK - 1)];
+  return ms_sites_at(&ms_site_store, id);
 }
 
 uint32_t ms_stacks_count(void) { return __atomic_load_n(&ms_sites_n, __ATOMIC_ACQUIRE); }
 uint64_t ms_stacks_memory(void) { return __atomic_load_n(&ms_mem_bytes, __ATOMIC_RELAXED); }
 
 static int ms_index_grow_locked(void) {
-  uint32_t cap = ms_index_cap ? ms_index_cap * 2 : 1024;
-  uint32_t *idx = ms_raw_alloc((size_t)cap * sizeof *idx);
-  if (!idx) return -1;
-  for (uint32_t i = 0; i < ms_index_cap; i++) {
-    uint32_t id = ms_index[i];
-    if (!id) continue;
-    const ms_site *s = &ms_site_chunks[(id - 1) >> MS_SITE_CHUNK_SHIFT][(id - 1) & (MS_SITE_CHUNK - 1)];
-    uint32_t j = (uint32_t)s->hash & (cap - 1);
-    while (idx[j]) j = (j + 1) & (cap - 1);
-    idx[j] = id;
-  }
-  ms_raw_free(ms_index, (size_t)ms_index_cap * sizeof *ms_index);
-  ms_mem_bytes += (uint64_t)(cap - ms_index_cap) * sizeof *idx;
-  ms_index = idx;
-  ms_index_cap = cap;
+  uint32_t cap = ms_index.cap;
+  if (ms_idx_grow(&ms_index, 1024, ms_raw_alloc, ms_raw_free) != 0) return -1;
+  ms_mem_bytes += (uint64_t)(ms_index.cap - cap) * sizeof *ms_index.slots;
   return 0;
 }
 
@@ -114,38 +117,29 @@ static uint32_t ms_stacks_intern_locked(const uintptr_t *frames, unsigned depth,
   if (__atomic_load_n(&ms_stacks_seq, __ATOMIC_RELAXED) & 1) ms_stacks_repair();
   __atomic_store_n(&ms_stacks_seq, ms_stacks_seq | 1, __ATOMIC_RELAXED);
   __atomic_thread_fence(__ATOMIC_RELEASE); /* a child sees the odd count before any change */
-  if (ms_index_cap == 0 && ms_index_grow_locked() != 0) goto out;
-  uint32_t j = (uint32_t)h & (ms_index_cap - 1);
-  for (;; j = (j + 1) & (ms_index_cap - 1)) {
-    uint32_t cand = ms_index[j];
-    if (!cand) break;
-    const ms_site *s = &ms_site_chunks[(cand - 1) >> MS_SITE_CHUNK_SHIFT][(cand - 1) & (MS_SITE_CHUNK - 1)];
-    if (s->hash == h && s->depth == depth && memcmp(s->frames, frames, depth * sizeof *frames) == 0) {
-      id = cand;
-      goto out;
-    }
+  if (ms_index.cap == 0 && ms_index_grow_locked() != 0) goto out;
+  ms_stack_key key = {h, frames, depth};
+  uint32_t *slot = ms_idx_put(&ms_index, &key);
+  if (*slot) {
+    id = *slot;
+    goto out;
   }
   /* New site. */
   uint32_t n = ms_sites_n;
-  if (n >= MS_SITE_CHUNKS * MS_SITE_CHUNK) goto out;
-  ms_site **chunk = &ms_site_chunks[n >> MS_SITE_CHUNK_SHIFT];
-  if (!*chunk) {
-    *chunk = ms_raw_alloc(MS_SITE_CHUNK * sizeof(ms_site));
-    if (!*chunk) goto out;
-    ms_mem_bytes += MS_SITE_CHUNK * sizeof(ms_site);
-  }
+  ms_site *s = ms_sites_get(&ms_site_store, n + 1, &ms_mem_bytes);
+  if (!s) goto out;
   uintptr_t *f = ms_arena_frames_locked(depth ? depth : 1);
   if (!f) goto out;
   memcpy(f, frames, depth * sizeof *frames);
-  ms_site *s = &(*chunk)[n & (MS_SITE_CHUNK - 1)];
   s->hash = h;
   s->frames = f;
   s->depth = depth;
   s->id = n + 1;
-  ms_index[j] = n + 1;
+  *slot = n + 1;
+  ms_idx_claim(&ms_index, slot);
   __atomic_store_n(&ms_sites_n, n + 1, __ATOMIC_RELEASE);
   id = n + 1;
-  if ((uint64_t)(n + 1) * 2 > ms_index_cap) ms_index_grow_locked(); /* failure: keeps working, fuller */
+  if (ms_idx_needs_room(&ms_index)) ms_index_grow_locked(); /* failure: keeps working, fuller */
 out:
   __atomic_store_n(&ms_stacks_seq, ms_stacks_seq + 1, __ATOMIC_RELEASE);
   ms_forklock_unlock(held);
@@ -189,18 +183,11 @@ bool ms_stacks_peaks_were_reset(void) { return __atomic_load_n(&ms_peaks_reset, 
 static void ms_stacks_repair(void) {
   uint32_t n = __atomic_load_n(&ms_sites_n, __ATOMIC_ACQUIRE), cap = 1024;
   while ((uint64_t)n * 2 >= cap) cap *= 2;
-  ms_index = NULL;
-  ms_index_cap = 0;
+  ms_index = (ms_idx_map){0};
   uint32_t *idx = ms_raw_alloc((size_t)cap * sizeof *idx);
   if (idx) { /* else the next insert starts an empty index: known stacks get a second site */
-    for (uint32_t id = 1; id <= n; id++) {
-      const ms_site *s = ms_stacks_site(id);
-      uint32_t j = (uint32_t)s->hash & (cap - 1);
-      while (idx[j]) j = (j + 1) & (cap - 1);
-      idx[j] = id;
-    }
-    ms_index = idx;
-    ms_index_cap = cap;
+    ms_index = (ms_idx_map){idx, cap, n};
+    for (uint32_t id = 1; id <= n; id++) ms_idx_place(idx, cap, &id);
   }
   ms_arena_used = ms_arena_cap;
   __atomic_add_fetch(&ms_stacks_repairs, 1, __ATOMIC_RELAXED);

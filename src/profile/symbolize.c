@@ -1,6 +1,6 @@
 /* The symbolizer (symbolize.h). Its memory is its own: ELF files are mapped and read with raw
  * system calls (never through the mmap memshim exports: a report must not show up in the
- * file-mapping registry), and every table lives in raw pages (report/arena.h), never in the
+ * file-mapping registry), and every table lives in raw pages (util/arena.h), never in the
  * heap the host uses. The only exception is __cxa_demangle, which returns a malloc'd string:
  * it is copied into our memory and freed at once. */
 #include "symbolize.h"
@@ -14,7 +14,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "../report/arena.h"
+#include "../util/arena.h"
 #include "../util/raw_mem.h"
 #include "../util/sort.h"
 #include "../util/sys.h"

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "../util/hmap.h"
 #include "../util/raw_mem.h"
 #include "write.h"
 
@@ -77,28 +78,13 @@ static void ms_pb_sub(ms_pb *b, unsigned field, ms_pb *sub) {
 }
 static void ms_pb_release(ms_pb *b) { ms_raw_free(b->p, b->cap); }
 
-/* ---- interning: strings, functions, locations, mappings (open addressing on raw memory) ---- */
+/* ---- interning: strings, functions, locations, mappings (util/hmap.h on raw memory) ---- */
 
 typedef struct {
   const char *a, *b;
   uint64_t n;
   uint64_t id; /* 0 = empty slot */
 } ms_intern_slot;
-
-typedef struct {
-  ms_intern_slot *slots;
-  size_t cap, bytes;
-  uint64_t next_id;
-} ms_intern;
-
-static int ms_intern_init(ms_intern *t, size_t want, uint64_t first_id) {
-  t->cap = 64;
-  while (t->cap < want * 2) t->cap *= 2;
-  t->bytes = t->cap * sizeof *t->slots;
-  t->slots = ms_raw_alloc(t->bytes);
-  t->next_id = first_id;
-  return t->slots ? 0 : -1;
-}
 
 static int ms_streq(const char *x, const char *y) { return x == y || (x && y && !strcmp(x, y)); }
 
@@ -107,22 +93,39 @@ static uint64_t ms_hash_str(uint64_t h, const char *s) {
   return h * 1099511628211ull;
 }
 
+static uint32_t ms_intern_home(const ms_intern_slot *k) {
+  uint64_t h = ms_hash_str(ms_hash_str(14695981039346656037ull ^ k->n, k->a), k->b);
+  return (uint32_t)(h ^ (h >> 29));
+}
+#define MS_INTERN_EMPTY(e) ((e)->id == 0)
+#define MS_INTERN_EQ(e, k) ((e)->n == (k)->n && ms_streq((e)->a, (k)->a) && ms_streq((e)->b, (k)->b))
+MS_HMAP_DEFINE(ms_intern_tab, ms_intern_slot, const ms_intern_slot *, MS_INTERN_EMPTY, ms_intern_home, ms_intern_home,
+               MS_INTERN_EQ, MS_HMAP_COPY, MS_HMAP_ZERO)
+
+/* Sized once for what the snapshot can hold (at most half full): it never grows. */
+typedef struct {
+  ms_intern_tab_map map;
+  uint64_t next_id;
+} ms_intern;
+
+static int ms_intern_init(ms_intern *t, size_t want, uint64_t first_id) {
+  size_t cap = 64;
+  while (cap < want * 2) cap *= 2;
+  t->next_id = first_id;
+  return cap > UINT32_MAX / 2 ? -1 : ms_intern_tab_grow(&t->map, (uint32_t)cap, ms_raw_alloc, ms_raw_free);
+}
+
+static void ms_intern_release(ms_intern *t) { ms_raw_free(t->map.slots, (size_t)t->map.cap * sizeof *t->map.slots); }
+
 /* The id of (a, b, n), *created set when new. */
 static uint64_t ms_intern_get(ms_intern *t, const char *a, const char *b, uint64_t n, int *created) {
-  uint64_t h = ms_hash_str(ms_hash_str(14695981039346656037ull ^ n, a), b);
-  size_t i = (size_t)(h ^ (h >> 29)) & (t->cap - 1);
-  for (;; i = (i + 1) & (t->cap - 1)) {
-    ms_intern_slot *s = &t->slots[i];
-    if (!s->id) {
-      *s = (ms_intern_slot){a, b, n, t->next_id++};
-      *created = 1;
-      return s->id;
-    }
-    if (s->n == n && ms_streq(s->a, a) && ms_streq(s->b, b)) {
-      *created = 0;
-      return s->id;
-    }
+  ms_intern_slot key = {a, b, n, 0}, *s = ms_intern_tab_put(&t->map, &key);
+  *created = MS_INTERN_EMPTY(s);
+  if (*created) {
+    *s = (ms_intern_slot){a, b, n, t->next_id++};
+    ms_intern_tab_claim(&t->map, s);
   }
+  return s->id;
 }
 
 typedef struct {
@@ -318,9 +321,9 @@ done:
   ms_pb_release(&pp.scratch2);
   ms_pb_release(&pp.sample);
   ms_pb_release(&pp.packed);
-  ms_raw_free(pp.strings.slots, pp.strings.bytes);
-  ms_raw_free(pp.functions.slots, pp.functions.bytes);
-  ms_raw_free(pp.locations.slots, pp.locations.bytes);
-  ms_raw_free(pp.mappings.slots, pp.mappings.bytes);
+  ms_intern_release(&pp.strings);
+  ms_intern_release(&pp.functions);
+  ms_intern_release(&pp.locations);
+  ms_intern_release(&pp.mappings);
   return rc;
 }

@@ -4,6 +4,7 @@
  * frame as recorded. */
 #include <string.h>
 
+#include "../util/hmap.h"
 #include "write.h"
 
 /* ---- merging sites by Python line ---- */
@@ -55,11 +56,32 @@ static bool ms_group_equal(const ms_snap_site *a, uint32_t ka, bool ua, const ms
   }
 }
 
+/* The group table (util/hmap.h, in the arena): each group's first site (index + 1, 0 = empty)
+ * with its key's hash; a key is a site of the snapshot. */
+typedef struct {
+  uint32_t home, site1;
+} ms_group_slot;
+typedef struct {
+  const ms_snapshot *s;
+  const uint32_t *start;
+  const bool *user;
+  uint32_t i, home;
+} ms_group_key;
+#define MS_GROUP_EMPTY(e) ((e)->site1 == 0)
+#define MS_GROUP_HOME(e) ((e)->home)
+#define MS_GROUP_KEY_HOME(k) ((k)->home)
+static inline bool ms_group_slot_eq(const ms_group_slot *e, const ms_group_key *k) {
+  uint32_t i = k->i, j = e->site1 - 1;
+  return ms_group_equal(&k->s->sites[i], k->start[i], k->user[i], &k->s->sites[j], k->start[j], k->user[j]);
+}
+MS_HMAP_DEFINE(ms_group_tab, ms_group_slot, const ms_group_key *, MS_GROUP_EMPTY, MS_GROUP_HOME, MS_GROUP_KEY_HOME,
+               ms_group_slot_eq, MS_HMAP_COPY, MS_HMAP_ZERO)
+
 uint32_t *ms_snap_group_sites(const ms_snapshot *s, ms_arena *a) {
   uint32_t n = s->nsites, cap = 16;
   while (cap < 2 * (uint64_t)n && cap < (1u << 31)) cap <<= 1;
   uint32_t *group = ms_arena_array(a, n, sizeof *group);
-  uint32_t *table = ms_arena_array(a, cap, sizeof *table); /* site index + 1 of each group's first site */
+  ms_group_slot *table = ms_arena_array(a, cap, sizeof *table);
   uint32_t *start = ms_arena_array(a, n, sizeof *start);
   bool *user = ms_arena_array(a, n, sizeof *user);
   if (!group || !table || !start || !user) return NULL;
@@ -68,18 +90,10 @@ uint32_t *ms_snap_group_sites(const ms_snapshot *s, ms_arena *a) {
     group[i] = i;
     start[i] = ms_group_key_start(site, &user[i]);
     if (start[i] == UINT32_MAX) continue; /* not named by a Python line: a row of its own */
-    for (uint64_t h = ms_group_hash(site, start[i], user[i]);; h++) {
-      uint32_t *slot = &table[h & (cap - 1)];
-      if (!*slot) {
-        *slot = i + 1;
-        break;
-      }
-      uint32_t j = *slot - 1;
-      if (ms_group_equal(site, start[i], user[i], &s->sites[j], start[j], user[j])) {
-        group[i] = j;
-        break;
-      }
-    }
+    ms_group_key key = {s, start, user, i, (uint32_t)ms_group_hash(site, start[i], user[i])};
+    ms_group_slot *slot = ms_group_tab_slot(table, cap, &key);
+    if (MS_GROUP_EMPTY(slot)) *slot = (ms_group_slot){key.home, i + 1};
+    else group[i] = slot->site1 - 1;
   }
   return group;
 }

@@ -5,7 +5,7 @@
 
 #include <stddef.h>
 
-#include "arena.h"
+#include "../util/arena.h"
 #include "out.h"
 #include "snapshot.h"
 

@@ -17,7 +17,7 @@
 #include "cli/load.h"
 #include "profile/buildid.h"
 #include "profile/symbolize.h"
-#include "report/arena.h"
+#include "util/arena.h"
 #include "report/write.h"
 
 /* Static: only in .symtab, never in .dynsym, so dladdr alone cannot name it. */

@@ -17,7 +17,7 @@ ms_unit_test(test_gpu_track SOURCES ${CMAKE_SOURCE_DIR}/src/gpu/track.c ${CMAKE_
 ms_unit_test(test_pyframes SOURCES ${CMAKE_SOURCE_DIR}/src/profile/py_layout.c ${CMAKE_SOURCE_DIR}/src/profile/py_str.c
   ${CMAKE_SOURCE_DIR}/src/profile/py_walk.c ${CMAKE_SOURCE_DIR}/src/profile/py_table.c ${CMAKE_SOURCE_DIR}/src/profile/py_stack.c
   ${CMAKE_SOURCE_DIR}/src/profile/py_runtime.c ${CMAKE_SOURCE_DIR}/src/util/log.c ${CMAKE_SOURCE_DIR}/src/util/proc.c
-  ${CMAKE_SOURCE_DIR}/src/util/elf_sym.c ${CMAKE_SOURCE_DIR}/src/report/arena.c
+  ${CMAKE_SOURCE_DIR}/src/util/elf_sym.c ${CMAKE_SOURCE_DIR}/src/util/arena.c
   $<TARGET_OBJECTS:ms_options> LIBS ${CMAKE_DL_LIBS})
 # The CLI without its main(): every subcommand's argument checks, the target read from /proc, the
 # wrapped command's exit status, the leak gate's judgements. Sources, libraries and definitions
@@ -45,3 +45,5 @@ ms_unit_test(test_fork SOURCES ${CMAKE_SOURCE_DIR}/src/interpose/fork.c ${CMAKE_
   ${CMAKE_SOURCE_DIR}/src/util/log.c ${CMAKE_SOURCE_DIR}/src/util/owner.c ${CMAKE_SOURCE_DIR}/src/util/proc.c
   $<TARGET_OBJECTS:ms_options> LIBS ${CMAKE_DL_LIBS})
 ms_unit_test(test_backend_select SOURCES ${CMAKE_SOURCE_DIR}/src/backend/select.c $<TARGET_OBJECTS:ms_options>)
+# util/hmap.h and util/chunked.h: header-only.
+ms_unit_test(test_hmap)

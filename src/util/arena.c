@@ -3,7 +3,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "../util/raw_mem.h"
+#include "raw_mem.h"
 
 struct ms_arena_chunk {
   ms_arena_chunk *next;

@@ -1,8 +1,8 @@
 /* A bump allocator for building a snapshot: chunks straight from the kernel (util/raw_mem.h),
  * never through the heap memshim serves, released all at once. Used by the library's collectors
  * (no allocation through ourselves on the report path) and by the CLI's JSON loader alike. */
-#ifndef MEMSHIM_REPORT_ARENA_H
-#define MEMSHIM_REPORT_ARENA_H
+#ifndef MEMSHIM_UTIL_ARENA_H
+#define MEMSHIM_UTIL_ARENA_H
 
 #include <stddef.h>
 
