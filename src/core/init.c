@@ -16,6 +16,8 @@
  *   child:   accounting, profile, reporting, policy, timeline, log, gpu, monitor reset; then the jobs that run on a clock
  *            (metrics, profiling) start the child's own thread; the heap policy waits for its
  *            first activity.
+ * Exit: one ordered sequence of steps (ms_exit_steps below), run from the exit handlers the
+ * subsystems arm at their moments (util/exit_arm.h) and from the destructor.
  * Exit and fork handlers act only in the process that owns the state: a vfork child shares
  * our memory and a raw clone() child copied it without these handlers (see "children that run
  * our exit handlers in our memory" below). */
@@ -23,6 +25,7 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -33,6 +36,7 @@
 #include "../policy/policy.h"
 #include "../policy/timeline.h"
 #include "../profile/profile.h"
+#include "../util/exit_arm.h"
 #include "../util/log.h"
 #include "../util/owner.h"
 #include "../util/raw_mem.h"
@@ -42,18 +46,104 @@
 #include "reporting.h"
 #include "state.h"
 
+/* ---- the exit sequence ----
+ * Every piece of exit work is one step below, in the order it runs. Exit handlers run in reverse
+ * order of registration, so each step names the moment its handler must be registered at (an
+ * earlier one would run after the teardown it must precede; util/exit_arm.h): the subsystem
+ * that sees the moment arms it (gpu.c at the first device allocation, reporting.c's first
+ * report_triggers run), the constructor arms its own. Whichever handler runs runs every step up
+ * to its moment's last that has not run, skipping those of moments never armed: a step never
+ * runs after a later one, nor twice, and only in the process that owns the state. A step whose
+ * moment was armed but whose handler has not run yet may so run early, which is still before the
+ * teardown that handler was registered after (it was registered even later). The exit status is
+ * known once a handler ran (not in the destructor alone). */
 
+static bool ms_exit_done[16];
+static int ms_exit_status;
+static bool ms_exit_status_known;
+
+static void ms_exit_gpu_figures(int status) { (void)status, ms_gpu_exit(); }
+static void ms_exit_report(int status) { (void)status, ms_reporting_exit(false); }
+static void ms_exit_monitor(int status) {
+  (void)status;
+  ms_exiting = true;
+  ms_monitor_stop(); /* for good: no job runs while the subsystems write their final state */
+}
+static void ms_exit_report_last(int status) { (void)status, ms_reporting_exit(true); }
+static void ms_exit_gpu_last(int status) { (void)status, ms_gpu_at_exit(); }
+static void ms_exit_policy(int status) { (void)status, ms_policy_at_exit(); }
+static void ms_exit_metrics(int status) { (void)status, ms_metrics_at_exit(); }
+static void ms_exit_leak_status(int status) {
+  if (!ms_exit_status_known || status != 0 || !ms_reporting_exit_failed()) return;
+  ms_log_error("%s: exit status 1 (the program itself exited with 0)", ms_option_env(MS_OPT_LEAK_CHECK));
+  fflush(NULL); /* exit() would flush the program's stdio after the handlers; _exit does not */
+  _exit(1);
+}
+static void ms_exit_vfork_child(int status);
+
+static const struct {
+  const char *name;
+  ms_exit_moment moment;
+  void (*fn)(int status);
+  /* It must precede a teardown registered before its moment: run only by a handler, never by
+   * the destructor or by the handler that stands in for a list a vfork child consumed (that
+   * child ran the teardowns): a later step covers it. */
+  bool handler_only;
+  bool child; /* runs only in a child sharing our memory (vfork); the owner skips it */
+} ms_exit_steps[] = {
+    /* NVML's last figures while it lists the process; the GPU-only exit report */
+    {"gpu_figures", MS_EXIT_AFTER_CUDA, ms_exit_gpu_figures, true, false},
+    /* knows the exit status; under the leak scan only stops the monitor */
+    {"exit_report", MS_EXIT_AFTER_START, ms_exit_report, false, false},
+    {"monitor_stop", MS_EXIT_IN_DESTRUCTOR, ms_exit_monitor, false, false},
+    /* the leak scan's report, or that of a process whose handler was never armed */
+    {"exit_report_last", MS_EXIT_IN_DESTRUCTOR, ms_exit_report_last, false, false},
+    /* from the figures last read, if gpu_figures did not write it */
+    {"gpu_report_last", MS_EXIT_IN_DESTRUCTOR, ms_exit_gpu_last, false, false},
+    {"policy_summary", MS_EXIT_IN_DESTRUCTOR, ms_exit_policy, false, false},
+    {"metrics", MS_EXIT_IN_DESTRUCTOR, ms_exit_metrics, false, false},
+    /* last: a failed leak check turns status 0 into 1 (_exit) once everything is written */
+    {"leak_status", MS_EXIT_IN_DESTRUCTOR, ms_exit_leak_status, false, false},
+    /* below; in the owner this handler runs what is left of the sequence (nothing, normally) */
+    {"vfork_child", MS_EXIT_AT_CONSTRUCTOR, ms_exit_vfork_child, false, true},
+};
+#define MS_EXIT_NSTEPS (sizeof ms_exit_steps / sizeof ms_exit_steps[0])
+_Static_assert(MS_EXIT_NSTEPS <= sizeof ms_exit_done / sizeof ms_exit_done[0], "ms_exit_done is too small");
+
+/* Every handler's and the destructor's: the steps up to moment's last, each once. */
+static void ms_exit_run(ms_exit_moment moment, int status) {
+  if (!ms_initialized || !ms_enabled) return;
+  if (!ms_is_owner()) { /* a vfork or raw clone() child: not our exit; nothing of ours is touched */
+    for (unsigned i = 0; i < MS_EXIT_NSTEPS; i++)
+      if (ms_exit_steps[i].child && ms_exit_steps[i].moment == moment) ms_exit_steps[i].fn(status);
+    return;
+  }
+  if (moment != MS_EXIT_IN_DESTRUCTOR && !ms_exit_status_known) {
+    ms_exit_status = status;
+    ms_exit_status_known = true;
+  }
+  ms_guard_enter();
+  /* The table is in the order of the moments (util/exit_arm.h): stop after moment's last step. */
+  for (unsigned i = 0; i < MS_EXIT_NSTEPS && ms_exit_steps[i].moment <= moment; i++) {
+    if (ms_exit_steps[i].child || !ms_exit_armed(ms_exit_steps[i].moment) ||
+        (ms_exit_steps[i].handler_only && moment >= MS_EXIT_IN_DESTRUCTOR) ||
+        __atomic_exchange_n(&ms_exit_done[i], true, __ATOMIC_ACQ_REL))
+      continue;
+    ms_exit_steps[i].fn(ms_exit_status_known ? ms_exit_status : -1);
+  }
+  ms_guard_leave();
+}
 
 /* ---- children that run our exit handlers in our memory ----
  * A vfork child that leaves through exit() (after a failed exec) runs every exit handler and
  * destructor in the parent's memory: glibc consumes the list of exit handlers, marks each
  * library's destructors as run and, once the list is empty, refuses new registrations. The
- * parent's own exit would then run neither our on_exit handler nor our destructor: no exit
- * report, no final metrics. The sentinel, registered by the constructor so that it runs after
- * everything else, notices such a child, registers an exit handler for the parent in the list
- * they share, and ends the child with what exit() had left to do (flush stdio, _exit) before
- * glibc closes the list. A raw clone() child has its own copy of our memory: its exit runs to
- * the end as it would without us. */
+ * parent's own exit would then run neither our handlers nor our destructor: no exit report, no
+ * final metrics. The constructor's handler, registered so that it runs after everything else,
+ * notices such a child (every other step skips it: not the owner), registers that handler again
+ * in the list they share, where the parent's exit runs the whole sequence from it, and ends the
+ * child with what exit() had left to do (flush stdio, _exit) before glibc closes the list. A raw
+ * clone() child has its own copy of our memory: its exit runs to the end as it would without us. */
 
 /* One page that tells a child sharing our memory (vfork, clone with CLONE_VM) from one with its
  * own copy (raw clone, fork): marked MADV_WIPEONFORK, it reads zero in a copy and keeps its
@@ -74,20 +164,11 @@ static void ms_share_probe_arm(void) {
   *ms_share_probe = 1;
 }
 
-static void ms_fini(void);
-/* The parent's exit work, registered again by the sentinel in a child that consumed it. */
-static void ms_exit_again(int status, void *arg) {
-  (void)arg;
-  ms_reporting_exit(status);
-  ms_fini();
-}
-
-static void ms_exit_sentinel(int status, void *arg) {
-  (void)arg;
-  if (ms_is_owner() || !ms_share_probe || *ms_share_probe != 1) return;
+static void ms_exit_vfork_child(int status) {
+  if (!ms_share_probe || *ms_share_probe != 1) return;
   /* Called with glibc's exit-handler lock released; the entry lands in the parent's list, and
    * this child never returns to the loop that would run it. */
-  on_exit(ms_exit_again, NULL);
+  ms_exit_rearm(MS_EXIT_AT_CONSTRUCTOR);
   fflush(NULL);
   _exit(status);
 }
@@ -105,6 +186,9 @@ static void ms_atfork_parent(void) {
 static void ms_atfork_child(void) {
   ms_owner_set(); /* first: every handler below acts for this process */
   ms_share_probe_arm(); /* wiped in this copy; this process's own vfork children must see it */
+  /* The child runs the exit sequence for itself; its handlers are the parent's, inherited. */
+  memset(ms_exit_done, 0, sizeof ms_exit_done);
+  ms_exit_status_known = false;
   ms_accounting_atfork_child();
   ms_profile_atfork_child();
   ms_reporting_atfork_child();
@@ -151,6 +235,7 @@ __attribute__((constructor(101))) void ms_init(void) {
   ms_backend_select();
   ms_guard_enter();
   ms_owner_set();
+  ms_exit_set_runner(ms_exit_run);
   ms_options_load(NULL);
   ms_log_init();
   ms_enabled = ms_opt_bool(MS_OPT_ENABLE);
@@ -175,7 +260,7 @@ __attribute__((constructor(101))) void ms_init(void) {
     ms_activity_init(); /* last: every job is scheduled */
     if (ms_reporting_active() || *ms_opt_str(MS_OPT_METRICS_FILE)) {
       ms_share_probe_arm();
-      on_exit(ms_exit_sentinel, NULL);
+      ms_exit_arm(MS_EXIT_AT_CONSTRUCTOR);
     }
   }
   /* The constructor's thread (the main thread when preloaded) is registered now, so that the
@@ -188,15 +273,4 @@ __attribute__((constructor(101))) void ms_init(void) {
   ms_log_debug("started: backend %s, pid %d", ms_be.name, (int)ms_sys_getpid());
 }
 
-__attribute__((destructor(101))) static void ms_fini(void) {
-  if (!ms_initialized || !ms_enabled || ms_exiting) return;
-  if (!ms_is_owner()) return; /* a vfork or raw clone() child: not our exit */
-  ms_exiting = true;
-  ms_guard_enter();
-  ms_monitor_stop(); /* first: no job runs while the subsystems write their final state */
-  ms_reporting_at_exit();
-  ms_gpu_at_exit();
-  ms_policy_at_exit();
-  ms_metrics_at_exit();
-  ms_guard_leave();
-}
+__attribute__((destructor(101))) static void ms_fini(void) { ms_exit_run(MS_EXIT_IN_DESTRUCTOR, -1); }

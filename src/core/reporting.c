@@ -1,8 +1,8 @@
 /* Report triggers and files (moved here from profile/profile.c and report/report.c: profile/
  * collects, report/ writes, the core decides when).
  *
- * Triggers: exit (an on_exit handler: it knows the exit status, so a failed leak check turns a
- * successful exit into status 1; the destructor covers a process that never reaches it), the
+ * Triggers: exit (steps of core/init.c's exit sequence: from its exit handler, or from the
+ * destructor for the leak scan and a process that never reaches the handler), the
  * report signal (MEMSHIM_REPORT_SIGNAL, installed only over the default action; the handler
  * only sets a flag and wakes the monitor), MEMSHIM_REPORT_INTERVAL (a monitor job). Each acts
  * only in the process that owns the state: a vfork or raw clone child runs no atfork handler.
@@ -36,6 +36,7 @@
 #include "../profile/stack_table.h"
 #include "../profile/symbolize.h"
 #include "../report/write.h"
+#include "../util/exit_arm.h"
 #include "../util/log.h"
 #include "../util/owner.h"
 #include "../util/proc.h"
@@ -56,7 +57,7 @@ static const struct {
 static pthread_mutex_t ms_report_mu = PTHREAD_MUTEX_INITIALIZER;
 static bool ms_report_created[MS_FILE__COUNT]; /* this process created the file */
 static volatile sig_atomic_t ms_report_requested;
-static bool ms_exit_done;
+static bool ms_exit_done, ms_exit_failed;
 static bool ms_reports_on;  /* profiling, or MEMSHIM_REPORT set: reports are written */
 static bool ms_report_dir_said; /* this process tree was told its report directory is unwritable */
 
@@ -300,8 +301,8 @@ void ms_report_describe_sites(const uint32_t *ids, unsigned n, char (*out)[160])
 /* last: called from our destructor, after the program's own exit handlers and C++ static
  * destructors. The reachability scan waits for that moment (what those free is not leaked; what
  * they drop the last pointer to is), as LeakSanitizer's and valgrind's checks do; without the
- * scan the report is written from on_exit, which knows the exit status. */
-static void ms_report_exit(int status, bool last) {
+ * scan the report is written from the exit handler (core/init.c's sequence). */
+void ms_reporting_exit(bool last) {
   if (!ms_reports_on || ms_exit_done || !ms_is_owner()) return;
   if (!last && ms_reach_wanted()) {
     /* No snapshot after exit() began: what the program frees on its way out is not the run the
@@ -315,31 +316,18 @@ static void ms_report_exit(int status, bool last) {
   ms_guard_enter();
   ms_monitor_stop();
   ms_reach_run();
-  bool failed = ms_report_now("exit");
+  ms_exit_failed = ms_report_now("exit");
   ms_guard_leave();
-  if (failed && status == 0) {
-    ms_log_error("%s: exit status 1 (the program itself exited with 0)", ms_option_env(MS_OPT_LEAK_CHECK));
-    fflush(NULL); /* exit() would flush the program's stdio after the handlers; _exit does not */
-    _exit(1);
-  }
 }
 
-static void ms_report_on_exit(int status, void *arg) {
-  (void)arg;
-  ms_report_exit(status, false);
-}
+bool ms_reporting_exit_failed(void) { return ms_exit_failed; }
 
-/* Every snapshot interval: a pending signal request, and (once) the exit handler. */
+/* Every snapshot interval: a pending signal request; the first run is the moment the exit
+ * report's handler is registered (after the program's start-up code registered the loader's
+ * teardown, which runs our destructor and would not know the exit status). */
 ms_job_next ms_report_trigger_job(uint64_t now_ms) {
   (void)now_ms;
-  /* Registered here, not in the constructor: handlers run in reverse order of registration,
-   * and ours must run before the loader's (registered by the program's start-up code, after
-   * preloaded constructors), which runs our destructor and would not know the exit status. */
-  static bool on_exit_registered;
-  if (!on_exit_registered) {
-    on_exit_registered = true;
-    on_exit(ms_report_on_exit, NULL);
-  }
+  ms_exit_arm(MS_EXIT_AFTER_START);
   if (ms_report_requested) {
     ms_report_requested = 0;
     ms_report_now("signal");
@@ -391,8 +379,6 @@ void ms_reporting_init(void) {
   if (sigaction(sig, &sa, NULL) != 0) ms_log_error("reports: cannot install the report signal handler");
 }
 
-void ms_reporting_at_exit(void) { ms_report_exit(-1, true); }
-void ms_reporting_exit(int status) { ms_report_on_exit(status, NULL); }
 
 void ms_reporting_atfork_prepare(void) { pthread_mutex_lock(&ms_report_mu); }
 void ms_reporting_atfork_parent(void) { pthread_mutex_unlock(&ms_report_mu); }
@@ -402,4 +388,5 @@ void ms_reporting_atfork_child(void) {
   memset(ms_report_created, 0, sizeof ms_report_created);
   ms_report_requested = 0;
   ms_exit_done = false;
+  ms_exit_failed = false;
 }

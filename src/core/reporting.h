@@ -32,10 +32,12 @@ int ms_report_json_to(const char *path, const char *reason);
 /* "function (module+0xoffset)" of each stack-table site's innermost frame, for log lines (src/gpu's
  * threshold and out-of-memory lines); serialised with reports (the symbolizer is not thread-safe). */
 void ms_report_describe_sites(const uint32_t *ids, unsigned n, char (*out)[160]);
-/* Destructor path: the exit report, once, in the owning process. */
-void ms_reporting_at_exit(void);
-/* The same from an exit handler that knows the exit status (a failed leak check turns 0 into 1). */
-void ms_reporting_exit(int status);
+/* The exit report, once, in the owning process (steps of init.c's exit sequence). last: from
+ * the destructor; under MEMSHIM_LEAK_SCAN the report waits for it (before: the monitor stops). */
+void ms_reporting_exit(bool last);
+/* The exit report's leak check failed (with MEMSHIM_LEAK_CHECK_EXIT on): the sequence's last step
+ * turns exit status 0 into 1. */
+bool ms_reporting_exit_failed(void);
 void ms_reporting_atfork_prepare(void);
 void ms_reporting_atfork_parent(void);
 void ms_reporting_atfork_child(void);

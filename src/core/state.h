@@ -10,7 +10,7 @@
 /* Read-only after the constructor. */
 extern MS_HIDDEN bool ms_enabled;     /* MEMSHIM_ENABLE */
 extern MS_HIDDEN bool ms_initialized; /* constructor done */
-extern MS_HIDDEN bool ms_exiting;     /* the destructor's exit work has begun (init.c) */
+extern MS_HIDDEN bool ms_exiting;     /* the exit sequence reached its destructor steps (init.c) */
 
 /* The rare part of the allocation path: first allocation of a thread, a sample, or a tick. */
 void *ms_alloc_slow(void *p, uint64_t size);

@@ -11,14 +11,14 @@
 #include "../profile/pyframes.h"
 #include "../profile/stack_table.h"
 #include "../profile/unwind.h"
+#include "../util/exit_arm.h"
 #include "../util/guard.h"
 #include "../util/log.h"
 #include "driver.h"
 #include "gpu_internal.h"
 #include "pressure.h"
 
-static bool ms_gpu_exit_registered, ms_gpu_exit_written;
-static void ms_gpu_register_exit(void);
+static bool ms_gpu_exit_written;
 
 /* ---- call sites ---- */
 
@@ -43,7 +43,9 @@ void ms_gpu_record_alloc(int kind, int dev, uint64_t ptr, uint64_t size, uint32_
     ms_gpu_vmm_create(dev, ptr, size, site, api);
   else
     ms_gpu_alloc(kind, dev, ptr, size, site, api, pool);
-  if (ptr) ms_gpu_register_exit();
+  /* The runtime registered its teardown before its first allocation returned: an exit handler
+   * registered now runs before it (core/init.c's sequence runs ms_gpu_exit from it). */
+  if (ptr) ms_exit_arm(MS_EXIT_AFTER_CUDA);
   if (kind != MS_GPU_PINNED) ms_gpu_after_alloc(dev);
 }
 
@@ -54,7 +56,7 @@ void ms_gpu_atfork_child(void) {
   ms_cu_driver_atfork_child();
   ms_gpu_track_reset_locked();
   ms_gpu_pressure_reset_locked();
-  ms_gpu_exit_written = false; /* the exit handler is inherited */
+  ms_gpu_exit_written = false; /* the child writes its own */
 }
 
 /* With the profiler off and no MEMSHIM_REPORT, the core writes no exit report: this one does. */
@@ -65,17 +67,13 @@ static void ms_gpu_write_exit_report(void) {
   ms_gpu_report_now("exit");
 }
 
-/* exit(): registered at the first allocation, after the runtime registered its own teardown, so
- * it runs before the runtime destroys its contexts and NVML still lists the process. A later
- * exit report (the core's) takes the figures read here. */
-static void ms_gpu_exit_handler(void) {
+/* exit(): from the handler armed at the first allocation, so before the runtime destroys its
+ * contexts and while NVML still lists the process. A later exit report (the core's) takes the
+ * figures read here. */
+void ms_gpu_exit(void) {
   ms_gpu_refresh_used(true);
   __atomic_store_n(&ms_gpu_nvml_frozen, true, __ATOMIC_RELEASE);
   ms_gpu_write_exit_report();
-}
-
-static void ms_gpu_register_exit(void) {
-  if (!__atomic_exchange_n(&ms_gpu_exit_registered, true, __ATOMIC_ACQ_REL)) atexit(ms_gpu_exit_handler);
 }
 
 /* Destructor: a process that ends without exit() handlers (the library unloaded) still gets its

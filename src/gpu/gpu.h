@@ -97,9 +97,13 @@ bool ms_gpu_timeline_sample(uint64_t *tracked, uint64_t *used);
 
 /* fork child (core/init.c): CUDA does not survive fork; the child starts with no GPU state. */
 void ms_gpu_atfork_child(void);
-/* Destructor (core/init.c): with the profiler off, a process that allocated device memory gets
- * its report at exit (normally from an exit handler registered at its first allocation; this
- * covers an unload). */
+/* Exit steps (core/init.c's sequence). ms_gpu_exit: from the exit handler armed at the first
+ * device allocation, before the CUDA runtime destroys its contexts: NVML's last figures while it
+ * still lists the process (later reports take these), then the GPU exit report when the core
+ * writes none (profiler off, no MEMSHIM_REPORT). ms_gpu_at_exit: from the destructor, that report
+ * from the figures last read if ms_gpu_exit did not write it (a process that skipped the
+ * handler). Each report once per process. */
+void ms_gpu_exit(void);
 void ms_gpu_at_exit(void);
 
 #endif

@@ -561,3 +561,13 @@ API unsigned long long fakecuda_used_on_nvml(int j) {
   return u;
 }
 API void fakecuda_uuid_of_nvml(int j, unsigned char out[16]) { uuid_of_nvml(j, out); }
+/* The runtime's teardown at exit (fake_cudart.c, FAKE_CUDART_TEARDOWN=1) destroys every context:
+ * NVML stops listing the process, as after the real one. */
+static int torn_down;
+API void fakecuda_teardown(void) {
+  pthread_mutex_lock(&mu);
+  memset(ctx_exists, 0, sizeof ctx_exists);
+  torn_down = 1;
+  pthread_mutex_unlock(&mu);
+}
+API int fakecuda_torn_down(void) { return __atomic_load_n(&torn_down, __ATOMIC_ACQUIRE); }

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "fake_cuda.h"
 
@@ -61,11 +62,25 @@ static void *get(const char *name, unsigned long long flags) {
   return p;
 }
 
+/* FAKE_CUDART_TEARDOWN=1: like the real runtime, register a teardown at first use that destroys
+ * the contexts at exit (after it, NVML no longer lists the process). A vfork child that calls
+ * exit() runs it too, in our memory: it leaves the parent's contexts alone. */
+static void (*driver_teardown)(void);
+static pid_t teardown_pid;
+static void teardown(void) {
+  if (getpid() == teardown_pid) driver_teardown();
+}
+
 static void load(void) {
   void *h = dlopen("libcuda.so.1", RTLD_NOW | RTLD_LOCAL);
   if (!h || !(gpa = (gpa_fn)dlsym(h, "cuGetProcAddress_v2"))) {
     init_failed = 1;
     return;
+  }
+  const char *td = getenv("FAKE_CUDART_TEARDOWN");
+  if (td && *td == '1' && (driver_teardown = (void (*)(void))dlsym(h, "fakecuda_teardown"))) {
+    teardown_pid = getpid();
+    atexit(teardown);
   }
   drv.get_export_table = get("cuGetExportTable", 0);
   const void *table;
