@@ -23,6 +23,18 @@ bool ms_mmap_cap_wants_thread(void);
 /* Above the RSS soft limit by excess bytes: drop that much of the tracked file pages. */
 void ms_mmap_cap_shed(uint64_t excess);
 
+/* container.c: the cgroup limit, found once (on the first call from a thread that sees the heap
+ * at the watch floor; NULL while another thread looks, or when there is none). */
+#define MS_HEAP_WATCH_FLOOR (32ull << 20)
+#include "../util/cgroup.h"
+void ms_container_init(void);
+bool ms_container_wanted(void);
+const ms_cgroup *ms_container_find(void);
+/* The look is done (whatever it found). */
+bool ms_container_looked(void);
+bool ms_container_limit(uint64_t *limit);
+void ms_container_atfork_child(void);
+
 /* events.c */
 void ms_policy_event_push(ms_event_kind kind, uint64_t bytes, const char *trigger);
 void ms_policy_events_atfork_prepare(void);

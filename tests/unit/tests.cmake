@@ -19,3 +19,4 @@ ms_unit_test(test_pyframes SOURCES ${CMAKE_SOURCE_DIR}/src/profile/py_layout.c $
   ${CMAKE_SOURCE_DIR}/src/profile/py_runtime.c ${CMAKE_SOURCE_DIR}/src/util/log.c ${CMAKE_SOURCE_DIR}/src/util/proc.c
   ${CMAKE_SOURCE_DIR}/src/util/elf_sym.c ${CMAKE_SOURCE_DIR}/src/report/arena.c
   ${CMAKE_SOURCE_DIR}/src/config/options.c LIBS ${CMAKE_DL_LIBS})
+ms_unit_test(test_cgroup SOURCES ${CMAKE_SOURCE_DIR}/src/util/cgroup.c)
