@@ -444,7 +444,7 @@ int ms_option_set(ms_option_id id, const char *text, const char **why) {
 /* Variables that start with MEMSHIM_ but are not options: set by the CLI for the library, or by
  * the library for its children (core/reporting.c). */
 bool ms_env_is_internal(const char *name, size_t len) {
-  static const char *const internal[] = {MS_ENV_LIBRARY_PATH, MS_ENV_REPORT_DIR_UNWRITABLE};
+  static const char *const internal[] = {MS_ENV_LIBRARY_PATH, MS_ENV_REPORT_DIR_UNWRITABLE, MS_ENV_TEST_CGROUP_ROOT};
   for (size_t i = 0; i < sizeof internal / sizeof internal[0]; i++)
     if (strlen(internal[i]) == len && strncmp(internal[i], name, len) == 0) return true;
   return false;
