@@ -208,6 +208,18 @@ static void ms_report_log_failure(const ms_snapshot *s) {
   }
 }
 
+bool ms_report_container(struct ms_snap_container *out) {
+  ms_policy_container c;
+  memset(out, 0, sizeof *out);
+  if (!ms_policy_container_read(&c)) return false;
+  *out = (struct ms_snap_container){.present = true, .version = c.version, .cgroup = c.dir,
+                                    .limit_file = c.limit_file, .limit_bytes = c.limit, .has_usage = c.has_usage,
+                                    .usage_bytes = c.usage, .oom_kill = c.oom_kill, .has_psi = c.has_psi,
+                                    .psi_some_avg10_bp = c.psi_some_avg10, .psi_full_avg10_bp = c.psi_full_avg10,
+                                    .pressure_reports = c.pressure_reports};
+  return true;
+}
+
 /* Fills s with this process now (memory from the arena; comm holds the command). Caller holds
  * ms_report_mu and the recursion guard. Returns 0, or -1 out of memory (logged). */
 static int ms_report_collect(ms_snapshot *s, ms_arena *arena, const char *reason, char (*comm)[64]) {
@@ -222,21 +234,7 @@ static int ms_report_collect(ms_snapshot *s, ms_arena *arena, const char *reason
   s->process.memshim_version = MEMSHIM_VERSION_STRING;
   s->process.report_write_errors = ms_report_write_errors();
   s->leak.verdict = "none";
-  ms_policy_container c;
-  if (ms_policy_container_read(&c)) {
-    s->container.present = true;
-    s->container.version = c.version;
-    s->container.cgroup = c.dir;
-    s->container.limit_file = c.limit_file;
-    s->container.limit_bytes = c.limit;
-    s->container.has_usage = c.has_usage;
-    s->container.usage_bytes = c.usage;
-    s->container.oom_kill = c.oom_kill;
-    s->container.has_psi = c.has_psi;
-    s->container.psi_some_avg10_bp = c.psi_some_avg10;
-    s->container.psi_full_avg10_bp = c.psi_full_avg10;
-    s->container.pressure_reports = c.pressure_reports;
-  }
+  ms_report_container(&s->container);
   if ((ms_profile_active && ms_profile_collect(s, arena) != 0) ||
       ms_gpu_collect(s, arena, strcmp(reason, "exit") == 0, true) != 0 || ms_timeline_collect(s, arena) != 0) {
     ms_log_error("report: out of memory");

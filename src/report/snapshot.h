@@ -165,7 +165,7 @@ typedef struct ms_snapshot {
 
   /* The memory cgroup the process runs in (policy/container.c), present once found
    * (docs/report-format.md, container). */
-  struct {
+  struct ms_snap_container {
     bool present;
     int version;              /* 1 or 2 */
     const char *cgroup;       /* the directory whose limit applies */

@@ -5,8 +5,8 @@
 # 1 MiB of numpy every 20 ms in grow() under `memshim run --report`. memshim finds the limit
 # itself (no MEMSHIM_RSS_SOFT_LIMIT); the worker sees the pressure report appear before the
 # kernel kills it (it checks for the file at each step and says so on stdout); the report names
-# the worker's growing line; the cgroup's oom_kill count rose and `memshim run` names the kill,
-# the report and the line. Skipped, with the reason, where no child memory cgroup can be made.
+# the worker's growing line and has the cgroup's usage past the mark; the cgroup's oom_kill count
+# rose and `memshim run` names the kill, the report and the line; the metrics file has the limit. Skipped, with the reason, where no child memory cgroup can be made.
 . "$(dirname "$0")/lib/common.sh"
 ms_require_python_module numpy
 [ "$(id -u)" -eq 0 ] || ms_skip "making a child memory cgroup needs root"
@@ -60,7 +60,7 @@ rep=$MS_TMP/rep
 rc=0
 sh -c 'echo $$ >"$1/cgroup.procs" && shift && exec "$@"' sh "$grp" \
   env -u MEMSHIM_RSS_SOFT_LIMIT MEMSHIM_LIBRARY_PATH="$MS_TEST_LIB" MEMSHIM_PRESSURE_REPORT_PCT=80 \
-  "$MS_TEST_CLI" run --report "$rep" "$PYTHON" "$MS_TMP/worker.py" "$rep" >"$MS_TMP/out" 2>"$MS_TMP/err" || rc=$?
+  MEMSHIM_METRICS_INTERVAL=100ms "$MS_TEST_CLI" run --report "$rep" --metrics "$MS_TMP/m.prom" "$PYTHON" "$MS_TMP/worker.py" "$rep" >"$MS_TMP/out" 2>"$MS_TMP/err" || rc=$?
 k1=$(kills)
 ms_assert_num "$rc" -eq 137 "exit status of the worker (stdout: $(cat "$MS_TMP/out"); stderr: $(tail -5 "$MS_TMP/err"))"
 ms_assert_num "$k1" -gt "$k0" "the cgroup's oom_kill count"
@@ -76,3 +76,14 @@ ms_pass "pressure report before the kill ($(cat "$MS_TMP/out")), top site worker
 grep -q "^memshim run: $PYTHON (pid [0-9]*) was killed by the kernel's OOM killer (cgroup $grp: oom_kill $k0 -> $k1, limit 150.0 MiB); last report: $rep/memshim.[0-9]*.pressure.json; top growing site: $MS_TMP/worker.py:$line grow" "$MS_TMP/err" \
   || ms_fail "memshim run did not name the OOM kill: $(tail -3 "$MS_TMP/err")"
 ms_pass "memshim run names the OOM kill, the pressure report and worker.py:$line"
+ms_assert_num "$(ms_metric "$MS_TMP/m.prom" memshim_container_limit_bytes)" -eq $limit "memshim_container_limit_bytes"
+json=$(ls "$rep"/memshim.*.pressure.json)
+"$PYTHON" - "$json" "$limit" <<'PY' || ms_fail "the pressure report's container section"
+import json, sys
+d = json.load(open(sys.argv[1]))
+c = d["container"]
+assert d["reason"] == "pressure" and c["limit_bytes"] == int(sys.argv[2]), c
+assert c["usage_bytes"] >= int(sys.argv[2]) * 80 // 100, c  # it was written past the mark
+assert any(e["kind"] == "pressure" for e in d["timeline"]["events"]), d["timeline"]["events"]
+PY
+ms_pass "metrics and the pressure report carry the cgroup's limit and usage"
