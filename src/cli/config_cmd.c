@@ -24,6 +24,7 @@ static void ms_config_container_read(ms_config_container *c) {
   c->found = ms_cli_cgroup_find(&c->cg) != NULL;
   if (!c->found) return;
   ms_cgroup_read(&c->cg, &c->st);
+  ms_cgroup_read_stat(&c->cg, &c->st);
   c->soft_explicit = ms_opt_source_get(MS_OPT_RSS_SOFT_LIMIT) == MS_SRC_ENV;
   if (c->cg.limit) {
     c->soft = c->soft_explicit ? ms_opt_u64(MS_OPT_RSS_SOFT_LIMIT)
@@ -52,6 +53,7 @@ static void ms_config_container_text(const ms_config_container *c) {
     printf("  limit     none (memory.max/memory.high \"max\", or unlimited, up to the root)\n");
     if (c->st.has_usage) printf("  usage     %.1f MiB\n", ms_mib(c->st.usage));
   }
+  if (c->st.has_file) printf("  page cache %.1f MiB of the usage (memory.stat)\n", ms_mib(c->st.file_bytes));
   if (c->st.has_events) printf("  oom_kill  %llu\n", (unsigned long long)c->st.oom_kill);
   if (c->st.has_psi)
     printf("  pressure  some %u.%02u%% full %u.%02u%% (avg10, %s)\n", c->st.psi_some_avg10 / 100,
@@ -67,6 +69,7 @@ static json_t *ms_config_container_json(const ms_config_container *c) {
   if (c->cg.limit) json_object_set_new(o, "limit_file", json_string(c->cg.limit_file));
   if (c->st.has_usage) json_object_set_new(o, "usage_bytes", json_integer((json_int_t)c->st.usage));
   if (c->st.has_events) json_object_set_new(o, "oom_kill", json_integer((json_int_t)c->st.oom_kill));
+  if (c->st.has_file) json_object_set_new(o, "file_bytes", json_integer((json_int_t)c->st.file_bytes));
   if (c->st.has_psi) {
     json_object_set_new(o, "psi_some_avg10", json_real(c->st.psi_some_avg10 / 100.0));
     json_object_set_new(o, "psi_full_avg10", json_real(c->st.psi_full_avg10 / 100.0));
@@ -111,7 +114,8 @@ static const char ms_config_usage[] =
   "  \"version\": 1, \"options\": [{\"variable\", \"type\", \"value\", \"source\", \"default\",\n"
   "  \"help\", \"choices\" (enums only)}], \"container\": null or {\"version\", \"cgroup\",\n"
   "  \"limit_bytes\" (0 = none), \"soft_limit_bytes\", \"pressure_report_bytes\", \"limit_file\",\n"
-  "  \"usage_bytes\", \"oom_kill\", \"psi_some_avg10\", \"psi_full_avg10\" (when readable)}}.\n";
+  "  \"usage_bytes\", \"file_bytes\" (page cache), \"oom_kill\", \"psi_some_avg10\", \"psi_full_avg10\"\n"
+  "  (when readable)}}.\n";
 
 /* --json: the table as one object, values as the library formats them. */
 static int ms_config_json(void) {

@@ -273,6 +273,8 @@ static int ms_load_snapshot(const json_t *doc, ms_snapshot *s, ms_arena *a) {
     s->container.has_usage = ms_get(cg, "usage_bytes") != NULL;
     s->container.usage_bytes = ms_u64(cg, "usage_bytes");
     s->container.oom_kill = ms_u64(cg, "oom_kill");
+    s->container.has_file = ms_get(cg, "file_bytes") != NULL;
+    s->container.file_bytes = ms_u64(cg, "file_bytes");
     s->container.has_psi = ms_get(cg, "psi_some_avg10_bp") != NULL;
     s->container.psi_some_avg10_bp = (uint32_t)ms_u64(cg, "psi_some_avg10_bp");
     s->container.psi_full_avg10_bp = (uint32_t)ms_u64(cg, "psi_full_avg10_bp");

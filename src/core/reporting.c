@@ -216,7 +216,8 @@ bool ms_report_container(struct ms_snap_container *out) {
                                     .limit_file = c.limit_file, .limit_bytes = c.limit, .has_usage = c.has_usage,
                                     .usage_bytes = c.usage, .oom_kill = c.oom_kill, .has_psi = c.has_psi,
                                     .psi_some_avg10_bp = c.psi_some_avg10, .psi_full_avg10_bp = c.psi_full_avg10,
-                                    .pressure_reports = c.pressure_reports};
+                                    .pressure_reports = c.pressure_reports, .has_file = c.has_file,
+                                    .file_bytes = c.file_bytes};
   return true;
 }
 

@@ -24,9 +24,7 @@
 #include "policy.h"
 #include "policy_internal.h"
 
-#define MS_PSI_STALL 1000         /* hundredths of a percent: 10% of the last 10 s */
 #define MS_PRESSURE_FAST_MS 20    /* look this often while memory grows */
-#define MS_PRESSURE_HYST_PCT 5    /* a crossing ends this many points below the mark */
 /* While nothing grows: one getrusage a second. Not the heap job's 200 ms: the two would wake the
  * thread at different moments (measured: 198 wake-ups in 20 s idle against the heap job's 100). */
 #define MS_PRESSURE_IDLE_MS 1000
@@ -94,6 +92,9 @@ bool ms_policy_container_read(ms_policy_container *out) {
   out->usage = st.usage;
   out->has_usage = st.has_usage;
   out->oom_kill = st.oom_kill;
+  ms_cgroup_read_stat(&ms_cg, &st);
+  out->has_file = st.has_file;
+  out->file_bytes = st.file_bytes;
   out->has_psi = st.has_psi;
   out->psi_some_avg10 = st.psi_some_avg10;
   out->psi_full_avg10 = st.psi_full_avg10;
@@ -126,21 +127,16 @@ ms_job_next ms_policy_pressure_job(uint64_t now_ms) {
   ms_cgroup_state st;
   ms_cgroup_read(&ms_cg, &st);
   ms_last = st;
-  uint64_t mark = ms_cg.limit / 100 * ms_report_pct;
-  uint64_t low = ms_report_pct > MS_PRESSURE_HYST_PCT ? ms_cg.limit / 100 * (ms_report_pct - MS_PRESSURE_HYST_PCT) : 0;
-  bool by_usage = ms_cg.limit && st.has_usage && st.usage >= mark;
-  bool by_psi = st.has_psi && st.psi_some_avg10 >= MS_PSI_STALL;
-  if (!ms_over && (by_usage || by_psi)) {
-    ms_over = true;
+  int d = ms_pressure_decide(&ms_over, ms_cg.limit, ms_report_pct, &st);
+  if (d > 0) {
     __atomic_add_fetch(&ms_pressure_reports, 1, __ATOMIC_RELAXED);
     ms_log_error("memory pressure: cgroup usage %llu MiB of %llu MiB%s, PSI some %u.%02u%%: writing a pressure report",
                  (unsigned long long)(st.usage >> 20), (unsigned long long)(ms_cg.limit >> 20),
                  ms_cg.limit ? "" : " (no limit)", st.psi_some_avg10 / 100, st.psi_some_avg10 % 100);
-    ms_policy_event_push(MS_EVENT_PRESSURE, st.usage, by_usage ? "cgroup_usage" : "psi");
+    ms_policy_event_push(MS_EVENT_PRESSURE, st.usage, d == MS_PRESSURE_BY_USAGE ? "cgroup_usage" : "psi");
     ms_pressure_report_fn fn = __atomic_load_n(&ms_report_fn, __ATOMIC_ACQUIRE);
     if (fn) fn("pressure");
-  } else if (ms_over && !(st.has_usage && st.usage >= low) && !by_psi) {
-    ms_over = false;
+  } else if (d < 0) {
     ms_log_info("memory pressure over: cgroup usage %llu MiB", (unsigned long long)(st.usage >> 20));
   }
   return (ms_job_next){ms_idle_ms, false};

@@ -83,6 +83,8 @@ typedef struct {
   uint64_t usage;         /* its usage at the pressure job's last read (or now) */
   bool has_usage, has_psi;
   uint64_t oom_kill;
+  bool has_file;
+  uint64_t file_bytes;    /* page cache part of usage (memory.stat), read now */
   uint32_t psi_some_avg10, psi_full_avg10; /* hundredths of a percent */
   uint64_t pressure_reports; /* written by this process */
 } ms_policy_container;

@@ -35,6 +35,15 @@ bool ms_container_looked(void);
 bool ms_container_limit(uint64_t *limit);
 void ms_container_atfork_child(void);
 
+/* heap_decide.c: a pressure crossing (container.c's job), pure. over: the crossing's state, kept
+ * by the caller. Returns MS_PRESSURE_BY_USAGE or MS_PRESSURE_BY_PSI when a crossing starts (usage
+ * at pct of limit or more; PSI some avg10 at MS_PSI_STALL or more), -1 when it ends (usage
+ * MS_PRESSURE_HYST_PCT points below the mark, or unreadable, and PSI below the stall), else 0. */
+#define MS_PSI_STALL 1000      /* hundredths of a percent: 10% of the last 10 s */
+#define MS_PRESSURE_HYST_PCT 5 /* a crossing ends this many points below the mark */
+enum { MS_PRESSURE_BY_USAGE = 1, MS_PRESSURE_BY_PSI = 2 };
+int ms_pressure_decide(bool *over, uint64_t limit, uint64_t pct, const ms_cgroup_state *st);
+
 /* events.c */
 void ms_policy_event_push(ms_event_kind kind, uint64_t bytes, const char *trigger);
 void ms_policy_events_atfork_prepare(void);

@@ -252,6 +252,7 @@ void ms_write_json(const ms_snapshot *s, ms_out *o, int html_safe) {
     ms_jw_kv_u64(w, "limit_bytes", s->container.limit_bytes);
     if (s->container.limit_file) ms_jw_kv_str(w, "limit_file", s->container.limit_file);
     if (s->container.has_usage) ms_jw_kv_u64(w, "usage_bytes", s->container.usage_bytes);
+    if (s->container.has_file) ms_jw_kv_u64(w, "file_bytes", s->container.file_bytes);
     ms_jw_kv_u64(w, "oom_kill", s->container.oom_kill);
     if (s->container.has_psi) {
       ms_jw_kv_u64(w, "psi_some_avg10_bp", s->container.psi_some_avg10_bp);

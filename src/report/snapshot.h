@@ -173,6 +173,8 @@ typedef struct ms_snapshot {
     uint64_t limit_bytes;     /* 0 = none */
     bool has_usage, has_psi;
     uint64_t usage_bytes, oom_kill, pressure_reports;
+    bool has_file;
+    uint64_t file_bytes;      /* page cache part of usage: what dropping file pages can give back */
     uint32_t psi_some_avg10_bp, psi_full_avg10_bp; /* hundredths of a percent */
   } container;
 

@@ -319,6 +319,11 @@ void ms_write_text(const ms_snapshot *s, const ms_write_opts *opt, ms_out *o) {
         ms_fmt_bytes(room, sizeof room, (double)r);
         ms_out_printf(o, " (headroom %s)", room);
       }
+      if (s->container.has_file) {
+        char file[32];
+        ms_fmt_bytes(file, sizeof file, (double)s->container.file_bytes);
+        ms_out_printf(o, ", of it page cache %s", file);
+      }
     }
     if (s->container.has_psi)
       ms_out_printf(o, ", PSI some %u.%02u%% full %u.%02u%% (avg10)", s->container.psi_some_avg10_bp / 100,

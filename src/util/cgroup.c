@@ -226,6 +226,17 @@ void ms_cgroup_read(const ms_cgroup *cg, ms_cgroup_state *st) {
     st->has_psi = ms_cgroup_parse_psi(buf, &st->psi_some_avg10, &st->psi_full_avg10);
 }
 
+void ms_cgroup_read_stat(const ms_cgroup *cg, ms_cgroup_state *st) {
+  char p[MS_CGROUP_PATH_MAX], buf[4096];
+  if (!cg->version || !ms_cg_join(p, cg->limit_dir, "/memory.stat", NULL) || ms_cg_read(p, buf, sizeof buf) <= 0) return;
+  int64_t v = ms_cgroup_parse_key(buf, cg->version == 2 ? "file" : "total_cache");
+  if (v < 0 && cg->version == 1) v = ms_cgroup_parse_key(buf, "cache");
+  if (v >= 0) {
+    st->file_bytes = (uint64_t)v;
+    st->has_file = true;
+  }
+}
+
 int64_t ms_cgroup_oom_kills(const ms_cgroup *cg) {
   ms_cgroup_state st;
   ms_cgroup_read(cg, &st);

@@ -34,6 +34,8 @@ typedef struct {
   bool has_usage, has_events, has_psi;
   uint32_t psi_some_avg10; /* hundredths of a percent of the last 10 s some task stalled on memory */
   uint32_t psi_full_avg10; /* ... all tasks stalled */
+  bool has_file;           /* file_bytes read (ms_cgroup_read_stat only) */
+  uint64_t file_bytes;     /* page cache charged to limit_dir: memory.stat "file" (v2) / "total_cache" (v1) */
 } ms_cgroup_state;
 
 /* Find the process's memory cgroup and its effective limit. root: NULL = /sys/fs/cgroup;
@@ -42,6 +44,8 @@ typedef struct {
 int ms_cgroup_find(ms_cgroup *out, const char *root, const char *proc_cgroup, const char *proc_pressure);
 /* Usage, events and PSI now (a few small reads). Fields that could not be read stay 0 / false. */
 void ms_cgroup_read(const ms_cgroup *cg, ms_cgroup_state *st);
+/* Also the page cache part of usage from memory.stat (a larger file: for reports, not looks). */
+void ms_cgroup_read_stat(const ms_cgroup *cg, ms_cgroup_state *st);
 /* Only the oom_kill count of a cgroup directory (version as found): -1 when unreadable. */
 int64_t ms_cgroup_oom_kills(const ms_cgroup *cg);
 

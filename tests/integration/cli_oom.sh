@@ -16,6 +16,7 @@ echo 157286400 >"$root/a/b/memory.max"
 echo max >"$root/a/b/memory.high"
 echo 52428800 >"$root/a/b/memory.current"
 printf 'low 0\nhigh 0\nmax 2\noom 0\noom_kill 0\n' >"$root/a/b/memory.events"
+printf 'anon 1\nfile 10485760\nkernel 2\n' >"$root/a/b/memory.stat"
 printf 'some avg10=1.50 avg60=0.00 avg300=0.00 total=7\nfull avg10=0.25 avg60=0.00 avg300=0.00 total=1\n' >"$root/a/b/memory.pressure"
 export MEMSHIM_TEST_CGROUP_ROOT=$root
 
@@ -25,6 +26,7 @@ grep -q "limit     150.0 MiB (memory.max in $root/a/b)" <<<"$out" || ms_fail "co
 grep -q "usage     50.0 MiB, headroom 100.0 MiB" <<<"$out" || ms_fail "config: usage/headroom: $(tail -8 <<<"$out")"
 grep -q "soft limit 127.5 MiB (MEMSHIM_CONTAINER_SOFT_PCT)" <<<"$out" || ms_fail "config: soft limit: $(tail -8 <<<"$out")"
 grep -q "pressure  some 1.50% full 0.25%" <<<"$out" || ms_fail "config: PSI: $(tail -8 <<<"$out")"
+grep -q "page cache 10.0 MiB of the usage" <<<"$out" || ms_fail "config: page cache: $(tail -8 <<<"$out")"
 out=$(MEMSHIM_RSS_SOFT_LIMIT=100M MEMSHIM_PRESSURE_REPORT_PCT=50 "$MS_TEST_CLI" config)
 grep -q "soft limit 100.0 MiB (MEMSHIM_RSS_SOFT_LIMIT)" <<<"$out" || ms_fail "config: explicit soft limit: $(tail -8 <<<"$out")"
 grep -q "pressure report at 75.0 MiB" <<<"$out" || ms_fail "config: pressure mark: $(tail -8 <<<"$out")"
@@ -33,6 +35,7 @@ json=$("$MS_TEST_CLI" config --json)
 import json, sys
 c = json.loads(sys.argv[1])["container"]
 assert c["version"] == 2 and c["limit_bytes"] == 150 << 20 and c["usage_bytes"] == 50 << 20, c
+assert c["file_bytes"] == 10 << 20, c
 assert c["limit_file"] == "memory.max" and c["oom_kill"] == 0 and abs(c["psi_some_avg10"] - 1.5) < 1e-9, c
 PY
 ms_pass "config shows the cgroup's limit, usage, headroom, soft limit, pressure mark and PSI"

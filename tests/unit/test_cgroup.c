@@ -104,6 +104,10 @@ static void test_v2_nested(void **state) {
   assert_int_equal(st.psi_some_avg10, 2500);
   assert_int_equal(st.psi_full_avg10, 1000);
   assert_int_equal(ms_cgroup_oom_kills(&cg), 1);
+  assert_false(st.has_file); /* memory.stat is read apart */
+  put("sys/a/b/memory.stat", "anon 1000\nfile 20971520\nkernel 5\nfile_mapped 7\n");
+  ms_cgroup_read_stat(&cg, &st);
+  assert_true(st.has_file && st.file_bytes == 20 * MB);
 
   /* The smaller limit higher up wins: a's max drops to 100M. */
   put("sys/a/memory.max", "104857600\n");
@@ -190,6 +194,9 @@ static void test_v1_hybrid(void **state) {
   ms_cgroup_read(&cg, &st);
   assert_true(st.usage == 5 && st.oom_kill == 3 && st.oom == 0 && st.has_events);
   assert_true(st.has_psi && st.psi_some_avg10 == 50);
+  put("sys/memory/docker/memory.stat", "cache 4096\nrss 8192\ntotal_cache 12288\ntotal_rss 1\n");
+  ms_cgroup_read_stat(&cg, &st);
+  assert_true(st.has_file && st.file_bytes == 12288); /* hierarchical */
 
   /* No limit at any level: a cgroup, limit 0. */
   put("sys/memory/docker/memory.limit_in_bytes", "9223372036854771712\n");

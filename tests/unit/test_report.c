@@ -95,6 +95,8 @@ static ms_snapshot fixture(void) {
   s.container.has_usage = true;
   s.container.usage_bytes = 140ull << 20;
   s.container.oom_kill = 1;
+  s.container.has_file = true;
+  s.container.file_bytes = 30ull << 20;
   s.container.has_psi = true;
   s.container.psi_some_avg10_bp = 1234;
   s.container.psi_full_avg10_bp = 5;
@@ -163,6 +165,7 @@ static void test_json_round_trip(void **state) {
   assert_true(g->container.has_usage && g->container.usage_bytes == 140ull << 20 && g->container.oom_kill == 1);
   assert_true(g->container.has_psi && g->container.psi_some_avg10_bp == 1234 && g->container.psi_full_avg10_bp == 5);
   assert_true(g->container.pressure_reports == 2);
+  assert_true(g->container.has_file && g->container.file_bytes == 30ull << 20);
   assert_false(g->exact);
   assert_true(g->sample_bytes == 524288);
   assert_mem_equal(&g->total_heap, &s.total_heap, false);
@@ -223,7 +226,7 @@ static void test_frame_names(void **state) {
   assert_non_null(strstr(t, "  device 0 NVIDIA H200: tracked 5.0 GiB, used 6.0 GiB (residual 1.0 GiB) of 150.0 GiB\n"));
   assert_non_null(strstr(t, "\nleak check: fail (steady growth 100 B after warm-up at 0.3 s, limit 50 B)\n"));
   assert_non_null(strstr(t, "\ncontainer: cgroup v2 /sys/fs/cgroup/app, limit 150.0 MiB (memory.max), usage 140.0 MiB "
-                            "(headroom 10.0 MiB), PSI some 12.34% full 0.05% (avg10), oom_kill 1\n"));
+                            "(headroom 10.0 MiB), of it page cache 30.0 MiB, PSI some 12.34% full 0.05% (avg10), oom_kill 1\n"));
   char b[32];
   ms_fmt_bytes(b, sizeof b, -1536);
   assert_string_equal(b, "-1.5 KiB");
