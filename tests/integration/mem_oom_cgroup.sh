@@ -87,3 +87,23 @@ assert c["usage_bytes"] >= int(sys.argv[2]) * 80 // 100, c  # it was written pas
 assert any(e["kind"] == "pressure" for e in d["timeline"]["events"]), d["timeline"]["events"]
 PY
 ms_pass "metrics and the pressure report carry the cgroup's limit and usage"
+
+# The limit is not the user's: a single-threaded host holding 200 MiB under a 1G limit (soft limit
+# 850M) keeps the inline policy and stays alone (its raw unshare works), as without a limit
+# (trust_single); the soft limit's thread waits for RSS at half of it.
+if [ -e "$grp/memory.max" ]; then
+  echo $((1 << 30)) >"$grp/memory.max"
+else # v1: memory+swap first, it may not be below the memory limit
+  [ ! -e "$grp/memory.memsw.limit_in_bytes" ] || echo $((1 << 30)) >"$grp/memory.memsw.limit_in_bytes" 2>/dev/null || true
+  echo $((1 << 30)) >"$grp/memory.limit_in_bytes"
+fi
+args=()
+unshare -U true 2>/dev/null && args=(unshare)
+out=$(sh -c 'echo $$ >"$1/cgroup.procs" && shift && exec "$@"' sh "$grp" \
+  env -u MEMSHIM_RSS_SOFT_LIMIT LD_PRELOAD="$MS_TEST_LIB" MEMSHIM_VERBOSE=1 "$PROGS/trust_single" "${args[@]}" 2>"$MS_TMP/err1")
+field() { tr ' ' '\n' <<<"$1" | awk -F= -v k="$2" '$1 == k { print $2 }'; }
+ms_assert_num "$(field "$out" tasks_max)" -eq 1 "tasks of a single-threaded host under a 1G limit ($out)"
+[ ${#args[@]} -eq 0 ] || ms_assert_num "$(field "$out" unshare)" -eq 0 "its raw unshare(CLONE_NEWUSER) errno ($out)"
+grep -q "cgroup v[12] memory: $grp, limit 1024 MiB" "$MS_TMP/err1" \
+  || ms_fail "the host did not look at its cgroup (so the check above says nothing): $(cat "$MS_TMP/err1")"
+ms_pass "a single-threaded host under a 1G limit found it and stayed alone ($out)"
