@@ -145,7 +145,10 @@ ms_job_next ms_policy_pressure_job(uint64_t now_ms) {
 bool ms_policy_pressure_on(void) { return ms_cg_wanted && ms_report_pct; }
 
 void ms_container_atfork_child(void) {
-  /* same cgroup as the parent (until it moves itself); its own crossing */
+  /* same cgroup as the parent (until it moves itself); its own crossing. A look another thread
+   * had under way was not copied: look again. */
+  int looking = 1;
+  __atomic_compare_exchange_n(&ms_cg_done, &looking, 0, false, __ATOMIC_RELAXED, __ATOMIC_RELAXED);
   memset(&ms_last, 0, sizeof ms_last);
   ms_last_faults = UINT64_MAX;
   ms_idle_ms = MS_PRESSURE_FAST_MS;

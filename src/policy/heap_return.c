@@ -199,7 +199,9 @@ static bool ms_container_soft(uint64_t live) {
   if (__atomic_load_n(&ms_container_soft_pending, __ATOMIC_ACQUIRE)) {
     ms_cfg.rss_soft_limit = soft;
     if (ms_cfg.rss_soft_limit < ms_watch_floor) ms_watch_floor = ms_cfg.rss_soft_limit;
-    ms_mmap_cap_init(ms_purge_interval_ms, true); /* file mappings made from now on are tracked */
+    /* File mappings made from now on are tracked. Under a cap they already are, and configuring
+     * the registry again would re-initialise a lock another thread may hold. */
+    if (!ms_mmap_cap_on()) ms_mmap_cap_init(ms_purge_interval_ms, true);
     __atomic_store_n(&ms_heap_threaded, true, __ATOMIC_RELEASE);
     __atomic_store_n(&ms_container_soft_pending, false, __ATOMIC_RELEASE);
     ms_log_info("MEMSHIM_RSS_SOFT_LIMIT: %llu MiB (%llu%% of the cgroup's limit, %llu MiB)",
