@@ -280,7 +280,7 @@ static bool ms_report_write_all(const char *reason, bool pressure) {
       if (formats & ms_report_files[k].flag)
         ms_report_file((ms_file_kind)k, &s, base, pressure ? ms_pressure_created : ms_report_created);
     /* MEMSHIM_LEAK_CHECK_EXIT=0 (memshim check): the verdict is in the reports; the CLI judges */
-    failed = strcmp(s.leak.verdict, "fail") == 0 && ms_opt_bool(MS_OPT_LEAK_CHECK_EXIT);
+    failed = strcmp(s.leak.verdict, "fail") == 0 && ms_opt_bool(MS_OPT_LEAK_CHECK_EXIT) && !pressure; /* judged at exit */
     if (failed) ms_report_log_failure(&s);
   }
   ms_arena_release(&arena);

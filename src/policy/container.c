@@ -35,9 +35,6 @@ static bool ms_cg_wanted;
 static uint64_t ms_report_pct;
 static ms_pressure_report_fn ms_report_fn;
 
-/* The last state the job read, for reports and metrics (under no lock: a report may read a
- * torn pair of figures, never a wrong one). */
-static ms_cgroup_state ms_last;
 static uint64_t ms_pressure_reports;
 /* the job's own */
 static uint64_t ms_last_faults = UINT64_MAX, ms_idle_ms = MS_PRESSURE_FAST_MS;
@@ -87,8 +84,10 @@ bool ms_policy_container_read(ms_policy_container *out) {
   out->limit = ms_cg.limit;
   out->limit_file = ms_cg.limit_file;
   out->dir = ms_cg.limit_dir;
-  ms_cgroup_state st = ms_last;
-  if (!st.has_usage) ms_cgroup_read(&ms_cg, &st); /* nothing read yet: now (a report, the metrics job) */
+  /* read now: a report or a metrics write is rare, and the job's last read may be old (it reads
+   * nothing while this process does not grow) */
+  ms_cgroup_state st;
+  ms_cgroup_read(&ms_cg, &st);
   out->usage = st.usage;
   out->has_usage = st.has_usage;
   out->oom_kill = st.oom_kill;
@@ -126,7 +125,6 @@ ms_job_next ms_policy_pressure_job(uint64_t now_ms) {
   }
   ms_cgroup_state st;
   ms_cgroup_read(&ms_cg, &st);
-  ms_last = st;
   int d = ms_pressure_decide(&ms_over, ms_cg.limit, ms_report_pct, &st);
   if (d > 0) {
     __atomic_add_fetch(&ms_pressure_reports, 1, __ATOMIC_RELAXED);
@@ -149,7 +147,6 @@ void ms_container_atfork_child(void) {
    * had under way was not copied: look again. */
   int looking = 1;
   __atomic_compare_exchange_n(&ms_cg_done, &looking, 0, false, __ATOMIC_RELAXED, __ATOMIC_RELAXED);
-  memset(&ms_last, 0, sizeof ms_last);
   ms_last_faults = UINT64_MAX;
   ms_idle_ms = MS_PRESSURE_FAST_MS;
   ms_over = false;

@@ -80,7 +80,7 @@ typedef struct {
   uint64_t limit;         /* bytes, 0 = none */
   const char *limit_file; /* "memory.max", "memory.high", "memory.limit_in_bytes"; NULL with none */
   const char *dir;        /* the cgroup whose limit applies */
-  uint64_t usage;         /* its usage at the pressure job's last read (or now) */
+  uint64_t usage;         /* its usage, read now */
   bool has_usage, has_psi;
   uint64_t oom_kill;
   bool has_file;
