@@ -26,6 +26,7 @@
 #include "../report/write.h"
 #include "check.h"
 #include "cli.h"
+#include "oom.h"
 #include "load.h"
 
 /* Finer than the library's default: a gate wants small leaks seen; the cost is a CI run's. */
@@ -67,7 +68,9 @@ static const char ms_check_usage[] =
   "  Exit status: 0 pass (something was judged, nothing failed), 1 a judgement failed (top\n"
   "  growing call sites printed), 4 no verdict (nothing could be judged: no report, or no process\n"
   "  ran long enough for two snapshots after its warm-up, and none was scanned at exit), the command's own status when it fails\n"
-  "  (128+N when killed by signal N), 2 bad arguments.\n";
+  "  (128+N when killed by signal N), 2 bad arguments. A command killed by the kernel's OOM\n"
+  "  killer (SIGKILL while its memory cgroup's oom_kill count rose) fails (1), in one line naming\n"
+  "  it, its last pressure report and its top growing call site; the reports are kept.\n";
 
 static const char *const ms_judgement_words[] = {"PASS", "FAIL", "NOT JUDGED"};
 static const char *const ms_judgement_json[] = {"pass", "fail", "not judged"};
@@ -606,8 +609,26 @@ int ms_cmd_check(int argc, char **argv) {
   }
   prog.tty = isatty(2);
   clock_gettime(CLOCK_MONOTONIC, &prog.t0);
+  ms_cli_oom oom;
+  ms_cli_oom_begin(&oom);
   int status = ms_cli_spawn_wait_tick(argv + i, ms_check_tick, &prog);
   if (prog.printed) fputs("\r\033[K", stderr);
+  char oom_line[4096];
+  if (ms_cli_oom_explain(&oom, argv[i], status, ms_cli_last_pid, oom_line, sizeof oom_line)) {
+    /* The verdict: the reports are kept whatever --report says (the pressure report is the
+     * only account of what grew). */
+    fprintf(stderr, "memshim check: FAIL: %s\n", oom_line);
+    if (json_out) {
+      json_t *doc = json_pack("{s:s, s:i, s:{s:s, s:s}}", "verdict", "fail", "exit_status", MS_EXIT_FAIL,
+                              "oom_kill", "process", argv[i], "line", oom_line);
+      if (doc) json_dumpf(doc, stdout, JSON_INDENT(1));
+      fputc('\n', stdout);
+      json_decref(doc);
+    }
+    if (temp_dir) fprintf(stderr, "reports kept in %s\n", dir);
+    json_decref(base);
+    return MS_EXIT_FAIL;
+  }
   if (status != 0) {
     fprintf(stderr, "memshim check: the command failed (exit status %d): no leak verdict\n", status);
     if (temp_dir) ms_check_cleanup(dir);

@@ -31,6 +31,8 @@ typedef struct {
   int subreaper;
 } ms_spawn_opts;
 int ms_cli_spawn(char **argv, const ms_spawn_opts *opts, void (*tick)(int pid, void *arg), void *arg);
+/* The pid of the last command ms_cli_spawn started (0 before). */
+extern int ms_cli_last_pid;
 /* getopt_long with memshim's messages: returns the next option's value, -1 after the last one,
  * or 0 after printing why the arguments are bad (the caller exits MS_EXIT_USAGE). optstring
  * starts with ':' ("+:" for commands that run another command: the first non-option ends the

@@ -6,6 +6,76 @@
 
 #include "../config/options.h"
 #include "cli.h"
+#include "oom.h"
+
+/* The memory cgroup this command runs in (a program started from here inherits it), as the
+ * library finds it: limit, usage, headroom, PSI, OOM kills, and the soft limit and pressure mark
+ * the options make of the limit. */
+typedef struct {
+  bool found;
+  ms_cgroup cg;
+  ms_cgroup_state st;
+  uint64_t soft, mark; /* 0: none */
+  bool soft_explicit;
+} ms_config_container;
+
+static void ms_config_container_read(ms_config_container *c) {
+  memset(c, 0, sizeof *c);
+  c->found = ms_cli_cgroup_find(&c->cg) != NULL;
+  if (!c->found) return;
+  ms_cgroup_read(&c->cg, &c->st);
+  ms_cgroup_read_stat(&c->cg, &c->st);
+  c->soft_explicit = ms_opt_source_get(MS_OPT_RSS_SOFT_LIMIT) == MS_SRC_ENV;
+  if (c->cg.limit) {
+    c->soft = c->soft_explicit ? ms_opt_u64(MS_OPT_RSS_SOFT_LIMIT)
+                               : c->cg.limit / 100 * ms_opt_u64(MS_OPT_CONTAINER_SOFT_PCT);
+    c->mark = c->cg.limit / 100 * ms_opt_u64(MS_OPT_PRESSURE_REPORT_PCT);
+  }
+}
+
+static double ms_mib(uint64_t b) { return (double)b / 1048576.0; }
+
+static void ms_config_container_text(const ms_config_container *c) {
+  if (!c->found) {
+    printf("\ncontainer: no memory cgroup found (no limit: MEMSHIM_RSS_SOFT_LIMIT alone applies)\n");
+    return;
+  }
+  printf("\ncontainer: cgroup v%d %s\n", c->cg.version, c->cg.dir);
+  if (c->cg.limit) {
+    printf("  limit     %.1f MiB (%s in %s)\n", ms_mib(c->cg.limit), c->cg.limit_file, c->cg.limit_dir);
+    if (c->st.has_usage)
+      printf("  usage     %.1f MiB, headroom %.1f MiB\n", ms_mib(c->st.usage),
+             c->st.usage < c->cg.limit ? ms_mib(c->cg.limit - c->st.usage) : 0.0);
+    if (c->soft) printf("  soft limit %.1f MiB (%s)\n", ms_mib(c->soft), c->soft_explicit ? "MEMSHIM_RSS_SOFT_LIMIT" : "MEMSHIM_CONTAINER_SOFT_PCT");
+    else printf("  soft limit off\n");
+    if (c->mark) printf("  pressure report at %.1f MiB (MEMSHIM_PRESSURE_REPORT_PCT)\n", ms_mib(c->mark));
+  } else {
+    printf("  limit     none (memory.max/memory.high \"max\", or unlimited, up to the root)\n");
+    if (c->st.has_usage) printf("  usage     %.1f MiB\n", ms_mib(c->st.usage));
+  }
+  if (c->st.has_file) printf("  page cache %.1f MiB of the usage (memory.stat)\n", ms_mib(c->st.file_bytes));
+  if (c->st.has_events) printf("  oom_kill  %llu\n", (unsigned long long)c->st.oom_kill);
+  if (c->st.has_psi)
+    printf("  pressure  some %u.%02u%% full %u.%02u%% (avg10, %s)\n", c->st.psi_some_avg10 / 100,
+           c->st.psi_some_avg10 % 100, c->st.psi_full_avg10 / 100, c->st.psi_full_avg10 % 100, c->cg.psi_path);
+}
+
+static json_t *ms_config_container_json(const ms_config_container *c) {
+  if (!c->found) return json_null();
+  json_t *o = json_pack("{s:i, s:s, s:I, s:I, s:I}", "version", c->cg.version, "cgroup", c->cg.dir, "limit_bytes",
+                        (json_int_t)c->cg.limit, "soft_limit_bytes", (json_int_t)c->soft, "pressure_report_bytes",
+                        (json_int_t)c->mark);
+  if (!o) return NULL;
+  if (c->cg.limit) json_object_set_new(o, "limit_file", json_string(c->cg.limit_file));
+  if (c->st.has_usage) json_object_set_new(o, "usage_bytes", json_integer((json_int_t)c->st.usage));
+  if (c->st.has_events) json_object_set_new(o, "oom_kill", json_integer((json_int_t)c->st.oom_kill));
+  if (c->st.has_file) json_object_set_new(o, "file_bytes", json_integer((json_int_t)c->st.file_bytes));
+  if (c->st.has_psi) {
+    json_object_set_new(o, "psi_some_avg10", json_real(c->st.psi_some_avg10 / 100.0));
+    json_object_set_new(o, "psi_full_avg10", json_real(c->st.psi_full_avg10 / 100.0));
+  }
+  return o;
+}
 
 static const char *ms_type_name(ms_opt_type t) {
   switch (t) {
@@ -36,10 +106,16 @@ static const char *ms_source_name(ms_opt_source s) {
 static const char ms_config_usage[] =
   "usage: memshim config [--markdown | --json]\n"
   "  Lists every option: environment variable, type, current value, where the value came\n"
-  "  from (default or environment), default and help. --markdown prints the reference\n"
+  "  from (default or environment), default and help; then the memory cgroup this runs in (a\n"
+  "  command started from here inherits it): its limit (the smallest memory.max/memory.high or\n"
+  "  memory.limit_in_bytes up to the root), usage, headroom, OOM kills, PSI, and the soft limit\n"
+  "  and pressure-report mark the options make of it. --markdown prints the reference\n"
   "  table of docs/options.md; --json prints one JSON object: {\"format\": \"memshim-config\",\n"
   "  \"version\": 1, \"options\": [{\"variable\", \"type\", \"value\", \"source\", \"default\",\n"
-  "  \"help\", \"choices\" (enums only)}]}.\n";
+  "  \"help\", \"choices\" (enums only)}], \"container\": null or {\"version\", \"cgroup\",\n"
+  "  \"limit_bytes\" (0 = none), \"soft_limit_bytes\", \"pressure_report_bytes\", \"limit_file\",\n"
+  "  \"usage_bytes\", \"file_bytes\" (page cache), \"oom_kill\", \"psi_some_avg10\", \"psi_full_avg10\"\n"
+  "  (when readable)}}.\n";
 
 /* --json: the table as one object, values as the library formats them. */
 static int ms_config_json(void) {
@@ -57,7 +133,10 @@ static int ms_config_json(void) {
       opts = NULL;
     }
   }
-  json_t *doc = opts ? json_pack("{s:s, s:i, s:o}", "format", "memshim-config", "version", 1, "options", opts) : NULL;
+  ms_config_container c;
+  ms_config_container_read(&c);
+  json_t *doc = opts ? json_pack("{s:s, s:i, s:o, s:o*}", "format", "memshim-config", "version", 1, "options", opts,
+                                 "container", ms_config_container_json(&c)) : NULL;
   int rc = doc && json_dumpf(doc, stdout, JSON_INDENT(1)) == 0 ? 0 : -1;
   json_decref(doc);
   fputc('\n', stdout);
@@ -114,5 +193,8 @@ int ms_cmd_config(int argc, char **argv) {
     if (d->choices) printf(" [%s]", d->choices);
     printf("\n");
   }
+  ms_config_container cg;
+  ms_config_container_read(&cg);
+  ms_config_container_text(&cg);
   return MS_EXIT_OK;
 }

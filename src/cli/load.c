@@ -263,6 +263,23 @@ static int ms_load_snapshot(const json_t *doc, ms_snapshot *s, ms_arena *a) {
   const json_t *totals = ms_get(profile, "totals");
   ms_load_mem(ms_get(totals, "heap"), &s->total_heap);
   ms_load_mem(ms_get(totals, "device"), &s->total_device);
+  const json_t *cg = ms_get(doc, "container");
+  if (json_is_object(cg)) {
+    s->container.present = true;
+    s->container.version = (int)ms_u64(cg, "version");
+    s->container.cgroup = ms_str(cg, "cgroup", "");
+    s->container.limit_bytes = ms_u64(cg, "limit_bytes");
+    s->container.limit_file = json_is_string(ms_get(cg, "limit_file")) ? ms_str(cg, "limit_file", "") : NULL;
+    s->container.has_usage = ms_get(cg, "usage_bytes") != NULL;
+    s->container.usage_bytes = ms_u64(cg, "usage_bytes");
+    s->container.oom_kill = ms_u64(cg, "oom_kill");
+    s->container.has_file = ms_get(cg, "file_bytes") != NULL;
+    s->container.file_bytes = ms_u64(cg, "file_bytes");
+    s->container.has_psi = ms_get(cg, "psi_some_avg10_bp") != NULL;
+    s->container.psi_some_avg10_bp = (uint32_t)ms_u64(cg, "psi_some_avg10_bp");
+    s->container.psi_full_avg10_bp = (uint32_t)ms_u64(cg, "psi_full_avg10_bp");
+    s->container.pressure_reports = ms_u64(cg, "pressure_reports");
+  }
   if (ms_load_sites(doc, s, a) || ms_load_timeline(doc, s, a) || ms_load_leak(doc, s, a) || ms_load_unreach(doc, s, a) || ms_load_gpu(doc, s, a) ||
       ms_load_modules(doc, s, a))
     return -1;

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "oom.h"
 
 #ifndef MEMSHIM_LIBDIR
 #define MEMSHIM_LIBDIR "/usr/local/lib"
@@ -121,6 +122,8 @@ static int ms_status_code(int status) {
   return MS_EXIT_FAIL;
 }
 
+int ms_cli_last_pid;
+
 int ms_cli_spawn(char **argv, const ms_spawn_opts *opts, void (*tick)(int pid, void *arg), void *arg) {
   /* Block what we forward (and SIGCHLD) before the fork: a signal that arrives at any moment
    * from here on waits in the signalfd for us, none is lost and none kills us (no handler, so
@@ -168,6 +171,7 @@ int ms_cli_spawn(char **argv, const ms_spawn_opts *opts, void (*tick)(int pid, v
     _exit(MS_EXIT_NOEXEC);
   }
   if (opts->pgroup) setpgid(pid, pid);
+  ms_cli_last_pid = (int)pid;
   int status = 0, done = 0;
   while (!done) {
     /* Reap first: the child may have ended before we ever sleep. As init or subreaper, collect
@@ -241,7 +245,8 @@ static const char ms_run_usage[] =
   "                   children too: a shell script's, pre-fork workers)\n"
   "  -s, --subreaper  reap orphans also when not PID 1 (PR_SET_CHILD_SUBREAPER)\n"
   "  Exits with the command's status (128+N if killed by signal N), 127 if it cannot be run,\n"
-  "  2 for bad arguments.\n";
+  "  2 for bad arguments. A command killed by SIGKILL while its memory cgroup's oom_kill count\n"
+  "  rose is named in one line with its last pressure report and top growing call site.\n";
 
 /* mkdir -p for the report directory. */
 int ms_cli_mkdirs(const char *dir) {
@@ -306,5 +311,11 @@ int ms_cmd_run(int argc, char **argv) {
   if (profile) ms_option_setenv(MS_OPT_PROFILE, "1", 1);
   if (metrics) ms_option_setenv(MS_OPT_METRICS_FILE, metrics, 1);
   if (ms_cli_use_library() != 0) return MS_EXIT_FAIL;
-  return ms_cli_spawn(argv + i, &spawn, NULL, NULL);
+  ms_cli_oom oom;
+  ms_cli_oom_begin(&oom);
+  int status = ms_cli_spawn(argv + i, &spawn, NULL, NULL);
+  char line[4096];
+  if (ms_cli_oom_explain(&oom, argv[i], status, ms_cli_last_pid, line, sizeof line))
+    fprintf(stderr, "memshim run: %s\n", line);
+  return status;
 }

@@ -44,6 +44,11 @@ static const ms_option_def ms_option_table[MS_OPT__COUNT] = {
     NULL, 0, 0, true, "cap on resident pages of eligible file mappings (read-only or MAP_SHARED)"},
   [MS_OPT_MMAP_MIN] = {"mmap_min", "MEMSHIM_MMAP_MIN", MS_OPT_SIZE, "1M", NULL, 0, 0, false,
     "file mappings smaller than this are not tracked (shared libraries, small files)"},
+  [MS_OPT_CONTAINER_SOFT_PCT] = {"container_soft_pct", "MEMSHIM_CONTAINER_SOFT_PCT", MS_OPT_PERCENT, "85", NULL, 0,
+    0, false, "with a cgroup memory limit and no MEMSHIM_RSS_SOFT_LIMIT, the soft limit is this share of it; 0 = off"},
+  [MS_OPT_PRESSURE_REPORT_PCT] = {"pressure_report_pct", "MEMSHIM_PRESSURE_REPORT_PCT", MS_OPT_PERCENT, "92", NULL,
+    0, 0, false, "when the cgroup's usage crosses this share of its limit (or PSI says it stalls), write a pressure "
+    "report once per crossing; 0 = off"},
 
   [MS_OPT_PROFILE] = {"profile", "MEMSHIM_PROFILE", MS_OPT_BOOL, "0", NULL, 0, 0, false,
     "record live bytes per call site (libunwind)"},
@@ -439,7 +444,7 @@ int ms_option_set(ms_option_id id, const char *text, const char **why) {
 /* Variables that start with MEMSHIM_ but are not options: set by the CLI for the library, or by
  * the library for its children (core/reporting.c). */
 bool ms_env_is_internal(const char *name, size_t len) {
-  static const char *const internal[] = {MS_ENV_LIBRARY_PATH, MS_ENV_REPORT_DIR_UNWRITABLE};
+  static const char *const internal[] = {MS_ENV_LIBRARY_PATH, MS_ENV_REPORT_DIR_UNWRITABLE, MS_ENV_TEST_CGROUP_ROOT};
   for (size_t i = 0; i < sizeof internal / sizeof internal[0]; i++)
     if (strlen(internal[i]) == len && strncmp(internal[i], name, len) == 0) return true;
   return false;

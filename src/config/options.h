@@ -34,6 +34,8 @@ typedef enum {
   MS_OPT_IDLE_PURGE,
   MS_OPT_MMAP_RESIDENT_MAX,
   MS_OPT_MMAP_MIN,
+  MS_OPT_CONTAINER_SOFT_PCT,
+  MS_OPT_PRESSURE_REPORT_PCT,
   /* profiler and reports */
   MS_OPT_PROFILE,
   MS_OPT_SAMPLE_BYTES,
@@ -99,6 +101,7 @@ const char *ms_option_env(ms_option_id id);
  * `memshim doctor` calls them internal. */
 #define MS_ENV_LIBRARY_PATH "MEMSHIM_LIBRARY_PATH"                   /* the CLI: libmemshim.so to preload */
 #define MS_ENV_REPORT_DIR_UNWRITABLE "MEMSHIM_REPORT_DIR_UNWRITABLE" /* the library, to its children */
+#define MS_ENV_TEST_CGROUP_ROOT "MEMSHIM_TEST_CGROUP_ROOT" /* tests only: the CLI's cgroup mounts (not /sys/fs/cgroup) */
 bool ms_env_is_internal(const char *name, size_t len);
 
 uint64_t ms_opt_u64(ms_option_id id); /* bool, int, size, percent, duration(ms), enum idx, list mask, signal */

@@ -217,7 +217,8 @@ static const struct {
     {"timeline", MS_OPT_SNAPSHOT_INTERVAL, ms_timeline_job, ms_reporting_active},
     {"report_triggers", MS_OPT_SNAPSHOT_INTERVAL, ms_report_trigger_job, ms_reporting_active},
     {"report_interval", MS_OPT_REPORT_INTERVAL, ms_report_interval_job, ms_reporting_interval_on},
-    {"memory_return", MS_OPT__COUNT, ms_policy_heap_job, ms_policy_heap_threaded},
+    {"memory_return", MS_OPT__COUNT, ms_policy_heap_monitor_job, ms_policy_heap_threaded},
+    {"pressure", MS_OPT__COUNT, ms_policy_pressure_job, ms_policy_pressure_on},
     {"mmap_cap", MS_OPT__COUNT, ms_policy_mmap_job, ms_mmap_cap_on},
     {"metrics", MS_OPT_METRICS_INTERVAL, ms_metrics_job, ms_metrics_on},
 };

@@ -33,7 +33,9 @@ int ms_metrics_write_file(const char *path) {
   ms_metrics_process lb = {(int)getpid(), program,
                            ms_opt_u64(MS_OPT_MMAP_RESIDENT_MAX) != 0 || ms_opt_u64(MS_OPT_RSS_SOFT_LIMIT) != 0,
                            memshim_version(), memshim_backend(), NULL, ms_reporting_active(),
-                           ms_report_write_errors()};
+                           ms_report_write_errors(), NULL};
+  struct ms_snap_container container;
+  if (ms_report_container(&container)) lb.container = &container;
   ms_metrics_leak leak;
   int has_leak = ms_profile_leak_now(&leak.growth, &leak.steady_sites);
   ms_arena arena; /* the GPU figures, when the process used CUDA */

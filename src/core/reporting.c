@@ -28,6 +28,7 @@
 #include "../config/options.h"
 #include "../gpu/gpu.h"
 #include "monitor.h"
+#include "../policy/policy.h"
 #include "../policy/timeline.h"
 #include "../profile/collect.h"
 #include "../profile/profile.h"
@@ -56,6 +57,7 @@ static const struct {
 
 static pthread_mutex_t ms_report_mu = PTHREAD_MUTEX_INITIALIZER;
 static bool ms_report_created[MS_FILE__COUNT]; /* this process created the file */
+static bool ms_pressure_created[MS_FILE__COUNT]; /* ... the pressure report's (base.pressure.ext) */
 static volatile sig_atomic_t ms_report_requested;
 static bool ms_exit_done, ms_exit_failed;
 static bool ms_reports_on;  /* profiling, or MEMSHIM_REPORT set: reports are written */
@@ -149,11 +151,12 @@ static int ms_report_write_fd(ms_file_kind kind, const ms_snapshot *s, int fd) {
   return err;
 }
 
-/* base: MEMSHIM_REPORT_PATH expanded (ms_report_now); the format adds its extension. */
-static void ms_report_file(ms_file_kind kind, const ms_snapshot *s, const char *base) {
+/* base: MEMSHIM_REPORT_PATH expanded (ms_report_now), plus ".pressure" for a pressure report
+ * (created: that file's flags); the format adds its extension. */
+static void ms_report_file(ms_file_kind kind, const ms_snapshot *s, const char *base, bool *created) {
   char path[MS_PATH_MAX + 96], tmp[MS_PATH_MAX + 128];
   snprintf(path, sizeof path, "%s.%s", base, ms_report_files[kind].ext);
-  bool replace = ms_report_created[kind];
+  bool replace = created[kind];
   const char *target = path;
   int fd = -1;
   if (replace) {
@@ -185,7 +188,7 @@ static void ms_report_file(ms_file_kind kind, const ms_snapshot *s, const char *
     unlink(tmp);
     return;
   }
-  ms_report_created[kind] = true;
+  created[kind] = true;
   ms_log_info("report (%s) written to %s", s->reason, path);
 }
 
@@ -206,6 +209,19 @@ static void ms_report_log_failure(const ms_snapshot *s) {
   }
 }
 
+bool ms_report_container(struct ms_snap_container *out) {
+  ms_policy_container c;
+  memset(out, 0, sizeof *out);
+  if (!ms_policy_container_read(&c)) return false;
+  *out = (struct ms_snap_container){.present = true, .version = c.version, .cgroup = c.dir,
+                                    .limit_file = c.limit_file, .limit_bytes = c.limit, .has_usage = c.has_usage,
+                                    .usage_bytes = c.usage, .oom_kill = c.oom_kill, .has_psi = c.has_psi,
+                                    .psi_some_avg10_bp = c.psi_some_avg10, .psi_full_avg10_bp = c.psi_full_avg10,
+                                    .pressure_reports = c.pressure_reports, .has_file = c.has_file,
+                                    .file_bytes = c.file_bytes};
+  return true;
+}
+
 /* Fills s with this process now (memory from the arena; comm holds the command). Caller holds
  * ms_report_mu and the recursion guard. Returns 0, or -1 out of memory (logged). */
 static int ms_report_collect(ms_snapshot *s, ms_arena *arena, const char *reason, char (*comm)[64]) {
@@ -220,6 +236,7 @@ static int ms_report_collect(ms_snapshot *s, ms_arena *arena, const char *reason
   s->process.memshim_version = MEMSHIM_VERSION_STRING;
   s->process.report_write_errors = ms_report_write_errors();
   s->leak.verdict = "none";
+  ms_report_container(&s->container);
   if ((ms_profile_active && ms_profile_collect(s, arena) != 0) ||
       ms_gpu_collect(s, arena, strcmp(reason, "exit") == 0, true) != 0 || ms_timeline_collect(s, arena) != 0) {
     ms_log_error("report: out of memory");
@@ -228,7 +245,13 @@ static int ms_report_collect(ms_snapshot *s, ms_arena *arena, const char *reason
   return 0;
 }
 
-bool ms_report_now(const char *reason) {
+/* A pressure report goes beside the others, as base.pressure.<ext>: the exit or interval reports
+ * that may follow never replace it, and after an OOM kill it is the last word. */
+static bool ms_report_write_all(const char *reason, bool pressure);
+bool ms_report_now(const char *reason) { return ms_report_write_all(reason, false); }
+static bool ms_report_pressure(const char *reason) { return ms_report_write_all(reason, true); }
+
+static bool ms_report_write_all(const char *reason, bool pressure) {
   /* MEMSHIM_REPORT=off and no leak gate: no file and no verdict to compute, so no report. */
   uint64_t limit, formats = ms_opt_u64(MS_OPT_REPORT);
   if (!formats && !ms_profile_leak_limit(&limit)) return false;
@@ -244,7 +267,10 @@ bool ms_report_now(const char *reason) {
       ms_log_error("report: MEMSHIM_REPORT_PATH is too long; no report written");
       formats = 0;
     }
-    int derr = formats && ms_report_path_is_default() ? ms_report_private_dir(base) : 0;
+    char dir_probe[MS_PATH_MAX + 64];
+    memcpy(dir_probe, base, sizeof base); /* the directory check reads the plain base */
+    if (pressure && formats && strlen(base) + sizeof ".pressure" <= sizeof base) strcat(base, ".pressure");
+    int derr = formats && ms_report_path_is_default() ? ms_report_private_dir(dir_probe) : 0;
     if (derr) {
       __atomic_add_fetch(&ms_report_errors, 1, __ATOMIC_RELAXED);
       ms_log_info("report: not writing in the directory of %s: %s%s", base, strerror(derr),
@@ -252,9 +278,10 @@ bool ms_report_now(const char *reason) {
       formats = 0;
     }
     for (int k = 0; k < MS_FILE__COUNT; k++)
-      if (formats & ms_report_files[k].flag) ms_report_file((ms_file_kind)k, &s, base);
+      if (formats & ms_report_files[k].flag)
+        ms_report_file((ms_file_kind)k, &s, base, pressure ? ms_pressure_created : ms_report_created);
     /* MEMSHIM_LEAK_CHECK_EXIT=0 (memshim check): the verdict is in the reports; the CLI judges */
-    failed = strcmp(s.leak.verdict, "fail") == 0 && ms_opt_bool(MS_OPT_LEAK_CHECK_EXIT);
+    failed = strcmp(s.leak.verdict, "fail") == 0 && ms_opt_bool(MS_OPT_LEAK_CHECK_EXIT) && !pressure; /* judged at exit */
     if (failed) ms_report_log_failure(&s);
   }
   ms_arena_release(&arena);
@@ -360,6 +387,7 @@ void ms_reporting_init(void) {
   if (!ms_reports_on) return;
   ms_report_check_dir();
   ms_timeline_init();
+  ms_policy_set_pressure_report(ms_report_pressure);
   int sig = (int)ms_opt_u64(MS_OPT_REPORT_SIGNAL);
   if (!sig) return;
   /* Only over SIG_DFL: a handler a library installed, or SIG_IGN inherited from the parent (which
@@ -386,6 +414,7 @@ void ms_reporting_atfork_parent(void) { pthread_mutex_unlock(&ms_report_mu); }
 void ms_reporting_atfork_child(void) {
   pthread_mutex_init(&ms_report_mu, NULL);
   memset(ms_report_created, 0, sizeof ms_report_created);
+  memset(ms_pressure_created, 0, sizeof ms_pressure_created);
   ms_report_requested = 0;
   ms_exit_done = false;
   ms_exit_failed = false;

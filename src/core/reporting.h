@@ -42,6 +42,11 @@ void ms_reporting_atfork_prepare(void);
 void ms_reporting_atfork_parent(void);
 void ms_reporting_atfork_child(void);
 
+/* The memory cgroup's part of a report or the metrics (policy/container.c), false (out zeroed)
+ * while none was found. */
+struct ms_snap_container;
+bool ms_report_container(struct ms_snap_container *out);
+
 /* Report files this process could not create or write (counted; said at MEMSHIM_VERBOSE=1 for the
  * default directory). */
 unsigned long ms_report_write_errors(void);

@@ -35,6 +35,7 @@ const char *ms_policy_event_kind_name(ms_event_kind k) {
     case MS_EVENT_PURGE: return "purge";
     case MS_EVENT_MMAP_DROP: return "mmap_drop";
     case MS_EVENT_RSS_LIMIT: return "rss_limit";
+    case MS_EVENT_PRESSURE: return "pressure";
   }
   return "other";
 }

@@ -77,3 +77,19 @@ const char *ms_heap_trigger_name(ms_heap_trigger t) {
   default: return "none";
   }
 }
+
+int ms_pressure_decide(bool *over, uint64_t limit, uint64_t pct, const ms_cgroup_state *st) {
+  uint64_t mark = limit / 100 * pct;
+  uint64_t low = pct > MS_PRESSURE_HYST_PCT ? limit / 100 * (pct - MS_PRESSURE_HYST_PCT) : 0;
+  bool by_usage = limit && pct && st->has_usage && st->usage >= mark;
+  bool by_psi = st->has_psi && st->psi_some_avg10 >= MS_PSI_STALL;
+  if (!*over && (by_usage || by_psi)) {
+    *over = true;
+    return by_usage ? MS_PRESSURE_BY_USAGE : MS_PRESSURE_BY_PSI;
+  }
+  if (*over && !(limit && st->has_usage && st->usage >= low) && !by_psi) {
+    *over = false;
+    return -1;
+  }
+  return 0;
+}

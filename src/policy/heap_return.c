@@ -43,12 +43,14 @@ static bool ms_heap_return_on(void) { return ms_cfg.retained_max || ms_cfg.idle_
 /* MEMSHIM_RSS_SOFT_LIMIT watches RSS, which file pages and a quiet program's touches raise with
  * no allocation or free: with it the heap job is a monitor job, as the mapping cap. Below this
  * much live heap that job does not keep the thread. */
-#define MS_HEAP_WATCH_FLOOR (32ull << 20)
-static bool ms_heap_threaded;
+static bool ms_heap_threaded; /* atomic: set once more when a container limit becomes the soft limit */
 static uint64_t ms_watch_floor;
 static ms_heap_state ms_state; /* the look's only (ms_look_busy, or the monitor thread) */
 static bool ms_state_ready;
 static uint64_t ms_purge_interval_ms;
+/* MEMSHIM_RSS_SOFT_LIMIT is not set and MEMSHIM_CONTAINER_SOFT_PCT is: a cgroup limit, once found,
+ * becomes the soft limit (ms_container_soft). */
+static bool ms_container_soft_pending;
 
 void ms_policy_note_live(uint64_t live) {
   uint64_t peak = __atomic_load_n(&ms_heap_peak, __ATOMIC_RELAXED);
@@ -160,6 +162,10 @@ void ms_policy_heap_tick(bool large_free) {
   if (!large_free && now < __atomic_load_n(&ms_look_due, __ATOMIC_RELAXED)) return;
   if (!ms_is_owner()) return; /* a system call: only once a look is due */
   if (__atomic_exchange_n(&ms_look_busy, 1, __ATOMIC_ACQUIRE)) return;
+  if (__atomic_load_n(&ms_heap_threaded, __ATOMIC_ACQUIRE)) { /* the container's limit took over meanwhile */
+    __atomic_store_n(&ms_look_busy, 0, __ATOMIC_RELEASE);
+    return;
+  }
   ms_guard_enter(); /* what the look allocates is ours: no sample, no tick, no recursion */
   ms_job_next next = ms_policy_heap_job(now);
   __atomic_store_n(&ms_look_due, ms_monitor_now_ms() + next.next_ms, __ATOMIC_RELAXED);
@@ -169,7 +175,54 @@ void ms_policy_heap_tick(bool large_free) {
 
 bool ms_policy_heap_active(void) { return ms_heap_return_on() && !ms_heap_threaded; }
 
-bool ms_policy_heap_threaded(void) { return ms_heap_threaded; }
+bool ms_policy_heap_threaded(void) { return ms_heap_threaded || ms_container_soft_pending; }
+
+/* Once the heap is worth watching: find the cgroup, and with a limit make
+ * MEMSHIM_CONTAINER_SOFT_PCT of it the soft limit. The heap job then moves to the monitor thread
+ * (RSS grows without calls to us), as under MEMSHIM_RSS_SOFT_LIMIT; taken under the look's flag
+ * so that no inline look is half-way through the state it hands over. True when it switched. */
+static bool ms_container_soft(uint64_t live) {
+  if (!__atomic_load_n(&ms_container_soft_pending, __ATOMIC_ACQUIRE) || live < MS_HEAP_WATCH_FLOOR) return false;
+  if (!ms_container_find() && !ms_container_looked()) return false; /* another thread is looking */
+  uint64_t limit = 0;
+  if (!ms_container_limit(&limit)) { /* no cgroup, or no limit: today's inline policy stays */
+    __atomic_store_n(&ms_container_soft_pending, false, __ATOMIC_RELEASE);
+    return false;
+  }
+  uint64_t soft = limit / 100 * ms_opt_u64(MS_OPT_CONTAINER_SOFT_PCT);
+  /* A limit the user did not type must not make a single-threaded host multi-threaded before it
+   * matters (a sandbox that unshares, pids.max: docs/design.md): such a process keeps the inline
+   * policy until its RSS reaches half the soft limit. */
+  if (ms_proc_live_threads() == 1 && ms_proc_rss() < soft / 2) return false;
+  if (__atomic_exchange_n(&ms_look_busy, 1, __ATOMIC_ACQUIRE)) return false; /* next time */
+  bool switched = false;
+  if (__atomic_load_n(&ms_container_soft_pending, __ATOMIC_ACQUIRE)) {
+    ms_cfg.rss_soft_limit = soft;
+    if (ms_cfg.rss_soft_limit < ms_watch_floor) ms_watch_floor = ms_cfg.rss_soft_limit;
+    /* File mappings made from now on are tracked. Under a cap they already are, and configuring
+     * the registry again would re-initialise a lock another thread may hold. */
+    if (!ms_mmap_cap_on()) ms_mmap_cap_init(ms_purge_interval_ms, true);
+    __atomic_store_n(&ms_heap_threaded, true, __ATOMIC_RELEASE);
+    __atomic_store_n(&ms_container_soft_pending, false, __ATOMIC_RELEASE);
+    ms_log_info("MEMSHIM_RSS_SOFT_LIMIT: %llu MiB (%llu%% of the cgroup's limit, %llu MiB)",
+                (unsigned long long)(ms_cfg.rss_soft_limit >> 20),
+                (unsigned long long)ms_opt_u64(MS_OPT_CONTAINER_SOFT_PCT), (unsigned long long)(limit >> 20));
+    switched = true;
+  }
+  __atomic_store_n(&ms_look_busy, 0, __ATOMIC_RELEASE);
+  return switched;
+}
+
+ms_job_next ms_policy_heap_monitor_job(uint64_t now_ms) {
+  if (!__atomic_load_n(&ms_heap_threaded, __ATOMIC_ACQUIRE)) {
+    /* the thread runs for another job: the container's limit is looked for here */
+    ms_counters c;
+    ms_counters_read(&c);
+    if (!ms_container_soft(c.live_bytes))
+      return (ms_job_next){ms_container_soft_pending ? ms_purge_interval_ms : UINT64_MAX, false};
+  }
+  return ms_policy_heap_job(now_ms);
+}
 
 bool ms_policy_active(void) {
   return ms_heap_return_on() || ms_mmap_cap_on();
@@ -177,10 +230,18 @@ bool ms_policy_active(void) {
 
 bool ms_policy_wants_thread(void) {
   if (ms_mmap_cap_wants_thread()) return true;
-  if (!ms_heap_threaded) return false;
+  bool pending = __atomic_load_n(&ms_container_soft_pending, __ATOMIC_ACQUIRE);
+  uint64_t limit;
+  if (!__atomic_load_n(&ms_heap_threaded, __ATOMIC_ACQUIRE) && !pending &&
+      (!ms_policy_pressure_on() || (ms_container_looked() && !ms_container_limit(&limit))))
+    return false;
   ms_counters c;
   ms_counters_read(&c);
-  return c.live_bytes >= ms_watch_floor;
+  if (c.live_bytes < ms_watch_floor) return false;
+  if (pending) ms_container_soft(c.live_bytes); /* once: a few small reads on this thread */
+  if (__atomic_load_n(&ms_heap_threaded, __ATOMIC_ACQUIRE)) return true;
+  /* MEMSHIM_CONTAINER_SOFT_PCT=0 with a pressure report on: the pressure job's own thread */
+  return !pending && ms_policy_pressure_on() && ms_container_find() && ms_container_limit(&limit);
 }
 
 void ms_policy_init(void) {
@@ -192,6 +253,10 @@ void ms_policy_init(void) {
     .purge_while_falling = true,
   };
   ms_heap_threaded = ms_cfg.rss_soft_limit != 0;
+  ms_container_init();
+  /* An explicit MEMSHIM_RSS_SOFT_LIMIT (off included) wins over the container's. */
+  ms_container_soft_pending = !ms_heap_threaded && ms_opt_source_get(MS_OPT_RSS_SOFT_LIMIT) != MS_SRC_ENV &&
+                              ms_opt_u64(MS_OPT_CONTAINER_SOFT_PCT) != 0;
   ms_watch_floor = MS_HEAP_WATCH_FLOOR;
   if (ms_cfg.retained_max && ms_cfg.retained_max < ms_watch_floor) ms_watch_floor = ms_cfg.retained_max;
   if (ms_cfg.rss_soft_limit && ms_cfg.rss_soft_limit < ms_watch_floor) ms_watch_floor = ms_cfg.rss_soft_limit;
@@ -220,6 +285,7 @@ void ms_policy_atfork_child(void) {
   __atomic_store_n(&ms_look_due, 0, __ATOMIC_RELAXED);
   ms_policy_events_atfork_child();
   ms_mmap_atfork_child();
+  ms_container_atfork_child();
 }
 
 void ms_policy_counters_read(ms_policy_counters *out) {

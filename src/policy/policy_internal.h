@@ -30,6 +30,27 @@ typedef enum { MS_MMAP_NONE = 0, MS_MMAP_MEASURE, MS_MMAP_DROP_ALL } ms_mmap_act
 ms_mmap_action ms_mmap_cap_decide(uint64_t rate, uint64_t estimate, uint64_t cap, bool full_due);
 uint64_t ms_mmap_next_look(uint64_t *rate, uint64_t *idle_ms, bool grew, uint64_t estimate, uint64_t cap);
 
+/* container.c: the cgroup limit, found once (on the first call from a thread that sees the heap
+ * at the watch floor; NULL while another thread looks, or when there is none). */
+#define MS_HEAP_WATCH_FLOOR (32ull << 20)
+#include "../util/cgroup.h"
+void ms_container_init(void);
+bool ms_container_wanted(void);
+const ms_cgroup *ms_container_find(void);
+/* The look is done (whatever it found). */
+bool ms_container_looked(void);
+bool ms_container_limit(uint64_t *limit);
+void ms_container_atfork_child(void);
+
+/* heap_decide.c: a pressure crossing (container.c's job), pure. over: the crossing's state, kept
+ * by the caller. Returns MS_PRESSURE_BY_USAGE or MS_PRESSURE_BY_PSI when a crossing starts (usage
+ * at pct of limit or more; PSI some avg10 at MS_PSI_STALL or more), -1 when it ends (usage
+ * MS_PRESSURE_HYST_PCT points below the mark, or unreadable, and PSI below the stall), else 0. */
+#define MS_PSI_STALL 1000      /* hundredths of a percent: 10% of the last 10 s */
+#define MS_PRESSURE_HYST_PCT 5 /* a crossing ends this many points below the mark */
+enum { MS_PRESSURE_BY_USAGE = 1, MS_PRESSURE_BY_PSI = 2 };
+int ms_pressure_decide(bool *over, uint64_t limit, uint64_t pct, const ms_cgroup_state *st);
+
 /* events.c */
 void ms_policy_event_push(ms_event_kind kind, uint64_t bytes, const char *trigger);
 void ms_policy_events_atfork_prepare(void);

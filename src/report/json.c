@@ -244,6 +244,23 @@ void ms_write_json(const ms_snapshot *s, ms_out *o, int html_safe) {
   ms_jw_array_end(w);
 
   ms_json_timeline(w, s);
+  if (s->container.present) {
+    ms_jw_key(w, "container");
+    ms_jw_object(w);
+    ms_jw_kv_u64(w, "version", (uint64_t)s->container.version);
+    ms_jw_kv_str(w, "cgroup", s->container.cgroup ? s->container.cgroup : "");
+    ms_jw_kv_u64(w, "limit_bytes", s->container.limit_bytes);
+    if (s->container.limit_file) ms_jw_kv_str(w, "limit_file", s->container.limit_file);
+    if (s->container.has_usage) ms_jw_kv_u64(w, "usage_bytes", s->container.usage_bytes);
+    if (s->container.has_file) ms_jw_kv_u64(w, "file_bytes", s->container.file_bytes);
+    ms_jw_kv_u64(w, "oom_kill", s->container.oom_kill);
+    if (s->container.has_psi) {
+      ms_jw_kv_u64(w, "psi_some_avg10_bp", s->container.psi_some_avg10_bp);
+      ms_jw_kv_u64(w, "psi_full_avg10_bp", s->container.psi_full_avg10_bp);
+    }
+    ms_jw_kv_u64(w, "pressure_reports", s->container.pressure_reports);
+    ms_jw_object_end(w);
+  }
   ms_json_leak(w, &s->leak);
   if (s->unreachable.present) ms_json_unreach(w, &s->unreachable);
   if (s->gpu.present) ms_json_gpu(w, &s->gpu);

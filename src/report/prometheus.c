@@ -113,6 +113,32 @@ int ms_prometheus_format(char *buf, size_t len, const memshim_stats_t *st, const
     ms_text_printf(&o, "# HELP memshim_report_write_errors_total Report files this process could not create or write.\n"
                       "# TYPE memshim_report_write_errors_total counter\nmemshim_report_write_errors_total{%s} %lu\n",
                    labels, lb->report_write_errors);
+  const struct ms_snap_container *c = lb->container;
+  if (c && c->present) {
+    ms_text_printf(&o, "# HELP memshim_container_limit_bytes Memory limit of the process's cgroup (the smallest up to the root; 0 = none).\n"
+                      "# TYPE memshim_container_limit_bytes gauge\nmemshim_container_limit_bytes{%s} %llu\n",
+                   labels, (unsigned long long)c->limit_bytes);
+    if (c->has_usage) {
+      uint64_t room = c->limit_bytes > c->usage_bytes ? c->limit_bytes - c->usage_bytes : 0;
+      ms_text_printf(&o, "# HELP memshim_container_usage_bytes Memory charged to that cgroup (page cache included).\n"
+                        "# TYPE memshim_container_usage_bytes gauge\nmemshim_container_usage_bytes{%s} %llu\n",
+                     labels, (unsigned long long)c->usage_bytes);
+      if (c->limit_bytes)
+        ms_text_printf(&o, "# HELP memshim_container_headroom_bytes Limit minus usage.\n"
+                          "# TYPE memshim_container_headroom_bytes gauge\nmemshim_container_headroom_bytes{%s} %llu\n",
+                       labels, (unsigned long long)room);
+    }
+    ms_text_printf(&o, "# HELP memshim_container_oom_kills_total OOM kills in that cgroup (memory.events oom_kill).\n"
+                      "# TYPE memshim_container_oom_kills_total counter\nmemshim_container_oom_kills_total{%s} %llu\n",
+                   labels, (unsigned long long)c->oom_kill);
+    if (c->has_psi)
+      ms_text_printf(&o, "# HELP memshim_container_memory_stall_percent PSI some avg10: share of the last 10 s some task stalled on memory.\n"
+                        "# TYPE memshim_container_memory_stall_percent gauge\nmemshim_container_memory_stall_percent{%s} %u.%02u\n",
+                     labels, c->psi_some_avg10_bp / 100, c->psi_some_avg10_bp % 100);
+    ms_text_printf(&o, "# HELP memshim_pressure_reports_total Pressure reports this process wrote.\n"
+                      "# TYPE memshim_pressure_reports_total counter\nmemshim_pressure_reports_total{%s} %llu\n",
+                   labels, (unsigned long long)c->pressure_reports);
+  }
   if (lb->gpu && lb->gpu->present) ms_prometheus_gpu(&o, labels, lb->gpu);
   ms_text_printf(&o, "# HELP memshim_info memshim version and heap backend of this process.\n"
                     "# TYPE memshim_info gauge\nmemshim_info{%s,version=\"%s\",backend=\"%s\"} 1\n",

@@ -19,6 +19,7 @@ typedef struct {
   const ms_snap_gpu *gpu;        /* per-device GPU metrics when the process used CUDA, else NULL */
   bool reports;                  /* reports are on: memshim_report_write_errors_total is shown */
   unsigned long report_write_errors; /* report files it could not create or write */
+  const struct ms_snap_container *container; /* the memory cgroup, once found, else NULL */
 } ms_metrics_process;
 
 /* The leak gate's running verdict, when the profiler is on and has snapshots past the warm-up. */

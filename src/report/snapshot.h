@@ -163,6 +163,21 @@ typedef struct ms_snapshot {
   const ms_snap_event *events; /* oldest first */
   unsigned nevents;
 
+  /* The memory cgroup the process runs in (policy/container.c), present once found
+   * (docs/report-format.md, container). */
+  struct ms_snap_container {
+    bool present;
+    int version;              /* 1 or 2 */
+    const char *cgroup;       /* the directory whose limit applies */
+    const char *limit_file;   /* "memory.max", "memory.high", "memory.limit_in_bytes"; NULL: no limit */
+    uint64_t limit_bytes;     /* 0 = none */
+    bool has_usage, has_psi;
+    uint64_t usage_bytes, oom_kill, pressure_reports;
+    bool has_file;
+    uint64_t file_bytes;      /* page cache part of usage: what dropping file pages can give back */
+    uint32_t psi_some_avg10_bp, psi_full_avg10_bp; /* hundredths of a percent */
+  } container;
+
   ms_snap_leak leak;
   ms_snap_unreach unreachable;
   ms_snap_gpu gpu;

@@ -57,6 +57,7 @@ static const ms_event_style ms_event_styles[] = {
   {"purge", "purge", "#9467bd", "4 3"},
   {"mmap_drop", "file-mapping drop", "#17becf", "2 2"},
   {"rss_limit", "RSS soft limit crossed", "#d62728", ""},
+  {"pressure", "cgroup memory pressure (report written)", "#ff7f0e", "6 2"},
 };
 
 static const ms_event_style *ms_event_style_of(const char *kind) {

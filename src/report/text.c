@@ -302,6 +302,35 @@ void ms_write_text(const ms_snapshot *s, const ms_write_opts *opt, ms_out *o) {
   if (s->process.report_write_errors)
     ms_out_printf(o, "report files this process could not write before this one: %llu (MEMSHIM_VERBOSE=1 says why)\n",
                   (unsigned long long)s->process.report_write_errors);
+  if (s->container.present) {
+    char lim[32], use[32], room[32];
+    ms_out_printf(o, "container: cgroup v%d %s", s->container.version, s->container.cgroup ? s->container.cgroup : "?");
+    if (s->container.limit_bytes) {
+      ms_fmt_bytes(lim, sizeof lim, (double)s->container.limit_bytes);
+      ms_out_printf(o, ", limit %s (%s)", lim, s->container.limit_file ? s->container.limit_file : "?");
+    } else {
+      ms_out_str(o, ", no limit");
+    }
+    if (s->container.has_usage) {
+      ms_fmt_bytes(use, sizeof use, (double)s->container.usage_bytes);
+      ms_out_printf(o, ", usage %s", use);
+      if (s->container.limit_bytes) {
+        uint64_t r = s->container.usage_bytes < s->container.limit_bytes ? s->container.limit_bytes - s->container.usage_bytes : 0;
+        ms_fmt_bytes(room, sizeof room, (double)r);
+        ms_out_printf(o, " (headroom %s)", room);
+      }
+      if (s->container.has_file) {
+        char file[32];
+        ms_fmt_bytes(file, sizeof file, (double)s->container.file_bytes);
+        ms_out_printf(o, ", of it page cache %s", file);
+      }
+    }
+    if (s->container.has_psi)
+      ms_out_printf(o, ", PSI some %u.%02u%% full %u.%02u%% (avg10)", s->container.psi_some_avg10_bp / 100,
+                    s->container.psi_some_avg10_bp % 100, s->container.psi_full_avg10_bp / 100,
+                    s->container.psi_full_avg10_bp % 100);
+    ms_out_printf(o, ", oom_kill %llu\n", (unsigned long long)s->container.oom_kill);
+  }
   if (s->has_profile || !s->gpu.present) ms_text_mem(o, "heap", &s->total_heap); /* not in a GPU-only report */
   if (s->total_device.present) ms_text_mem(o, "device", &s->total_device);
   if (!s->has_profile || !s->sample_bytes) ms_out_str(o, "no profile in this report\n");

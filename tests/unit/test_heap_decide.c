@@ -208,6 +208,11 @@ static void test_option_rows(void **state) {
   assert_true(ms_opt_u64(MS_OPT_IDLE_PURGE) == 1000);
   assert_true(ms_opt_u64(MS_OPT_MMAP_RESIDENT_MAX) == 0);
   assert_true(ms_opt_u64(MS_OPT_MMAP_MIN) == 1 * MB);
+  assert_true(ms_opt_u64(MS_OPT_CONTAINER_SOFT_PCT) == 85);
+  assert_true(ms_opt_u64(MS_OPT_PRESSURE_REPORT_PCT) == 92);
+  assert_true(load_one("MEMSHIM_CONTAINER_SOFT_PCT=0", MS_OPT_CONTAINER_SOFT_PCT) == 0);
+  assert_true(load_one("MEMSHIM_PRESSURE_REPORT_PCT=75", MS_OPT_PRESSURE_REPORT_PCT) == 75);
+  assert_true(load_one("MEMSHIM_PRESSURE_REPORT_PCT=150", MS_OPT_PRESSURE_REPORT_PCT) == 92); /* bad: default */
 
   assert_true(load_one("MEMSHIM_BACKEND=glibc", MS_OPT_BACKEND) == MS_BACKEND_GLIBC);
   assert_true(load_one("MEMSHIM_BACKEND=tcmalloc", MS_OPT_BACKEND) == MS_BACKEND_JEMALLOC);
@@ -227,6 +232,43 @@ static void test_option_rows(void **state) {
   ms_options_reset();
 }
 
+/* The pressure report's crossing (container.c's job): once per crossing, by usage or PSI, ends
+ * only 5 points below the mark and with PSI calm again. */
+static void test_pressure_crossing(void **state) {
+  (void)state;
+  bool over = false;
+  uint64_t limit = 100 * MB;
+  ms_cgroup_state st = {.has_usage = true, .usage = 91 * MB};
+  assert_int_equal(ms_pressure_decide(&over, limit, 92, &st), 0);
+  st.usage = 93 * MB;
+  assert_int_equal(ms_pressure_decide(&over, limit, 92, &st), MS_PRESSURE_BY_USAGE);
+  assert_true(over);
+  assert_int_equal(ms_pressure_decide(&over, limit, 92, &st), 0); /* once per crossing */
+  st.usage = 88 * MB;                                              /* below the mark, not 5 points */
+  assert_int_equal(ms_pressure_decide(&over, limit, 92, &st), 0);
+  st.usage = 95 * MB;
+  assert_int_equal(ms_pressure_decide(&over, limit, 92, &st), 0); /* still the same crossing */
+  st.usage = 86 * MB;
+  assert_int_equal(ms_pressure_decide(&over, limit, 92, &st), -1);
+  assert_false(over);
+  st.usage = 92 * MB; /* a second crossing: a second report */
+  assert_int_equal(ms_pressure_decide(&over, limit, 92, &st), MS_PRESSURE_BY_USAGE);
+  /* PSI alone, usage low or unknown, or no limit at all (v2 "max") */
+  over = false;
+  st = (ms_cgroup_state){.has_usage = true, .usage = 10 * MB, .has_psi = true, .psi_some_avg10 = 999};
+  assert_int_equal(ms_pressure_decide(&over, 0, 92, &st), 0);
+  st.psi_some_avg10 = 1000;
+  assert_int_equal(ms_pressure_decide(&over, 0, 92, &st), MS_PRESSURE_BY_PSI);
+  assert_int_equal(ms_pressure_decide(&over, 0, 92, &st), 0);
+  st.psi_some_avg10 = 20;
+  assert_int_equal(ms_pressure_decide(&over, 0, 92, &st), -1);
+  /* pct 0: usage never crosses */
+  over = false;
+  st = (ms_cgroup_state){.has_usage = true, .usage = 100 * MB};
+  assert_int_equal(ms_pressure_decide(&over, limit, 0, &st), 0);
+  assert_false(over);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_retained),
@@ -239,6 +281,7 @@ int main(void) {
     cmocka_unit_test(test_idle),
     cmocka_unit_test(test_rss_soft_limit),
     cmocka_unit_test(test_option_rows),
+    cmocka_unit_test(test_pressure_crossing),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -87,6 +87,20 @@ static ms_snapshot fixture(void) {
   s.process.command = "we\"ird\\name\t\x01</script>";
   s.process.backend = "jemalloc";
   s.process.memshim_version = "0.1.0";
+  s.container.present = true;
+  s.container.version = 2;
+  s.container.cgroup = "/sys/fs/cgroup/app";
+  s.container.limit_file = "memory.max";
+  s.container.limit_bytes = 150ull << 20;
+  s.container.has_usage = true;
+  s.container.usage_bytes = 140ull << 20;
+  s.container.oom_kill = 1;
+  s.container.has_file = true;
+  s.container.file_bytes = 30ull << 20;
+  s.container.has_psi = true;
+  s.container.psi_some_avg10_bp = 1234;
+  s.container.psi_full_avg10_bp = 5;
+  s.container.pressure_reports = 2;
   s.leak = (ms_snap_leak){.checked = true, .warmup_ms = 300, .from_ms = 300, .to_ms = 1234, .snapshots = 9,
                           .has_limit = true, .limit_bytes = 50, .growth_bytes = 100, .verdict = "fail",
                           .sites = ls, .nsites = 1};
@@ -145,6 +159,13 @@ static void test_json_round_trip(void **state) {
   assert_string_equal(g->reason, "signal");
   assert_string_equal(g->process.command, s.process.command);
   assert_true(g->process.pid == 42 && g->process.start_time == 1700000000);
+  assert_true(g->container.present && g->container.version == 2 && g->container.limit_bytes == 150ull << 20);
+  assert_string_equal(g->container.cgroup, "/sys/fs/cgroup/app");
+  assert_string_equal(g->container.limit_file, "memory.max");
+  assert_true(g->container.has_usage && g->container.usage_bytes == 140ull << 20 && g->container.oom_kill == 1);
+  assert_true(g->container.has_psi && g->container.psi_some_avg10_bp == 1234 && g->container.psi_full_avg10_bp == 5);
+  assert_true(g->container.pressure_reports == 2);
+  assert_true(g->container.has_file && g->container.file_bytes == 30ull << 20);
   assert_false(g->exact);
   assert_true(g->sample_bytes == 524288);
   assert_mem_equal(&g->total_heap, &s.total_heap, false);
@@ -204,6 +225,8 @@ static void test_frame_names(void **state) {
   assert_non_null(strstr(t, "gpu: runtime cudart 12.4, NVML yes, tracked growth 2.0 GiB\n"));
   assert_non_null(strstr(t, "  device 0 NVIDIA H200: tracked 5.0 GiB, used 6.0 GiB (residual 1.0 GiB) of 150.0 GiB\n"));
   assert_non_null(strstr(t, "\nleak check: fail (steady growth 100 B after warm-up at 0.3 s, limit 50 B)\n"));
+  assert_non_null(strstr(t, "\ncontainer: cgroup v2 /sys/fs/cgroup/app, limit 150.0 MiB (memory.max), usage 140.0 MiB "
+                            "(headroom 10.0 MiB), of it page cache 30.0 MiB, PSI some 12.34% full 0.05% (avg10), oom_kill 1\n"));
   char b[32];
   ms_fmt_bytes(b, sizeof b, -1536);
   assert_string_equal(b, "-1.5 KiB");
