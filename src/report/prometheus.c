@@ -85,6 +85,12 @@ static void ms_prometheus_gpu(ms_text_buf *o, const char *labels, const ms_snap_
                  labels, (long long)g->tracked_growth_bytes, labels, runtime, g->nvml ? "true" : "false");
 }
 
+/* One metric with one unlabelled-beyond-the-process value: HELP, TYPE and the sample. */
+static void ms_prom_u64(ms_text_buf *o, const char *name, const char *type, const char *help, const char *labels,
+                        unsigned long long v) {
+  ms_text_printf(o, "# HELP %s %s\n# TYPE %s %s\n%s{%s} %llu\n", name, help, name, type, name, labels, v);
+}
+
 int ms_prometheus_format(char *buf, size_t len, const memshim_stats_t *st, const ms_metrics_process *lb,
                          const ms_metrics_leak *leak) {
   ms_text_buf o = {buf, len, 0, 0};
@@ -98,8 +104,7 @@ int ms_prometheus_format(char *buf, size_t len, const memshim_stats_t *st, const
     if (m->offset == offsetof(memshim_stats_t, mmap_resident) && !lb->mmap_resident_known) continue; /* no fake 0 */
     uint64_t v;
     memcpy(&v, (const char *)st + m->offset, sizeof v);
-    ms_text_printf(&o, "# HELP %s %s\n# TYPE %s %s\n%s{%s} %llu\n", m->metric, m->help, m->metric, m->type, m->metric,
-                  labels, (unsigned long long)v);
+    ms_prom_u64(&o, m->metric, m->type, m->help, labels, v);
   }
   if (leak) {
     ms_text_printf(&o, "# HELP memshim_leak_growth_bytes Steady growth of live heap bytes since the warm-up "
@@ -110,34 +115,27 @@ int ms_prometheus_format(char *buf, size_t len, const memshim_stats_t *st, const
                   labels, (long long)leak->growth, labels, leak->steady_sites);
   }
   if (lb->reports)
-    ms_text_printf(&o, "# HELP memshim_report_write_errors_total Report files this process could not create or write.\n"
-                      "# TYPE memshim_report_write_errors_total counter\nmemshim_report_write_errors_total{%s} %lu\n",
-                   labels, lb->report_write_errors);
+    ms_prom_u64(&o, "memshim_report_write_errors_total", "counter",
+                "Report files this process could not create or write.", labels, lb->report_write_errors);
   const struct ms_snap_container *c = lb->container;
   if (c && c->present) {
-    ms_text_printf(&o, "# HELP memshim_container_limit_bytes Memory limit of the process's cgroup (the smallest up to the root; 0 = none).\n"
-                      "# TYPE memshim_container_limit_bytes gauge\nmemshim_container_limit_bytes{%s} %llu\n",
-                   labels, (unsigned long long)c->limit_bytes);
+    ms_prom_u64(&o, "memshim_container_limit_bytes", "gauge",
+                "Memory limit of the process's cgroup (the smallest up to the root; 0 = none).", labels, c->limit_bytes);
     if (c->has_usage) {
-      uint64_t room = c->limit_bytes > c->usage_bytes ? c->limit_bytes - c->usage_bytes : 0;
-      ms_text_printf(&o, "# HELP memshim_container_usage_bytes Memory charged to that cgroup (page cache included).\n"
-                        "# TYPE memshim_container_usage_bytes gauge\nmemshim_container_usage_bytes{%s} %llu\n",
-                     labels, (unsigned long long)c->usage_bytes);
+      ms_prom_u64(&o, "memshim_container_usage_bytes", "gauge", "Memory charged to that cgroup (page cache included).",
+                  labels, c->usage_bytes);
       if (c->limit_bytes)
-        ms_text_printf(&o, "# HELP memshim_container_headroom_bytes Limit minus usage.\n"
-                          "# TYPE memshim_container_headroom_bytes gauge\nmemshim_container_headroom_bytes{%s} %llu\n",
-                       labels, (unsigned long long)room);
+        ms_prom_u64(&o, "memshim_container_headroom_bytes", "gauge", "Limit minus usage.", labels,
+                    c->limit_bytes > c->usage_bytes ? c->limit_bytes - c->usage_bytes : 0);
     }
-    ms_text_printf(&o, "# HELP memshim_container_oom_kills_total OOM kills in that cgroup (memory.events oom_kill).\n"
-                      "# TYPE memshim_container_oom_kills_total counter\nmemshim_container_oom_kills_total{%s} %llu\n",
-                   labels, (unsigned long long)c->oom_kill);
+    ms_prom_u64(&o, "memshim_container_oom_kills_total", "counter", "OOM kills in that cgroup (memory.events oom_kill).",
+                labels, c->oom_kill);
     if (c->has_psi)
       ms_text_printf(&o, "# HELP memshim_container_memory_stall_percent PSI some avg10: share of the last 10 s some task stalled on memory.\n"
                         "# TYPE memshim_container_memory_stall_percent gauge\nmemshim_container_memory_stall_percent{%s} %u.%02u\n",
                      labels, c->psi_some_avg10_bp / 100, c->psi_some_avg10_bp % 100);
-    ms_text_printf(&o, "# HELP memshim_pressure_reports_total Pressure reports this process wrote.\n"
-                      "# TYPE memshim_pressure_reports_total counter\nmemshim_pressure_reports_total{%s} %llu\n",
-                   labels, (unsigned long long)c->pressure_reports);
+    ms_prom_u64(&o, "memshim_pressure_reports_total", "counter", "Pressure reports this process wrote.", labels,
+                c->pressure_reports);
   }
   if (lb->gpu && lb->gpu->present) ms_prometheus_gpu(&o, labels, lb->gpu);
   ms_text_printf(&o, "# HELP memshim_info memshim version and heap backend of this process.\n"

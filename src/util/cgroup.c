@@ -6,20 +6,11 @@
 #include <fcntl.h>
 #include <string.h>
 
+#include "proc.h"
 #include "sys.h"
 
 /* 2^62: v1 reports "no limit" as PAGE_COUNTER_MAX pages (9223372036854771712 on 4K pages). */
 #define MS_CG_UNLIMITED (1ull << 62)
-
-static long ms_cg_read(const char *path, char *buf, unsigned long len) {
-  int fd = ms_sys_open(path, O_RDONLY | O_CLOEXEC, 0);
-  if (fd < 0) return -1;
-  long n = ms_sys_read(fd, buf, len - 1);
-  ms_sys_close(fd);
-  if (n < 0) return -1;
-  buf[n] = 0;
-  return n;
-}
 
 static bool ms_cg_is_dir(const char *path) {
   int fd = ms_sys_open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
@@ -145,7 +136,7 @@ static void ms_cg_walk(ms_cgroup *cg, const char *mount, const char *const *file
   memcpy(d, cg->dir, strlen(cg->dir) + 1);
   for (;;) {
     for (unsigned i = 0; i < nfiles; i++) {
-      if (!ms_cg_join(p, d, "/", files[i]) || ms_cg_read(p, buf, sizeof buf) <= 0) continue;
+      if (!ms_cg_join(p, d, "/", files[i]) || ms_read_small(p, buf, sizeof buf) <= 0) continue;
       uint64_t v = ms_cgroup_parse_limit(buf);
       if (v && (!cg->limit || v < cg->limit)) {
         cg->limit = v;
@@ -177,7 +168,7 @@ int ms_cgroup_find(ms_cgroup *cg, const char *root, const char *proc_cgroup, con
   if (!proc_cgroup) proc_cgroup = "/proc/self/cgroup";
   if (!proc_pressure) proc_pressure = "/proc/pressure/memory";
   char text[4096], own[MS_CGROUP_PATH_MAX], mount[MS_CGROUP_PATH_MAX];
-  if (ms_cg_read(proc_cgroup, text, sizeof text) <= 0) return 0;
+  if (ms_read_small(proc_cgroup, text, sizeof text) <= 0) return 0;
 
   /* v2 first: the unified mount at the root, or at root/unified on a hybrid host (where it
    * holds no memory controller, so the probe below fails and v1 is looked at). */
@@ -209,26 +200,26 @@ void ms_cgroup_read(const ms_cgroup *cg, ms_cgroup_state *st) {
   if (!cg->version) return;
   char p[MS_CGROUP_PATH_MAX], buf[1024];
   if (ms_cg_join(p, cg->limit_dir, cg->version == 2 ? "/memory.current" : "/memory.usage_in_bytes", NULL) &&
-      ms_cg_read(p, buf, sizeof buf) > 0 && buf[0] >= '0' && buf[0] <= '9') {
+      ms_read_small(p, buf, sizeof buf) > 0 && buf[0] >= '0' && buf[0] <= '9') {
     uint64_t v = 0;
     for (const char *q = buf; *q >= '0' && *q <= '9'; q++) v = v * 10 + (uint64_t)(*q - '0');
     st->usage = v;
     st->has_usage = true;
   }
   if (ms_cg_join(p, cg->limit_dir, cg->version == 2 ? "/memory.events" : "/memory.oom_control", NULL) &&
-      ms_cg_read(p, buf, sizeof buf) > 0) {
+      ms_read_small(p, buf, sizeof buf) > 0) {
     int64_t oom = ms_cgroup_parse_key(buf, "oom"), kill = ms_cgroup_parse_key(buf, "oom_kill");
     st->oom = oom > 0 ? (uint64_t)oom : 0;
     st->oom_kill = kill > 0 ? (uint64_t)kill : 0;
     st->has_events = kill >= 0;
   }
-  if (cg->psi_path[0] && ms_cg_read(cg->psi_path, buf, sizeof buf) > 0)
+  if (cg->psi_path[0] && ms_read_small(cg->psi_path, buf, sizeof buf) > 0)
     st->has_psi = ms_cgroup_parse_psi(buf, &st->psi_some_avg10, &st->psi_full_avg10);
 }
 
 void ms_cgroup_read_stat(const ms_cgroup *cg, ms_cgroup_state *st) {
   char p[MS_CGROUP_PATH_MAX], buf[4096];
-  if (!cg->version || !ms_cg_join(p, cg->limit_dir, "/memory.stat", NULL) || ms_cg_read(p, buf, sizeof buf) <= 0) return;
+  if (!cg->version || !ms_cg_join(p, cg->limit_dir, "/memory.stat", NULL) || ms_read_small(p, buf, sizeof buf) <= 0) return;
   int64_t v = ms_cgroup_parse_key(buf, cg->version == 2 ? "file" : "total_cache");
   if (v < 0 && cg->version == 1) v = ms_cgroup_parse_key(buf, "cache");
   if (v >= 0) {

@@ -7,7 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
-static long ms_read_small(const char *path, char *buf, unsigned long len) {
+long ms_read_small(const char *path, char *buf, unsigned long len) {
   int fd = ms_sys_open(path, O_RDONLY | O_CLOEXEC, 0);
   if (fd < 0) return -1;
   long n = ms_sys_read(fd, buf, len - 1);

@@ -4,6 +4,9 @@
 
 #include <stdint.h>
 
+/* A small file (under /proc, /sys) read whole into buf with raw system calls, NUL-terminated;
+ * returns its length, or -1. */
+long ms_read_small(const char *path, char *buf, unsigned long len);
 /* Resident set size in bytes (from /proc/self/statm), 0 if unreadable. */
 uint64_t ms_proc_rss(void);
 /* File-backed and shared resident bytes (RssFile + RssShmem, /proc/self/statm field 3), 0 if unreadable. */

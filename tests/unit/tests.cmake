@@ -47,4 +47,4 @@ ms_unit_test(test_fork SOURCES ${CMAKE_SOURCE_DIR}/src/interpose/fork.c ${CMAKE_
 ms_unit_test(test_backend_select SOURCES ${CMAKE_SOURCE_DIR}/src/backend/select.c $<TARGET_OBJECTS:ms_options>)
 # util/hmap.h and util/chunked.h: header-only.
 ms_unit_test(test_hmap)
-ms_unit_test(test_cgroup SOURCES ${CMAKE_SOURCE_DIR}/src/util/cgroup.c)
+ms_unit_test(test_cgroup SOURCES ${CMAKE_SOURCE_DIR}/src/util/cgroup.c ${CMAKE_SOURCE_DIR}/src/util/proc.c)
