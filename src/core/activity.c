@@ -25,8 +25,15 @@ void ms_activity_init(void) {
 #define MS_ACTIVITY_CHECK_MS 20
 static uint64_t ms_next_check_ms;
 
+bool ms_activity_fine;
+
 static void ms_activity_check(void) {
-  if (ms_monitor_restart_pending() || ms_clock_jobs || ms_policy_wants_thread()) ms_monitor_kick();
+  bool want = ms_monitor_restart_pending() || ms_clock_jobs || ms_policy_wants_thread();
+  bool fine = !want && ms_policy_thread_waits_for_work();
+  if (fine != ms_activity_fine) __atomic_store_n(&ms_activity_fine, fine, __ATOMIC_RELAXED);
+  if (fine && !ms_profile_active && ms_tls_thread.registered && ms_tls_thread.sample_countdown > MS_FINE_TICK_BYTES)
+    ms_tls_thread.sample_countdown = MS_FINE_TICK_BYTES; /* this thread's next tick, not a MiB away */
+  if (want) ms_monitor_kick();
 }
 
 void ms_activity_tick(void) {

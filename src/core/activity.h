@@ -11,6 +11,11 @@
 #include "../util/guard.h"
 
 #define MS_TICK_BYTES ((int64_t)1 << 20)
+/* Ticks while a single-threaded process's mapping cap waits for work (policy.h,
+ * ms_policy_thread_waits_for_work): its scans allocate little. */
+#define MS_FINE_TICK_BYTES ((int64_t)16 << 10)
+/* True while ticks should come every MS_FINE_TICK_BYTES. */
+extern MS_HIDDEN bool ms_activity_fine;
 
 /* Set by the constructor when some job exists (read-only afterwards): ticks are wanted. */
 extern MS_HIDDEN bool ms_activity_on;

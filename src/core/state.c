@@ -29,7 +29,7 @@ void *ms_alloc_slow(void *p, uint64_t size) {
   } else {
     /* The next tick; without jobs, come back only after a very long time (re-registration
      * after the thread's exit). */
-    t->sample_countdown = ms_activity_on ? MS_TICK_BYTES : INT64_MAX / 2;
+    t->sample_countdown = !ms_activity_on ? INT64_MAX / 2 : ms_activity_fine ? MS_FINE_TICK_BYTES : MS_TICK_BYTES;
   }
   ms_activity_tick();
   return p;

@@ -228,6 +228,8 @@ bool ms_policy_active(void) {
   return ms_heap_return_on() || ms_mmap_cap_on();
 }
 
+bool ms_policy_thread_waits_for_work(void) { return ms_mmap_cap_waiting(); }
+
 bool ms_policy_wants_thread(void) {
   if (ms_mmap_cap_wants_thread()) return true;
   bool pending = __atomic_load_n(&ms_container_soft_pending, __ATOMIC_ACQUIRE);

@@ -170,21 +170,32 @@ bool ms_mmap_cap_on(void) { return ms_mmap_cap != 0; }
  * gets it only once the cap has work: its tracked mappings hold half the cap resident. The
  * pagemap measure that tells runs only when statm's file-backed figure has grown by the room
  * left since the last measure (a few opens per 20 ms tick at most, none while nothing grows);
- * a process with threads of its own gets the thread at its first capped mapping, as before. */
+ * a process with threads of its own gets the thread at its first capped mapping, as before.
+ * While it waits so, ticks come every MS_FINE_TICK_BYTES allocated instead of every MiB
+ * (ms_mmap_cap_waiting, core/activity.c): a scan of a mapping allocates little (numpy's
+ * memmap scan: the first look came at 77 MB resident under a 64M cap with MiB ticks). */
 static uint64_t ms_single_next_shared; /* statm file-backed bytes that call for the next measure */
+static bool ms_single_waiting;         /* the last answer was "not yet" for that reason */
 
 bool ms_mmap_cap_wants_thread(void) {
+  __atomic_store_n(&ms_single_waiting, false, __ATOMIC_RELAXED);
   if (!ms_mmap_cap || !ms_mmap_registry_busy()) return false;
   int threads = ms_proc_live_threads();
   if (threads != 1) return true; /* 0: /proc unreadable, no way to tell: as before */
+  __atomic_store_n(&ms_single_waiting, true, __ATOMIC_RELAXED);
   uint64_t shared = ms_proc_rss_shared();
   if (shared < __atomic_load_n(&ms_single_next_shared, __ATOMIC_RELAXED)) return false;
   uint64_t resident;
   ms_mmap_enforce(UINT64_MAX, UINT64_MAX, &resident); /* measures, drops nothing */
-  if (resident >= ms_mmap_cap / 2) return true;
+  if (resident >= ms_mmap_cap / 2) {
+    __atomic_store_n(&ms_single_waiting, false, __ATOMIC_RELAXED);
+    return true;
+  }
   __atomic_store_n(&ms_single_next_shared, shared + (ms_mmap_cap / 2 - resident), __ATOMIC_RELAXED);
   return false;
 }
+
+bool ms_mmap_cap_waiting(void) { return __atomic_load_n(&ms_single_waiting, __ATOMIC_RELAXED); }
 
 void ms_mmap_cap_init(uint64_t purge_interval_ms, bool soft_limit) {
   ms_mmap_cap = ms_opt_u64(MS_OPT_MMAP_RESIDENT_MAX);

@@ -42,6 +42,9 @@ void ms_policy_heap_tick(bool large_free);
  * (soft limit) the heap is large enough to watch. Reads the counters then: call it only when
  * the thread is not running. */
 bool ms_policy_wants_thread(void);
+/* The last ms_policy_wants_thread said "not yet" only because the process is single-threaded
+ * and the mapping cap has no work yet: the caller should ask more often. */
+bool ms_policy_thread_waits_for_work(void);
 
 typedef struct {
   uint64_t purges, purged_bytes, heap_peak;

@@ -20,6 +20,7 @@ static inline double ms_elapsed_ms(const struct timespec *t0) {
 void ms_mmap_cap_init(uint64_t purge_interval_ms, bool soft_limit);
 /* A file mapping is tracked under the cap: its job needs the monitor thread. */
 bool ms_mmap_cap_wants_thread(void);
+bool ms_mmap_cap_waiting(void);
 /* Above the RSS soft limit by excess bytes: drop that much of the tracked file pages. */
 void ms_mmap_cap_shed(uint64_t excess);
 /* A look's decisions (pure). With growth of rate bytes/ms and an estimate of the tracked
