@@ -2,7 +2,7 @@
 # ctest-label: stress
 # ctest-timeout: 3600
 # The stress tier: progs/stress_mix (threads allocating through every entry point and mapping
-# files, threads ending and starting, purges, a main thread forking without pause) under five
+# files, threads ending and starting, purges, a main thread forking in bursts) under five
 # configurations, for MEMSHIM_STRESS_SECONDS in all (default 240, split evenly). Each run must end
 # within its share + 120 s (else a watchdog prints every task's state and kills it: a hang), exit 0
 # with every child reaped with status 0, heap.live back near its start and no descriptor leaked;
@@ -50,7 +50,8 @@ stress_run() {
   local dir=$MS_TMP/$name out=$MS_TMP/$name.out
   mkdir -p "$dir/files"
   # setsid: the run is its own process group, children included, for the watchdog's dump and kill.
-  setsid env LD_PRELOAD="$MS_TEST_LIB" MEMSHIM_REPORT_PATH="$dir/r.%p" "$@" \
+  # %t too: pids wrap within a run on a busy host, and a report file is never overwritten.
+  setsid env LD_PRELOAD="$MS_TEST_LIB" MEMSHIM_REPORT_PATH="$dir/r.%p.%t" "$@" \
     "$PROGS/stress_mix" "$share" "$threads" "$dir/files" >"$out" 2>&1 &
   local pid=$! limit=$((share + 120))
   (
@@ -64,7 +65,11 @@ stress_run() {
   if [ "$signal" = yes ]; then
     # The handler exists once the library has started: wait for the program's first line.
     ms_wait_for 120 grep -q '^ok: warm-up done' "$out" || true
-    (while kill -s "$sig" "$pid" 2>/dev/null; do sleep 0.5; done) &
+    # A report the signal asked for is seen at least once (it may be replaced before a look).
+    (while kill -s "$sig" "$pid" 2>/dev/null; do
+      sleep 0.5
+      cat "$dir"/r."$pid".*.json 2>/dev/null | grep -Eq '"reason": ?"signal"' && touch "$MS_TMP/$name.signal"
+    done) &
     kicker=$!
   fi
   local rc=0
@@ -84,6 +89,11 @@ stress_run() {
   cat "$out"
   summary=$(grep '^stress: ' "$out") || ms_fail "$name: no summary line: $(cat "$out")"
   STRESS_PID=$pid STRESS_DIR=$dir STRESS_OUT=$out
+  # A share under 10 s may end before the first signal's report is written.
+  if [ "$signal" = yes ] && [ "$share" -ge 10 ]; then
+    [ -f "$MS_TMP/$name.signal" ] || ms_fail "$name: no report with reason \"signal\" seen in $share s"
+    echo "ok: a report written on $sig seen"
+  fi
 }
 
 # stress_field NAME: the summary's NAME=value.
@@ -105,13 +115,14 @@ reports = glob.glob(os.path.join(d, "r.*.json"))
 for f in reports:
     with open(f) as fh:
         json.load(fh)
-parent = os.path.join(d, "r.%s.json" % pid)
-if not os.path.exists(parent):
-    sys.exit("no report of the parent %s (have %d reports)" % (parent, len(reports)))
-if want_text and os.path.getsize(os.path.join(d, "r.%s.txt" % pid)) == 0:
+parent = glob.glob(os.path.join(d, "r.%s.*.json" % pid))
+if len(parent) != 1:
+    sys.exit("want one report of the parent %s, have %s (of %d reports)" % (pid, parent, len(reports)))
+if want_text and os.path.getsize(parent[0][:-len("json")] + "txt") == 0:
     sys.exit("the parent's text report is empty")
 # Only finished files (a writer's temporary one left behind would show here).
-leftover = [f for f in os.listdir(d) if f != "files" and not re.match(r"[rm]\.[0-9]+\.(json|txt|prom)$", f)]
+leftover = [f for f in os.listdir(d)
+            if f != "files" and not re.match(r"(r\.[0-9]+\.[0-9]+\.(json|txt)|m\.[0-9]+\.prom)$", f)]
 if leftover:
     sys.exit("unexpected files: %s" % leftover[:5])
 print("ok: %d JSON reports parse, the parent's among them" % len(reports))
@@ -182,6 +193,6 @@ for name in "${configs[@]}"; do
     stress_reports glibc_all no
     stress_metrics glibc_all ;;
   esac
-  ms_pass "$name: $(stress_field forks) forks, $(stress_field workers) workers, $(stress_field ops) operations," \
+  ms_pass "$name: $(stress_field children) children, $(stress_field workers) workers, $(stress_field ops) operations," \
     "$(stress_field maps) mapping rounds, $(stress_field trims) trims in $(stress_field seconds) s"
 done

@@ -2,8 +2,9 @@
  * allocate and free mixed sizes through every entry point (malloc, calloc, realloc,
  * posix_memalign, aligned_alloc, operator new/new[] and their deletes, found with dlsym so the
  * program stays C) and map, touch, mprotect and unmap files in DIR, while workers end and new ones
- * start, a thread purges (memshim_trim, malloc_trim) and the main thread forks without pause:
- * children exec /bin/true, allocate and _exit, allocate and exit(), or start a thread and exit().
+ * start, a thread purges (memshim_trim, malloc_trim) and the main thread forks in bursts:
+ * children exec /bin/true, allocate and _exit, allocate and exit(), or start a thread and exit(),
+ * and posix_spawn (clone with CLONE_VM|CLONE_VFORK: no fork handlers) runs /bin/true.
  *
  * Checks: every block keeps its contents (calloc's zeroed); every child ends with status 0 within
  * CHILD_DEADLINE_MS (one that does not has its tasks' state printed, then is killed: a hang);
@@ -20,6 +21,7 @@
 #include <fcntl.h>
 #include <malloc.h>
 #include <pthread.h>
+#include <spawn.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 
@@ -106,6 +108,8 @@ static void slot_alloc(struct slot *sl, uint64_t *s) {
   sl->size = size;
   sl->kind = k;
   sl->tag = (unsigned char)(1 + rnd(s) % 255);
+  if (k != K_NEW && k != K_NEW_ARR && malloc_usable_size(p) < size)
+    trust_fail("malloc_usable_size %zu under the %zu bytes asked (kind %d)", malloc_usable_size(p), size, k);
   if (k == K_CALLOC && (sl->p[0] || sl->p[size / 2] || sl->p[size - 1]))
     trust_fail("calloc(1, %zu) returned memory that is not zero", size);
   if (size >= (256u << 10) || rnd(s) % 8 == 0) memset(sl->p, sl->tag, size); /* resident pages */
@@ -301,7 +305,8 @@ struct kid {
   uint64_t start;
 };
 
-static uint64_t n_forks, n_reaped, by_kind[4];
+#define CHILD_KINDS 5 /* 0-3: child(); 4: posix_spawn */
+static uint64_t n_forks, n_reaped, by_kind[CHILD_KINDS];
 
 /* Reap what ended; fail on a bad status or a child past its deadline. block: wait for all. */
 static void reap(struct kid *k, int *nk, int block) {
@@ -333,6 +338,22 @@ static void reap(struct kid *k, int *nk, int block) {
     if (!block || trust_now_ms() > limit) break;
     trust_sleep_ms(2);
   }
+}
+
+extern char **environ;
+
+static pid_t start_child(int kind) {
+  pid_t pid;
+  if (kind == CHILD_KINDS - 1) {
+    char *args[] = {"true", NULL};
+    int err = posix_spawn(&pid, "/bin/true", NULL, NULL, args, environ);
+    if (err) trust_fail("posix_spawn: %s", strerror(err));
+    return pid;
+  }
+  pid = fork();
+  if (pid < 0) trust_fail("fork: %s", strerror(errno));
+  if (pid == 0) child(kind);
+  return pid;
 }
 
 /* Open descriptors, with what each names, into out (one "fd -> target" line each). */
@@ -382,11 +403,8 @@ int main(int argc, char **argv) {
   pthread_join(t, NULL);
   struct kid kids[MAX_CHILDREN];
   int nk = 0;
-  for (int kind = 0; kind < 4; kind++) {
-    pid_t pid = fork();
-    if (pid < 0) trust_fail("fork: %s", strerror(errno));
-    if (pid == 0) child(kind);
-    kids[nk++] = (struct kid){pid, kind, trust_now_ms()};
+  for (int kind = 0; kind < CHILD_KINDS; kind++) {
+    kids[nk++] = (struct kid){start_child(kind), kind, trust_now_ms()};
     reap(kids, &nk, 1);
   }
   ms_trim();
@@ -404,12 +422,12 @@ int main(int argc, char **argv) {
   uint64_t peak = 0;
   while (trust_now_ms() < deadline_ms) {
     reap(kids, &nk, 0);
-    if (nk < MAX_CHILDREN) {
-      int kind = (int)(n_forks % 4);
-      pid_t pid = fork();
-      if (pid < 0) trust_fail("fork: %s", strerror(errno));
-      if (pid == 0) child(kind);
-      kids[nk++] = (struct kid){pid, kind, trust_now_ms()};
+    /* Forks come in bursts of a second with 400 ms pauses: every fork stops memshim's thread and
+     * keeps it away 100 ms (MS_MONITOR_RESUME_HOLD_MS), so a process that forks without pause
+     * never runs its periodic jobs (soft limit, cap, reports, metrics), which the pauses let run. */
+    if (nk < MAX_CHILDREN && (trust_now_ms() - t0) % 1400 < 1000) {
+      int kind = (int)(n_forks % CHILD_KINDS);
+      kids[nk++] = (struct kid){start_child(kind), kind, trust_now_ms()};
       n_forks++;
     }
     uint64_t live = trust_stat("heap.live");
@@ -427,17 +445,17 @@ int main(int argc, char **argv) {
   ms_trim();
   uint64_t live1 = trust_stat("heap.live");
   int nfd1 = fd_list(fds_after, sizeof fds_after);
-  printf("stress: seconds=%.1f workers=%llu ops=%llu maps=%llu trims=%llu forks=%llu exec=%llu "
-         "_exit=%llu exit=%llu thread_exit=%llu live_start=%llu live_end=%llu live_peak=%llu fds=%d/%d "
+  printf("stress: seconds=%.1f workers=%llu ops=%llu maps=%llu trims=%llu children=%llu exec=%llu "
+         "_exit=%llu exit=%llu thread_exit=%llu spawn=%llu live_start=%llu live_end=%llu live_peak=%llu fds=%d/%d "
          "purges=%llu mmap_dropped=%llu\n",
          (t1 - t0) / 1000.0, (unsigned long long)n_workers_done, (unsigned long long)n_ops,
          (unsigned long long)n_maps, (unsigned long long)n_trims, (unsigned long long)n_forks,
          (unsigned long long)by_kind[0], (unsigned long long)by_kind[1], (unsigned long long)by_kind[2],
-         (unsigned long long)by_kind[3], (unsigned long long)live0, (unsigned long long)live1,
+         (unsigned long long)by_kind[3], (unsigned long long)by_kind[4], (unsigned long long)live0, (unsigned long long)live1,
          (unsigned long long)peak, nfd0, nfd1, (unsigned long long)trust_stat("purge.count"),
          (unsigned long long)trust_stat("mmap.dropped"));
   fflush(stdout);
-  if (n_forks < 4 || n_workers_done < (uint64_t)nworkers || n_maps == 0)
+  if (n_forks < CHILD_KINDS || n_workers_done < (uint64_t)nworkers || n_maps == 0)
     trust_fail("too little happened to judge (forks, workers or mappings)");
   /* The check must be able to fail: the program held far more than the slack at its peak. */
   if (peak < 4 * (uint64_t)LIVE_SLACK)
