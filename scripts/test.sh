@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # Build memshim and run its tests (unit + integration) with ctest.
 #
-# Usage: scripts/test.sh [--all | --slow] [CTEST ARGS...]
-#   (default)  the fast suite: every test but those labelled `slow` (ctest -LE slow);
-#              under 10 minutes on 2 cores, build included
-#   --all      every test, the slow real-host suites too (what .ci/run runs)
+# Usage: scripts/test.sh [--all | --slow | --stress] [CTEST ARGS...]
+#   (default)  the fast suite: every test but those labelled `slow` or `stress`
+#              (ctest -LE 'slow|stress'); under 10 minutes on 2 cores, build included
+#   --all      every test: fast, slow and stress (what .ci/run runs)
 #   --slow     only the tests labelled `slow` (CPython regression suites, peer leak suite, ...)
+#   --stress   only the stress tier (label `stress`: threads x fork x profiling x purge)
 #   CTEST ARGS are passed on to ctest (e.g. -R cli_ --repeat until-fail:3).
-# Environment: BUILD_DIR (default build), CTEST_JOBS (default 2).
+# Environment: BUILD_DIR (default build), CTEST_JOBS (default 2), MEMSHIM_STRESS_SECONDS (the
+# stress tier's budget, default 240, split across its configurations; each may take 120 s more
+# before its watchdog calls it a hang), MEMSHIM_STRESS_THREADS (its workers at a time, default 4).
 #
 # Installs the Debian packages it needs when they are missing (run as root on a fresh Debian 12).
 # Quiet on success: package installation, cmake's configure and build output go to
@@ -16,12 +19,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-select=(-LE slow)
+select=(-LE 'slow|stress')
 while [ $# -gt 0 ]; do
   case $1 in
     --all) select=(); shift ;;
     --slow) select=(-L slow); shift ;;
-    -h|--help) sed -n '2,15{s/^# \{0,1\}//;p}' "$0"; exit 0 ;;
+    --stress) select=(-L stress); shift ;;
+    -h|--help) sed -n '2,18{s/^# \{0,1\}//;p}' "$0"; exit 0 ;;
     --) shift; break ;;
     *) break ;;
   esac

@@ -53,6 +53,10 @@ static unsigned ms_suspended; /* suspensions in force (one for good after a stop
 static bool ms_restart_pending; /* a suspension stopped a thread that jobs needed */
 static int ms_stop_flag;      /* atomic: the running thread must leave */
 static uint32_t ms_wake_word; /* atomic: futex word, bumped by every wake */
+/* atomic: a wake asked for (the report signal) that no thread has served yet. The word alone
+ * forgets a wake that came while no thread ran: the next thread would wait for each job's
+ * first delay, and a process that forks more often than that never served one (stress_mix). */
+static int ms_wake_pending;
 static uint64_t ms_kicks;     /* atomic: activity seen, so a thread about to leave stays */
 static uint64_t ms_hold_until; /* atomic: no start before this monotonic ms (0: none) */
 
@@ -69,19 +73,27 @@ int ms_monitor_add_job(const char *name, uint64_t first_ms, ms_monitor_job_fn fn
   return rc;
 }
 
-void ms_monitor_wake(void) {
+/* Interrupt the thread's sleep (a stop request uses this alone: no job is asked for). */
+static void ms_monitor_nudge(void) {
   int saved = errno; /* async-signal-safe: leave the interrupted code's errno alone */
   __atomic_add_fetch(&ms_wake_word, 1, __ATOMIC_SEQ_CST);
   ms_sys_futex_wake(&ms_wake_word, 1);
   errno = saved;
 }
 
+void ms_monitor_wake(void) {
+  __atomic_store_n(&ms_wake_pending, 1, __ATOMIC_SEQ_CST);
+  ms_monitor_nudge();
+}
+
 /* Run the jobs that are due (all of them when woken). Returns ms until the next one is due;
- * *needed: some job wants the thread to stay. */
-static uint64_t ms_monitor_run_jobs(bool woken, bool *needed) {
+ * *needed: some job wants the thread to stay; *done: no stop request cut the round short. */
+static uint64_t ms_monitor_run_jobs(bool woken, bool *needed, bool *done) {
   uint64_t now = ms_monitor_now_ms(), sleep_ms = MS_NEVER;
   *needed = false;
-  for (unsigned i = 0; i < ms_njobs && !__atomic_load_n(&ms_stop_flag, __ATOMIC_ACQUIRE); i++) {
+  *done = false;
+  unsigned i;
+  for (i = 0; i < ms_njobs && !__atomic_load_n(&ms_stop_flag, __ATOMIC_ACQUIRE); i++) {
     ms_monitor_job *j = &ms_jobs[i];
     if (woken || now >= j->next_ms) {
       ms_job_next next = j->fn(now);
@@ -93,6 +105,7 @@ static uint64_t ms_monitor_run_jobs(bool woken, bool *needed) {
     uint64_t left = j->next_ms > now ? j->next_ms - now : 0;
     if (left < sleep_ms) sleep_ms = left;
   }
+  *done = i == ms_njobs;
   return sleep_ms;
 }
 
@@ -133,9 +146,13 @@ static void *ms_monitor_main(void *arg) {
   uint32_t seen = __atomic_load_n(&ms_wake_word, __ATOMIC_ACQUIRE);
   bool woken = false;
   for (;;) {
+    /* A wake asked for while no thread ran (or since the last look) is served now. */
+    if (__atomic_exchange_n(&ms_wake_pending, 0, __ATOMIC_ACQ_REL)) woken = true;
     uint64_t kicks = __atomic_load_n(&ms_kicks, __ATOMIC_ACQUIRE);
-    bool needed;
-    uint64_t sleep_ms = ms_monitor_run_jobs(woken, &needed);
+    bool needed, done;
+    uint64_t sleep_ms = ms_monitor_run_jobs(woken, &needed, &done);
+    /* A stop cut the woken round short: the next thread serves the wake. */
+    if (woken && !done) __atomic_store_n(&ms_wake_pending, 1, __ATOMIC_RELEASE);
     if (__atomic_load_n(&ms_stop_flag, __ATOMIC_ACQUIRE)) break;
     now = ms_monitor_now_ms();
     /* The host's last thread ended (main called pthread_exit, its workers are done): a process
@@ -245,7 +262,7 @@ static void ms_monitor_join_all_locked(void) {
     ms_has_retired = false;
   }
   if (!n) return;
-  ms_monitor_wake();
+  ms_monitor_nudge();
   pthread_mutex_unlock(&ms_life_lock);
   /* exit() called on our own thread (the last thread of the process, or a job) cannot join it. */
   for (unsigned i = 0; i < n; i++) {
@@ -301,4 +318,5 @@ void ms_monitor_atfork_child(void) {
   __atomic_store_n(&ms_hold_until, 0, __ATOMIC_RELAXED); /* the child's clock jobs start at once */
   __atomic_store_n(&ms_stop_flag, 0, __ATOMIC_RELAXED);
   __atomic_store_n(&ms_wake_word, 0, __ATOMIC_RELAXED);
+  __atomic_store_n(&ms_wake_pending, 0, __ATOMIC_RELAXED); /* the parent's request stays the parent's */
 }

@@ -107,8 +107,10 @@ names = {l.split()[0] for l in cfg.splitlines() if l.startswith("MEMSHIM_")}
 # The variables that are not options, all listed in the option table's header (MS_ENV_*).
 names |= set(re.findall(r'#define MS_ENV_\w+ "(MEMSHIM_\w+)"',
                         open(os.path.join(root, "src", "config", "options.h"), encoding="utf-8").read()))
-# Variables the project's scripts and test helpers read (a documented knob of scripts/ or tests/).
+# Variables the project's scripts, tests and test helpers read (a documented knob of scripts/ or
+# tests/, such as the stress tier's MEMSHIM_STRESS_SECONDS).
 for src in glob.glob(os.path.join(root, "scripts", "**", "*.sh"), recursive=True) + \
+        glob.glob(os.path.join(root, "tests", "integration", "*.sh")) + \
         glob.glob(os.path.join(root, "tests", "integration", "lib", "*.sh")):
     names |= set(re.findall(r"\$\{?(MEMSHIM_\w+)", open(src, encoding="utf-8").read()))
 for f, body in text.items():
