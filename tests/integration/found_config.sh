@@ -64,7 +64,7 @@ tr '\n' ' ' <"$SRC_DIR/src/config/options.c" | grep -oE '\[MS_OPT_[A-Z_]+\] = \{
   grep -oE 'MEMSHIM_[A-Z_]+' | sort >"$MS_TMP/table"
 [ "$(wc -l <"$MS_TMP/table")" -ge 4 ] || ms_fail "could not read the option table from options.c"
 env MEMSHIM_RETAINED_MAX=128M MEMSHIM_VERBOSE=loud "$cli" config >"$MS_TMP/out" 2>"$MS_TMP/err" || ms_fail "memshim config failed"
-awk 'NR > 1 {print $1}' "$MS_TMP/out" | sort >"$MS_TMP/listed"
+awk 'NR > 1 && /^$/ { exit } NR > 1 {print $1}' "$MS_TMP/out" | sort >"$MS_TMP/listed" # the table ends at the blank line (the container section follows)
 diff "$MS_TMP/table" "$MS_TMP/listed" >"$MS_TMP/diff" || ms_fail "memshim config rows differ from the table: $(cat "$MS_TMP/diff")"
 grep -qE '^MEMSHIM_RETAINED_MAX +size +128M +environment ' "$MS_TMP/out" || ms_fail "config: $(grep RETAINED "$MS_TMP/out")"
 grep -qE '^MEMSHIM_VERBOSE +int +0 +default \(bad value' "$MS_TMP/out" || ms_fail "config: $(grep VERBOSE "$MS_TMP/out")"
@@ -79,7 +79,8 @@ env MEMSHIM_RETAINED_MAX=128M MEMSHIM_VERBOSE=loud "$cli" config --json >"$MS_TM
 import json, sys
 doc = json.load(open(sys.argv[1]))
 assert doc["format"] == "memshim-config" and doc["version"] == 1, doc.get("format")
-rows = {l.split()[0]: [w if w != "\"\"" else "" for w in l.split()[1:4]] for l in open(sys.argv[2]).read().splitlines()[1:]}
+table = open(sys.argv[2]).read().split("\n\n")[0]  # the option rows; the container section follows
+rows = {l.split()[0]: [w if w != "\"\"" else "" for w in l.split()[1:4]] for l in table.splitlines()[1:]}
 got = {o["variable"]: [o["type"], o["value"], o["source"].split()[0]] for o in doc["options"]}
 assert set(got) == set(rows), set(got) ^ set(rows)
 bad = {k: (got[k], rows[k]) for k in rows if got[k][:2] != rows[k][:2] or got[k][2] != rows[k][2]}
