@@ -4,7 +4,9 @@
 # Usage: scripts/test.sh [--all | --slow] [CTEST ARGS...]
 #   (default)  the fast suite: every test but those labelled `slow` (ctest -LE slow);
 #              under 10 minutes on 2 cores, build included
-#   --all      every test, the slow real-host suites too (what .ci/run runs)
+#   --all      every test, the slow real-host suites too (what .ci/run runs); first makes or
+#              reuses the CPython 3.14/3.15 root (scripts/python-next.sh, timed) so that the Python
+#              call-site tests run on them too (they skip, saying why, when it cannot be made)
 #   --slow     only the tests labelled `slow` (CPython regression suites, peer leak suite, ...)
 #   CTEST ARGS are passed on to ctest (e.g. -R cli_ --repeat until-fail:3).
 # Environment: BUILD_DIR (default build), CTEST_JOBS (default 2).
@@ -17,11 +19,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 select=(-LE slow)
+all=0
 while [ $# -gt 0 ]; do
   case $1 in
-    --all) select=(); shift ;;
+    --all) select=(); all=1; shift ;;
     --slow) select=(-L slow); shift ;;
-    -h|--help) sed -n '2,15{s/^# \{0,1\}//;p}' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,17{s/^# \{0,1\}//;p}' "$0"; exit 0 ;;
     --) shift; break ;;
     *) break ;;
   esac
@@ -46,5 +49,13 @@ step "installing the Debian packages (scripts/lib/deps.sh)" ms_install_deps buil
 step "cmake configure" cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=RelWithDebInfo
 echo "scripts/test.sh: building in $BUILD_DIR (log: $log)"
 step "the build" cmake --build "$BUILD_DIR" -j"$(nproc)"
+if [ $all = 1 ]; then
+  t0=$SECONDS
+  if bash scripts/python-next.sh >>"$log" 2>&1; then
+    echo "scripts/test.sh: CPython 3.14/3.15 root ready in $((SECONDS - t0)) s (scripts/python-next.sh)"
+  else
+    echo "scripts/test.sh: no CPython 3.14/3.15 root after $((SECONDS - t0)) s ($(grep '^python-next:' "$log" | tail -n1)): their tests skip"
+  fi
+fi
 cd "$BUILD_DIR"
 exec ctest --output-on-failure -j"${CTEST_JOBS:-2}" ${select[@]+"${select[@]}"} "$@"
