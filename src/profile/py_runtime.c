@@ -67,8 +67,12 @@ static void ms_py_look(void) {
     snprintf(version, sizeof version, "%.*s", (int)(n < sizeof version ? n : sizeof version - 1), v);
   }
   const ms_py_layout *base = ms_py_layout_for(major, minor);
+  /* Newer than this memshim: read through the offsets it publishes when their table has the
+   * shape of the newest one known (ms_py_debug_offsets_read checks), with that version's rules
+   * for frames; the code and str canaries below check the result too. */
+  if (!base && major == 3 && minor > MS_PY_NEWEST_MINOR) base = ms_py_layout_for(3, MS_PY_NEWEST_MINOR);
   if (!base) {
-    ms_py_refuse(version, "not supported (CPython 3.8 to 3.13 are)");
+    ms_py_refuse(version, "not supported (CPython 3.8 to 3.15 are)");
     return;
   }
 
@@ -94,7 +98,7 @@ static void ms_py_look(void) {
     return;
   }
 
-  char why[160];
+  char why[256];
   rt->L = *base;
   if (minor >= 13) {
     void *runtime = dlsym(RTLD_DEFAULT, "_PyRuntime");
@@ -102,7 +106,7 @@ static void ms_py_look(void) {
       ms_py_refuse(version, "_PyRuntime or Py_Version is not exported");
       return;
     }
-    if (!ms_py_debug_offsets_agree(runtime, *version_hex, base, why, sizeof why)) {
+    if (!ms_py_debug_offsets_read(runtime, *version_hex, base, &rt->L, why, sizeof why)) {
       ms_py_refuse(version, why);
       return;
     }
@@ -142,6 +146,9 @@ static void ms_py_look(void) {
 
   ms_py_looking = false;
   __atomic_store_n(&ms_py_rt, rt, __ATOMIC_RELEASE);
+  if (minor > MS_PY_NEWEST_MINOR)
+    ms_log_debug("Python call sites on: CPython %s read through its _Py_DebugOffsets as 3.%u's", version,
+                 MS_PY_NEWEST_MINOR);
   ms_log_debug("Python call sites on: CPython %s, up to %u frames", version, rt->depth);
 }
 
