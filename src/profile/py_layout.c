@@ -123,7 +123,7 @@ bool ms_py_debug_offsets_read(const void *runtime, unsigned long version_hex, co
   if (d[2]) {
     /* No GIL: the frames' instructions live in per-thread bytecode copies, and code objects
      * are shared without the lock the reader relies on; not read by this memshim. */
-    snprintf(why, why_len, "a free-threaded build (the debug offsets say so): frames of builds without the GIL "
+    snprintf(why, why_len, "free-threaded build (the debug offsets say so): frames of builds without the GIL "
                            "are not read");
     return false;
   }
