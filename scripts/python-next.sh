@@ -12,6 +12,11 @@
 #                                          directories of $LD_PRELOAD's libraries into the root at
 #                                          the same paths, then chroots; LD_PRELOAD is set again
 #                                          only inside, for the interpreter itself.
+#        scripts/python-next.sh --host python3.X
+#                                          print the path of a copy of the interpreter that runs
+#                                          on this machine without chroot (patchelf: the root's
+#                                          loader and libraries), made once: for tools that must
+#                                          see the interpreter itself (valgrind in scripts/bench.sh)
 # Environment: MEMSHIM_PY_NEXT_ROOT (default /var/cache/memshim-test/sid-python),
 #   MEMSHIM_PY_NEXT_MIRROR (default: the Debian mirror of this machine's apt sources).
 # Needs root, debootstrap (scripts/lib/deps.sh, group test) and the network the first time;
@@ -33,7 +38,7 @@ die() { echo "python-next: $*" >&2; exit 1; }
 list() {
   local p found=0
   for p in "$root"/usr/bin/python3.[0-9]*; do
-    case $p in *-config|*[!0-9.]*[!0-9]) continue ;; esac
+    case $p in *-config|*-host|*[!0-9.]*[!0-9]) continue ;; esac
     [ -x "$p" ] || continue
     echo "$p ($(chroot "$root" "${p#"$root"}" -c 'import sys; print(sys.version.split()[0])' 2>/dev/null || echo '?'))"
     found=1
@@ -57,6 +62,20 @@ run() {
     sh "$root" "$pre" "$PWD" "$py" "${binds[@]}" -- "$@"
 }
 
+host() {
+  local py=${1:?usage: python-next.sh --host python3.X} lib=$root/usr/lib/x86_64-linux-gnu
+  [ -x "$root/usr/bin/$py" ] || die "$root/usr/bin/$py is absent (run scripts/python-next.sh)"
+  if [ ! -x "$root/usr/bin/$py-host" ]; then
+    command -v patchelf >/dev/null || die "patchelf is not installed (scripts/lib/deps.sh, group bench)"
+    cp "$root/usr/bin/$py" "$root/usr/bin/$py-host.tmp"
+    # numpy's BLAS and LAPACK live in their alternatives' directories
+    patchelf --set-interpreter "$root/usr/lib64/ld-linux-x86-64.so.2" \
+      --set-rpath "$lib/blas:$lib/lapack:$lib" "$root/usr/bin/$py-host.tmp"
+    mv "$root/usr/bin/$py-host.tmp" "$root/usr/bin/$py-host"
+  fi
+  echo "$root/usr/bin/$py-host"
+}
+
 mirror() {
   [ -n "${MEMSHIM_PY_NEXT_MIRROR-}" ] && { echo "$MEMSHIM_PY_NEXT_MIRROR"; return; }
   # The first http(s) URI of a Debian archive (not its security archive) in the host's sources.
@@ -68,8 +87,9 @@ mirror() {
 case ${1-} in
   --list) [ -f "$stamp" ] || die "no root at $root (run scripts/python-next.sh)"; list; exit 0 ;;
   --run) shift; run "$@" ;;
+  --host) shift; host "$@"; exit 0 ;;
   "") ;;
-  *) sed -n '2,19{s/^# \{0,1\}//;p}' "$0"; exit 2 ;;
+  *) sed -n '2,24{s/^# \{0,1\}//;p}' "$0"; exit 2 ;;
 esac
 
 start=$SECONDS
