@@ -85,7 +85,7 @@ fi
 for mod in numpy torch; do
   "$PYTHON" -c "import $mod" 2>/dev/null && continue
   echo "bench: $PYTHON lacks $mod; skipping py_$mod" >&2
-  BENCH_PROGRAMS=($(printf '%s\n' "${BENCH_PROGRAMS[@]}" | grep -v "^py_$mod|" || true))
+  mapfile -t BENCH_PROGRAMS < <(printf '%s\n' "${BENCH_PROGRAMS[@]}" | grep -v -e "^py_$mod|" -e '^$' || true)
 done
 
 # The monitor thread's timer-driven work is left out of the instruction counts (printed apart).

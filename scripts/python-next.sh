@@ -79,9 +79,13 @@ host() {
 mirror() {
   [ -n "${MEMSHIM_PY_NEXT_MIRROR-}" ] && { echo "$MEMSHIM_PY_NEXT_MIRROR"; return; }
   # The first http(s) URI of a Debian archive (not its security archive) in the host's sources.
-  cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources 2>/dev/null |
-    awk '/^deb /{for (i = 2; i <= NF; i++) if ($i ~ /^https?:/) {print $i; break}} /^URIs:/{print $2}' |
-    grep -E '/debian/?$' | head -n1
+  local f files=()
+  for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources; do
+    [ -f "$f" ] && files+=("$f")
+  done
+  [ ${#files[@]} -gt 0 ] || return 0
+  awk '/^deb /{for (i = 2; i <= NF; i++) if ($i ~ /^https?:/) {print $i; break}} /^URIs:/{print $2}' "${files[@]}" |
+    grep -E '/debian/?$' | head -n1 || true
 }
 
 case ${1-} in

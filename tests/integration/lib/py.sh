@@ -25,6 +25,7 @@ ms_py_find() {
 # The wrapper for CPython X.Y of the python-next root; fails when the root lacks it.
 ms_py_next() {
   [ -f "$MS_PY_NEXT_ROOT/.memshim-python-next" ] && [ -x "$MS_PY_NEXT_ROOT/usr/bin/python$1" ] || return 1
+  [ "$(id -u)" -eq 0 ] || { echo "note: running the python-next root needs root (chroot, mounts)" >&2; return 1; }
   mkdir -p "$MS_TMP/next"
   printf '#!/bin/sh\nexec bash "%s/scripts/python-next.sh" --run python%s "$@"\n' "$SRC_DIR" "$1" >"$MS_TMP/next/python$1"
   chmod +x "$MS_TMP/next/python$1"
