@@ -42,7 +42,7 @@ static int ms_py_count_adds(struct dl_phdr_info *info, size_t size, void *arg) {
  * the middle of are counted; the one hit by most jumps, at least 4, is taken. The bytes are
  * scanned, not decoded, so a stray 0xe9 counts too: the threshold keeps them out. */
 typedef struct {
-  uintptr_t lo, hi, probe, found_lo, found_hi;
+  uintptr_t lo, hi, found_lo, found_hi; /* the symbol's extent; the part found, or 0 */
 } ms_py_split_arg;
 
 static int ms_py_split_cb(struct dl_phdr_info *info, size_t size, void *argp) {
