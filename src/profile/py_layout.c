@@ -210,3 +210,58 @@ bool ms_py_layout_check(const ms_py_layout *L, const void *code_type, const void
     return false;
   return true;
 }
+
+bool ms_py_split_part(uintptr_t lo, uintptr_t hi, const uint8_t *h, uintptr_t *part_lo, uintptr_t *part_hi) {
+  /* version 1, eh_frame_ptr pcrel|sdata4, fde_count udata4, table datarel|sdata4 */
+  if (h[0] != 1 || h[1] != 0x1b || h[2] != 0x03 || h[3] != 0x3b) return false;
+  uint32_t n;
+  memcpy(&n, h + 8, 4);
+  const uint8_t *table = h + 12; /* pairs of int32 (initial location, FDE) from h, sorted */
+  enum { SLOTS = 8 };
+  uintptr_t plo_of[SLOTS] = {0}, phi_of[SLOTS] = {0};
+  unsigned hits[SLOTS] = {0};
+  const uint8_t *code = (const uint8_t *)lo;
+  for (uintptr_t off = 0; off + 6 <= hi - lo; off++) {
+    int32_t rel;
+    uintptr_t next;
+    if (code[off] == 0xe9) { /* jmp rel32 */
+      memcpy(&rel, code + off + 1, 4);
+      next = lo + off + 5;
+    } else if (code[off] == 0x0f && (code[off + 1] & 0xf0) == 0x80) { /* jcc rel32 */
+      memcpy(&rel, code + off + 2, 4);
+      next = lo + off + 6;
+    } else {
+      continue;
+    }
+    uintptr_t t = next + (uintptr_t)(intptr_t)rel;
+    if (t >= lo && t < hi) continue;
+    size_t a = 0, b = n; /* the first entry above t */
+    while (a < b) {
+      size_t mid = (a + b) / 2;
+      int32_t at;
+      memcpy(&at, table + 8 * mid, 4);
+      if ((uintptr_t)(h + at) <= t) a = mid + 1;
+      else b = mid;
+    }
+    if (a == 0 || a >= n) continue; /* before the first part, or in the last (its end unknown) */
+    int32_t at0, at1;
+    memcpy(&at0, table + 8 * (a - 1), 4);
+    memcpy(&at1, table + 8 * a, 4);
+    uintptr_t plo = (uintptr_t)(h + at0), phi = (uintptr_t)(h + at1);
+    if (t == plo) continue;
+    for (int k = 0; k < SLOTS; k++) {
+      if (!hits[k] || plo_of[k] == plo) {
+        plo_of[k] = plo, phi_of[k] = phi;
+        hits[k]++;
+        break;
+      }
+    }
+  }
+  int best = -1;
+  for (int k = 0; k < SLOTS; k++)
+    if (hits[k] >= 4 && (best < 0 || hits[k] > hits[best])) best = k;
+  if (best < 0) return false;
+  *part_lo = plo_of[best];
+  *part_hi = phi_of[best];
+  return true;
+}

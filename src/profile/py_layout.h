@@ -96,4 +96,14 @@ bool ms_py_debug_offsets_read(const void *runtime, unsigned long version_hex, co
 bool ms_py_layout_check(const ms_py_layout *L, const void *code_type, const void *str_type, const void *frame_type,
                         char *why, size_t why_len);
 
+/* The code of a function whose symbol [lo, hi) covers only part of it: a build with
+ * profile-guided hot/cold partitioning (Debian's 3.11, 3.14, 3.15) puts most of
+ * _PyEval_EvalFrameDefault, its dispatch loop included, in an unnamed range the symbol's bytes
+ * jump into. eh_frame_hdr is the module's .eh_frame_hdr (GNU ld's encoding; another one finds
+ * nothing), whose table has one entry per function part. The parts that the rel32 jumps in
+ * [lo, hi) land inside (not at their start: that is a call or tail call) are counted; the one
+ * hit most, at least 4 times, is the answer. The bytes are scanned, not decoded, so a stray
+ * 0xe9 counts too: the threshold keeps them out. True with [*part_lo, *part_hi), else false. */
+bool ms_py_split_part(uintptr_t lo, uintptr_t hi, const uint8_t *eh_frame_hdr, uintptr_t *part_lo, uintptr_t *part_hi);
+
 #endif

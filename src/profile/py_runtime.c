@@ -35,12 +35,8 @@ static int ms_py_count_adds(struct dl_phdr_info *info, size_t size, void *arg) {
   return 1;
 }
 
-/* The code of a function whose symbol covers only part of it: a build with profile-guided
- * hot/cold partitioning (Debian's 3.14) puts _PyEval_EvalFrameDefault's dispatch loop in a
- * separate, unnamed range that the symbol's bytes jump into. The ranges the unwinder knows
- * (.eh_frame_hdr's table, one entry per function part) that the symbol's rel32 jumps land in
- * the middle of are counted; the one hit by most jumps, at least 4, is taken. The bytes are
- * scanned, not decoded, so a stray 0xe9 counts too: the threshold keeps them out. */
+/* Finds the split-off part of _PyEval_EvalFrameDefault (ms_py_split_part) in the module that
+ * holds it, through its .eh_frame_hdr. */
 typedef struct {
   uintptr_t lo, hi, found_lo, found_hi; /* the symbol's extent; the part found, or 0 */
 } ms_py_split_arg;
@@ -58,52 +54,8 @@ static int ms_py_split_cb(struct dl_phdr_info *info, size_t size, void *argp) {
     if (ph->p_type == PT_GNU_EH_FRAME) hdr_ph = ph;
   }
   if (!mine) return 0;
-  if (!hdr_ph) return 1;
-  const uint8_t *h = (const uint8_t *)(info->dlpi_addr + hdr_ph->p_vaddr);
-  /* version 1, eh_frame_ptr pcrel|sdata4, fde_count udata4, table datarel|sdata4: what GNU ld writes */
-  if (h[0] != 1 || h[1] != 0x1b || h[2] != 0x03 || h[3] != 0x3b) return 1;
-  uint32_t n;
-  memcpy(&n, h + 8, 4);
-  const int32_t *table = (const int32_t *)(h + 12); /* pairs (initial location, FDE), sorted */
-  enum { SLOTS = 8 };
-  uintptr_t part_lo[SLOTS] = {0}, part_hi[SLOTS] = {0};
-  unsigned hits[SLOTS] = {0};
-  const uint8_t *code = (const uint8_t *)a->lo;
-  for (uintptr_t off = 0; off + 6 <= a->hi - a->lo; off++) {
-    int32_t rel;
-    uintptr_t next;
-    if (code[off] == 0xe9) {
-      memcpy(&rel, code + off + 1, 4);
-      next = a->lo + off + 5;
-    } else if (code[off] == 0x0f && (code[off + 1] & 0xf0) == 0x80) {
-      memcpy(&rel, code + off + 2, 4);
-      next = a->lo + off + 6;
-    } else {
-      continue;
-    }
-    uintptr_t t = next + (intptr_t)rel;
-    if (t >= a->lo && t < a->hi) continue;
-    size_t lo = 0, hi = n; /* the last entry at or below t */
-    while (lo < hi) {
-      size_t mid = (lo + hi) / 2;
-      if ((uintptr_t)(h + table[2 * mid]) <= t) lo = mid + 1;
-      else hi = mid;
-    }
-    if (lo == 0 || lo >= n) continue; /* before the first part, or in the last (no known end) */
-    uintptr_t plo = (uintptr_t)(h + table[2 * (lo - 1)]), phi = (uintptr_t)(h + table[2 * lo]);
-    if (t == plo) continue; /* a call or tail call to a function's start */
-    for (int k = 0; k < SLOTS; k++) {
-      if (!hits[k] || part_lo[k] == plo) {
-        part_lo[k] = plo, part_hi[k] = phi;
-        hits[k]++;
-        break;
-      }
-    }
-  }
-  int best = -1;
-  for (int k = 0; k < SLOTS; k++)
-    if (hits[k] >= 4 && (best < 0 || hits[k] > hits[best])) best = k;
-  if (best >= 0) a->found_lo = part_lo[best], a->found_hi = part_hi[best];
+  if (hdr_ph)
+    ms_py_split_part(a->lo, a->hi, (const uint8_t *)(info->dlpi_addr + hdr_ph->p_vaddr), &a->found_lo, &a->found_hi);
   return 1;
 }
 

@@ -234,6 +234,67 @@ static void test_debug_offsets_published(void **state) {
   assert_non_null(strstr(why, "does not know"));
 }
 
+/* ---- the split-off part of the eval function ---- */
+
+/* A fabricated text: parts (as .eh_frame_hdr lists them) at 0x000, 0x100, 0x400, 0x800 (the
+ * symbol, 0x100 bytes), 0x900, 0xa00; the symbol's jumps go into 0x100-0x400. */
+static uint8_t fake_text[0xb00];
+static uint8_t fake_hdr[12 + 6 * 8];
+
+static void fake_eh_frame_hdr(void) {
+  static const uint16_t parts[] = {0x000, 0x100, 0x400, 0x800, 0x900, 0xa00};
+  fake_hdr[0] = 1, fake_hdr[1] = 0x1b, fake_hdr[2] = 0x03, fake_hdr[3] = 0x3b;
+  uint32_t n = 6;
+  memcpy(fake_hdr + 8, &n, 4);
+  for (unsigned i = 0; i < n; i++) {
+    int32_t at = (int32_t)((fake_text + parts[i]) - fake_hdr), fde = 0;
+    memcpy(fake_hdr + 12 + 8 * i, &at, 4);
+    memcpy(fake_hdr + 16 + 8 * i, &fde, 4);
+  }
+}
+
+/* A jmp (0xe9) or jcc (0x0f 0x84) at fake_text + at to fake_text + to. */
+static void fake_jump(unsigned at, unsigned to, bool cond) {
+  unsigned len = cond ? 6 : 5;
+  int32_t rel = (int32_t)to - (int32_t)(at + len);
+  if (cond) fake_text[at] = 0x0f, fake_text[at + 1] = 0x84;
+  else fake_text[at] = 0xe9;
+  memcpy(fake_text + at + len - 4, &rel, 4);
+}
+
+static void test_split_part(void **state) {
+  (void)state;
+  uintptr_t lo = (uintptr_t)fake_text + 0x800, hi = lo + 0x100, plo = 0, phi = 0;
+  memset(fake_text, 0x90, sizeof fake_text);
+  fake_eh_frame_hdr();
+  /* three jumps into the middle of 0x100-0x400, a call-like jump to a part's start, jumps inside
+   * the symbol: not enough */
+  fake_jump(0x800, 0x180, false);
+  fake_jump(0x810, 0x1c0, true);
+  fake_jump(0x820, 0x200, false);
+  fake_jump(0x830, 0x100, false); /* the part's start: a tail call */
+  fake_jump(0x840, 0x400, false);
+  fake_jump(0x850, 0x8f0, true); /* inside the symbol */
+  assert_false(ms_py_split_part(lo, hi, fake_hdr, &plo, &phi));
+  /* a fourth: the part */
+  fake_jump(0x860, 0x3ff, true);
+  assert_true(ms_py_split_part(lo, hi, fake_hdr, &plo, &phi));
+  assert_true(plo == (uintptr_t)fake_text + 0x100 && phi == (uintptr_t)fake_text + 0x400);
+  /* more jumps into another part win over it */
+  for (unsigned i = 0; i < 5; i++) fake_jump(0x870 + 8 * i, 0x480 + 16 * i, false);
+  assert_true(ms_py_split_part(lo, hi, fake_hdr, &plo, &phi));
+  assert_true(plo == (uintptr_t)fake_text + 0x400 && phi == (uintptr_t)fake_text + 0x800);
+  /* jumps into the last part (its end is unknown) or before the first count for nothing */
+  memset(fake_text + 0x800, 0x90, 0x100);
+  for (unsigned i = 0; i < 6; i++) fake_jump(0x800 + 8 * i, 0xa10 + 16 * i, false);
+  assert_false(ms_py_split_part(lo, hi, fake_hdr, &plo, &phi));
+  /* another table encoding: nothing */
+  for (unsigned i = 0; i < 6; i++) fake_jump(0x800 + 8 * i, 0x180 + 16 * i, false);
+  assert_true(ms_py_split_part(lo, hi, fake_hdr, &plo, &phi));
+  fake_hdr[3] = 0x03;
+  assert_false(ms_py_split_part(lo, hi, fake_hdr, &plo, &phi));
+}
+
 /* ---- interning ---- */
 
 static void test_intern(void **state) {
@@ -449,7 +510,7 @@ static void test_merge(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_str_kinds),  cmocka_unit_test(test_canaries), cmocka_unit_test(test_debug_offsets),
-    cmocka_unit_test(test_debug_offsets_published),
+    cmocka_unit_test(test_debug_offsets_published), cmocka_unit_test(test_split_part),
     cmocka_unit_test(test_intern),     cmocka_unit_test(test_walk_312), cmocka_unit_test(test_walk_310),
     cmocka_unit_test(test_merge),
   };
