@@ -4,7 +4,9 @@
 # Usage: scripts/test.sh [--all | --slow | --stress] [CTEST ARGS...]
 #   (default)  the fast suite: every test but those labelled `slow` or `stress`
 #              (ctest -LE 'slow|stress'); under 10 minutes on 2 cores, build included
-#   --all      every test: fast, slow and stress (what .ci/run runs)
+#   --all      every test: fast, slow and stress (what .ci/run runs); first makes or
+#              reuses the CPython 3.14/3.15 root (scripts/python-next.sh, timed) so that the Python
+#              call-site tests run on them too (they skip, saying why, when it cannot be made)
 #   --slow     only the tests labelled `slow` (CPython regression suites, peer leak suite, ...)
 #   --stress   only the stress tier (label `stress`: threads x fork x profiling x purge)
 #   CTEST ARGS are passed on to ctest (e.g. -R cli_ --repeat until-fail:3).
@@ -20,12 +22,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 select=(-LE 'slow|stress')
+all=0
 while [ $# -gt 0 ]; do
   case $1 in
-    --all) select=(); shift ;;
+    --all) select=(); all=1; shift ;;
     --slow) select=(-L slow); shift ;;
     --stress) select=(-L stress); shift ;;
-    -h|--help) sed -n '2,18{s/^# \{0,1\}//;p}' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,20{s/^# \{0,1\}//;p}' "$0"; exit 0 ;;
     --) shift; break ;;
     *) break ;;
   esac
@@ -50,5 +53,13 @@ step "installing the Debian packages (scripts/lib/deps.sh)" ms_install_deps buil
 step "cmake configure" cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=RelWithDebInfo
 echo "scripts/test.sh: building in $BUILD_DIR (log: $log)"
 step "the build" cmake --build "$BUILD_DIR" -j"$(nproc)"
+if [ $all = 1 ]; then
+  t0=$SECONDS
+  if bash scripts/python-next.sh >>"$log" 2>&1; then
+    echo "scripts/test.sh: CPython 3.14/3.15 root ready in $((SECONDS - t0)) s (scripts/python-next.sh)"
+  else
+    echo "scripts/test.sh: no CPython 3.14/3.15 root after $((SECONDS - t0)) s ($(grep '^python-next:' "$log" | tail -n1)): their tests skip"
+  fi
+fi
 cd "$BUILD_DIR"
 exec ctest --output-on-failure -j"${CTEST_JOBS:-2}" ${select[@]+"${select[@]}"} "$@"

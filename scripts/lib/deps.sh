@@ -4,13 +4,14 @@
 # golang-go brings `go tool pprof`, libpython3.11-testsuite is CPython's own
 # regression suite that trust_cpython_* and py_cpython_suite run under the preload; gunicorn and
 # python3-flask the pre-fork server cli_snapshot_gunicorn asks for reports; podman, runc,
-# debootstrap and curl build and run the examples' images in containers.sh; procps's ps finds
-# the stress tier's processes for its watchdog), bench (benchmarks),
+# debootstrap and curl build and run the examples' images in containers.sh; debootstrap also makes
+# scripts/python-next.sh's CPython 3.14/3.15 root; procps's ps finds the stress tier's processes
+# for its watchdog), bench (benchmarks; patchelf: python-next.sh --host),
 # demo (scripts/demo.sh).
 ms_deps_build=(cmake make gcc g++ pkg-config libjemalloc-dev libjemalloc2 libunwind8 libjansson-dev)
 ms_deps_test=(libcmocka-dev strace python3 python3-pytest python3-numpy python3-torch python3-psutil prometheus librsvg2-bin file python3-yaml
   chromium fonts-dejavu-core golang-go libpython3.11-testsuite util-linux gunicorn python3-flask podman runc debootstrap curl procps)
-ms_deps_bench=(valgrind heaptrack time hyperfine)
+ms_deps_bench=(valgrind heaptrack time hyperfine patchelf)
 ms_deps_demo=(python3 python3-numpy python3-torch time)
 # scripts/bench-leaks.sh: the peer leak suite under memshim check, then under LeakSanitizer and valgrind.
 ms_deps_peer_memshim=(gcc g++ python3)

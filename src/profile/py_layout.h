@@ -3,7 +3,9 @@
  * headers (offsetof in cpython/pystate.h, cpython/code.h, frameobject.h / pycore_frame.h,
  * cpython/unicodeobject.h; tests/integration/py_layout.sh compares them with every installed
  * interpreter's headers) and are checked at run time against the interpreter itself
- * (ms_py_layout_check; on 3.13 also against the _Py_DebugOffsets table CPython publishes). */
+ * (ms_py_layout_check; on 3.13 also against the _Py_DebugOffsets table CPython publishes). From
+ * 3.14 the rows hold only what CPython does not publish (how frames chain and begin, which
+ * owner values mean what): the offsets are read from the interpreter's _Py_DebugOffsets. */
 #ifndef MEMSHIM_PY_LAYOUT_H
 #define MEMSHIM_PY_LAYOUT_H
 
@@ -33,13 +35,20 @@ enum {
 typedef struct {
   uint8_t minor; /* 3.<minor> */
   uint8_t frames, entry, lasti;
+  /* 1: the offsets below come from the interpreter's _Py_DebugOffsets (3.14+); the row gives
+   * the rest, and co_firsttraceable is then counted back from co_code */
+  uint8_t published;
+  /* bits of f_code that tag the reference (a _PyStackRef from 3.14), cleared before use */
+  uint8_t f_code_tag;
   /* thread state -> current frame; when cframe_frame >= 0 it points to a _PyCFrame instead,
    * whose current_frame is at cframe_frame (3.11, 3.12) */
   uint16_t ts_frame;
   int16_t cframe_frame;
   /* frame */
   uint16_t f_previous, f_code, f_lasti, f_owner, f_is_entry;
-  uint8_t owner_generator, owner_cstack; /* 0xff: no such owner */
+  /* 0xff: no such owner; from 3.12 an owner >= owner_cstack is a C activation's entry frame
+   * (3.14 numbers it FRAME_OWNED_BY_INTERPRETER = 3 and adds an unused CSTACK = 4) */
+  uint8_t owner_generator, owner_cstack;
   /* code object; co_name is co_qualname from 3.11 (the function as people read it) */
   uint16_t co_filename, co_name, co_firstlineno;
   uint16_t co_code;           /* <= 3.10: the co_code bytes object; >= 3.11: co_code_adaptive */
@@ -67,17 +76,34 @@ const ms_py_layout *ms_py_layout_for(unsigned major, unsigned minor);
 /* Parse "3.11.2 (main, ...)" into major and minor; false if it does not start that way. */
 bool ms_py_version_parse(const char *s, unsigned *major, unsigned *minor);
 
-/* CPython 3.13 publishes its own offsets at the start of _PyRuntime (_Py_DebugOffsets). Check
- * that they agree with the built-in row base (cookie, version, not free-threaded, every offset
- * both carry): the walk then reads with base. Returns true, or false with why (for the log
- * line). */
-bool ms_py_debug_offsets_agree(const void *runtime, unsigned long version_hex, const ms_py_layout *base, char *why,
-                               size_t why_len);
+/* CPython 3.13+ publishes its own offsets at the start of _PyRuntime (_Py_DebugOffsets: cookie,
+ * version, free_threaded, then groups of uint64_t offsets whose members differ per minor
+ * version). Read them with the table of the version they say (3.13, 3.14, 3.15; another is
+ * refused: its table's shape is unknown) into out, starting from the built-in row base: a row
+ * with offsets (3.13) must agree with every offset both carry, a published row (3.14+) takes
+ * them. Refused too: a version other than Py_Version's, a free-threaded build, a table whose
+ * fixed members (object header, the remote-debugging script size of 3.14+) are not where its
+ * version puts them, offsets outside their objects. Returns true, or false with why (for the
+ * log line). */
+bool ms_py_debug_offsets_read(const void *runtime, unsigned long version_hex, const ms_py_layout *base,
+                              ms_py_layout *out, char *why, size_t why_len);
+/* The newest minor version whose _Py_DebugOffsets this memshim reads. */
+#define MS_PY_NEWEST_MINOR 15
 
 /* The canaries: the interpreter's own type objects must agree with the layout (name and sizes
  * of code, str and, up to 3.10, frame; frame_type is not looked at from 3.11). Returns true,
  * or false with what differs. */
 bool ms_py_layout_check(const ms_py_layout *L, const void *code_type, const void *str_type, const void *frame_type,
                         char *why, size_t why_len);
+
+/* The code of a function whose symbol [lo, hi) covers only part of it: a build with
+ * profile-guided hot/cold partitioning (Debian's 3.11, 3.14, 3.15) puts most of
+ * _PyEval_EvalFrameDefault, its dispatch loop included, in an unnamed range the symbol's bytes
+ * jump into. eh_frame_hdr is the module's .eh_frame_hdr (GNU ld's encoding; another one finds
+ * nothing), whose table has one entry per function part. The parts that the rel32 jumps in
+ * [lo, hi) land inside (not at their start: that is a call or tail call) are counted; the one
+ * hit most, at least 4 times, is the answer. The bytes are scanned, not decoded, so a stray
+ * 0xe9 counts too: the threshold keeps them out. True with [*part_lo, *part_hi), else false. */
+bool ms_py_split_part(uintptr_t lo, uintptr_t hi, const uint8_t *eh_frame_hdr, uintptr_t *part_lo, uintptr_t *part_hi);
 
 #endif

@@ -35,6 +35,30 @@ static int ms_py_count_adds(struct dl_phdr_info *info, size_t size, void *arg) {
   return 1;
 }
 
+/* Finds the split-off part of _PyEval_EvalFrameDefault (ms_py_split_part) in the module that
+ * holds it, through its .eh_frame_hdr. */
+typedef struct {
+  uintptr_t lo, hi, found_lo, found_hi; /* the symbol's extent; the part found, or 0 */
+} ms_py_split_arg;
+
+static int ms_py_split_cb(struct dl_phdr_info *info, size_t size, void *argp) {
+  (void)size;
+  ms_py_split_arg *a = argp;
+  const ElfW(Phdr) *hdr_ph = NULL;
+  bool mine = false;
+  for (int i = 0; i < info->dlpi_phnum; i++) {
+    const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+    if (ph->p_type == PT_LOAD && a->lo >= info->dlpi_addr + ph->p_vaddr &&
+        a->lo < info->dlpi_addr + ph->p_vaddr + ph->p_memsz)
+      mine = true;
+    if (ph->p_type == PT_GNU_EH_FRAME) hdr_ph = ph;
+  }
+  if (!mine) return 0;
+  if (hdr_ph)
+    ms_py_split_part(a->lo, a->hi, (const uint8_t *)(info->dlpi_addr + hdr_ph->p_vaddr), &a->found_lo, &a->found_hi);
+  return 1;
+}
+
 /* The feature stays off for this interpreter: say why, once. */
 static void ms_py_refuse(const char *version, const char *why) {
   ms_py_looking = false;
@@ -67,8 +91,12 @@ static void ms_py_look(void) {
     snprintf(version, sizeof version, "%.*s", (int)(n < sizeof version ? n : sizeof version - 1), v);
   }
   const ms_py_layout *base = ms_py_layout_for(major, minor);
+  /* Newer than this memshim: read through the offsets it publishes when their table has the
+   * shape of the newest one known (ms_py_debug_offsets_read checks), with that version's rules
+   * for frames; the code and str canaries below check the result too. */
+  if (!base && major == 3 && minor > MS_PY_NEWEST_MINOR) base = ms_py_layout_for(3, MS_PY_NEWEST_MINOR);
   if (!base) {
-    ms_py_refuse(version, "not supported (CPython 3.8 to 3.13 are)");
+    ms_py_refuse(version, "not supported (CPython 3.8 to 3.15 are)");
     return;
   }
 
@@ -94,7 +122,7 @@ static void ms_py_look(void) {
     return;
   }
 
-  char why[160];
+  char why[256];
   rt->L = *base;
   if (minor >= 13) {
     void *runtime = dlsym(RTLD_DEFAULT, "_PyRuntime");
@@ -102,7 +130,7 @@ static void ms_py_look(void) {
       ms_py_refuse(version, "_PyRuntime or Py_Version is not exported");
       return;
     }
-    if (!ms_py_debug_offsets_agree(runtime, *version_hex, base, why, sizeof why)) {
+    if (!ms_py_debug_offsets_read(runtime, *version_hex, base, &rt->L, why, sizeof why)) {
       ms_py_refuse(version, why);
       return;
     }
@@ -136,12 +164,22 @@ static void ms_py_look(void) {
   if (dladdr1(sym[4], &di, (void **)&es, RTLD_DL_SYMENT) && es && es->st_size) {
     rt->eval_lo = (uintptr_t)sym[4];
     rt->eval_hi = rt->eval_lo + es->st_size;
+    ms_py_split_arg a = {.lo = rt->eval_lo, .hi = rt->eval_hi};
+    dl_iterate_phdr(ms_py_split_cb, &a);
+    rt->eval2_lo = a.found_lo;
+    rt->eval2_hi = a.found_hi;
+    if (a.found_lo)
+      ms_log_debug("Python call sites: _PyEval_EvalFrameDefault continues at %#lx-%#lx", (unsigned long)a.found_lo,
+                   (unsigned long)a.found_hi);
   }
   ms_elf_text_range((uintptr_t)sym[4], &rt->interp_lo, &rt->interp_hi);
   ms_elf_text_range((uintptr_t)&getpid, &rt->libc_lo, &rt->libc_hi);
 
   ms_py_looking = false;
   __atomic_store_n(&ms_py_rt, rt, __ATOMIC_RELEASE);
+  if (minor > MS_PY_NEWEST_MINOR)
+    ms_log_debug("Python call sites on: CPython %s read through its _Py_DebugOffsets as 3.%u's", version,
+                 MS_PY_NEWEST_MINOR);
   ms_log_debug("Python call sites on: CPython %s, up to %u frames", version, rt->depth);
 }
 

@@ -10,7 +10,7 @@ unsigned ms_py_merge(const ms_py_runtime *rt, const uintptr_t *native, unsigned 
   bool calling = false; /* inside the interpreter's call machinery, on the way out to a Python frame */
   for (unsigned i = 0; i < n && k < out_max; i++) {
     uintptr_t pc = native[i] - 1; /* inside the calling instruction */
-    if (pc >= rt->eval_lo && pc < rt->eval_hi && p < npy) {
+    if (((pc >= rt->eval_lo && pc < rt->eval_hi) || (pc >= rt->eval2_lo && pc < rt->eval2_hi)) && p < npy) {
       for (; p < npy && py[p] != MS_PY_GROUP_END; p++)
         if (k < out_max) out[k++] = ms_frame_py(py[p]);
       p++; /* past the group's end */

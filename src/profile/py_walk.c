@@ -92,14 +92,14 @@ unsigned ms_py_walk(const ms_py_runtime *rt, uint32_t *out) {
     if ((uintptr_t)f & 7 || (steps > 1 && !rt->is_initialized())) break;
     const char *prev = LOAD(const char *, f, L->f_previous);
     uint8_t owner = L->frames == MS_PY_FRAMES_INTERP ? LOAD(uint8_t, f, L->f_owner) : 0;
-    if (L->entry == MS_PY_ENTRY_SHIM && owner == L->owner_cstack) {
+    if (L->entry == MS_PY_ENTRY_SHIM && owner >= L->owner_cstack) {
       /* the shim a C activation pushes below the first frame it runs */
       out[n++] = MS_PY_GROUP_END;
       f = prev;
       continue;
     }
     if (L->frames == MS_PY_FRAMES_OBJECT && LOAD(uintptr_t, f, MS_PY_OB_TYPE) != rt->frame_type) break;
-    const char *code = LOAD(const char *, f, L->f_code);
+    const char *code = (const char *)(LOAD(uintptr_t, f, L->f_code) & ~(uintptr_t)L->f_code_tag);
     if (!code || ((uintptr_t)code & 7) || LOAD(uintptr_t, code, MS_PY_OB_TYPE) != rt->code_type) break;
     int32_t addr = ms_py_frame_addr(L, f, code);
     /* A frame still setting up (copying free variables, making cells) has not started its

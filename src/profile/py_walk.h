@@ -17,6 +17,7 @@ typedef struct {
   int (*addr2line)(const void *code, int addr); /* PyCode_Addr2Line: a pure reader of the line table */
   uintptr_t code_type, str_type, frame_type;  /* &PyCode_Type, &PyUnicode_Type, &PyFrame_Type */
   uintptr_t eval_lo, eval_hi;                 /* _PyEval_EvalFrameDefault's code */
+  uintptr_t eval2_lo, eval2_hi;               /* its split-off part, if any (GCC's hot/cold partitions) */
   uintptr_t interp_lo, interp_hi;             /* executable code of the module holding it */
   uintptr_t libc_lo, libc_hi;                 /* executable code of the C library */
   unsigned depth;                             /* MEMSHIM_PY_DEPTH */

@@ -28,7 +28,9 @@ variants=(
   "-DFAKE_CODE_SIZE=999|CPython 3.11.2: code objects are 999+2 bytes, this layout expects 184+2"
   "-DFAKE_TYPE_ELSEWHERE|CPython 3.11.2: its type objects are not laid out as in a release build with the GIL"
   "-DFAKE_313_COOKIE|CPython 3.13.0: _PyRuntime does not start with the debug-offsets cookie"
-  "-DFAKE_313_FREE_THREADED|CPython 3.13.0: free-threaded build"
+  "-DFAKE_313_FREE_THREADED|CPython 3.13.0: free-threaded build (the debug offsets say so): frames of builds without the GIL are not read"
+  "-DFAKE_314_FREE_THREADED|CPython 3.14.0: free-threaded build (the debug offsets say so): frames of builds without the GIL are not read"
+  "-DFAKE_316|CPython 3.16.0: its _Py_DebugOffsets are not laid out as CPython 3.15's (the list-node and remote-debugging members are elsewhere)"
 )
 i=0
 for v in "${variants[@]}"; do
@@ -46,4 +48,4 @@ for v in "${variants[@]}"; do
     ms_fail "fake CPython ($flag): expected the reason '$why'"
   native_only "$MS_TMP"/f$i.*.json || ms_fail "fake CPython ($flag): report is not native only"
 done
-ms_pass "canary mismatches (code size, type layout, debug cookie, free-threaded): one line each, native stacks, no crash"
+ms_pass "canary mismatches (code size, type layout, debug cookie, free-threaded 3.13 and 3.14, a 3.16 of another shape): one line each, native stacks, no crash"

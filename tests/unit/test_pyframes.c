@@ -112,7 +112,7 @@ static void test_canaries(void **state) {
   fake_type(fake_frame_type, "frame", 368, 8);
   assert_false(ms_py_layout_check(L10, fake_code_type, fake_str_type, fake_frame_type, why, sizeof why));
   assert_null(ms_py_layout_for(3, 7));
-  assert_null(ms_py_layout_for(3, 14));
+  assert_null(ms_py_layout_for(3, 16));
   assert_null(ms_py_layout_for(2, 7));
   unsigned major, minor;
   assert_true(ms_py_version_parse("3.10.13 (main, May  9 2026)", &major, &minor));
@@ -143,43 +143,179 @@ static void test_canaries(void **state) {
   assert_int_equal(major + minor, 154); /* untouched */
 }
 
-/* CPython 3.13's _Py_DebugOffsets as its runtime would publish them (see py_layout.c). */
-static void fake_debug_offsets(uint64_t *d, uint64_t version, uint64_t free_threaded) {
-  memset(d, 0, 80 * sizeof *d);
+/* _Py_DebugOffsets as a runtime would publish them (see py_layout.c): the words of 3.13's,
+ * 3.14's or 3.15's table (indexes from each version's header), offsets of a release build. */
+#define DBO_WORDS 120
+static void fake_debug_offsets(uint64_t *d, unsigned minor, uint64_t version, uint64_t free_threaded) {
+  memset(d, 0, DBO_WORDS * sizeof *d);
   memcpy(d, "xdebugpy", 8);
   d[1] = version;
   d[2] = free_threaded;
-  uint64_t *ts = d + 3 + 3 + 13; /* after cookie+version+free_threaded, runtime_state, interpreter_state */
-  ts[4] = 72;                    /* current_frame */
-  uint64_t *fr = ts + 9;
-  fr[1] = 8, fr[2] = 0, fr[3] = 56, fr[5] = 70; /* previous, executable, instr_ptr, owner */
-  uint64_t *co = fr + 6;
-  co[1] = 112, co[2] = 120, co[3] = 128, co[5] = 68, co[9] = 200; /* filename, name, qualname, firstlineno, code */
-  uint64_t *ob = co + 10;
-  ob[1] = 8; /* ob_type */
-  uint64_t *ty = ob + 2;
-  ty[1] = 24; /* tp_name */
-  uint64_t *str = ty + 4 + 3 + 3 + 3 + 2 + 3 + 3;
-  str[0] = 64, str[1] = 32, str[2] = 16, str[3] = 40; /* size, state, length, asciiobject_size */
+  /* current_frame, previous, executable, instr_ptr, owner, code size, filename, name, qualname,
+   * firstlineno, co_code_adaptive, ob_type, tp_name, str size, state, length, asciiobject_size */
+  static const uint16_t at13[] = {23, 29, 30, 31, 33, 34, 35, 36, 37, 39, 43, 45, 47, 67, 68, 69, 70};
+  static const uint16_t at14[] = {26, 32, 33, 34, 36, 39, 40, 41, 42, 44, 48, 51, 53, 77, 78, 79, 80};
+  static const uint16_t at15[] = {26, 40, 41, 42, 44, 47, 48, 49, 50, 52, 56, 59, 61, 89, 90, 91, 92};
+  const uint16_t *at = minor == 13 ? at13 : minor == 14 ? at14 : at15;
+  /* 3.13.0's values; 3.14/3.15 move the thread state's frame and the code's fields */
+  uint64_t val[] = {72, 8, 0, 56, 70, 200, 112, 120, 128, 68, 200, 8, 24, 64, 32, 16, 40};
+  if (minor >= 14) {
+    val[0] = 80, val[4] = 74;                            /* current_frame, owner */
+    val[5] = val[10] = 208, val[6] = 112, val[8] = 128; /* code */
+  }
+  for (size_t i = 0; i < sizeof val / sizeof *val; i++) d[at[i]] = val[i];
+  if (minor == 14) d[94] = 512, d[87] = 0, d[88] = 8;    /* PEP 768 script path size, llist_node */
+  if (minor == 15) d[110] = 512, d[103] = 0, d[104] = 8, d[93] = 56; /* + compactunicodeobject_size */
 }
 
 static void test_debug_offsets(void **state) {
   (void)state;
-  uint64_t d[80];
-  char why[160];
+  uint64_t d[DBO_WORDS];
+  char why[256];
+  ms_py_layout L;
   const ms_py_layout *base = ms_py_layout_for(3, 13);
-  fake_debug_offsets(d, 0x030d01f0, 0);
-  assert_true(ms_py_debug_offsets_agree(d, 0x030d01f0, base, why, sizeof why));
-  assert_false(ms_py_debug_offsets_agree(d, 0x030e00f0, base, why, sizeof why)); /* Py_Version differs */
-  fake_debug_offsets(d, 0x030d01f0, 1);
-  assert_false(ms_py_debug_offsets_agree(d, 0x030d01f0, base, why, sizeof why));
-  assert_string_equal(why, "free-threaded build");
-  fake_debug_offsets(d, 0x030d01f0, 0);
+  fake_debug_offsets(d, 13, 0x030d01f0, 0);
+  assert_true(ms_py_debug_offsets_read(d, 0x030d01f0, base, &L, why, sizeof why));
+  assert_memory_equal(&L, base, sizeof L); /* 3.13: the built-in row, confirmed */
+  assert_false(ms_py_debug_offsets_read(d, 0x030e00f0, base, &L, why, sizeof why)); /* Py_Version differs */
+  fake_debug_offsets(d, 13, 0x030d01f0, 1);
+  assert_false(ms_py_debug_offsets_read(d, 0x030d01f0, base, &L, why, sizeof why));
+  assert_non_null(strstr(why, "free-threaded build"));
+  fake_debug_offsets(d, 13, 0x030d01f0, 0);
   d[3 + 3 + 13 + 4] = 80; /* the thread state's frame moved */
-  assert_false(ms_py_debug_offsets_agree(d, 0x030d01f0, base, why, sizeof why));
-  fake_debug_offsets(d, 0x030d01f0, 0);
+  assert_false(ms_py_debug_offsets_read(d, 0x030d01f0, base, &L, why, sizeof why));
+  fake_debug_offsets(d, 13, 0x030d01f0, 0);
   memcpy(d, "xdebugpz", 8);
-  assert_false(ms_py_debug_offsets_agree(d, 0x030d01f0, base, why, sizeof why));
+  assert_false(ms_py_debug_offsets_read(d, 0x030d01f0, base, &L, why, sizeof why));
+}
+
+/* 3.14 and 3.15: no built-in offsets; what the table says is what the walk reads. */
+static void test_debug_offsets_published(void **state) {
+  (void)state;
+  uint64_t d[DBO_WORDS];
+  char why[256];
+  ms_py_layout L;
+  for (unsigned minor = 14; minor <= 15; minor++) {
+    const ms_py_layout *base = ms_py_layout_for(3, minor);
+    assert_non_null(base);
+    assert_true(base->published);
+    unsigned long hex = 0x03000000ul | (unsigned long)minor << 16 | 0x02f0;
+    fake_debug_offsets(d, minor, hex, 0);
+    assert_true(ms_py_debug_offsets_read(d, hex, base, &L, why, sizeof why));
+    assert_int_equal(L.ts_frame, 80);
+    assert_int_equal(L.f_previous, 8);
+    assert_int_equal(L.f_code, 0);
+    assert_int_equal(L.f_lasti, 56);
+    assert_int_equal(L.f_owner, 74);
+    assert_int_equal(L.co_filename, 112);
+    assert_int_equal(L.co_name, 128); /* co_qualname */
+    assert_int_equal(L.co_firstlineno, 68);
+    assert_int_equal(L.co_code, 208);
+    assert_int_equal(L.code_basicsize, 208);
+    assert_int_equal(L.co_firsttraceable, 192);
+    assert_int_equal(L.str_basicsize, 64);
+    assert_int_equal(L.str_ascii_size, 40);
+    assert_int_equal(L.str_compact_size, 56);
+    assert_int_equal(L.f_code_tag, 7);
+    assert_int_equal(L.owner_cstack, 3);
+    /* a patch release that moves a field is read where it says */
+    d[minor == 14 ? 26 : 26] = 88;
+    assert_true(ms_py_debug_offsets_read(d, hex, base, &L, why, sizeof why));
+    assert_int_equal(L.ts_frame, 88);
+    /* free-threaded: refused, saying so */
+    fake_debug_offsets(d, minor, hex, 1);
+    assert_false(ms_py_debug_offsets_read(d, hex, base, &L, why, sizeof why));
+    assert_non_null(strstr(why, "free-threaded build"));
+    /* a table of another shape (a member inserted before the remote-debugging ones) */
+    fake_debug_offsets(d, minor, hex, 0);
+    unsigned last = minor == 14 ? 94 : 110;
+    d[last + 1] = d[last], d[last] = 0;
+    assert_false(ms_py_debug_offsets_read(d, hex, base, &L, why, sizeof why));
+    assert_non_null(strstr(why, "not laid out as"));
+    /* offsets no object has */
+    fake_debug_offsets(d, minor, hex, 0);
+    d[minor == 14 ? 48 : 56] = 3; /* co_code_adaptive */
+    assert_false(ms_py_debug_offsets_read(d, hex, base, &L, why, sizeof why));
+    fake_debug_offsets(d, minor, hex, 0);
+    d[minor == 14 ? 33 : 41] = 4096; /* f_executable */
+    assert_false(ms_py_debug_offsets_read(d, hex, base, &L, why, sizeof why));
+    /* the other version's table under this version */
+    fake_debug_offsets(d, minor == 14 ? 15 : 14, hex, 0);
+    assert_false(ms_py_debug_offsets_read(d, hex, base, &L, why, sizeof why));
+  }
+  /* Newer than this memshim (3.16): read with the newest table when it has that shape, refused
+   * when it does not; a table that says 3.16 is never read as 3.14's. */
+  const ms_py_layout *newest = ms_py_layout_for(3, MS_PY_NEWEST_MINOR);
+  assert_null(ms_py_layout_for(3, MS_PY_NEWEST_MINOR + 1));
+  fake_debug_offsets(d, MS_PY_NEWEST_MINOR, 0x031000f0, 0);
+  assert_true(ms_py_debug_offsets_read(d, 0x031000f0, newest, &L, why, sizeof why));
+  assert_int_equal(L.co_code, 208);
+  d[111] = d[110], d[110] = 0; /* a member inserted: another shape */
+  assert_false(ms_py_debug_offsets_read(d, 0x031000f0, newest, &L, why, sizeof why));
+  fake_debug_offsets(d, 14, 0x031000f0, 0);
+  assert_false(ms_py_debug_offsets_read(d, 0x031000f0, ms_py_layout_for(3, 14), &L, why, sizeof why));
+  assert_non_null(strstr(why, "does not know"));
+}
+
+/* ---- the split-off part of the eval function ---- */
+
+/* A fabricated text: parts (as .eh_frame_hdr lists them) at 0x000, 0x100, 0x400, 0x800 (the
+ * symbol, 0x100 bytes), 0x900, 0xa00; the symbol's jumps go into 0x100-0x400. */
+static uint8_t fake_text[0xb00];
+static uint8_t fake_hdr[12 + 6 * 8];
+
+static void fake_eh_frame_hdr(void) {
+  static const uint16_t parts[] = {0x000, 0x100, 0x400, 0x800, 0x900, 0xa00};
+  fake_hdr[0] = 1, fake_hdr[1] = 0x1b, fake_hdr[2] = 0x03, fake_hdr[3] = 0x3b;
+  uint32_t n = 6;
+  memcpy(fake_hdr + 8, &n, 4);
+  for (unsigned i = 0; i < n; i++) {
+    int32_t at = (int32_t)((fake_text + parts[i]) - fake_hdr), fde = 0;
+    memcpy(fake_hdr + 12 + 8 * i, &at, 4);
+    memcpy(fake_hdr + 16 + 8 * i, &fde, 4);
+  }
+}
+
+/* A jmp (0xe9) or jcc (0x0f 0x84) at fake_text + at to fake_text + to. */
+static void fake_jump(unsigned at, unsigned to, bool cond) {
+  unsigned len = cond ? 6 : 5;
+  int32_t rel = (int32_t)to - (int32_t)(at + len);
+  if (cond) fake_text[at] = 0x0f, fake_text[at + 1] = 0x84;
+  else fake_text[at] = 0xe9;
+  memcpy(fake_text + at + len - 4, &rel, 4);
+}
+
+static void test_split_part(void **state) {
+  (void)state;
+  uintptr_t lo = (uintptr_t)fake_text + 0x800, hi = lo + 0x100, plo = 0, phi = 0;
+  memset(fake_text, 0x90, sizeof fake_text);
+  fake_eh_frame_hdr();
+  /* three jumps into the middle of 0x100-0x400, a call-like jump to a part's start, jumps inside
+   * the symbol: not enough */
+  fake_jump(0x800, 0x180, false);
+  fake_jump(0x810, 0x1c0, true);
+  fake_jump(0x820, 0x200, false);
+  fake_jump(0x830, 0x100, false); /* the part's start: a tail call */
+  fake_jump(0x840, 0x400, false);
+  fake_jump(0x850, 0x8f0, true); /* inside the symbol */
+  assert_false(ms_py_split_part(lo, hi, fake_hdr, &plo, &phi));
+  /* a fourth: the part */
+  fake_jump(0x860, 0x3ff, true);
+  assert_true(ms_py_split_part(lo, hi, fake_hdr, &plo, &phi));
+  assert_true(plo == (uintptr_t)fake_text + 0x100 && phi == (uintptr_t)fake_text + 0x400);
+  /* more jumps into another part win over it */
+  for (unsigned i = 0; i < 5; i++) fake_jump(0x870 + 8 * i, 0x480 + 16 * i, false);
+  assert_true(ms_py_split_part(lo, hi, fake_hdr, &plo, &phi));
+  assert_true(plo == (uintptr_t)fake_text + 0x400 && phi == (uintptr_t)fake_text + 0x800);
+  /* jumps into the last part (its end is unknown) or before the first count for nothing */
+  memset(fake_text + 0x800, 0x90, 0x100);
+  for (unsigned i = 0; i < 6; i++) fake_jump(0x800 + 8 * i, 0xa10 + 16 * i, false);
+  assert_false(ms_py_split_part(lo, hi, fake_hdr, &plo, &phi));
+  /* another table encoding: nothing */
+  for (unsigned i = 0; i < 6; i++) fake_jump(0x800 + 8 * i, 0x180 + 16 * i, false);
+  assert_true(ms_py_split_part(lo, hi, fake_hdr, &plo, &phi));
+  fake_hdr[3] = 0x03;
+  assert_false(ms_py_split_part(lo, hi, fake_hdr, &plo, &phi));
 }
 
 /* ---- interning ---- */
@@ -397,6 +533,7 @@ static void test_merge(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_str_kinds),  cmocka_unit_test(test_canaries), cmocka_unit_test(test_debug_offsets),
+    cmocka_unit_test(test_debug_offsets_published), cmocka_unit_test(test_split_part),
     cmocka_unit_test(test_intern),     cmocka_unit_test(test_walk_312), cmocka_unit_test(test_walk_310),
     cmocka_unit_test(test_merge),
   };

@@ -4,7 +4,9 @@
  *   -DFAKE_CODE_SIZE=N        3.11 whose code objects are N bytes (the layout expects 184)
  *   -DFAKE_TYPE_ELSEWHERE     3.11 whose type names lie outside the module (another header)
  *   -DFAKE_313_COOKIE         3.13 whose _PyRuntime lacks the debug-offsets cookie
- *   -DFAKE_313_FREE_THREADED  3.13 built without the GIL */
+ *   -DFAKE_313_FREE_THREADED  3.13 built without the GIL
+ *   -DFAKE_314_FREE_THREADED  3.14 built without the GIL (3.14t)
+ *   -DFAKE_316                a 3.16 whose _Py_DebugOffsets do not have 3.15's shape */
 #include <stdint.h>
 #include <string.h>
 
@@ -20,17 +22,27 @@ typedef struct {
 #define FAKE_CODE_SIZE 184
 #endif
 
-#if defined(FAKE_313_COOKIE) || defined(FAKE_313_FREE_THREADED)
-const unsigned long Py_Version = 0x030D00F0;
+#if defined(FAKE_313_COOKIE) || defined(FAKE_313_FREE_THREADED) || defined(FAKE_314_FREE_THREADED) || \
+  defined(FAKE_316)
+#if defined(FAKE_314_FREE_THREADED)
+#define FAKE_VERSION 0x030E00F0
+#elif defined(FAKE_316)
+#define FAKE_VERSION 0x031000F0
+#else
+#define FAKE_VERSION 0x030D00F0
+#endif
+const unsigned long Py_Version = FAKE_VERSION;
 struct {
   char cookie[8];
   uint64_t version, free_threaded;
-  uint64_t rest[80];
+  uint64_t rest[160];
 } _PyRuntime = {
 #ifdef FAKE_313_COOKIE
-  "notdebug", 0x030D00F0, 0, {0}
+  "notdebug", FAKE_VERSION, 0, {0}
+#elif defined(FAKE_316)
+  "xdebugpy", FAKE_VERSION, 0, {0}
 #else
-  "xdebugpy", 0x030D00F0, 1, {0}
+  "xdebugpy", FAKE_VERSION, 1, {0}
 #endif
 };
 fake_type PyCode_Type = {1, 0, 0, "code", 200, 2};

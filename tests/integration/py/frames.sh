@@ -8,15 +8,17 @@
 . "$(dirname "$0")/../lib/common.sh"
 . "$(dirname "$0")/../lib/py.sh"
 label=${1:?usage: frames.sh system|X.Y}
-PY=$(ms_py_find "$label") || ms_skip "CPython $label is not installed (pyenv versions, or /usr/bin/python3)"
+PY=$(ms_py_find "$label") ||
+  ms_skip "CPython $label is not installed (pyenv versions, /usr/bin/python3, or $MS_PY_NEXT_ROOT: scripts/python-next.sh)"
 ver=$(ms_py_version "$PY")
 echo "interpreter: $PY ($ver)"
 run() { ms_preload MEMSHIM_PROFILE=1 MEMSHIM_VERBOSE=1 "$@"; }
 
 # 1. The built-in layout row against offsetof() in the interpreter's own headers.
-inc=$("$PY" -c 'import sysconfig; print(sysconfig.get_paths()["include"])')
+inc=$(ms_py_host_path "$PY" "$("$PY" -c 'import sysconfig; print(sysconfig.get_paths()["include"])')")
 if [ -f "$inc/Python.h" ] && command -v cc >/dev/null; then
-  cc -std=gnu11 -w -I"$inc" -I"$inc/internal" -I"$SRC_DIR/src" -o "$MS_TMP/layout_check" \
+  # -idirafter: a Debian pyconfig.h includes <x86_64-linux-gnu/python3.X/pyconfig.h>
+  cc -std=gnu11 -w -I"$inc" -I"$inc/internal" -idirafter "$(dirname "$inc")" -I"$SRC_DIR/src" -o "$MS_TMP/layout_check" \
     "$MS_PY_DIR/layout_check.c" "$SRC_DIR/src/profile/py_layout.c" || ms_fail "cannot build layout_check"
   "$MS_TMP/layout_check" || ms_fail "the built-in layout of CPython $ver differs from its headers"
   ms_pass "layout of CPython $ver matches its headers"

@@ -1,5 +1,7 @@
 /* Compares memshim's built-in CPython layout row (src/profile/py_layout.c) with offsetof() in
- * the headers of the interpreter it is compiled against (tests/integration/py/frames.sh).
+ * the headers of the interpreter it is compiled against (tests/integration/py/frames.sh). From
+ * 3.14 the row's offsets are read from the _Py_DebugOffsets the headers' own initializer fills
+ * in (memshim's table of its members per version), then compared the same way.
  * Exit 0 when every field agrees; prints each difference otherwise. */
 #define Py_BUILD_CORE 1
 #include <Python.h>
@@ -8,6 +10,11 @@
 #if PY_VERSION_HEX >= 0x030B0000
 #include "internal/pycore_code.h"
 #include "internal/pycore_frame.h"
+#if PY_VERSION_HEX >= 0x030E0000
+#include "internal/pycore_debug_offsets.h"
+#include "internal/pycore_runtime.h"
+#include "internal/pycore_stackref.h"
+#endif
 #else
 #include <frameobject.h>
 #endif
@@ -30,6 +37,20 @@ int main(void) {
     printf("CPython %s: no built-in row\n", PY_VERSION);
     return 1;
   }
+#if PY_VERSION_HEX >= 0x030E0000
+  static const _Py_DebugOffsets dbo = _Py_DebugOffsets_INIT(_Py_Debug_Cookie);
+  static ms_py_layout read;
+  char why[256];
+  if (!L->published || !ms_py_debug_offsets_read(&dbo, PY_VERSION_HEX, L, &read, why, sizeof why)) {
+    printf("CPython %s: its _Py_DebugOffsets are not read: %s\n", PY_VERSION, L->published ? why : "row not published");
+    return 1;
+  }
+  L = &read;
+  if (Py_TAG_BITS & ~L->f_code_tag) {
+    printf("CPython %s: f_executable's tag bits 0x%lx are not all cleared\n", PY_VERSION, (long)Py_TAG_BITS);
+    bad = 1;
+  }
+#endif
 #if PY_VERSION_HEX < 0x030B0000
   EQ(frames, MS_PY_FRAMES_OBJECT);
   EQ(ts_frame, offsetof(PyThreadState, frame));
@@ -68,9 +89,13 @@ int main(void) {
 #if PY_VERSION_HEX < 0x030C0000
   EQ(entry, MS_PY_ENTRY_FLAG);
   EQ(f_is_entry, offsetof(_PyInterpreterFrame, is_entry));
-#else
+#elif PY_VERSION_HEX < 0x030E0000
   EQ(entry, MS_PY_ENTRY_SHIM);
   EQ(owner_cstack, FRAME_OWNED_BY_CSTACK);
+#else
+  /* the C activation's entry frame is FRAME_OWNED_BY_INTERPRETER (CSTACK, if any, above it) */
+  EQ(entry, MS_PY_ENTRY_SHIM);
+  EQ(owner_cstack, FRAME_OWNED_BY_INTERPRETER);
 #endif
 #endif
   EQ(co_filename, offsetof(PyCodeObject, co_filename));

@@ -1,13 +1,23 @@
-# A leak kept by one named Python function, through ctypes malloc (GIL released), numpy arrays
-# or torch tensors (GIL released in the op), beside a clean churn of the same kind.
-# Usage: leak.py ctypes|numpy|torch SECONDS
+# A leak kept by one named Python function, through pure-Python objects (bytearray buffers, the
+# interpreter's own allocator), ctypes malloc (GIL released), numpy arrays or torch tensors (GIL
+# released in the op), beside a clean churn of the same kind.
+# Usage: leak.py python|ctypes|numpy|torch SECONDS
 import sys
 import time
 
 kind, seconds = sys.argv[1], float(sys.argv[2])
 kept = []
 
-if kind == "ctypes":
+if kind == "python":
+
+    def keep_buffers():
+        kept.append(bytearray(65536))  # @leak.python
+
+    def churn():
+        return len(bytes(100000))
+
+    leak = keep_buffers
+elif kind == "ctypes":
     import ctypes
 
     libc = ctypes.CDLL(None)  # CDLL: the call releases the GIL
