@@ -57,7 +57,7 @@ static const ms_option_def ms_option_table[MS_OPT__COUNT] = {
   [MS_OPT_STACK_DEPTH] = {"stack_depth", "MEMSHIM_STACK_DEPTH", MS_OPT_INT, "32", NULL, 1, 128, false,
     "frames kept per call-site stack"},
   [MS_OPT_PY_STACKS] = {"py_stacks", "MEMSHIM_PY_STACKS", MS_OPT_BOOL, "1", NULL, 0, 0, false,
-    "with profiling on, name the Python file, line and function in call sites (CPython 3.8-3.13)"},
+    "with profiling on, name the Python file, line and function in call sites (CPython 3.8-3.15, release builds with the GIL)"},
   [MS_OPT_PY_DEPTH] = {"py_depth", "MEMSHIM_PY_DEPTH", MS_OPT_INT, "32", NULL, 1, 128, false,
     "Python frames kept per call-site stack (native frames count apart)"},
   [MS_OPT_REPORT] = {"report", "MEMSHIM_REPORT", MS_OPT_LIST, "text", "text|json|collapsed|html|pprof", 0, 0,
