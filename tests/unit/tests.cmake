@@ -47,3 +47,5 @@ ms_unit_test(test_fork SOURCES ${CMAKE_SOURCE_DIR}/src/interpose/fork.c ${CMAKE_
 ms_unit_test(test_backend_select SOURCES ${CMAKE_SOURCE_DIR}/src/backend/select.c $<TARGET_OBJECTS:ms_options>)
 # util/hmap.h and util/chunked.h: header-only.
 ms_unit_test(test_hmap)
+# interpose/track.h: the hot path's decisions (the symbols it reads are the test's own).
+ms_unit_test(test_track)
