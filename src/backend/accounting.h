@@ -20,7 +20,8 @@ typedef struct ms_thread {
    * thread.deallocatedp, or glibc_freed) reached free_mark, so the heap policy looks inline
    * (core/state.c, ms_free_slow). Until the thread binds, freed_p points at a zero word. Under
    * profiling free_mark stays 0 (every free goes on to the profiler's inline test) and the
-   * policy's mark is heap_mark (interpose/track.h). 0 = look at the next free. */
+   * policy's mark is heap_mark (interpose/track.h); without profiling heap_mark stays 0.
+   * 0 = look at the next free. */
   const uint64_t *freed_p;
   uint64_t free_mark;
   uint64_t heap_mark;

@@ -50,7 +50,8 @@ static inline int ms_track_free_begin(const void *p) {
   ms_thread *t = &ms_tls_thread;
   t->free_calls++;
   if (ms_likely(*t->freed_p < t->free_mark)) return 0;
-  if (!ms_profile_active) return 1;
+  /* No test of ms_profile_active needed: without profiling heap_mark stays 0 (the filter is
+   * empty), so a call that got here goes to the rare part, which asks the flag. */
   return ms_unlikely(ms_ptr_maybe_sampled(p)) | ms_unlikely(*t->freed_p >= t->heap_mark);
 }
 
