@@ -100,7 +100,7 @@ wait
 if [ "${BENCH_SKIP_CPU:-0}" != 1 ]; then
   for p in "${PROGRAMS[@]}"; do
     IFS='|' read -r name _ cpu_cmd <<<"$p"
-    for run in $(seq "$BENCH_RUNS"); do
+    for _ in $(seq "$BENCH_RUNS"); do
       for c in "${CONFIGS[@]}"; do
         # shellcheck disable=SC2086
         bench_cpu_time ${c#*|} -- $cpu_cmd >>"$OUT/cpu.$name.${c%%|*}"
@@ -119,12 +119,14 @@ for p in "${PROGRAMS[@]}"; do
   base=$(cat "$OUT/cg.$name.jemalloc")
   printf '%-11s %14s' "$name" "$base"
   cbase=
+  # shellcheck disable=SC2046 # one number per line
   [ -s "$OUT/cpu.$name.jemalloc" ] && cbase=$(bench_median $(cat "$OUT/cpu.$name.jemalloc"))
   for c in "${CONFIGS[@]:1}"; do
     k=${c%%|*}
     r=$(bench_ratio "$(cat "$OUT/cg.$name.$k")" "$base")
     cg_r[$k]+=" $r"
     if [ -n "$cbase" ]; then
+      # shellcheck disable=SC2046
       cr=$(bench_ratio "$(bench_median $(cat "$OUT/cpu.$name.$k"))" "$cbase")
       cpu_r[$k]+=" $cr"
       printf ' %13.4f / %6.3f' "$r" "$cr"
