@@ -21,7 +21,8 @@
 # Usage: scripts/bench.sh [program...]      (default: all; names as in BENCH_PROGRAMS)
 # Environment: BUILD_DIR (default build-bench), BENCH_RUNS, BENCH_CG_RUNS, BENCH_JOBS,
 #              BENCH_SKIP_CG=1 / BENCH_SKIP_CPU=1 (one view only), BENCH_SKIP_STARTUP=1,
-#              BENCH_SKIP_PYWALK=1, PYTHON (/usr/bin/python3).
+#              BENCH_SKIP_PYWALK=1, BENCH_SKIP_HOT=1 (the mimalloc-bench table of
+#              scripts/bench-hot.sh, run when no program is named), PYTHON (/usr/bin/python3).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 . "$ROOT/scripts/lib/deps.sh"
@@ -250,6 +251,14 @@ if [ "${BENCH_SKIP_STARTUP:-0}" != 1 ] && [ ${#BENCH_STARTUP[@]} -gt 0 ]; then
   BENCH_PROGRAMS=("${BENCH_STARTUP[@]}")
   BENCH_SUMMARY_TAG=" (start-up)"
   measure_group "start-up"
+fi
+
+# The hot path on three mimalloc-bench programs, both rows (profiling off, sampled), instruction and
+# CPU-time ratios side by side (issue 26's table; BENCH_SKIP_HOT=1 leaves it out).
+if [ "${BENCH_SKIP_HOT:-0}" != 1 ] && [ $# -eq 0 ]; then
+  echo
+  echo "#### hot path: mimalloc-bench cfrac, mstress, alloc-test (scripts/bench-hot.sh)"
+  BUILD_DIR=$BUILD_DIR BENCH_HOT_LIB=$LIB BENCH_RUNS=$BENCH_RUNS "$ROOT/scripts/bench-hot.sh" | tail -n +2
 fi
 
 echo

@@ -77,14 +77,14 @@ void ms_thread_bind_counters(ms_thread *t) {
   __atomic_store_n(&t->je_allocatedp, a, __ATOMIC_RELEASE); /* last: a fork child's fold tests it */
   ms_forklock_unlock(lk);
   t->freed_p = d;
-  t->free_mark = 0; /* the next free sets the real mark (ms_free_slow) */
+  t->free_mark = t->heap_mark = 0; /* the next free sets the real mark (ms_free_slow) */
 }
 
 void ms_thread_register(ms_thread *t) {
   ms_guard_enter();
   if (ms_be_kind == MS_BE_GLIBC && t->freed_p != &t->glibc_freed) {
     t->freed_p = &t->glibc_freed;
-    t->free_mark = 0;
+    t->free_mark = t->heap_mark = 0;
   }
   if (ms_backend_ctl_ready()) ms_thread_bind_counters(t);
   uint32_t *lk = ms_registry_lock();

@@ -17,10 +17,14 @@ typedef struct ms_thread {
    * the activity tick at MS_TICK_BYTES. */
   int64_t sample_countdown;
   /* The free path's one check: the thread's freed-bytes total (*freed_p: jemalloc's
-   * thread.deallocatedp, or glibc_freed) passed free_mark, so the heap policy looks inline
-   * (core/state.c, ms_free_slow). Until the thread binds, freed_p points at a zero word. */
+   * thread.deallocatedp, or glibc_freed) reached free_mark, so the heap policy looks inline
+   * (core/state.c, ms_free_slow). Until the thread binds, freed_p points at a zero word. Under
+   * profiling free_mark stays 0 (every free goes on to the profiler's inline test) and the
+   * policy's mark is heap_mark (interpose/track.h); without profiling heap_mark stays 0.
+   * 0 = look at the next free. */
   const uint64_t *freed_p;
   uint64_t free_mark;
+  uint64_t heap_mark;
   uint64_t alloc_calls;
   uint64_t free_calls;
   /* jemalloc's exact per-thread byte totals, and what was already folded at thread exit. */

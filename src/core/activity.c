@@ -55,7 +55,10 @@ void ms_activity_tick(void) {
 
 void ms_activity_free_tick(ms_thread *t) {
   /* Without a heap policy the mark goes out of reach: the free path never comes here again. */
-  t->free_mark = ms_heap_inline ? *t->freed_p + MS_FREE_TICK_BYTES : UINT64_MAX;
+  uint64_t mark = ms_heap_inline ? *t->freed_p + MS_FREE_TICK_BYTES : UINT64_MAX;
+  /* Under profiling free_mark stays 0: every free goes on to the profiler's test (track.h). */
+  if (ms_profile_active) t->heap_mark = mark;
+  else t->free_mark = mark;
   if (!ms_heap_inline || ms_guard_held()) return;
   ms_policy_heap_tick(true);
 }

@@ -38,7 +38,7 @@ static __attribute__((noinline)) void ms_free_rare(void *p) {
 
 MS_EXPORT void free(void *p) {
   if (ms_unlikely(!p)) return;
-  if (ms_track_free_begin()) return ms_free_rare(p);
+  if (ms_track_free_begin(p)) return ms_free_rare(p);
   ms_be.free(p);
 }
 

@@ -90,13 +90,13 @@ static __attribute__((noinline)) void ms_delete_sized_rare(void *p, size_t size)
 /* As free(): the common path is a tail call with no frame. */
 static inline void ms_delete(void *p) {
   if (ms_unlikely(!p)) return;
-  if (ms_track_free_begin()) return ms_delete_rare(p);
+  if (ms_track_free_begin(p)) return ms_delete_rare(p);
   ms_be.free(p);
 }
 
 static inline void ms_delete_sized(void *p, size_t size) {
   if (ms_unlikely(!p)) return;
-  if (ms_track_free_begin()) return ms_delete_sized_rare(p, size);
+  if (ms_track_free_begin(p)) return ms_delete_sized_rare(p, size);
   ms_be.free_sized(p, size);
 }
 

@@ -48,3 +48,5 @@ ms_unit_test(test_backend_select SOURCES ${CMAKE_SOURCE_DIR}/src/backend/select.
 # util/hmap.h and util/chunked.h: header-only.
 ms_unit_test(test_hmap)
 ms_unit_test(test_cgroup SOURCES ${CMAKE_SOURCE_DIR}/src/util/cgroup.c ${CMAKE_SOURCE_DIR}/src/util/proc.c)
+# interpose/track.h: the hot path's decisions (the symbols it reads are the test's own).
+ms_unit_test(test_track)
