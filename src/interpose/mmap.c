@@ -18,6 +18,7 @@
 
 #include "../core/activity.h"
 #include "../policy/mmap_registry.h"
+#include "../profile/profile.h"
 #include "../util/export.h"
 #include "../util/sys.h"
 
@@ -26,10 +27,12 @@ MS_EXPORT void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t 
   bool fixed = (flags & (MAP_FIXED | MAP_FIXED_NOREPLACE)) != 0;
   if (!ms_mmap_registry_wants(len, prot, flags, fd) && !(fixed && ms_mmap_registry_busy()))
     return ms_sys_mmap(addr, len, prot, flags, fd, off);
+  /* The call site for reports, taken before the lock: unwinding may map files itself. */
+  uint32_t site = ms_mmap_registry_wants(len, prot, flags, fd) ? ms_profile_capture_site() : 0;
   ms_mmap_lock_span((uintptr_t)addr, fixed ? len : 0, 0, 0);
   void *p = ms_sys_mmap(addr, len, prot, flags, fd, off);
   int saved = errno;
-  bool capped = p != MAP_FAILED && ms_mmap_note_map_locked((uintptr_t)p, len, prot, flags, fd);
+  bool capped = p != MAP_FAILED && ms_mmap_note_map_locked((uintptr_t)p, len, prot, flags, fd, site);
   ms_mmap_unlock();
   if (capped) ms_activity_capped_mapping(); /* a cap has something to watch: the monitor is needed */
   errno = saved;

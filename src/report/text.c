@@ -292,6 +292,31 @@ static void ms_text_sites(const ms_snapshot *s, unsigned top, ms_out *o) {
   ms_arena_release(&arena);
 }
 
+/* Tracked file mappings apart from the heap: per call site, what of each is resident now. */
+static void ms_text_mapped(const ms_snapshot *s, unsigned top, ms_out *o) {
+  if (!s->nmapped) return;
+  char a[32], b[32], c[32];
+  uint64_t resident = 0;
+  for (unsigned i = 0; i < s->nmapped; i++) resident += s->mapped[i].resident_bytes;
+  ms_fmt_bytes(a, sizeof a, (double)resident);
+  ms_fmt_bytes(b, sizeof b, (double)ms_snap_mapped_droppable(s));
+  ms_out_printf(o, "\nmapped files (not heap): %u tracked, %s resident, of it %s page cache the cap can drop\n",
+                s->nmapped, a, b);
+  unsigned n = ms_limit(s->nmapped, top);
+  for (unsigned i = 0; i < n; i++) {
+    const ms_snap_mapping *m = &s->mapped[i];
+    const ms_snap_site *site = m->site ? ms_snap_find_site(s, m->site) : NULL;
+    char where[1024] = "site unknown (profiling was off)";
+    if (site && site->nframes) ms_site_where(site, where, sizeof where);
+    ms_fmt_bytes(a, sizeof a, (double)m->resident_bytes);
+    ms_fmt_bytes(c, sizeof c, (double)(m->end - m->start));
+    ms_out_printf(o, "  %s resident of %s mapped, %s  %s  at %s\n", a, c, m->droppable ? "droppable" : "kept",
+                  m->path ? m->path : "?", where);
+    if (!m->path) ms_out_printf(o, "    range 0x%llx-0x%llx\n", (unsigned long long)m->start, (unsigned long long)m->end);
+  }
+  if (n < s->nmapped) ms_out_printf(o, "  ... %u more\n", s->nmapped - n);
+}
+
 void ms_write_text(const ms_snapshot *s, const ms_write_opts *opt, ms_out *o) {
   unsigned top = opt ? opt->top : 10;
   char a[32];
@@ -341,11 +366,13 @@ void ms_write_text(const ms_snapshot *s, const ms_write_opts *opt, ms_out *o) {
     ms_out_printf(o, "live bytes as of %.1f s: the last look before the Python interpreter's teardown freed them\n",
                   (double)s->live_before_teardown_ms / 1000.0);
   if (!s->has_profile) { /* a GPU report with the profiler off: its sites hold device bytes only */
+    ms_text_mapped(s, top, o);
     if (s->gpu.present) ms_out_str(o, "\n");
     ms_text_gpu(s, top, o);
     return;
   }
   ms_text_sites(s, top, o);
+  ms_text_mapped(s, top, o);
 
   const ms_snap_leak *l = &s->leak;
   if (l->checked) {

@@ -59,7 +59,7 @@ static uint64_t tracked_bytes(void) {
 
 static void note_map(uintptr_t addr, size_t len, int prot, int flags, int fd) {
   ms_mmap_lock();
-  ms_mmap_note_map_locked(addr, len, prot, flags, fd);
+  ms_mmap_note_map_locked(addr, len, prot, flags, fd, 0);
   ms_mmap_unlock();
 }
 static void note_unmap(uintptr_t addr, size_t len) {
