@@ -1,7 +1,9 @@
 /* mmap, mmap64, munmap, mremap, mprotect: raw syscalls plus the file-mapping registry.
  *
  * The allocator itself maps its memory through these names, so nothing here allocates, logs or
- * calls back into libc beyond syscall(2). An anonymous mapping made while no file mapping is
+ * calls back into libc beyond syscall(2); the one exception is a new file mapping the registry
+ * will track while profiling is on, whose call site is unwound (under the recursion guard, before
+ * the lock) so that reports name it. An anonymous mapping made while no file mapping is
  * tracked costs one flag test and one atomic load on top of the syscall. For a tracked range,
  * the registry lock is held across the syscall and the update, so the residency cap (which drops
  * pages under the same lock) never sees a range that was unmapped and reused behind its back.
