@@ -260,6 +260,9 @@ static int ms_report_mapped(ms_snapshot *s, ms_arena *a) {
     if (!seen) ids[nids++] = it->site;
   }
   if (nids && !ms_profile_sites_for(s, a, ids, nids, index)) return -1;
+  for (unsigned i = 0; i < n; i++) /* a stack id the table does not have: no site rather than a dangling id */
+    for (unsigned k = 0; k < nids && out[i].site; k++)
+      if (ids[k] == out[i].site && index[k] == UINT32_MAX) out[i].site = 0;
   ms_sort(out, n, sizeof *out, ms_by_resident);
   s->mapped = out;
   s->nmapped = n;

@@ -116,6 +116,7 @@ typedef struct {
 typedef struct {
   ms_text_row *rows;
   uint32_t n;
+  uint32_t stacks; /* sites in the rows (mapping-only sites are not) */
   const uint32_t *group; /* per site: its group's first site; NULL: each site alone */
 } ms_text_rows;
 
@@ -125,7 +126,7 @@ static void ms_text_rows_build(const ms_snapshot *s, ms_arena *a, ms_text_rows *
   r->group = ms_snap_group_sites(s, a);
   r->rows = ms_arena_array(a, s->nsites, sizeof *r->rows);
   uint32_t *row_of = ms_arena_array(a, s->nsites, sizeof *row_of);
-  r->n = 0;
+  r->n = r->stacks = 0;
   if (!r->group || !r->rows || !row_of) {
     r->rows = NULL;
     r->group = NULL;
@@ -135,14 +136,20 @@ static void ms_text_rows_build(const ms_snapshot *s, ms_arena *a, ms_text_rows *
     const ms_snap_site *site = &s->sites[i];
     uint32_t g = r->group[i];
     ms_text_row *row;
-    if (g == i) {
-      row_of[i] = r->n;
+    /* a site listed only for a file mapping (mapped_files) holds no heap or device bytes */
+    if (!site->heap.present && !site->device.present && !site->host_pinned.present) {
+      row_of[i] = UINT32_MAX;
+      continue;
+    }
+    if (g == i || row_of[g] == UINT32_MAX) {
+      row_of[i] = row_of[g] = r->n;
       row = &r->rows[r->n++];
       row->rep = i;
     } else {
       row = &r->rows[row_of[g]];
     }
     row->members++;
+    r->stacks++;
     row->live += site->heap.live_bytes;
     row->count += site->heap.live_count;
     row->alloc += site->heap.allocated_bytes;
@@ -180,7 +187,8 @@ static void ms_text_members(const ms_snapshot *s, const ms_text_rows *r, const m
                 row->members > 2 ? "s" : "");
   unsigned named = 0;
   for (uint32_t i = row->rep + 1; i < s->nsites && named < MS_TEXT_MEMBERS_NAMED; i++) {
-    if (r->group[i] != row->rep) continue;
+    const ms_snap_site *m = &s->sites[i];
+    if (r->group[i] != row->rep || (!m->heap.present && !m->device.present && !m->host_pinned.present)) continue;
     char b[32];
     ms_fmt_bytes(b, sizeof b, (double)s->sites[i].heap.live_bytes);
     ms_out_printf(o, "%s site %u (%s)", named ? "," : "", (unsigned)s->sites[i].id, b);
@@ -260,7 +268,7 @@ static void ms_text_sites(const ms_snapshot *s, unsigned top, ms_out *o) {
   ms_text_rows_sort(&rows, false, order);
   unsigned n = ms_limit(rows.n, top);
   ms_out_printf(o, "\ntop %u of %u call sites by live bytes", n, (unsigned)rows.n);
-  if (rows.n < s->nsites) ms_out_printf(o, " (%u stacks; stacks of one Python line merged)", (unsigned)s->nsites);
+  if (rows.n < rows.stacks) ms_out_printf(o, " (%u stacks; stacks of one Python line merged)", (unsigned)rows.stacks);
   ms_out_str(o, ":\n");
   for (unsigned i = 0; i < n; i++) {
     const ms_text_row *row = &rows.rows[order[i].row];
