@@ -5,7 +5,8 @@
 # Its report (memshim snapshot, while the mapping lives) lists the mapping with the file's path,
 # mapped bytes = the file's size, resident bytes = the part read (give or take fault-around),
 # its site named by the np.memmap line in load_weights, droppable, and the droppable total;
-# the 32 MiB array is a heap site, not a mapping. The text report says the same in words.
+# the 32 MiB array is a heap site, not a mapping. The text report says the same in words, and
+# `memshim report` reads the section back (text, and JSON unchanged).
 . "$(dirname "$0")/lib/common.sh"
 ms_require_python_module numpy
 
@@ -75,4 +76,10 @@ PY
 txt="$MS_TMP/live.txt"
 grep -q "^mapped files (not heap): .* page cache the cap can drop" "$txt" || ms_fail "text report: $(cat "$txt")"
 grep -F "$data" "$txt" | grep -q "worker.py:$map_line load_weights" || ms_fail "text report line: $(grep -F "$data" "$txt")"
+# the CLI reads the section back and renders it the same way (src/cli/load.c)
+"$MS_TEST_CLI" report "$MS_TMP/live.json" >"$MS_TMP/cli.txt" || ms_fail "memshim report failed"
+grep -F "$data" "$MS_TMP/cli.txt" | grep -q "worker.py:$map_line load_weights" || ms_fail "memshim report: $(cat "$MS_TMP/cli.txt")"
+"$MS_TEST_CLI" report --format json "$MS_TMP/live.json" >"$MS_TMP/again.json" || ms_fail "memshim report --format json failed"
+"$PYTHON" -c 'import json,sys; a,b=(json.load(open(f))["mapped_files"] for f in sys.argv[1:]); assert a == b, (a, b)' \
+  "$MS_TMP/live.json" "$MS_TMP/again.json" || ms_fail "mapped_files changed through the CLI's JSON round trip"
 ms_pass "np.memmap in load_weights: reported at worker.py:$map_line with its resident bytes, apart from the heap"
