@@ -240,6 +240,25 @@ static int ms_load_modules(const json_t *doc, ms_snapshot *s, ms_arena *a) {
   return 0;
 }
 
+/* mapped_files: the tracked file mappings (droppable_resident_bytes is derived, not read). */
+static int ms_load_mapped(const json_t *doc, ms_snapshot *s, ms_arena *a) {
+  const json_t *list = ms_get(ms_get(doc, "mapped_files"), "mappings");
+  size_t n = ms_count(list);
+  if (!n) return 0;
+  ms_snap_mapping *out = ms_arena_array(a, n, sizeof *out);
+  if (!out) return -1;
+  for (size_t i = 0; i < n; i++) {
+    const json_t *m = json_array_get(list, i);
+    out[i] = (ms_snap_mapping){.site = (uint32_t)ms_u64(m, "site"), .path = ms_str(m, "path", NULL),
+                               .start = ms_hex(m, "start"), .end = ms_hex(m, "end"),
+                               .resident_bytes = ms_u64(m, "resident_bytes"), .droppable = ms_bool(m, "droppable")};
+    if (out[i].end < out[i].start) out[i].end = out[i].start;
+  }
+  s->mapped = out;
+  s->nmapped = (unsigned)n;
+  return 0;
+}
+
 static int ms_load_snapshot(const json_t *doc, ms_snapshot *s, ms_arena *a) {
   memset(s, 0, sizeof *s);
   const json_t *proc = ms_get(doc, "process"), *profile = ms_get(doc, "profile");
@@ -280,7 +299,7 @@ static int ms_load_snapshot(const json_t *doc, ms_snapshot *s, ms_arena *a) {
     s->container.psi_full_avg10_bp = (uint32_t)ms_u64(cg, "psi_full_avg10_bp");
     s->container.pressure_reports = ms_u64(cg, "pressure_reports");
   }
-  if (ms_load_sites(doc, s, a) || ms_load_timeline(doc, s, a) || ms_load_leak(doc, s, a) || ms_load_unreach(doc, s, a) || ms_load_gpu(doc, s, a) ||
+  if (ms_load_sites(doc, s, a) || ms_load_mapped(doc, s, a) || ms_load_timeline(doc, s, a) || ms_load_leak(doc, s, a) || ms_load_unreach(doc, s, a) || ms_load_gpu(doc, s, a) ||
       ms_load_modules(doc, s, a))
     return -1;
   return 0;

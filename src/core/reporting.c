@@ -28,6 +28,7 @@
 #include "../config/options.h"
 #include "../gpu/gpu.h"
 #include "monitor.h"
+#include "../policy/mmap_registry.h"
 #include "../policy/policy.h"
 #include "../policy/timeline.h"
 #include "../profile/collect.h"
@@ -41,6 +42,7 @@
 #include "../util/log.h"
 #include "../util/owner.h"
 #include "../util/proc.h"
+#include "../util/sort.h"
 #include "../util/sys.h"
 #include "../../include/memshim.h"
 
@@ -222,6 +224,51 @@ bool ms_report_container(struct ms_snap_container *out) {
   return true;
 }
 
+static int ms_by_resident(const void *a, const void *b) {
+  uint64_t x = ((const ms_snap_mapping *)a)->resident_bytes, y = ((const ms_snap_mapping *)b)->resident_bytes;
+  return x < y ? 1 : x > y ? -1 : 0;
+}
+
+/* The tracked file mappings with their resident bytes now and their call sites (appended to
+ * s->sites when the heap part does not list them). 0, or -1 out of memory. */
+static int ms_report_mapped(ms_snapshot *s, ms_arena *a) {
+  ms_mmap_counters c;
+  ms_mmap_counters_read(&c);
+  if (!c.tracked_count) return 0;
+  unsigned max = (unsigned)c.tracked_count + 16; /* a few more may be mapped meanwhile */
+  ms_mmap_item *items = ms_arena_array(a, max, sizeof *items);
+  ms_snap_mapping *out = ms_arena_array(a, max, sizeof *out);
+  uint32_t *ids = ms_arena_array(a, max, sizeof *ids), *index = ms_arena_array(a, max, sizeof *index);
+  if (!items || !out || !ids || !index) return -1;
+  unsigned n = ms_mmap_registry_list(items, max), nids = 0;
+  for (unsigned i = 0; i < n; i++) {
+    const ms_mmap_item *it = &items[i];
+    char link[64], path[4096];
+    /* The kernel names the file by its exact range; a range the registry split or the kernel
+     * merged has no such name, and the report shows the range alone. */
+    snprintf(link, sizeof link, "/proc/self/map_files/%lx-%lx", (unsigned long)it->start, (unsigned long)it->end);
+    long len = syscall(SYS_readlink, link, path, sizeof path - 1);
+    const char *p = NULL;
+    if (len > 0) {
+      path[len] = 0;
+      if (!(p = ms_arena_strdup(a, path))) return -1;
+    }
+    out[i] = (ms_snap_mapping){.site = it->site, .path = p, .start = it->start, .end = it->end,
+                               .resident_bytes = it->resident_bytes, .droppable = it->droppable};
+    bool seen = it->site == 0;
+    for (unsigned k = 0; k < nids && !seen; k++) seen = ids[k] == it->site;
+    if (!seen) ids[nids++] = it->site;
+  }
+  if (nids && !ms_profile_sites_for(s, a, ids, nids, index)) return -1;
+  for (unsigned i = 0; i < n; i++) /* a stack id the table does not have: no site rather than a dangling id */
+    for (unsigned k = 0; k < nids && out[i].site; k++)
+      if (ids[k] == out[i].site && index[k] == UINT32_MAX) out[i].site = 0;
+  ms_sort(out, n, sizeof *out, ms_by_resident);
+  s->mapped = out;
+  s->nmapped = n;
+  return 0;
+}
+
 /* Fills s with this process now (memory from the arena; comm holds the command). Caller holds
  * ms_report_mu and the recursion guard. Returns 0, or -1 out of memory (logged). */
 static int ms_report_collect(ms_snapshot *s, ms_arena *arena, const char *reason, char (*comm)[64]) {
@@ -238,7 +285,8 @@ static int ms_report_collect(ms_snapshot *s, ms_arena *arena, const char *reason
   s->leak.verdict = "none";
   ms_report_container(&s->container);
   if ((ms_profile_active && ms_profile_collect(s, arena) != 0) ||
-      ms_gpu_collect(s, arena, strcmp(reason, "exit") == 0, true) != 0 || ms_timeline_collect(s, arena) != 0) {
+      ms_gpu_collect(s, arena, strcmp(reason, "exit") == 0, true) != 0 || ms_timeline_collect(s, arena) != 0 ||
+      ms_report_mapped(s, arena) != 0) {
     ms_log_error("report: out of memory");
     return -1;
   }

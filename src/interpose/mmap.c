@@ -1,7 +1,9 @@
 /* mmap, mmap64, munmap, mremap, mprotect: raw syscalls plus the file-mapping registry.
  *
  * The allocator itself maps its memory through these names, so nothing here allocates, logs or
- * calls back into libc beyond syscall(2). An anonymous mapping made while no file mapping is
+ * calls back into libc beyond syscall(2); the one exception is a new file mapping the registry
+ * will track while profiling is on, whose call site is unwound (under the recursion guard, before
+ * the lock) so that reports name it. An anonymous mapping made while no file mapping is
  * tracked costs one flag test and one atomic load on top of the syscall. For a tracked range,
  * the registry lock is held across the syscall and the update, so the residency cap (which drops
  * pages under the same lock) never sees a range that was unmapped and reused behind its back.
@@ -18,6 +20,7 @@
 
 #include "../core/activity.h"
 #include "../policy/mmap_registry.h"
+#include "../profile/profile.h"
 #include "../util/export.h"
 #include "../util/sys.h"
 
@@ -26,10 +29,12 @@ MS_EXPORT void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t 
   bool fixed = (flags & (MAP_FIXED | MAP_FIXED_NOREPLACE)) != 0;
   if (!ms_mmap_registry_wants(len, prot, flags, fd) && !(fixed && ms_mmap_registry_busy()))
     return ms_sys_mmap(addr, len, prot, flags, fd, off);
+  /* The call site for reports, taken before the lock: unwinding may map files itself. */
+  uint32_t site = ms_mmap_registry_wants(len, prot, flags, fd) ? ms_profile_capture_site() : 0;
   ms_mmap_lock_span((uintptr_t)addr, fixed ? len : 0, 0, 0);
   void *p = ms_sys_mmap(addr, len, prot, flags, fd, off);
   int saved = errno;
-  bool capped = p != MAP_FAILED && ms_mmap_note_map_locked((uintptr_t)p, len, prot, flags, fd);
+  bool capped = p != MAP_FAILED && ms_mmap_note_map_locked((uintptr_t)p, len, prot, flags, fd, site);
   ms_mmap_unlock();
   if (capped) ms_activity_capped_mapping(); /* a cap has something to watch: the monitor is needed */
   errno = saved;

@@ -34,6 +34,7 @@ typedef struct {
   uintptr_t start, end; /* page-aligned */
   int prot, flags;
   ms_map_class cls;
+  uint32_t site; /* the profiler's stack id of the mmap call, 0 when unknown */
   uint32_t nchunks;
   ms_chunk *chunks; /* raw mmap; NULL until measured or after a split */
 } ms_entry;
@@ -116,19 +117,19 @@ static void ms_entry_put(ms_entry *slot, ms_entry v) {
   __atomic_store_n(&slot->cls, cls, __ATOMIC_RELEASE);
 }
 
-static void ms_entry_add(uintptr_t start, uintptr_t end, int prot, int flags, ms_map_class cls) {
+static void ms_entry_add(uintptr_t start, uintptr_t end, int prot, int flags, ms_map_class cls, uint32_t site) {
   if (!ms_entries) ms_entries = ms_raw_alloc(MS_MMAP_MAX_ENTRIES * sizeof(ms_entry));
   if (!ms_entries || ms_nentries >= MS_MMAP_MAX_ENTRIES) {
     /* Untracked is safe: it is only never dropped. */
     __atomic_add_fetch(&ms_untracked_full, 1, __ATOMIC_RELAXED);
     return;
   }
-  ms_entry_put(&ms_entries[ms_nentries], (ms_entry){start, end, prot, flags, cls, 0, NULL});
+  ms_entry_put(&ms_entries[ms_nentries], (ms_entry){start, end, prot, flags, cls, site, 0, NULL});
   __atomic_add_fetch(&ms_tracked_bytes, end - start, __ATOMIC_RELAXED);
   ms_set_count(ms_nentries + 1);
 }
 
-bool ms_mmap_note_map_locked(uintptr_t addr, size_t len, int prot, int flags, int fd) {
+bool ms_mmap_note_map_locked(uintptr_t addr, size_t len, int prot, int flags, int fd, uint32_t site) {
   uintptr_t end = ms_page_up(addr + len);
   /* MAP_FIXED replaces whatever was there. */
   if (ms_nentries) ms_mmap_note_unmap_locked(addr, end - addr);
@@ -139,7 +140,7 @@ bool ms_mmap_note_map_locked(uintptr_t addr, size_t len, int prot, int flags, in
    * would be lost (the host then dies of SIGBUS or reads zeros). Those are never tracked. */
   struct stat st;
   if (ms_sys_fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) return false;
-  ms_entry_add(addr, end, prot, flags, cls);
+  ms_entry_add(addr, end, prot, flags, cls, site);
   return cls == MS_MAP_ELIGIBLE;
 }
 
@@ -162,7 +163,7 @@ void ms_mmap_note_unmap_locked(uintptr_t a, size_t len) {
       right.start = b;
       e->end = a;
       __atomic_sub_fetch(&ms_tracked_bytes, right.end - right.start, __ATOMIC_RELAXED);
-      ms_entry_add(right.start, right.end, right.prot, right.flags, right.cls);
+      ms_entry_add(right.start, right.end, right.prot, right.flags, right.cls, right.site);
     } else if (a <= e->start) {
       e->start = b;
     } else {
@@ -184,7 +185,7 @@ void ms_mmap_note_remap_locked(uintptr_t old_addr, size_t old_len, uintptr_t new
   }
   ms_mmap_note_unmap_locked(old_addr, old_len);
   ms_mmap_note_unmap_locked(new_addr, new_len); /* MREMAP_FIXED replaces the target */
-  if (tracked) ms_entry_add(new_addr, ms_page_up(new_addr + new_len), moved.prot, moved.flags, moved.cls);
+  if (tracked) ms_entry_add(new_addr, ms_page_up(new_addr + new_len), moved.prot, moved.flags, moved.cls, moved.site);
 }
 
 /* A private mapping made writable may now hold data only this process has: never drop it. */
@@ -329,6 +330,41 @@ void ms_mmap_counters_read(ms_mmap_counters *out) {
     .dropped_bytes = __atomic_load_n(&ms_dropped_bytes, __ATOMIC_RELAXED),
     .untracked_full = __atomic_load_n(&ms_untracked_full, __ATOMIC_RELAXED),
   };
+}
+
+/* Present and anonymous pages of [lo, hi), without touching the cap's chunk state (a report
+ * must not make a chunk look recently grown). Registry lock held (ms_pm_buf). */
+static void ms_range_pages(int pagemap_fd, uintptr_t lo, uintptr_t hi, uint64_t *present, uint64_t *anon) {
+  const size_t batch = sizeof ms_pm_buf / sizeof ms_pm_buf[0];
+  for (uintptr_t a = lo; a < hi;) {
+    size_t n = (hi - a) / MS_PAGE < batch ? (hi - a) / MS_PAGE : batch;
+    if (ms_sys_pread(pagemap_fd, ms_pm_buf, n * sizeof(uint64_t), (off_t)(a / MS_PAGE * sizeof(uint64_t))) !=
+        (ssize_t)(n * sizeof(uint64_t)))
+      return;
+    for (size_t i = 0; i < n; i++)
+      if (ms_pm_buf[i] & MS_PM_PRESENT) {
+        (*present)++;
+        if (!(ms_pm_buf[i] & MS_PM_FILE_OR_SHARED)) (*anon)++;
+      }
+    a += n * MS_PAGE;
+  }
+}
+
+unsigned ms_mmap_registry_list(ms_mmap_item *out, unsigned max) {
+  unsigned n = 0;
+  ms_mmap_lock();
+  int pagemap_fd = ms_nentries ? ms_sys_open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC, 0) : -1;
+  for (unsigned i = 0; i < ms_nentries && n < max; i++) {
+    const ms_entry *e = &ms_entries[i];
+    uint64_t present = 0, anon = 0;
+    if (pagemap_fd >= 0) ms_range_pages(pagemap_fd, e->start, e->end, &present, &anon);
+    out[n++] = (ms_mmap_item){.start = e->start, .end = e->end, .site = e->site,
+                              .resident_bytes = present * MS_PAGE, .anon_bytes = anon * MS_PAGE,
+                              .droppable = e->cls == MS_MAP_ELIGIBLE, .measured = pagemap_fd >= 0};
+  }
+  if (pagemap_fd >= 0) ms_sys_close(pagemap_fd);
+  ms_mmap_unlock();
+  return n;
 }
 
 void ms_mmap_registry_visit(ms_mmap_visit_fn fn, void *arg) {

@@ -36,7 +36,8 @@ void ms_mmap_lock(void);
 void ms_mmap_unlock(void);
 /* With the lock held, after the syscall succeeded. note_map returns true when it added a
  * mapping the cap may drop. */
-bool ms_mmap_note_map_locked(uintptr_t addr, size_t len, int prot, int flags, int fd);
+/* site: the caller's stack id (ms_profile_capture_site, taken before the lock), 0 when unknown. */
+bool ms_mmap_note_map_locked(uintptr_t addr, size_t len, int prot, int flags, int fd, uint32_t site);
 void ms_mmap_note_unmap_locked(uintptr_t addr, size_t len);
 void ms_mmap_note_remap_locked(uintptr_t old_addr, size_t old_len, uintptr_t new_addr, size_t new_len);
 void ms_mmap_note_protect_locked(uintptr_t addr, size_t len, int prot);
@@ -59,6 +60,17 @@ typedef struct {
   uint64_t tracked_bytes, tracked_count, resident_bytes, dropped_bytes, untracked_full;
 } ms_mmap_counters;
 void ms_mmap_counters_read(ms_mmap_counters *out);
+
+/* A report's view of the tracked mappings (cold path): each one's range, call site, and its
+ * resident bytes in this process's page table now (pagemap; anon_bytes: copy-on-write pages
+ * among them). droppable: the cap may drop it (MS_MAP_ELIGIBLE). Returns how many were written. */
+typedef struct {
+  uintptr_t start, end;
+  uint32_t site;
+  bool droppable, measured;
+  uint64_t resident_bytes, anon_bytes;
+} ms_mmap_item;
+unsigned ms_mmap_registry_list(ms_mmap_item *out, unsigned max);
 
 /* For tests: visit the entries (start, end, class). */
 typedef void (*ms_mmap_visit_fn)(uintptr_t start, uintptr_t end, ms_map_class cls, void *arg);

@@ -36,6 +36,21 @@ bool ms_profile_leak_limit(uint64_t *limit) {
   return ms_leak_limit != 0;
 }
 
+/* ---- call sites for other entry points ---- */
+
+uint32_t ms_profile_capture_site(void) {
+  if (!ms_profile_active || ms_guard_held()) return 0;
+  ms_guard_enter();
+  uint32_t id = 0;
+  if (ms_unwind_init() == 0) {
+    uintptr_t frames[MS_MAX_DEPTH];
+    unsigned depth = ms_depth < MS_MAX_DEPTH ? ms_depth : MS_MAX_DEPTH;
+    id = ms_stacks_intern(frames, ms_py_stack(frames, depth, ms_unwind));
+  }
+  ms_guard_leave();
+  return id;
+}
+
 /* ---- hot-path hooks ---- */
 
 static void ms_record(void *p, uint64_t size) {

@@ -26,5 +26,9 @@ static inline void ms_profile_free(void *p) {
   if (ms_unlikely(ms_ptr_maybe_sampled(p))) ms_profile_free_maybe(p);
 }
 void ms_profile_atfork_child(void);
+/* The calling thread's call site as a stack-table id (Python frames merged), for the mmap entry
+ * point: a tracked file mapping's site in reports. 0 when profiling is off, while our own work
+ * runs (the guard: libunwind maps files too), or when stacks cannot be captured. Cold path. */
+uint32_t ms_profile_capture_site(void);
 
 #endif

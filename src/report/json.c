@@ -261,6 +261,27 @@ void ms_write_json(const ms_snapshot *s, ms_out *o, int html_safe) {
     ms_jw_kv_u64(w, "pressure_reports", s->container.pressure_reports);
     ms_jw_object_end(w);
   }
+  if (s->nmapped) {
+    ms_jw_key(w, "mapped_files");
+    ms_jw_object(w);
+    ms_jw_kv_u64(w, "droppable_resident_bytes", ms_snap_mapped_droppable(s));
+    ms_jw_key(w, "mappings");
+    ms_jw_array(w);
+    for (unsigned i = 0; i < s->nmapped; i++) {
+      const ms_snap_mapping *m = &s->mapped[i];
+      ms_jw_object(w);
+      ms_jw_kv_u64(w, "site", m->site);
+      if (m->path) ms_jw_kv_str(w, "path", m->path);
+      ms_jw_kv_hex(w, "start", m->start);
+      ms_jw_kv_hex(w, "end", m->end);
+      ms_jw_kv_u64(w, "mapped_bytes", m->end - m->start);
+      ms_jw_kv_u64(w, "resident_bytes", m->resident_bytes);
+      ms_jw_kv_bool(w, "droppable", m->droppable);
+      ms_jw_object_end(w);
+    }
+    ms_jw_array_end(w);
+    ms_jw_object_end(w);
+  }
   ms_json_leak(w, &s->leak);
   if (s->unreachable.present) ms_json_unreach(w, &s->unreachable);
   if (s->gpu.present) ms_json_gpu(w, &s->gpu);

@@ -147,3 +147,10 @@ void ms_frame_collapsed(const ms_snap_frame *f, char *buf, size_t len) {
     else if ((unsigned char)*c < 0x20) *c = ' ';
   }
 }
+
+uint64_t ms_snap_mapped_droppable(const ms_snapshot *s) {
+  uint64_t sum = 0;
+  for (unsigned i = 0; i < s->nmapped; i++)
+    if (s->mapped[i].droppable) sum += s->mapped[i].resident_bytes;
+  return sum;
+}

@@ -136,6 +136,16 @@ typedef struct {
   const char *build_id; /* lowercase hex of the ELF NT_GNU_BUILD_ID note, "" when unknown */
 } ms_snap_module;
 
+/* A file mapping the registry tracks (docs/report-format.md, mapped_files): who mapped it and
+ * what of it is in this process's RAM now, apart from the heap. */
+typedef struct {
+  uint32_t site;       /* stack id, 0 when unknown (profiling off when it was mapped) */
+  const char *path;    /* the file, NULL when not known */
+  uint64_t start, end; /* the range it occupies */
+  uint64_t resident_bytes;
+  bool droppable;      /* the cap may drop its pages (the file holds them: page cache) */
+} ms_snap_mapping;
+
 typedef struct ms_snapshot {
   const char *reason; /* "exit", "signal", "interval", "api", "gpu_action", "gpu_oom" */
   uint64_t time_ms;   /* since the library started in the process */
@@ -178,12 +188,19 @@ typedef struct ms_snapshot {
     uint32_t psi_some_avg10_bp, psi_full_avg10_bp; /* hundredths of a percent */
   } container;
 
+  /* Tracked file mappings, most resident first (present when the registry tracks any). */
+  const ms_snap_mapping *mapped;
+  unsigned nmapped;
+
   ms_snap_leak leak;
   ms_snap_unreach unreachable;
   ms_snap_gpu gpu;
   const ms_snap_module *modules;
   unsigned nmodules;
 } ms_snapshot;
+
+/* Resident bytes of the droppable tracked mappings: page cache the cap can drop. */
+uint64_t ms_snap_mapped_droppable(const ms_snapshot *s);
 
 /* Site by id, NULL when absent. */
 const ms_snap_site *ms_snap_find_site(const ms_snapshot *s, uint32_t id);

@@ -116,6 +116,7 @@ typedef struct {
 typedef struct {
   ms_text_row *rows;
   uint32_t n;
+  uint32_t stacks; /* sites in the rows (mapping-only sites are not) */
   const uint32_t *group; /* per site: its group's first site; NULL: each site alone */
 } ms_text_rows;
 
@@ -125,7 +126,7 @@ static void ms_text_rows_build(const ms_snapshot *s, ms_arena *a, ms_text_rows *
   r->group = ms_snap_group_sites(s, a);
   r->rows = ms_arena_array(a, s->nsites, sizeof *r->rows);
   uint32_t *row_of = ms_arena_array(a, s->nsites, sizeof *row_of);
-  r->n = 0;
+  r->n = r->stacks = 0;
   if (!r->group || !r->rows || !row_of) {
     r->rows = NULL;
     r->group = NULL;
@@ -135,14 +136,20 @@ static void ms_text_rows_build(const ms_snapshot *s, ms_arena *a, ms_text_rows *
     const ms_snap_site *site = &s->sites[i];
     uint32_t g = r->group[i];
     ms_text_row *row;
-    if (g == i) {
-      row_of[i] = r->n;
+    /* a site listed only for a file mapping (mapped_files) holds no heap or device bytes */
+    if (!site->heap.present && !site->device.present && !site->host_pinned.present) {
+      row_of[i] = UINT32_MAX;
+      continue;
+    }
+    if (g == i || row_of[g] == UINT32_MAX) {
+      row_of[i] = row_of[g] = r->n;
       row = &r->rows[r->n++];
       row->rep = i;
     } else {
       row = &r->rows[row_of[g]];
     }
     row->members++;
+    r->stacks++;
     row->live += site->heap.live_bytes;
     row->count += site->heap.live_count;
     row->alloc += site->heap.allocated_bytes;
@@ -180,7 +187,8 @@ static void ms_text_members(const ms_snapshot *s, const ms_text_rows *r, const m
                 row->members > 2 ? "s" : "");
   unsigned named = 0;
   for (uint32_t i = row->rep + 1; i < s->nsites && named < MS_TEXT_MEMBERS_NAMED; i++) {
-    if (r->group[i] != row->rep) continue;
+    const ms_snap_site *m = &s->sites[i];
+    if (r->group[i] != row->rep || (!m->heap.present && !m->device.present && !m->host_pinned.present)) continue;
     char b[32];
     ms_fmt_bytes(b, sizeof b, (double)s->sites[i].heap.live_bytes);
     ms_out_printf(o, "%s site %u (%s)", named ? "," : "", (unsigned)s->sites[i].id, b);
@@ -260,7 +268,7 @@ static void ms_text_sites(const ms_snapshot *s, unsigned top, ms_out *o) {
   ms_text_rows_sort(&rows, false, order);
   unsigned n = ms_limit(rows.n, top);
   ms_out_printf(o, "\ntop %u of %u call sites by live bytes", n, (unsigned)rows.n);
-  if (rows.n < s->nsites) ms_out_printf(o, " (%u stacks; stacks of one Python line merged)", (unsigned)s->nsites);
+  if (rows.n < rows.stacks) ms_out_printf(o, " (%u stacks; stacks of one Python line merged)", (unsigned)rows.stacks);
   ms_out_str(o, ":\n");
   for (unsigned i = 0; i < n; i++) {
     const ms_text_row *row = &rows.rows[order[i].row];
@@ -290,6 +298,31 @@ static void ms_text_sites(const ms_snapshot *s, unsigned top, ms_out *o) {
 
   ms_text_growth(s, &rows, order, top, o);
   ms_arena_release(&arena);
+}
+
+/* Tracked file mappings apart from the heap: per call site, what of each is resident now. */
+static void ms_text_mapped(const ms_snapshot *s, unsigned top, ms_out *o) {
+  if (!s->nmapped) return;
+  char a[32], b[32], c[32];
+  uint64_t resident = 0;
+  for (unsigned i = 0; i < s->nmapped; i++) resident += s->mapped[i].resident_bytes;
+  ms_fmt_bytes(a, sizeof a, (double)resident);
+  ms_fmt_bytes(b, sizeof b, (double)ms_snap_mapped_droppable(s));
+  ms_out_printf(o, "\nmapped files (not heap): %u tracked, %s resident, of it %s page cache the cap can drop\n",
+                s->nmapped, a, b);
+  unsigned n = ms_limit(s->nmapped, top);
+  for (unsigned i = 0; i < n; i++) {
+    const ms_snap_mapping *m = &s->mapped[i];
+    const ms_snap_site *site = m->site ? ms_snap_find_site(s, m->site) : NULL;
+    char where[1024] = "site unknown (profiling was off)";
+    if (site && site->nframes) ms_site_where(site, where, sizeof where);
+    ms_fmt_bytes(a, sizeof a, (double)m->resident_bytes);
+    ms_fmt_bytes(c, sizeof c, (double)(m->end - m->start));
+    ms_out_printf(o, "  %s resident of %s mapped, %s  %s  at %s\n", a, c, m->droppable ? "droppable" : "kept",
+                  m->path ? m->path : "?", where);
+    if (!m->path) ms_out_printf(o, "    range 0x%llx-0x%llx\n", (unsigned long long)m->start, (unsigned long long)m->end);
+  }
+  if (n < s->nmapped) ms_out_printf(o, "  ... %u more\n", s->nmapped - n);
 }
 
 void ms_write_text(const ms_snapshot *s, const ms_write_opts *opt, ms_out *o) {
@@ -341,11 +374,13 @@ void ms_write_text(const ms_snapshot *s, const ms_write_opts *opt, ms_out *o) {
     ms_out_printf(o, "live bytes as of %.1f s: the last look before the Python interpreter's teardown freed them\n",
                   (double)s->live_before_teardown_ms / 1000.0);
   if (!s->has_profile) { /* a GPU report with the profiler off: its sites hold device bytes only */
+    ms_text_mapped(s, top, o);
     if (s->gpu.present) ms_out_str(o, "\n");
     ms_text_gpu(s, top, o);
     return;
   }
   ms_text_sites(s, top, o);
+  ms_text_mapped(s, top, o);
 
   const ms_snap_leak *l = &s->leak;
   if (l->checked) {

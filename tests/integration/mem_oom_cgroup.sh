@@ -6,7 +6,9 @@
 # itself (no MEMSHIM_RSS_SOFT_LIMIT); the worker sees the pressure report appear before the
 # kernel kills it (it checks for the file at each step and says so on stdout); the report names
 # the worker's growing line and has the cgroup's usage past the mark; the cgroup's oom_kill count
-# rose and `memshim run` names the kill, the report and the line; the metrics file has the limit. Skipped, with the reason, where no child memory cgroup can be made.
+# rose and `memshim run` names the kill, the report and the line; the metrics file has the limit;
+# the pressure report lists the 16 MiB np.memmap the worker made at 41 MiB (tracked: the limit
+# was found) under mapped_files, at its load_weights line, with the droppable total. Skipped, with the reason, where no child memory cgroup can be made.
 . "$(dirname "$0")/lib/common.sh"
 ms_require_python_module numpy
 [ "$(id -u)" -eq 0 ] || ms_skip "making a child memory cgroup needs root"
@@ -47,8 +49,13 @@ report = os.path.join(sys.argv[1], "memshim.%d.pressure.json" % os.getpid())
 keep, seen = [], False
 def grow():
     keep.append(np.ones(1 << 17))  # 1 MiB, resident at once
+def load_weights():
+    w = np.memmap(sys.argv[2], dtype=np.uint8, mode="r")  # WEIGHTS_LINE
+    return w, int(w[::4096].sum())  # every page read
 for step in range(4000):  # 4 GiB: far past the limit; the kernel ends this first
     grow()
+    if step == 40:  # the limit was found at 32 MiB of heap: file mappings are tracked from then on
+        weights = load_weights()
     if not seen and os.path.exists(report):
         seen = True
         print("pressure report seen at %d MiB" % len(keep), flush=True)
@@ -56,11 +63,13 @@ for step in range(4000):  # 4 GiB: far past the limit; the kernel ends this firs
 print("not killed", flush=True)
 PY
 line=$(grep -n 'keep.append(np.ones' "$MS_TMP/worker.py" | cut -d: -f1)
+wline=$(grep -n 'WEIGHTS_LINE' "$MS_TMP/worker.py" | cut -d: -f1)
+"$PYTHON" -c 'import sys; open(sys.argv[1], "wb").write(b"w" * (16 << 20))' "$MS_TMP/weights.bin"
 rep=$MS_TMP/rep
 rc=0
 sh -c 'echo $$ >"$1/cgroup.procs" && shift && exec "$@"' sh "$grp" \
   env -u MEMSHIM_RSS_SOFT_LIMIT MEMSHIM_LIBRARY_PATH="$MS_TEST_LIB" MEMSHIM_PRESSURE_REPORT_PCT=80 \
-  MEMSHIM_METRICS_INTERVAL=100ms "$MS_TEST_CLI" run --report "$rep" --metrics "$MS_TMP/m.prom" "$PYTHON" "$MS_TMP/worker.py" "$rep" >"$MS_TMP/out" 2>"$MS_TMP/err" || rc=$?
+  MEMSHIM_METRICS_INTERVAL=100ms "$MS_TEST_CLI" run --report "$rep" --metrics "$MS_TMP/m.prom" "$PYTHON" "$MS_TMP/worker.py" "$rep" "$MS_TMP/weights.bin" >"$MS_TMP/out" 2>"$MS_TMP/err" || rc=$?
 k1=$(kills)
 ms_assert_num "$rc" -eq 137 "exit status of the worker (stdout: $(cat "$MS_TMP/out"); stderr: $(tail -5 "$MS_TMP/err"))"
 ms_assert_num "$k1" -gt "$k0" "the cgroup's oom_kill count"
@@ -78,15 +87,25 @@ grep -q "^memshim run: $PYTHON (pid [0-9]*) was killed by the kernel's OOM kille
 ms_pass "memshim run names the OOM kill, the pressure report and worker.py:$line"
 ms_assert_num "$(ms_metric "$MS_TMP/m.prom" memshim_container_limit_bytes)" -eq $limit "memshim_container_limit_bytes"
 json=$(ls "$rep"/memshim.*.pressure.json)
-"$PYTHON" - "$json" "$limit" <<'PY' || ms_fail "the pressure report's container section"
+"$PYTHON" - "$json" "$limit" "$MS_TMP/weights.bin" "$MS_TMP/worker.py" "$wline" <<'PY' || ms_fail "the pressure report's container section"
 import json, sys
 d = json.load(open(sys.argv[1]))
 c = d["container"]
 assert d["reason"] == "pressure" and c["limit_bytes"] == int(sys.argv[2]), c
 assert c["usage_bytes"] >= int(sys.argv[2]) * 80 // 100, c  # it was written past the mark
 assert any(e["kind"] == "pressure" for e in d["timeline"]["events"]), d["timeline"]["events"]
+# the file mapping made under the container's soft limit: listed apart from the heap, at its line,
+# with the page cache the cap can drop
+mf = d["mapped_files"]
+m = [x for x in mf["mappings"] if x.get("path") == sys.argv[3]]
+assert len(m) == 1 and m[0]["mapped_bytes"] == 16 << 20 and m[0]["droppable"], mf
+assert mf["droppable_resident_bytes"] == sum(x["resident_bytes"] for x in mf["mappings"] if x["droppable"]), mf
+site = [s for s in d["sites"] if s["id"] == m[0]["site"]]
+assert site and any(f.get("file") == sys.argv[4] and f.get("line") == int(sys.argv[5]) and f.get("function") == "load_weights"
+                    for f in site[0]["frames"]), site
 PY
-ms_pass "metrics and the pressure report carry the cgroup's limit and usage"
+grep -q "^mapped files (not heap): .* page cache the cap can drop" "$pr" || ms_fail "the text pressure report has no mapped files line: $pr"
+ms_pass "metrics and the pressure report carry the cgroup's limit and usage, and the tracked file mapping at worker.py:$wline"
 
 # The limit is not the user's: a single-threaded host holding 200 MiB under a 1G limit (soft limit
 # 850M) keeps the inline policy and stays alone (its raw unshare works), as without a limit

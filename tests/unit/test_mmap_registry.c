@@ -59,7 +59,7 @@ static uint64_t tracked_bytes(void) {
 
 static void note_map(uintptr_t addr, size_t len, int prot, int flags, int fd) {
   ms_mmap_lock();
-  ms_mmap_note_map_locked(addr, len, prot, flags, fd);
+  ms_mmap_note_map_locked(addr, len, prot, flags, fd, 0);
   ms_mmap_unlock();
 }
 static void note_unmap(uintptr_t addr, size_t len) {
@@ -210,6 +210,57 @@ static void *map_and_note(size_t len, int prot, int flags, int fd) {
   return p;
 }
 
+/* A report's list: each tracked piece keeps the call site it was mapped from (through a split),
+ * and its resident bytes are the pages this process touched, whatever the page
+ * cache holds; a private writable mapping is listed as not droppable. */
+static int by_start(const void *a, const void *b) {
+  uintptr_t x = ((const ms_mmap_item *)a)->start, y = ((const ms_mmap_item *)b)->start;
+  return x < y ? -1 : x > y;
+}
+static void test_list_sites_and_resident(void **state) {
+  (void)state;
+  ms_mmap_registry_clear();
+  const size_t len = 8 * MB;
+  int fd = temp_file(len);
+  unsigned char *p = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, 0);
+  assert_true(p != MAP_FAILED);
+  ms_mmap_lock();
+  ms_mmap_note_map_locked((uintptr_t)p, len, PROT_READ, MAP_SHARED, fd, 7);
+  ms_mmap_unlock();
+  volatile uint64_t touched = sum(p, 2 * MB); /* the whole file is in the page cache (just written); 2 MiB touched here */
+  (void)touched;
+  ms_mmap_item it[4];
+  assert_int_equal(ms_mmap_registry_list(it, 4), 1);
+  assert_true(it[0].site == 7 && it[0].droppable && it[0].measured && it[0].anon_bytes == 0);
+  assert_true(it[0].start == (uintptr_t)p && it[0].end == (uintptr_t)p + len);
+  if (!(it[0].resident_bytes >= 2 * MB && it[0].resident_bytes <= 2 * MB + 64 * 4096))
+    fail_msg("resident %llu after touching 2 MiB", (unsigned long long)it[0].resident_bytes);
+  /* a hole in the middle: both pieces keep the site; the touched part stays in the first */
+  assert_int_equal(munmap(p + 4 * MB, MB), 0);
+  note_unmap((uintptr_t)p + 4 * MB, MB);
+  assert_int_equal(ms_mmap_registry_list(it, 4), 2);
+  qsort(it, 2, sizeof it[0], by_start);
+  assert_true(it[0].site == 7 && it[1].site == 7);
+  assert_true(it[0].resident_bytes >= 2 * MB && it[1].resident_bytes <= 64 * 4096);
+  /* max bounds what is written */
+  assert_int_equal(ms_mmap_registry_list(it, 1), 1);
+  assert_int_equal(munmap(p, 4 * MB), 0);
+  assert_int_equal(munmap(p + 5 * MB, 3 * MB), 0);
+  ms_mmap_registry_clear();
+  /* private and writable: tracked, listed, never droppable */
+  unsigned char *q = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+  assert_true(q != MAP_FAILED);
+  ms_mmap_lock();
+  ms_mmap_note_map_locked((uintptr_t)q, len, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 9);
+  ms_mmap_unlock();
+  q[0] = 1; /* one copy-on-write page */
+  assert_int_equal(ms_mmap_registry_list(it, 4), 1);
+  assert_true(it[0].site == 9 && !it[0].droppable && it[0].anon_bytes == 4096);
+  assert_int_equal(munmap(q, len), 0);
+  ms_mmap_registry_clear();
+  close(fd);
+}
+
 static void test_cap_drops_eligible_pages(void **state) {
   (void)state;
   ms_mmap_registry_clear();
@@ -342,6 +393,7 @@ int main(void) {
     cmocka_unit_test(test_classify),
     cmocka_unit_test(test_insert_remove_split),
     cmocka_unit_test(test_mremap_and_mprotect),
+    cmocka_unit_test(test_list_sites_and_resident),
     cmocka_unit_test(test_cap_drops_eligible_pages),
     cmocka_unit_test(test_cap_keeps_private_written_pages),
     cmocka_unit_test(test_fork_while_locked),

@@ -101,6 +101,13 @@ static ms_snapshot fixture(void) {
   s.container.psi_some_avg10_bp = 1234;
   s.container.psi_full_avg10_bp = 5;
   s.container.pressure_reports = 2;
+  static const ms_snap_mapping maps[2] = {
+      {.site = 9, .path = "/data/weights.bin", .start = 0x7f0000000000ull, .end = 0x7f0040000000ull,
+       .resident_bytes = 3ull << 20, .droppable = true},
+      {.site = 0, .path = NULL, .start = 0x7f1000000000ull, .end = 0x7f1000200000ull, .resident_bytes = 8192,
+       .droppable = false}};
+  s.mapped = maps;
+  s.nmapped = 2;
   s.leak = (ms_snap_leak){.checked = true, .warmup_ms = 300, .from_ms = 300, .to_ms = 1234, .snapshots = 9,
                           .has_limit = true, .limit_bytes = 50, .growth_bytes = 100, .verdict = "fail",
                           .sites = ls, .nsites = 1};
@@ -206,6 +213,17 @@ static void test_json_round_trip(void **state) {
   assert_true(g->gpu.tracked_growth_bytes == 1ll << 31);
   assert_string_equal(g->gpu.events[0].kind, "warn");
   assert_string_equal(ms_snap_build_id(g, "/usr/bin/worker"), "0123abcd");
+  assert_int_equal(g->nmapped, 2);
+  assert_true(g->mapped[0].site == 9 && g->mapped[0].droppable && g->mapped[0].resident_bytes == 3ull << 20);
+  assert_true(g->mapped[0].start == 0x7f0000000000ull && g->mapped[0].end == 0x7f0040000000ull);
+  assert_string_equal(g->mapped[0].path, "/data/weights.bin");
+  assert_true(g->mapped[1].site == 0 && !g->mapped[1].droppable && !g->mapped[1].path && g->mapped[1].resident_bytes == 8192);
+  assert_true(ms_snap_mapped_droppable(g) == 3ull << 20); /* the kept mapping is not page cache the cap drops */
+  assert_non_null(strstr(text, "\"droppable_resident_bytes\":3145728"));
+  const char *txt = slurp(write_to_file(text_writer, g));
+  assert_non_null(strstr(txt, "mapped files (not heap): 2 tracked"));
+  assert_non_null(strstr(txt, "page cache the cap can drop"));
+  assert_non_null(strstr(txt, "/data/weights.bin"));
   ms_cli_report_free(&r);
 }
 
