@@ -22,13 +22,7 @@
 
 /* RssFile of /proc/self/status, in bytes. */
 static size_t rss_file(void) {
-  FILE *f = fopen("/proc/self/status", "r");
-  if (!f) trust_fail("cannot read /proc/self/status");
-  char line[256];
-  long kb = -1;
-  while (fgets(line, sizeof line, f))
-    if (sscanf(line, "RssFile: %ld", &kb) == 1) break;
-  fclose(f);
+  long kb = trust_status_field("RssFile");
   if (kb < 0) trust_fail("no RssFile in /proc/self/status");
   return (size_t)kb << 10;
 }

@@ -38,17 +38,21 @@ static void trust_sleep_ms(unsigned ms) {
   }
 }
 
-/* "Threads:" of /proc/self/status: every task of the process, ours included. */
-static int trust_threads(void) {
+/* A numeric field of /proc/self/status ("Threads", "RssFile" in kB, ...); -1 when absent. */
+static long trust_status_field(const char *key) {
   FILE *f = fopen("/proc/self/status", "r");
   if (!f) trust_fail("cannot read /proc/self/status");
   char line[256];
-  int n = -1;
+  size_t klen = strlen(key);
+  long v = -1;
   while (fgets(line, sizeof line, f))
-    if (sscanf(line, "Threads: %d", &n) == 1) break;
+    if (strncmp(line, key, klen) == 0 && line[klen] == ':' && sscanf(line + klen + 1, "%ld", &v) == 1) break;
   fclose(f);
-  return n;
+  return v;
 }
+
+/* "Threads:" of /proc/self/status: every task of the process, ours included. */
+static int trust_threads(void) { return (int)trust_status_field("Threads"); }
 
 /* memshim's counters through dlsym, so a program also runs without the preload (then 0). */
 static uint64_t trust_stat(const char *name) {
