@@ -27,10 +27,10 @@
 
 MS_EXPORT void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off) {
   bool fixed = (flags & (MAP_FIXED | MAP_FIXED_NOREPLACE)) != 0;
-  if (!ms_mmap_registry_wants(len, prot, flags, fd) && !(fixed && ms_mmap_registry_busy()))
-    return ms_sys_mmap(addr, len, prot, flags, fd, off);
+  bool wanted = ms_mmap_registry_wants(len, prot, flags, fd);
+  if (!wanted && !(fixed && ms_mmap_registry_busy())) return ms_sys_mmap(addr, len, prot, flags, fd, off);
   /* The call site for reports, taken before the lock: unwinding may map files itself. */
-  uint32_t site = ms_mmap_registry_wants(len, prot, flags, fd) ? ms_profile_capture_site() : 0;
+  uint32_t site = wanted ? ms_profile_capture_site() : 0;
   ms_mmap_lock_span((uintptr_t)addr, fixed ? len : 0, 0, 0);
   void *p = ms_sys_mmap(addr, len, prot, flags, fd, off);
   int saved = errno;
