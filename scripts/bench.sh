@@ -240,7 +240,7 @@ print(sum(json.load(open(f))["profile"]["totals"]["heap"]["allocated_count"] for
     }
     awk -v n="$name" -v s="$n_cg" -v sc="$n_cpu" -v ij="$i_je" -v ioff="$i_off" -v ion="$i_on" \
       -v tj="$(bench_median "${t_je[@]}")" -v toff="$(bench_median "${t_off[@]}")" -v ton="$(bench_median "${t_on[@]}")" 'BEGIN {
-      printf "%-10s %9d | %14d %9.4f %9.4f %10.0f | %8.3f %9.3f %9.3f %8.0f\n", n, s, ij, ioff / ij, ion / ij,
+      printf "%-10s %9.0f | %14.0f %9.4f %9.4f %10.0f | %8.3f %9.3f %9.3f %8.0f\n", n, s, ij, ioff / ij, ion / ij,
         (ion - ioff) / s, tj, toff / tj, ton / tj, (ton - toff) * 1e9 / sc }'
   done
   echo "(exact-off / exact-on: MEMSHIM_SAMPLE_BYTES=1 with MEMSHIM_PY_STACKS=0 / 1, ratios to plain jemalloc;"
