@@ -1,6 +1,7 @@
 /* fork: our locks and our thread are handled around it by pthread_atfork (core/init.c); this
- * file adds the one thing atfork cannot: a warning when a forked child is about to hit a thread
- * pool that fork broke.
+ * file adds the two things atfork cannot: no thread inside libunwind at the fork (its locks are
+ * not ours to reset: the wait must come before every fork handler, profile/unwind.h), and a
+ * warning when a forked child is about to hit a thread pool that fork broke.
  *
  * Forking with threads is common and healthy (redis BGSAVE, node's child_process, threaded
  * Python, an OpenMP program that forks to exec a helper): said only at MEMSHIM_VERBOSE=1, at the
@@ -22,6 +23,7 @@
 
 #include "../core/state.h"
 #include "../core/monitor.h"
+#include "../profile/unwind.h"
 #include "../util/export.h"
 #include "../util/log.h"
 #include "../util/proc.h"
@@ -89,7 +91,9 @@ MS_EXPORT pid_t fork(void) {
   bool gomp_pool = ms_enabled && __atomic_load_n(&ms_gomp_used, __ATOMIC_RELAXED) &&
                    ms_proc_live_threads() - ms_monitor_running() > 1;
   if (!ms_real_fork) ms_real_fork = (pid_t(*)(void))dlsym(RTLD_NEXT, "fork");
+  bool unwind_gated = ms_unwind_fork_prepare();
   pid_t pid = ms_real_fork();
+  ms_unwind_fork_done(unwind_gated, pid == 0);
   if (pid == 0 && gomp_pool) ms_gomp_broken = 1;
   return pid;
 }

@@ -6,6 +6,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <string.h>
+#include <time.h>
 #include <ucontext.h>
 #include <sys/resource.h>
 
@@ -132,17 +133,37 @@ static void ms_pipe_close_all(void) {
   ms_pipe_unlock();
 }
 
-static void ms_unwinder_enter(void) {
+/* Forks waiting for libunwind to be idle (ms_unwind_fork_prepare). libunwind keeps locks of its
+ * own (its memory pools, its caches' set-up) that a backtrace takes: a thread inside one at a
+ * fork leaves the lock held in the child for good, and the child's first backtrace that wants it
+ * waits forever (seen: a child of a threaded parent under the glibc backend, blocked in
+ * __lll_lock_wait on a word in libunwind's .bss). */
+static unsigned ms_unw_forks;
+static void ms_unwinder_leave(void);
+
+static void ms_unwinder_count_in(void) {
   unsigned v = __atomic_load_n(&ms_unw_users, __ATOMIC_RELAXED);
   for (;;) {
     if (v & MS_UNW_CLOSING) { /* the last user is closing the session's pipes */
       __builtin_ia32_pause();
       v = __atomic_load_n(&ms_unw_users, __ATOMIC_RELAXED);
-    } else if (__atomic_compare_exchange_n(&ms_unw_users, &v, v + 1, true, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)) {
+    } else if (__atomic_compare_exchange_n(&ms_unw_users, &v, v + 1, true, __ATOMIC_SEQ_CST, __ATOMIC_RELAXED)) {
       break;
     }
   }
   ms_tls_in_unwinder++;
+}
+
+/* False while a fork waits for libunwind to be idle: the caller takes no backtrace (a sample
+ * then gets an empty stack; it is not dropped, exact mode must still see the block). Waiting
+ * instead could deadlock: this thread may hold a lock that a fork handler wants. The count goes
+ * up before the look (both sequentially consistent): either the fork sees this thread inside,
+ * or this thread sees the fork. */
+static bool ms_unwinder_enter(void) {
+  ms_unwinder_count_in();
+  if (!__atomic_load_n(&ms_unw_forks, __ATOMIC_SEQ_CST)) return true;
+  ms_unwinder_leave();
+  return false;
 }
 
 static void ms_unwinder_leave(void) {
@@ -159,9 +180,26 @@ static void ms_unwinder_leave(void) {
 /* Another thread's backtrace may have held the pipe at the fork: the child has a copy of it and
  * no thread that will close it (the forking thread itself is never inside a backtrace). */
 void ms_unwind_atfork_child(void) {
+  __atomic_store_n(&ms_unw_forks, 0, __ATOMIC_RELAXED); /* the forking thread is the child's only one */
   __atomic_store_n(&ms_pipe_busy, 0, __ATOMIC_RELAXED);
   ms_pipe_close_all();
   __atomic_store_n(&ms_unw_users, 0, __ATOMIC_RELAXED);
+}
+
+bool ms_unwind_fork_prepare(void) {
+  if (__atomic_load_n(&ms_unwind_state, __ATOMIC_ACQUIRE) <= 0) return false; /* libunwind not loaded */
+  __atomic_add_fetch(&ms_unw_forks, 1, __ATOMIC_SEQ_CST);
+  /* A backtrace takes microseconds; 1 s at most for one descheduled on a loaded machine. */
+  for (int i = 0; i < 20000 && (__atomic_load_n(&ms_unw_users, __ATOMIC_SEQ_CST) & ~MS_UNW_CLOSING); i++) {
+    struct timespec ts = {0, 50000};
+    nanosleep(&ts, NULL);
+  }
+  return true;
+}
+
+void ms_unwind_fork_done(bool prepared, bool child) {
+  if (child) __atomic_store_n(&ms_unw_forks, 0, __ATOMIC_RELAXED);
+  else if (prepared) __atomic_sub_fetch(&ms_unw_forks, 1, __ATOMIC_SEQ_CST);
 }
 
 static int ms_unwind_load(void) {
@@ -180,8 +218,8 @@ static int ms_unwind_load(void) {
     return -1;
   }
   /* Per-thread caches: no lock shared between allocating threads. */
-  if (caching && local_as) { /* libunwind may initialise itself here */
-    ms_unwinder_enter();
+  if (caching && local_as) { /* libunwind may initialise itself here; set once, so not gated */
+    ms_unwinder_count_in();
     caching(*local_as, MS_UNW_CACHE_PER_THREAD);
     ms_unwinder_leave();
   }
@@ -211,7 +249,7 @@ unsigned ms_unwind(uintptr_t *out, unsigned max) {
   if (!bt) return 0;
   void *buf[MS_MAX_DEPTH + 16];
   if (max > MS_MAX_DEPTH) max = MS_MAX_DEPTH;
-  ms_unwinder_enter();
+  if (!ms_unwinder_enter()) return 0;
   int n = bt(buf, (int)(max + 16));
   ms_unwinder_leave();
   int i = 0;
@@ -226,7 +264,7 @@ bool ms_unwind_caller_frame(uintptr_t lo, uintptr_t hi, uintptr_t *sp, uintptr_t
   ucontext_t uc;
   ms_unw_cursor cursor;
   bool found = false;
-  ms_unwinder_enter();
+  if (!ms_unwinder_enter()) return false;
   if (ms_unw_walk.getcontext(&uc) == 0 && ms_unw_walk.init_local(&cursor, &uc) == 0) {
     for (int depth = 0; depth < 256 && !found && ms_unw_walk.step(&cursor) > 0; depth++) {
       uint64_t ip = 0;

@@ -35,5 +35,11 @@ int ms_unwind_pipe(int fds[2], int flags);
 int ms_unwind_close(int fd);
 /* fork child: a pipe another thread's backtrace held at the fork is closed. */
 void ms_unwind_atfork_child(void);
+/* Around fork (the fork entry point, before any fork handler runs): keep backtraces out and wait
+ * until no thread is inside libunwind (1 s at most), so that none of libunwind's own locks is
+ * held at the fork. Returns whether it did (libunwind loaded); pass that to ms_unwind_fork_done,
+ * in the parent and in the child, after the fork. Meanwhile a backtrace returns no frames. */
+bool ms_unwind_fork_prepare(void);
+void ms_unwind_fork_done(bool prepared, bool child);
 
 #endif

@@ -14,6 +14,8 @@
 /* fork.c's neighbours in the library, which this test does not link */
 bool ms_enabled, ms_initialized;
 MS_TLS int ms_tls_guard;
+bool ms_unwind_fork_prepare(void) { return false; }
+void ms_unwind_fork_done(bool prepared, bool child) { (void)prepared, (void)child; }
 
 static void test_pool_name(void **state) {
   (void)state;
