@@ -50,8 +50,8 @@ Value syntax by type:
   allowed.
 - **percent**: `0`..`100`, optional `%`.
 - **enum**: one of the listed choices; **list**: a comma list of them.
-- **path**: a file path; `%p` becomes the process id, `%t` the start time (seconds since the
-  epoch), `%%` a percent sign. Empty means the default target.
+- **path**: a file path; `%p` becomes the process id, `%t` the process start time (seconds since the
+  epoch; a forked child's is its fork), `%%` a percent sign. Empty means the default target.
 - **signal**: a name (`SIGUSR2`, `USR2`, a real-time one as `SIGRTMIN+9` or `RTMAX-2`) or a
   number; `off` for none.
 - **fraction/duration**: a fraction of the run (`0.25`) or a duration (`30s`).

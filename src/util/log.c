@@ -80,7 +80,11 @@ void ms_log_init(void) {
 /* A child writes to its own file when the path holds %p; either way it checks again. */
 void ms_log_after_fork_child(void) {
   pthread_mutex_init(&ms_log_lock, NULL);
-  if (strstr(ms_opt_str(MS_OPT_LOG), "%p")) {
+  /* A child starts now: its %t is not its parent's. With the parent's, a reused pid made the
+   * same report name twice (a long-lived server's workers over hours; the stress tier's children
+   * in a run), and a report file is never overwritten, so the second one was lost. */
+  ms_started_at = (long)time(NULL);
+  if (strstr(ms_opt_str(MS_OPT_LOG), "%p") || strstr(ms_opt_str(MS_OPT_LOG), "%t")) {
     ms_log_fd = -1; /* the parent's file: not ours to close in the child's name */
     ms_log_failed = false;
   }

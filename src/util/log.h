@@ -22,7 +22,8 @@ void ms_vlog(int level, const char *fmt, va_list ap);
  * ms_tmpdir_of) and %% in a path template. Returns 0, or -1
  * when the result does not fit. */
 int ms_path_expand(const char *tmpl, char *out, unsigned long outlen);
-/* Seconds since the epoch when the library started (for %t). */
+/* Seconds since the epoch when the library started in this process, or when this process was
+ * forked (for %t). */
 long ms_start_time(void);
 
 #endif
