@@ -68,7 +68,9 @@ bool ms_backend_ctl_ready(void);
  * allocs minus the blocks jemalloc counts as allocated now. The calling thread's thread cache is
  * flushed first, so that its requests are merged; another live thread's merge when its cache
  * flushes or is collected (every 64 KiB or so of its activity), and blocks in its cache count as
- * allocated until then. Leaves the arguments alone when jemalloc cannot tell. */
+ * allocated until then: both are lower bounds then, exact once the other threads' caches are
+ * flushed (a thread's is when it ends). frees never decreases from one read to the next. Leaves
+ * the arguments alone when jemalloc cannot tell. */
 void ms_backend_call_counts(uint64_t *allocs, uint64_t *frees);
 /* Install fn as the calling thread's jemalloc activity callback (experimental.thread.
  * activity_callback): jemalloc calls it every 64 KiB the thread allocates and every 64 KiB it

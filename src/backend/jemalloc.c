@@ -94,8 +94,15 @@ void ms_backend_call_counts(uint64_t *allocs, uint64_t *frees) {
   uint64_t live = je_stat(MS_A ".small.nmalloc") - je_stat(MS_A ".small.ndalloc") + je_stat(MS_A ".large.nmalloc") -
                   je_stat(MS_A ".large.ndalloc");
 #undef MS_A
+  /* Both are at most the true counts (unmerged requests are missing, cached blocks count as
+   * live): the frees' estimate can dip when a thread cache fills, so the highest value read is
+   * kept, still a lower bound, and a counter that never goes back. */
+  static uint64_t frees_seen;
+  uint64_t f = req >= live ? req - live : 0, seen = __atomic_load_n(&frees_seen, __ATOMIC_RELAXED);
+  while (f > seen && !__atomic_compare_exchange_n(&frees_seen, &seen, f, true, __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
+  }
   *allocs = req;
-  *frees = req >= live ? req - live : 0;
+  *frees = f > seen ? f : seen;
 }
 
 /* jemalloc's activity_callback_thunk_t (its experimental API has no public header for it). */
