@@ -31,8 +31,11 @@ const char *memshim_version(void);
 typedef struct memshim_stats {
   uint64_t heap_live;        /* bytes the program holds (exact: jemalloc's per-thread totals) */
   uint64_t heap_peak;        /* highest heap_live observed (each stats call and each policy tick) */
-  uint64_t alloc_calls;      /* allocation calls (malloc, calloc, realloc, new, aligned, ...) */
-  uint64_t free_calls;       /* free and delete calls with a non-NULL pointer */
+  uint64_t alloc_calls;      /* allocations: with jemalloc its own request count (blocks it handed
+                                out, its thread caches' included; see docs/metrics.md); with the
+                                glibc backend every call (malloc, calloc, realloc, new, aligned, ...) */
+  uint64_t free_calls;       /* frees: with jemalloc alloc_calls minus the blocks it holds as
+                                allocated; with the glibc backend every non-NULL free, delete and realloc */
   uint64_t backend_active;   /* bytes in pages holding live objects */
   uint64_t backend_resident; /* allocator's resident bytes (0 with the glibc backend) */
   uint64_t backend_retained; /* freed but still resident: what a purge can give back */
@@ -49,6 +52,8 @@ typedef struct memshim_stats {
   uint64_t thread_peak;      /* calling thread: highest (allocated - freed) bytes since its last
                                 memshim_peak_reset or its start (jemalloc's thread.peak, within
                                 about 100 KiB); 0 with the glibc backend */
+  uint64_t threads_direct;   /* threads whose malloc/free/new/delete go straight to jemalloc (no
+                                profiling: see docs/design.md, the hot path) */
 } memshim_stats_t;
 
 /* Fill *out (size = sizeof *out as the caller knows it). Returns 0, or -1 on bad arguments. */
@@ -57,7 +62,8 @@ int memshim_stats(memshim_stats_t *out, size_t size);
 /* One statistic by name, jemalloc-mallctl style: "heap.live", "heap.peak", "calls.alloc",
  * "calls.free", "backend.active", "backend.resident", "backend.retained", "backend.mapped",
  * "rss", "purge.count", "purge.bytes", "mmap.tracked", "mmap.resident", "mmap.dropped",
- * "threads", "profile.sample_bytes", "heap.thread_peak". Returns 0, or -1 for an unknown name. */
+ * "threads", "threads.direct", "profile.sample_bytes", "heap.thread_peak". Returns 0, or -1 for an
+ * unknown name. */
 int memshim_stat(const char *name, uint64_t *value);
 
 /* Give freed heap memory back to the OS now (jemalloc purge or malloc_trim).

@@ -8,8 +8,7 @@
 #include "backend.h"
 
 MS_TLS int ms_tls_guard;
-static const uint64_t ms_no_frees;
-MS_TLS ms_thread ms_tls_thread = {.freed_p = &ms_no_frees};
+const uint64_t ms_no_frees;
 
 /* The thread list's lock (util/forklock.h): no fork handler takes it. A thread that holds
  * another library's fork lock registers here at its first allocation, and an activity tick reads
@@ -23,11 +22,13 @@ static pthread_key_t ms_thread_key;
 static bool ms_thread_key_ready;
 /* Totals of threads that have ended. */
 static uint64_t ms_dead_alloc_calls, ms_dead_free_calls, ms_dead_je_allocated, ms_dead_je_deallocated;
+static uint64_t ms_dead_glibc_freed;
 
 static void ms_thread_fold_locked(ms_thread *t) {
   ms_dead_alloc_calls += t->alloc_calls;
   ms_dead_free_calls += t->free_calls;
-  t->alloc_calls = t->free_calls = 0;
+  ms_dead_glibc_freed += t->glibc_freed;
+  t->alloc_calls = t->free_calls = t->glibc_freed = 0;
   if (t->je_allocatedp) {
     uint64_t a = *t->je_allocatedp, d = *t->je_deallocatedp;
     ms_dead_je_allocated += a - t->je_allocated_base;
@@ -49,6 +50,9 @@ static void ms_thread_unlink_locked(ms_thread *t) {
  * destructors) register the thread again; the folded bases keep totals exact. */
 static void ms_thread_exit(void *arg) {
   ms_thread *t = arg;
+  /* Later allocations (other keys' destructors) take the tracked path again, so that they
+   * register the thread again: the callback stays installed and ignores a tracked thread. */
+  if (t->direct) ms_dispatch_set(t, MS_DISPATCH_TRACKED);
   uint32_t *lk = ms_registry_lock();
   if (t->registered) {
     ms_thread_fold_locked(t);
@@ -114,12 +118,15 @@ void ms_counters_read(ms_counters *out) {
   uint32_t *lk = ms_registry_lock();
   out->alloc_calls = ms_dead_alloc_calls;
   out->free_calls = ms_dead_free_calls;
+  uint64_t glibc_freed = ms_dead_glibc_freed;
   je_a = ms_dead_je_allocated;
   je_d = ms_dead_je_deallocated;
   for (ms_thread *t = ms_registry_head; t; t = t->next) {
     out->alloc_calls += __atomic_load_n(&t->alloc_calls, __ATOMIC_RELAXED);
     out->free_calls += __atomic_load_n(&t->free_calls, __ATOMIC_RELAXED);
     out->threads++;
+    out->threads_direct += __atomic_load_n(&t->direct, __ATOMIC_RELAXED) == MS_DISPATCH_DIRECT;
+    glibc_freed += __atomic_load_n(&t->glibc_freed, __ATOMIC_RELAXED);
     if (t->je_allocatedp) {
       have_je = true;
       je_a += __atomic_load_n(t->je_allocatedp, __ATOMIC_RELAXED) - t->je_allocated_base;
@@ -127,6 +134,7 @@ void ms_counters_read(ms_counters *out) {
     }
   }
   ms_forklock_unlock(lk);
+  out->freed_bytes = ms_be_kind == MS_BE_JEMALLOC ? je_d : glibc_freed;
   if (have_je || ms_be_kind == MS_BE_JEMALLOC) {
     out->live_bytes = je_a >= je_d ? je_a - je_d : 0;
   } else {

@@ -61,6 +61,22 @@ void ms_backend_thread_counters(uint64_t **allocatedp, uint64_t **deallocatedp);
  * expensive one). */
 bool ms_backend_ctl_ready(void);
 
+/* jemalloc's own request counts, for calls.alloc / calls.free when the hot path counts nothing
+ * (a jemalloc process without profiling). allocs: the blocks jemalloc handed out (its
+ * stats.arenas.<all>.small.nrequests + large.nrequests: every malloc, calloc, new, aligned
+ * allocation and every realloc that moved, and jemalloc's own internal allocations); frees:
+ * allocs minus the blocks jemalloc counts as allocated now. The calling thread's thread cache is
+ * flushed first, so that its requests are merged; another live thread's merge when its cache
+ * flushes or is collected (every 64 KiB or so of its activity), and blocks in its cache count as
+ * allocated until then: both are lower bounds then, exact once the other threads' caches are
+ * flushed (a thread's is when it ends). frees never decreases from one read to the next. Leaves
+ * the arguments alone when jemalloc cannot tell. */
+void ms_backend_call_counts(uint64_t *allocs, uint64_t *frees);
+/* Install fn as the calling thread's jemalloc activity callback (experimental.thread.
+ * activity_callback): jemalloc calls it every 64 KiB the thread allocates and every 64 KiB it
+ * frees, with its cumulative byte totals. 0, or -1 (not jemalloc, or refused). */
+int ms_backend_activity_callback(void (*fn)(void *uctx, uint64_t allocated, uint64_t deallocated), void *uctx);
+
 /* Filled by backend/jemalloc.c and backend/glibc.c. */
 void ms_backend_jemalloc(ms_backend *be);
 /* 0, or -1 when glibc's allocator cannot be found (the caller falls back to jemalloc). */

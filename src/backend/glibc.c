@@ -25,11 +25,34 @@ static struct {
 
 static size_t glibc_usable_size(void *p);
 
-/* glibc keeps no per-thread byte totals: count what this thread frees, for the free path's
- * check (accounting.h, freed_p). One header read per free, only with this backend. */
+/* glibc keeps no per-thread byte totals nor request counts: count what this thread frees, for
+ * the free path's check (accounting.h, freed_p), and the calls (calls.alloc / calls.free: with
+ * jemalloc they are jemalloc's own statistics, so the shared hot path counts nothing). One
+ * header read per free, only with this backend. */
 static void glibc_free_counted(void *p) {
-  if (p) ms_tls_thread.glibc_freed += glibc_usable_size(p);
+  if (p) {
+    ms_tls_thread.glibc_freed += glibc_usable_size(p);
+    ms_tls_thread.free_calls++;
+  }
   glibc.free(p);
+}
+static void *glibc_malloc_counted(size_t size) {
+  ms_tls_thread.alloc_calls++;
+  return glibc.malloc(size);
+}
+static void *glibc_calloc_counted(size_t n, size_t size) {
+  ms_tls_thread.alloc_calls++;
+  return glibc.calloc(n, size);
+}
+/* A realloc is one allocation and one free (p is never NULL here, backend.h). */
+static void *glibc_realloc_counted(void *p, size_t size) {
+  ms_tls_thread.alloc_calls++;
+  ms_tls_thread.free_calls++;
+  return glibc.realloc(p, size);
+}
+static void *glibc_aligned_counted(size_t align, size_t size) {
+  ms_tls_thread.alloc_calls++;
+  return glibc.memalign(align, size);
 }
 static void glibc_free_sized(void *p, size_t size) { (void)size; glibc_free_counted(p); }
 static void glibc_free_aligned_sized(void *p, size_t align, size_t size) {
@@ -75,11 +98,11 @@ int ms_backend_glibc(ms_backend *be) {
   if (!glibc.malloc || !glibc.free || !glibc.calloc || !glibc.realloc || !glibc.memalign) return -1;
   *be = (ms_backend){
     .name = "glibc",
-    .malloc = glibc.malloc,
+    .malloc = glibc_malloc_counted,
     .free = glibc_free_counted,
-    .calloc = glibc.calloc,
-    .realloc = glibc.realloc,
-    .aligned = glibc.memalign,
+    .calloc = glibc_calloc_counted,
+    .realloc = glibc_realloc_counted,
+    .aligned = glibc_aligned_counted,
     .free_sized = glibc_free_sized,
     .free_aligned_sized = glibc_free_aligned_sized,
     .usable_size = glibc_usable_size,

@@ -82,3 +82,37 @@ void ms_backend_thread_counters(uint64_t **allocatedp, uint64_t **deallocatedp) 
   if (je_ctl("thread.deallocatedp", deallocatedp, &len, NULL, 0) != 0) *deallocatedp = NULL;
   if (!*allocatedp || !*deallocatedp) *allocatedp = *deallocatedp = NULL;
 }
+
+void ms_backend_call_counts(uint64_t *allocs, uint64_t *frees) {
+  if (ms_be_kind != MS_BE_JEMALLOC) return;
+  je_ctl("thread.tcache.flush", NULL, NULL, NULL, 0); /* ours merged; fails harmlessly without a cache */
+  uint64_t epoch = 1;
+  size_t elen = sizeof epoch;
+  if (je_ctl("epoch", &epoch, &elen, &epoch, elen) != 0) return;
+#define MS_A "stats.arenas." MS_ARENAS_ALL
+  uint64_t req = je_stat(MS_A ".small.nrequests") + je_stat(MS_A ".large.nrequests");
+  uint64_t live = je_stat(MS_A ".small.nmalloc") - je_stat(MS_A ".small.ndalloc") + je_stat(MS_A ".large.nmalloc") -
+                  je_stat(MS_A ".large.ndalloc");
+#undef MS_A
+  /* Both are at most the true counts (unmerged requests are missing, cached blocks count as
+   * live): the frees' estimate can dip when a thread cache fills, so the highest value read is
+   * kept, still a lower bound, and a counter that never goes back. */
+  static uint64_t frees_seen;
+  uint64_t f = req >= live ? req - live : 0, seen = __atomic_load_n(&frees_seen, __ATOMIC_RELAXED);
+  while (f > seen && !__atomic_compare_exchange_n(&frees_seen, &seen, f, true, __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
+  }
+  *allocs = req;
+  *frees = f > seen ? f : seen;
+}
+
+/* jemalloc's activity_callback_thunk_t (its experimental API has no public header for it). */
+typedef struct {
+  void (*fn)(void *uctx, uint64_t allocated, uint64_t deallocated);
+  void *uctx;
+} je_activity_thunk;
+
+int ms_backend_activity_callback(void (*fn)(void *uctx, uint64_t allocated, uint64_t deallocated), void *uctx) {
+  if (ms_be_kind != MS_BE_JEMALLOC) return -1;
+  je_activity_thunk th = {fn, uctx};
+  return je_ctl("experimental.thread.activity_callback", NULL, NULL, &th, sizeof th) == 0 ? 0 : -1;
+}

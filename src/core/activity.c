@@ -79,5 +79,10 @@ void ms_activity_capped_mapping(void) {
  * is the next sample's distance and stays: a child that allocates gets a sample soon enough. */
 void ms_activity_after_fork_child(void) {
   __atomic_store_n(&ms_next_check_ms, 0, __ATOMIC_RELAXED);
-  if (ms_clock_jobs && !ms_profile_active && ms_tls_thread.registered) ms_tls_thread.sample_countdown = 0;
+  if (ms_clock_jobs && !ms_profile_active && ms_tls_thread.registered) {
+    ms_tls_thread.sample_countdown = 0;
+    /* A direct thread's next allocation must come to the slow path too: back on the tracked
+     * path until then (that visit switches it again). */
+    if (ms_tls_thread.direct) ms_dispatch_set(&ms_tls_thread, MS_DISPATCH_TRACKED);
+  }
 }

@@ -22,6 +22,15 @@ MS_EXPORT const char *memshim_backend(void) {
   return ms_be.name;
 }
 
+/* calls.alloc / calls.free. No hot path counts calls: with jemalloc the figures are its own
+ * request statistics (backend.h, ms_backend_call_counts); the glibc backend counts every call
+ * in its wrappers (backend/glibc.c). */
+static void ms_calls_read(const ms_counters *c, uint64_t *allocs, uint64_t *frees) {
+  *allocs = c->alloc_calls;
+  *frees = c->free_calls;
+  if (ms_be_kind == MS_BE_JEMALLOC) ms_backend_call_counts(allocs, frees);
+}
+
 MS_EXPORT int memshim_stats(memshim_stats_t *out, size_t size) {
   if (!out || size == 0) return -1;
   memshim_stats_t st;
@@ -30,9 +39,9 @@ MS_EXPORT int memshim_stats(memshim_stats_t *out, size_t size) {
   ms_counters c;
   ms_counters_read(&c);
   st.heap_live = c.live_bytes;
-  st.alloc_calls = c.alloc_calls;
-  st.free_calls = c.free_calls;
+  ms_calls_read(&c, &st.alloc_calls, &st.free_calls);
   st.threads = c.threads;
+  st.threads_direct = c.threads_direct;
   ms_backend_stats bs;
   if (ms_be.stats(&bs) == 0) {
     st.backend_active = bs.active;

@@ -1,5 +1,7 @@
 /* The C allocation entry points, nothing else: each checks its arguments the way glibc
- * documents, forwards to the backend, and updates the per-thread counters. */
+ * documents, forwards to the backend, and takes the per-thread countdown. malloc and free
+ * jump through the calling thread's own record (accounting.h, malloc_fn/free_fn): the tracked
+ * path below, or jemalloc's malloc and free themselves once the thread went direct. */
 
 #include <errno.h>
 #include <malloc.h> /* memalign, pvalloc, malloc_usable_size */
@@ -8,6 +10,8 @@
 #include <unistd.h>
 
 #include "track.h"
+#include "new_delete.h"
+#include "../backend/jemalloc_static.h"
 #include "../util/export.h"
 
 
@@ -26,7 +30,7 @@ static __attribute__((noinline)) void *ms_malloc_slow(size_t size) {
   return p ? ms_alloc_slow(p, size) : NULL;
 }
 
-MS_EXPORT void *malloc(size_t size) {
+void *ms_malloc_tracked(size_t size) {
   if (ms_track_alloc_begin(size)) return ms_malloc_slow(size);
   return ms_be.malloc(size);
 }
@@ -36,11 +40,42 @@ static __attribute__((noinline)) void ms_free_rare(void *p) {
   ms_be.free(p);
 }
 
-MS_EXPORT void free(void *p) {
+void ms_free_tracked(void *p) {
   if (ms_unlikely(!p)) return;
   if (ms_track_free_begin(p)) return ms_free_rare(p);
   ms_be.free(p);
 }
+
+/* Every thread starts tracked: its first allocation registers it (countdown 0). The targets
+ * are link-time constants, relocated in the TLS image like freed_p. */
+#define MS_DISPATCH_TRACKED_SET {ms_malloc_tracked, ms_free_tracked, ms_new_tracked, ms_delete_tracked, ms_delete_sized_tracked}
+MS_TLS ms_thread ms_tls_thread = {.fn = MS_DISPATCH_TRACKED_SET, .freed_p = &ms_no_frees};
+
+/* A sampled thread's free (MS_DISPATCH_SAMPLED): the heap mark is jemalloc's activity
+ * callback's, so only the filter is asked; an unsampled pointer never leaves this path. NULL
+ * needs no test of its own: jemalloc frees it as nothing, and the filter's slot for it (a
+ * sampled block's slot too, now and then) sends it here, where it is no sample. */
+static __attribute__((noinline)) void ms_free_sampled_rare(void *p) {
+  if (p) ms_profile_free(p);
+  ms_je_free(p);
+}
+
+void ms_free_sampled(void *p) {
+  if (ms_unlikely(ms_ptr_maybe_sampled(p))) return ms_free_sampled_rare(p);
+  ms_je_free(p);
+}
+
+/* Only jemalloc goes direct: its malloc and free are the C entry points' whole job (errno,
+ * free(NULL)); operator new keeps the standard's failure loop (ms_new_direct). */
+const ms_dispatch ms_dispatch_modes[3] = {
+    [MS_DISPATCH_TRACKED] = MS_DISPATCH_TRACKED_SET,
+    [MS_DISPATCH_DIRECT] = {ms_je_malloc, ms_je_free, ms_new_direct, ms_je_free, ms_delete_sized_direct},
+    [MS_DISPATCH_SAMPLED] = {ms_malloc_tracked, ms_free_sampled, ms_new_tracked, ms_free_sampled, ms_delete_sized_sampled},
+};
+
+/* One indirect tail jump each (a TLS load and `jmp *`). */
+MS_EXPORT void *malloc(size_t size) { return ms_tls_thread.fn.malloc_fn(size); }
+MS_EXPORT void free(void *p) { ms_tls_thread.fn.free_fn(p); }
 
 static __attribute__((noinline)) void *ms_calloc_slow(size_t n, size_t size, size_t total) {
   void *p = ms_be.calloc(n, size);
@@ -59,9 +94,9 @@ MS_EXPORT void *calloc(size_t n, size_t size) {
 #define MS_SIZE_IMPOSSIBLE ((size_t)1 << 62)
 
 /* Profiling (p's sample must be forgotten first) or a sample due: out of line, so that the
- * common path needs no stack frame. counted = the call counters were already updated. */
-static __attribute__((noinline)) void *ms_realloc_slow(void *p, size_t size, int counted) {
-  if (!counted) {
+ * common path needs no stack frame. begun = the countdown was already taken. */
+static __attribute__((noinline)) void *ms_realloc_slow(void *p, size_t size, int begun) {
+  if (!begun) {
     /* Forget p's sample before the backend may hand its address to another thread. */
     ms_track_free(p);
     if (!ms_track_alloc_begin(size)) return ms_be.realloc(p, size);
@@ -81,7 +116,6 @@ MS_EXPORT void *realloc(void *p, size_t size) {
     return NULL;
   }
   if (ms_unlikely(ms_profile_active)) return ms_realloc_slow(p, size, 0);
-  ms_tls_thread.free_calls++;
   if (ms_track_alloc_begin(size)) return ms_realloc_slow(p, size, 1);
   return ms_be.realloc(p, size);
 }

@@ -15,6 +15,7 @@
 #include "../util/log.h"
 #include "new_delete.h"
 #include "track.h"
+#include "../backend/jemalloc_static.h"
 #include "../util/export.h"
 
 
@@ -64,6 +65,15 @@ static inline void *ms_new(size_t size) {
   return ms_new_handler_loop(size, 0, 0);
 }
 
+void *ms_new_tracked(size_t size) { return ms_new(size); }
+
+/* A direct thread's operator new (accounting.h): jemalloc's malloc, the loop only on failure. */
+void *ms_new_direct(size_t size) {
+  void *p = ms_je_malloc(size);
+  if (ms_likely(p != NULL)) return p;
+  return ms_new_handler_loop(size, 0, 0);
+}
+
 static inline void *ms_new_nothrow(size_t size) {
   void *p = ms_be.malloc(size);
   if (ms_unlikely(!p)) p = ms_new_handler_loop(size, 0, 1);
@@ -100,6 +110,27 @@ static inline void ms_delete_sized(void *p, size_t size) {
   ms_be.free_sized(p, size);
 }
 
+void ms_delete_tracked(void *p) { ms_delete(p); }
+void ms_delete_sized_tracked(void *p, size_t size) { ms_delete_sized(p, size); }
+
+/* A direct thread's sized delete: what jemalloc's own operator delete(void *, size_t) does. */
+void ms_delete_sized_direct(void *p, size_t size) {
+  if (ms_unlikely(!p)) return;
+  je_je_sdallocx_noflags(p, size);
+}
+
+static __attribute__((noinline)) void ms_delete_sized_sampled_rare(void *p, size_t size) {
+  ms_profile_free(p);
+  je_je_sdallocx_noflags(p, size);
+}
+
+/* A sampled thread's sized delete (as ms_free_sampled; jemalloc's sized free takes no NULL). */
+void ms_delete_sized_sampled(void *p, size_t size) {
+  if (ms_unlikely(!p)) return;
+  if (ms_unlikely(ms_ptr_maybe_sampled(p))) return ms_delete_sized_sampled_rare(p, size);
+  je_je_sdallocx_noflags(p, size);
+}
+
 static inline void ms_delete_aligned(void *p, size_t align) {
   if (ms_unlikely(!p)) return;
   ms_track_free(p);
@@ -114,8 +145,8 @@ static inline void ms_delete_aligned_sized(void *p, size_t size, size_t align) {
 }
 
 /* operator new / new[] */
-MS_EXPORT void *_Znwm(size_t n) { return ms_new(n); }
-MS_EXPORT void *_Znam(size_t n) { return ms_new(n); }
+MS_EXPORT void *_Znwm(size_t n) { return ms_tls_thread.fn.new_fn(n); }
+MS_EXPORT void *_Znam(size_t n) { return ms_tls_thread.fn.new_fn(n); }
 MS_EXPORT void *_ZnwmRKSt9nothrow_t(size_t n, const void *nt) { (void)nt; return ms_new_nothrow(n); }
 MS_EXPORT void *_ZnamRKSt9nothrow_t(size_t n, const void *nt) { (void)nt; return ms_new_nothrow(n); }
 MS_EXPORT void *_ZnwmSt11align_val_t(size_t n, size_t al) { return ms_new_aligned(n, al, 0); }
@@ -130,12 +161,12 @@ MS_EXPORT void *_ZnamSt11align_val_tRKSt9nothrow_t(size_t n, size_t al, const vo
 }
 
 /* operator delete / delete[] */
-MS_EXPORT void _ZdlPv(void *p) { ms_delete(p); }
-MS_EXPORT void _ZdaPv(void *p) { ms_delete(p); }
-MS_EXPORT void _ZdlPvm(void *p, size_t n) { ms_delete_sized(p, n); }
-MS_EXPORT void _ZdaPvm(void *p, size_t n) { ms_delete_sized(p, n); }
-MS_EXPORT void _ZdlPvRKSt9nothrow_t(void *p, const void *nt) { (void)nt; ms_delete(p); }
-MS_EXPORT void _ZdaPvRKSt9nothrow_t(void *p, const void *nt) { (void)nt; ms_delete(p); }
+MS_EXPORT void _ZdlPv(void *p) { ms_tls_thread.fn.delete_fn(p); }
+MS_EXPORT void _ZdaPv(void *p) { ms_tls_thread.fn.delete_fn(p); }
+MS_EXPORT void _ZdlPvm(void *p, size_t n) { ms_tls_thread.fn.delete_sized_fn(p, n); }
+MS_EXPORT void _ZdaPvm(void *p, size_t n) { ms_tls_thread.fn.delete_sized_fn(p, n); }
+MS_EXPORT void _ZdlPvRKSt9nothrow_t(void *p, const void *nt) { (void)nt; ms_tls_thread.fn.delete_fn(p); }
+MS_EXPORT void _ZdaPvRKSt9nothrow_t(void *p, const void *nt) { (void)nt; ms_tls_thread.fn.delete_fn(p); }
 MS_EXPORT void _ZdlPvSt11align_val_t(void *p, size_t al) { ms_delete_aligned(p, al); }
 MS_EXPORT void _ZdaPvSt11align_val_t(void *p, size_t al) { ms_delete_aligned(p, al); }
 MS_EXPORT void _ZdlPvSt11align_val_tRKSt9nothrow_t(void *p, size_t al, const void *nt) {

@@ -1,6 +1,8 @@
-/* The hot path's bookkeeping, shared by every allocation entry point: two per-thread
- * counter updates and one unlikely branch that covers every rare event (first use of a
- * thread, a sample). No locks, no stdio, no allocation. */
+/* The tracked hot path's bookkeeping, shared by every allocation entry point: one
+ * per-thread countdown and one unlikely branch that covers every rare event (first use of a
+ * thread, a sample). Calls are not counted here: jemalloc's statistics give calls.alloc /
+ * calls.free, the glibc backend counts in its own wrappers (backend/glibc.c). No locks, no
+ * stdio, no allocation. */
 #ifndef MEMSHIM_TRACK_H
 #define MEMSHIM_TRACK_H
 
@@ -17,7 +19,6 @@
  * must see every block, the zero-sized ones too. */
 static inline int ms_track_alloc_begin(size_t size) {
   ms_thread *t = &ms_tls_thread;
-  t->alloc_calls++;
 #if defined(__x86_64__) && defined(__GCC_ASM_FLAG_OUTPUTS__)
   /* One read-modify-write and the branch on its flags (gcc keeps a load, a store and a test
    * otherwise): three instructions less on every allocation. */
@@ -36,7 +37,7 @@ static inline void *ms_track_alloc(void *p, size_t size) {
   return p;
 }
 
-/* The free path, before the block goes back: count the call; nonzero when the rare part must
+/* The free path, before the block goes back: nonzero when the rare part must
  * run: the thread freed MS_FREE_TICK_BYTES since its last look, so the heap policy looks inline
  * (an unload is a run of large frees: its purge happens on the thread that frees it, not on a
  * thread of ours), or profiling is on and p may be sampled. Without profiling that is one
@@ -48,7 +49,6 @@ static inline void *ms_track_alloc(void *p, size_t size) {
  * common path. */
 static inline int ms_track_free_begin(const void *p) {
   ms_thread *t = &ms_tls_thread;
-  t->free_calls++;
   if (ms_likely(*t->freed_p < t->free_mark)) return 0;
   /* No test of ms_profile_active needed: without profiling heap_mark stays 0 (the filter is
    * empty), so a call that got here goes to the rare part, which asks the flag. */
@@ -69,5 +69,17 @@ static __attribute__((noinline, cold)) void ms_track_free_rare(void *p) {
 static inline void ms_track_free(void *p) {
   if (ms_track_free_begin(p)) ms_track_free_rare(p);
 }
+
+/* The two targets of the dispatched entry points (accounting.h, malloc_fn...): the tracked
+ * path (malloc.c, new_delete.c), and the direct ones that are not jemalloc's own functions. */
+void *ms_malloc_tracked(size_t size);
+void ms_free_tracked(void *p);
+void *ms_new_tracked(size_t size);
+void ms_delete_tracked(void *p);
+void ms_delete_sized_tracked(void *p, size_t size);
+void *ms_new_direct(size_t size);
+void ms_delete_sized_direct(void *p, size_t size);
+void ms_free_sampled(void *p);
+void ms_delete_sized_sampled(void *p, size_t size);
 
 #endif

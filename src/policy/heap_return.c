@@ -116,13 +116,13 @@ ms_job_next ms_policy_heap_job(uint64_t now_ms) {
   ms_counters_read(&c);
   ms_policy_note_live(c.live_bytes);
   /* Backend statistics are the expensive part of a look (jemalloc's epoch refresh merges every
-   * arena: ~150k instructions). Retained memory only grows through frees: with none since the
+   * arena: ~150k instructions). Retained memory only grows through frees: with no bytes freed since the
    * last look, the last figure is an upper bound and is reused. */
-  static uint64_t last_free_calls = UINT64_MAX, last_retained;
-  if (c.free_calls != last_free_calls) {
+  static uint64_t last_freed = UINT64_MAX, last_retained;
+  if (c.freed_bytes != last_freed) {
     ms_backend_stats bs;
     last_retained = ms_be.stats(&bs) == 0 ? bs.retained : 0;
-    last_free_calls = c.free_calls;
+    last_freed = c.freed_bytes;
   }
   ms_heap_obs obs = {.now_ms = now_ms, .live = c.live_bytes, .retained = last_retained};
   if (ms_cfg.rss_soft_limit) obs.rss = ms_proc_rss();

@@ -18,13 +18,16 @@ const ms_stat_def ms_stat_table[] = {
   {"purge.count", MS_STAT(purges), "memshim_purges_total", "counter", "Heap purges done (policy and memshim_trim)."},
   {"purge.bytes", MS_STAT(purged_bytes), "memshim_purge_returned_bytes_total", "counter",
    "Resident bytes heap purges gave back to the OS."},
-  {"calls.alloc", MS_STAT(alloc_calls), "memshim_alloc_calls_total", "counter", "Allocation calls."},
-  {"calls.free", MS_STAT(free_calls), "memshim_free_calls_total", "counter", "Free calls with a non-NULL pointer."},
+  {"calls.alloc", MS_STAT(alloc_calls), "memshim_alloc_calls_total", "counter",
+   "Allocations: jemalloc's request count (blocks handed out), or every call with the glibc backend."},
+  {"calls.free", MS_STAT(free_calls), "memshim_free_calls_total", "counter",
+   "Frees: allocations minus blocks jemalloc holds as allocated, or every non-NULL free with the glibc backend."},
   {"threads", MS_STAT(threads), "memshim_threads", "gauge", "Threads that allocated and are still running."},
   /* memshim_stat only */
   {"backend.active", MS_STAT(backend_active), NULL, NULL, NULL},
   {"backend.mapped", MS_STAT(backend_mapped), NULL, NULL, NULL},
   {"profile.sample_bytes", MS_STAT(profile_sample_bytes), NULL, NULL, NULL},
   {"heap.thread_peak", MS_STAT(thread_peak), NULL, NULL, NULL},
+  {"threads.direct", MS_STAT(threads_direct), NULL, NULL, NULL},
 };
 const size_t ms_stat_count = sizeof ms_stat_table / sizeof ms_stat_table[0];

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # 8 threads x 10^6 mixed operations, with blocks freed by other threads; memshim's counters
-# must count every call and balance to zero (found_threads.c checks; jemalloc backend exact,
-# glibc backend within mallinfo2's slack).
+# must count every call and balance to zero (found_threads.c checks; with jemalloc the calls are
+# its request statistics, which count blocks: a realloc in place within its size class is no
+# call there, each thread's cache one more; heap.live exact with jemalloc, within mallinfo2's
+# slack with glibc).
 . "$(dirname "$0")/lib/common.sh"
 . "$(dirname "$0")/lib/found.sh"
 

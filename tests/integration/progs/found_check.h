@@ -29,6 +29,14 @@ static found_stat_fn stat_fn; /* NULL when memshim is not loaded */
 
 static void found_init(void) { stat_fn = (found_stat_fn)dlsym(RTLD_DEFAULT, "memshim_stat"); }
 
+/* calls.alloc counts every call with the glibc backend (its wrappers count), but only the blocks
+ * jemalloc handed out with jemalloc (its own request statistics): a failed call differs. */
+#include <string.h>
+static int found_counts_failed_calls(void) {
+  const char *(*backend)(void) = (const char *(*)(void))dlsym(RTLD_DEFAULT, "memshim_backend");
+  return backend && strcmp(backend(), "glibc") == 0;
+}
+
 static uint64_t stat_of(const char *name) {
   uint64_t v = 0;
   if (stat_fn && stat_fn(name, &v) != 0) {
