@@ -274,62 +274,6 @@ static void child(int kind) {
   }
 }
 
-/* The lines of pid's /proc/PID/maps that contain x or y, with the offsets into them. */
-static void dump_maps_of(pid_t pid, unsigned long long x, unsigned long long y) {
-  char path[64], line[512];
-  snprintf(path, sizeof path, "/proc/%d/maps", (int)pid);
-  FILE *f = fopen(path, "r");
-  char prev[512] = "";
-  while (f && fgets(line, sizeof line, f)) {
-    unsigned long long lo, hi, off;
-    line[strcspn(line, "\n")] = 0;
-    if (sscanf(line, "%llx-%llx %*s %llx", &lo, &hi, &off) == 3) {
-      /* an anonymous mapping right after a library's data is its .bss: name the one before */
-      if (x >= lo && x < hi)
-        fprintf(stderr, "    arg1 0x%llx = +0x%llx (file offset +0x%llx) in: %s\n      after: %s\n", x, x - lo, x - lo + off,
-                line, prev);
-      if (y >= lo && y < hi) fprintf(stderr, "    pc 0x%llx = +0x%llx (file offset +0x%llx) in: %s\n", y, y - lo, y - lo + off, line);
-    }
-    memcpy(prev, line, sizeof prev);
-  }
-  if (f) fclose(f);
-}
-
-/* Every task of pid: name, state, wait channel and current syscall (what a hang waits on). */
-static void dump_tasks(pid_t pid) {
-  char path[128], buf[512];
-  snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
-  DIR *d = opendir(path);
-  if (!d) return;
-  struct dirent *e;
-  while ((e = readdir(d))) {
-    if (e->d_name[0] == '.') continue;
-    fprintf(stderr, "  task %s:", e->d_name);
-    static const char *files[] = {"comm", "wchan", "syscall", "stat"};
-    for (int i = 0; i < 4; i++) {
-      snprintf(path, sizeof path, "/proc/%d/task/%s/%s", (int)pid, e->d_name, files[i]);
-      FILE *f = fopen(path, "r");
-      size_t n = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
-      if (f) fclose(f);
-      buf[n] = 0;
-      buf[strcspn(buf, "\n")] = 0;
-      fprintf(stderr, " %s=[%s]", files[i], buf);
-    }
-    fputc('\n', stderr);
-    /* What a blocked task waits on: the mappings that hold its syscall's first argument (a
-     * futex word) and its program counter, so a hang names the library and the lock. */
-    snprintf(path, sizeof path, "/proc/%d/task/%s/syscall", (int)pid, e->d_name);
-    FILE *f = fopen(path, "r");
-    unsigned long long nr = 0, a1 = 0, a[5], sp = 0, pc = 0;
-    int got = f ? fscanf(f, "%llu %llx %llx %llx %llx %llx %llx %llx %llx", &nr, &a1, &a[0], &a[1], &a[2], &a[3],
-                         &a[4], &sp, &pc)
-                : 0;
-    if (f) fclose(f);
-    if (got == 9) dump_maps_of(pid, a1, pc);
-  }
-  closedir(d);
-}
-
 struct kid {
   pid_t pid;
   int kind;
@@ -351,7 +295,7 @@ static void reap(struct kid *k, int *nk, int block) {
         if (trust_now_ms() - k[i].start > CHILD_DEADLINE_MS) {
           fprintf(stderr, "child %d (kind %d) still running after %u ms; its tasks:\n", (int)k[i].pid,
                   k[i].kind, CHILD_DEADLINE_MS);
-          dump_tasks(k[i].pid);
+          trust_dump_tasks(k[i].pid);
           kill(k[i].pid, SIGKILL);
           trust_fail("child %d (kind %d) hung", (int)k[i].pid, k[i].kind);
         }
